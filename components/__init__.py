@@ -1,0 +1,1 @@
+"""mssp-sentinel's Pulumi components, configuration models and Azure facts (as data)."""

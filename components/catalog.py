@@ -1,0 +1,194 @@
+"""The diagnostic catalog: which logs and metrics each supported resource type can send, as data.
+
+One entry per Azure resource type the project forwards. Category names are the API names of
+diagnostic-setting log categories. Main source, unless an entry says otherwise: Azure Monitor
+"Supported categories for Azure Monitor resource logs" (MicrosoftDocs/azure-docs
+`articles/azure-monitor/essentials/resource-logs-categories.md`, 2022) and the newer per-type pages in
+MicrosoftDocs/azure-monitor-docs `articles/azure-monitor/reference/supported-logs/`.
+
+Category groups: `allLogs` exists for every type here. `audit` is offered only where the catalog says
+so; for the other types it is not verified, so a config asking for it gets an error instead of a
+setting Azure might reject.
+
+WAF policies have no entry of their own on purpose: `Microsoft.Network/ApplicationGatewayWebApplication
+FirewallPolicies` and `Microsoft.Network/frontdoorWebApplicationFirewallPolicies` emit no resource logs
+(no supported-logs page exists for them); WAF events are logged by the Application Gateway
+(`ApplicationGatewayFirewallLog`) or the Front Door (`FrontdoorWebApplicationFirewallLog`, classic;
+`FrontDoorWebApplicationFirewallLog`, Standard/Premium) that uses the policy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+ALL_LOGS = "allLogs"
+AUDIT = "audit"
+
+# Activity log categories of a subscription-scope diagnostic setting. Source: Az PowerShell
+# Get-AzEventCategory ("also supported diagnostic setting categories for subscription") and the
+# azure-rest-api-specs example createOrUpdateSubscriptionDiagnosticSetting.json (2021-05-01-preview).
+ACTIVITY_LOG_CATEGORIES: tuple[str, ...] = (
+    "Administrative",
+    "Security",
+    "ServiceHealth",
+    "Alert",
+    "Recommendation",
+    "Policy",
+    "Autoscale",
+    "ResourceHealth",
+)
+
+_STORAGE_SERVICE_CATEGORIES = ("StorageRead", "StorageWrite", "StorageDelete")
+
+
+@dataclass(frozen=True)
+class SubService:
+    """A child of a resource that holds its own diagnostic setting (storage services)."""
+
+    path: str  # appended to the parent's id, e.g. "blobServices/default"
+    short: str
+    categories: tuple[str, ...]
+    groups: tuple[str, ...]
+    metrics: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    type: str  # ARM resource type as Azure spells it; compared case-insensitively
+    short: str  # short tag used in stable logical names
+    categories: tuple[str, ...]  # log categories on the resource itself
+    groups: tuple[str, ...]  # category groups offered
+    metrics: tuple[str, ...]  # metric categories; empty when the type exports none
+    source: str
+    # "Dedicated" sends logs to resource-specific tables; set explicitly where it matters, since
+    # leaving it unset where Azure defaults differently gives perpetual diffs (pulumi-azure#930).
+    destination_type: str | None = None
+    sub_services: tuple[SubService, ...] = field(default=())
+
+
+CATALOG: tuple[CatalogEntry, ...] = (
+    CatalogEntry(
+        type="Microsoft.KeyVault/vaults",
+        short="kv",
+        categories=("AuditEvent", "AzurePolicyEvaluationDetails"),
+        groups=(ALL_LOGS, AUDIT),
+        metrics=("AllMetrics",),
+        source="supported-logs/microsoft-keyvault-vaults-logs.md (2025)",
+    ),
+    CatalogEntry(
+        type="Microsoft.Network/networkSecurityGroups",
+        short="nsg",
+        # NSG flow logs are not a diagnostic category: they are networkWatchers/flowLogs resources.
+        categories=("NetworkSecurityGroupEvent", "NetworkSecurityGroupRuleCounter", "NetworkSecurityGroupFlowEvent"),
+        groups=(ALL_LOGS,),
+        metrics=(),  # NSGs export no metrics through diagnostic settings
+        source="resource-logs-categories.md (2022); supported-logs/microsoft-network-networksecuritygroups-logs.md",
+    ),
+    CatalogEntry(
+        type="Microsoft.Sql/servers/databases",
+        short="sqldb",
+        # Not every category exists for every SKU (the docs say so); allLogs sends what exists.
+        categories=(
+            "SQLSecurityAuditEvents", "DevOpsOperationsAudit", "SQLInsights", "AutomaticTuning",
+            "QueryStoreRuntimeStatistics", "QueryStoreWaitStatistics", "Errors", "DatabaseWaitStatistics",
+            "Timeouts", "Blocks", "Deadlocks", "DmsWorkers", "ExecRequests", "RequestSteps", "SqlRequests", "Waits",
+        ),
+        groups=(ALL_LOGS, AUDIT),
+        # Metric category names for SQL databases: UNVERIFIED against a stored Microsoft source.
+        metrics=("Basic", "InstanceAndAppAdvanced", "WorkloadManagement"),
+        source="supported-logs/microsoft-sql-servers-databases-logs.md",
+    ),
+    CatalogEntry(
+        type="Microsoft.Network/azureFirewalls",
+        short="afw",
+        categories=(
+            # Legacy categories (AzureDiagnostics table).
+            "AzureFirewallApplicationRule", "AzureFirewallNetworkRule", "AzureFirewallDnsProxy",
+            # Resource-specific categories; they reach their AZFW* tables only with Dedicated.
+            "AZFWApplicationRule", "AZFWApplicationRuleAggregation", "AZFWDnsAdditional", "AZFWDnsQuery",
+            "AZFWFatFlow", "AZFWFlowTrace", "AZFWFqdnResolveFailure", "AZFWIdpsSignature", "AZFWNatRule",
+            "AZFWNatRuleAggregation", "AZFWNetworkRule", "AZFWNetworkRuleAggregation", "AZFWThreatIntel",
+        ),
+        groups=(ALL_LOGS,),
+        metrics=("AllMetrics",),
+        source="supported-logs/microsoft-network-azurefirewalls-logs.md (2026)",
+        destination_type="Dedicated",
+    ),
+    CatalogEntry(
+        type="Microsoft.Network/publicIPAddresses",
+        short="pip",
+        # DDoS logs appear only while the IP is DDoS-protected; the setting is harmless otherwise.
+        categories=("DDoSProtectionNotifications", "DDoSMitigationFlowLogs", "DDoSMitigationReports"),
+        groups=(ALL_LOGS,),
+        metrics=("AllMetrics",),
+        source="resource-logs-categories.md (2022)",
+    ),
+    CatalogEntry(
+        type="Microsoft.Network/applicationGateways",
+        short="agw",
+        # ApplicationGatewayFirewallLog carries the WAF events of the gateway's WAF policy.
+        categories=("ApplicationGatewayAccessLog", "ApplicationGatewayPerformanceLog", "ApplicationGatewayFirewallLog"),
+        groups=(ALL_LOGS,),
+        metrics=("AllMetrics",),
+        source="resource-logs-categories.md (2022)",
+    ),
+    CatalogEntry(
+        type="Microsoft.Network/frontDoors",
+        short="afd",
+        # Front Door (classic); note Microsoft's lower-case 'd' in "Frontdoor" here.
+        categories=("FrontdoorAccessLog", "FrontdoorWebApplicationFirewallLog"),
+        groups=(ALL_LOGS,),
+        metrics=("AllMetrics",),
+        source="resource-logs-categories.md (2022)",
+    ),
+    CatalogEntry(
+        type="Microsoft.Cdn/profiles",
+        short="cdn",
+        # Front Door Standard/Premium profiles; AzureCdnAccessLog is for classic Azure CDN profiles.
+        categories=("FrontDoorAccessLog", "FrontDoorHealthProbeLog", "FrontDoorWebApplicationFirewallLog", "AzureCdnAccessLog"),
+        groups=(ALL_LOGS,),
+        metrics=("AllMetrics",),
+        source="resource-logs-categories.md (2022); supported-logs/microsoft-cdn-profiles-logs.md",
+    ),
+    CatalogEntry(
+        type="Microsoft.ContainerService/managedClusters",
+        short="aks",
+        # As of 2022; newer AKS versions add csi-* categories, which allLogs picks up by itself.
+        categories=(
+            "kube-apiserver", "kube-audit", "kube-audit-admin", "kube-controller-manager",
+            "kube-scheduler", "cluster-autoscaler", "cloud-controller-manager", "guard",
+        ),
+        groups=(ALL_LOGS, AUDIT),
+        metrics=("AllMetrics",),
+        source="resource-logs-categories.md (2022)",
+    ),
+    CatalogEntry(
+        type="Microsoft.Storage/storageAccounts",
+        short="st",
+        categories=(),  # the account itself has no log categories, only metrics
+        groups=(),
+        metrics=("Transaction",),
+        source="resource-logs-categories.md (2022): logs live on the four service children",
+        sub_services=tuple(
+            SubService(
+                path=f"{svc}Services/default",
+                short=f"st{svc}",
+                categories=_STORAGE_SERVICE_CATEGORIES,
+                groups=(ALL_LOGS, AUDIT),
+                metrics=("Transaction",),
+            )
+            for svc in ("blob", "file", "queue", "table")
+        ),
+    ),
+)
+
+_BY_TYPE: dict[str, CatalogEntry] = {e.type.lower(): e for e in CATALOG}
+
+
+def entry_for(resource_type: str) -> CatalogEntry | None:
+    """The catalog entry of an ARM type, matched case-insensitively as ARM does."""
+    return _BY_TYPE.get(resource_type.lower())
+
+
+def supported_types() -> list[str]:
+    return [e.type for e in CATALOG]

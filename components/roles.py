@@ -1,0 +1,109 @@
+"""Azure built-in role definitions the project uses, as data.
+
+Source for every GUID: MicrosoftDocs/azure-docs `articles/role-based-access-control/built-in-roles.md`
+(built-in role GUIDs are the same in every tenant). Lighthouse delegability: MicrosoftDocs
+azure-management-docs `articles/lighthouse/concepts/tenants-users-roles.md` ("Role support for
+Azure Lighthouse"): only built-in roles; not Owner; no role with DataActions; no role holding
+`Microsoft.Authorization/*` write or delete, except User Access Administrator, which is allowed only to
+assign roles to managed identities and then needs `delegatedRoleDefinitionIds`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum
+
+
+class Delegable(Enum):
+    """Whether Azure Lighthouse accepts a role in an authorization."""
+
+    YES = "yes"
+    NO_OWNER = "Owner cannot be delegated through Azure Lighthouse"
+    NO_DATA_ACTIONS = "roles with DataActions cannot be delegated through Azure Lighthouse"
+    NO_AUTHORIZATION_WRITE = (
+        "roles that can write Microsoft.Authorization/* cannot be delegated through Azure Lighthouse"
+    )
+    ONLY_WITH_DELEGATED_ROLES = (
+        "User Access Administrator can be delegated only to assign roles to managed identities, "
+        "with delegatedRoleDefinitionIds"
+    )
+    UNVERIFIED = "this role is not on the project's verified list of delegable roles"
+
+
+@dataclass(frozen=True)
+class Role:
+    name: str
+    guid: str
+    delegable: Delegable
+
+
+_ROLES: tuple[Role, ...] = (
+    Role("Reader", "acdd72a7-3385-48ef-bd42-f606fba81ae7", Delegable.YES),
+    Role("Monitoring Contributor", "749f88d5-cbae-40b8-bcfc-e573ddc772fa", Delegable.YES),
+    Role("Monitoring Reader", "43d0d8ad-25c7-4714-9337-8ba259a9fe05", Delegable.YES),
+    Role("Log Analytics Contributor", "92aaf0da-9dab-42b6-94a3-d43ce8d16293", Delegable.YES),
+    Role("Log Analytics Reader", "73c42c96-874c-492b-b04d-ab87d138a893", Delegable.YES),
+    # Publishes metrics and Logs Ingestion API data: a DataAction, so never through Lighthouse.
+    Role("Monitoring Metrics Publisher", "3913510d-42f4-4e42-8a64-420c390055eb", Delegable.NO_DATA_ACTIONS),
+    Role("Microsoft Sentinel Reader", "8d289c81-5878-46d4-8554-54e1e3d8b5cb", Delegable.YES),
+    Role("Microsoft Sentinel Responder", "3e150937-b8fe-4cfb-8069-0eaf05ecd056", Delegable.YES),
+    Role("Microsoft Sentinel Contributor", "ab8e14d6-4a74-4a29-9ba8-549422addade", Delegable.YES),
+    Role("Microsoft Sentinel Automation Contributor", "f4c81013-99ee-4d62-a7ee-b3f1f648599a", Delegable.YES),
+    Role("Microsoft Sentinel Playbook Operator", "51d6186e-6489-4900-b93f-92e23144cca5", Delegable.YES),
+    Role("Logic App Contributor", "87a39d53-fc1b-424a-814c-f7e04687dc9e", Delegable.YES),
+    Role("Logic App Operator", "515c2055-d9d4-4321-b1b9-bd0c9a0f79fe", Delegable.YES),
+    Role("Managed Services Registration assignment Delete Role", "91c1777a-f3dc-4fae-b103-61d183457e46", Delegable.YES),
+    # Delegable but far too broad for this project; kept so configs that name it get a clear answer.
+    Role("Contributor", "b24988ac-6180-42a0-ab88-20f7382dd24c", Delegable.YES),
+    Role("User Access Administrator", "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9", Delegable.ONLY_WITH_DELEGATED_ROLES),
+    Role("Owner", "8e3af657-a8ff-443c-a75c-2fe8c4bcb635", Delegable.NO_OWNER),
+    # Key Vault data-plane roles carry DataActions.
+    Role("Key Vault Administrator", "00482a5a-887f-4fb3-b363-3b7fe8e74483", Delegable.NO_DATA_ACTIONS),
+    Role("Key Vault Secrets User", "4633458b-17de-408a-b874-0445c86b69e6", Delegable.NO_DATA_ACTIONS),
+    Role("Key Vault Secrets Officer", "b86a8fe4-44ce-4948-aee5-eccb2c155cd7", Delegable.NO_DATA_ACTIONS),
+    # Security Admin and Resource Policy Contributor hold Microsoft.Authorization/policyAssignments/*.
+    Role("Security Admin", "fb1c8493-542b-48eb-b624-b4c8fea62acd", Delegable.NO_AUTHORIZATION_WRITE),
+    Role("Resource Policy Contributor", "36243c78-bf99-498c-9df9-86d9f8d28608", Delegable.NO_AUTHORIZATION_WRITE),
+)
+
+# Older names Microsoft still shows in places (the product was renamed from Azure Sentinel).
+_ALIASES: dict[str, str] = {
+    "azure sentinel reader": "Microsoft Sentinel Reader",
+    "azure sentinel responder": "Microsoft Sentinel Responder",
+    "azure sentinel contributor": "Microsoft Sentinel Contributor",
+    "azure sentinel automation contributor": "Microsoft Sentinel Automation Contributor",
+}
+
+BY_NAME: dict[str, Role] = {r.name.lower(): r for r in _ROLES}
+BY_GUID: dict[str, Role] = {r.guid: r for r in _ROLES}
+
+READER = BY_NAME["reader"]
+MONITORING_CONTRIBUTOR = BY_NAME["monitoring contributor"]
+LOG_ANALYTICS_CONTRIBUTOR = BY_NAME["log analytics contributor"]
+MONITORING_METRICS_PUBLISHER = BY_NAME["monitoring metrics publisher"]
+REGISTRATION_DELETE = BY_NAME["managed services registration assignment delete role"]
+USER_ACCESS_ADMINISTRATOR = BY_NAME["user access administrator"]
+OWNER = BY_NAME["owner"]
+SENTINEL_RESPONDER = BY_NAME["microsoft sentinel responder"]
+SENTINEL_AUTOMATION_CONTRIBUTOR = BY_NAME["microsoft sentinel automation contributor"]
+
+GUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+def resolve(name_or_guid: str) -> Role | None:
+    """A role by its built-in name (case-insensitive, old Azure Sentinel names too) or GUID."""
+    key = name_or_guid.strip()
+    if GUID_RE.match(key):
+        return BY_GUID.get(key.lower())
+    lowered = key.lower()
+    return BY_NAME.get(_ALIASES.get(lowered, lowered).lower())
+
+
+def known_role_names() -> list[str]:
+    return sorted(r.name for r in _ROLES)
+
+
+def role_definition_id(scope_subscription_id: str, role: Role) -> str:
+    """The full role definition id ARM role assignments take (Lighthouse takes the bare GUID)."""
+    return f"/subscriptions/{scope_subscription_id}/providers/Microsoft.Authorization/roleDefinitions/{role.guid}"

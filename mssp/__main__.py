@@ -1,0 +1,5 @@
+import sys
+
+from mssp.cli import main
+
+sys.exit(main())

@@ -1,0 +1,43 @@
+"""Argument parsing and dispatch for `python -m mssp`.
+
+Each command lives in its own module with `register(subparsers)`, which adds its sub-parser and sets
+`func(args) -> int`. Modules import heavy dependencies (the Pulumi SDK, Azure SDKs) inside their
+functions, so `--help` and unrelated commands stay fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from mssp.errors import UserError
+
+# Order is the order shown in --help.
+COMMAND_MODULES: tuple[str, ...] = (
+    "mssp.plan",
+    "mssp.template",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m mssp",
+        description="Operator CLI of mssp-sentinel: offline plans, templates, diffs, discovery and drift.",
+    )
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
