@@ -16,7 +16,7 @@ from mssp.errors import UserError
 # Order is the order shown in --help.
 COMMAND_MODULES: tuple[str, ...] = (
     "mssp.plan",
-    # "mssp.template",
+    "mssp.template",
 )
 
 
