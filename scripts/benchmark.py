@@ -6,18 +6,22 @@ storage accounts, so one inventory entry is one diagnostic setting) into a tempo
 and plans it with `mssp.plan.build_manifest` in a FRESH Python process: config validation, inventory
 loading, the platform stack's plan, the real `__main__.py` under the offline mocks, the manifest.
 
-The baseline, measured in the same run, is the same number of registered resources as bare
-`azure_native.monitor.DiagnosticSetting`s, registered by a generated program with no project code,
+The baseline, measured in the same run, is as many bare
+`azure_native.monitor.DiagnosticSetting`s as the plan registered resources (customer and platform
+runs, components and providers included), registered by a generated program with no project code,
 run through the same `mssp.offline.run_program` (same `RecordingMonitor` over the same
 `OfflineMocks`, same root-stack reset, same output collection), also in a fresh process. Same
 monitor and mocks on both sides make it the fairest floor: the ratio is what the project's own code
 adds on top of what the SDK (and the recording) costs per resource anyway.
 
-Each child measures its own wall time (from before its first Pulumi import to the end of the plan)
-and its peak RSS (`resource.getrusage(RUSAGE_SELF).ru_maxrss`), so memory is per size. Children run
-one at a time: on a 2-core machine two at once would measure each other.
+Each child measures its own wall time and CPU time (from before its first Pulumi import to the end
+of the plan) and its peak RSS (`resource.getrusage(RUSAGE_SELF).ru_maxrss`), so memory is per size.
+Children run one at a time (on a 2-core machine two at once would measure each other); project and
+baseline alternate, several times per size, and each side keeps its fastest run, so that other work
+on the machine is less likely to decide a ratio. `MSSP_BENCH_PROFILE=FILE` makes a child (run by
+hand: `benchmark.py --child project DIR`) write its cProfile stats.
 
-    python scripts/benchmark.py [--sizes 100,1000,10000] [--json OUT]
+    python scripts/benchmark.py [--sizes 100,1000,10000] [--repeat N] [--json OUT]
 """
 
 from __future__ import annotations
@@ -46,9 +50,8 @@ from components.inventory import InventoryItem, dump_inventory  # noqa: E402
 STACK = "bench"
 PLATFORM_STACK = "mssp"
 TARGET_RATIO = 1.25
-DEFAULT_REPEAT = 3
 PROFILE_ENV = "MSSP_BENCH_PROFILE"  # a child writes its cProfile stats to this file when set
-ONCE_FROM = 5000  # sizes from here on run once: one run is tens of seconds and its noise small
+LARGE = 5000  # from this size on, two runs per side by default instead of three
 # Fictitious subscriptions of the synthetic customer (valid GUID syntax, nobody's real ids).
 SUBSCRIPTIONS = (
     "b0000000-0000-4000-8000-000000000001",
@@ -225,9 +228,12 @@ class Row:
         return self.time_ratio <= TARGET_RATIO and self.memory_ratio <= TARGET_RATIO
 
 
-def repeats_for(size: int, repeat: int) -> int:
-    """Small sizes are noisy (a second of mostly imports), so they run `repeat` times; large ones once."""
-    return repeat if size < ONCE_FROM else 1
+def repeats_for(size: int, repeat: int | None) -> int:
+    """Runs per side: `repeat` when given; else 3 for small sizes (a second, mostly imports, so
+    noisy) and 2 from LARGE on (a run is a minute; twice, so one slow spell cannot decide)."""
+    if repeat is not None:
+        return repeat
+    return 3 if size < LARGE else 2
 
 
 def fastest(results: list[dict[str, Any]]) -> dict[str, Any]:
@@ -238,7 +244,7 @@ def fastest(results: list[dict[str, Any]]) -> dict[str, Any]:
     return best
 
 
-def measure(size: int, work: Path, repeat: int = DEFAULT_REPEAT) -> Row:
+def measure(size: int, work: Path, repeat: int | None = None) -> Row:
     """One size: the project's plan, then a baseline of as many bare settings as the plan registered.
 
     With repeats, project and baseline alternate so that a slow spell of the machine hits both.
@@ -251,6 +257,8 @@ def measure(size: int, work: Path, repeat: int = DEFAULT_REPEAT) -> Row:
         projects.append(run_child("project", project_dir))
         baselines.append(run_child("baseline", baseline_dir))
     project, baseline = fastest(projects), fastest(baselines)
+    if baseline["registered"] != project["registered"]:
+        raise RuntimeError(f"baseline registered {baseline['registered']} resources, the plan {project['registered']}")
     return Row(
         size=size,
         registered=project["registered"],
@@ -270,7 +278,7 @@ def measure(size: int, work: Path, repeat: int = DEFAULT_REPEAT) -> Row:
     )
 
 
-def benchmark(sizes: list[int], repeat: int = DEFAULT_REPEAT, progress: bool = False) -> list[Row]:
+def benchmark(sizes: list[int], repeat: int | None = None, progress: bool = False) -> list[Row]:
     """Measure every size, one child process at a time (never two at once: they would measure each other)."""
     rows = []
     with tempfile.TemporaryDirectory(prefix="mssp-bench-") as tmp:
@@ -324,8 +332,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--sizes", type=parse_sizes, default=[100, 1000, 10000],
                         help="inventoried resources per synthetic customer (default 100,1000,10000)")
-    parser.add_argument("--repeat", type=int, default=DEFAULT_REPEAT,
-                        help=f"runs per side for sizes under {ONCE_FROM:,}, fastest kept (default {DEFAULT_REPEAT})")
+    parser.add_argument("--repeat", type=int, default=None,
+                        help=f"runs per side, alternating, fastest kept (default 3 under {LARGE:,} resources, else 2)")
     parser.add_argument("--json", type=Path, metavar="OUT", help="also write the results as JSON here")
     parser.add_argument("--child", nargs=2, metavar=("KIND", "DIR"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -348,7 +356,7 @@ def main(argv: list[str] | None = None) -> int:
         # tearing down a 1 GiB heap measures nothing.
         os._exit(0)
 
-    if args.repeat < 1:
+    if args.repeat is not None and args.repeat < 1:
         parser.error("--repeat must be at least 1")
     rows = benchmark(args.sizes, args.repeat, progress=True)
     print()

@@ -1,0 +1,89 @@
+"""The scale benchmark runs end to end at a tiny size and reports the documented structure.
+
+No timing assertions: only that both sides ran in their own processes, registered the same number
+of resources, and that the table and the JSON carry what docs/benchmark.md describes.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from components import catalog
+from components.inventory import parse_inventory
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _load_benchmark():
+    spec = importlib.util.spec_from_file_location("mssp_benchmark", REPO / "scripts" / "benchmark.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module
+
+
+bench = _load_benchmark()
+
+
+def test_synthetic_inventory_is_valid_and_spread_over_types_and_subscriptions():
+    items = bench.synthetic_inventory(40)
+    data = {"resources": [{"id": it.id, "type": it.type} for it in items]}
+    parsed = parse_inventory(data, set(bench.SUBSCRIPTIONS))  # raises on any invalid entry
+    assert len(parsed) == 40
+    types = Counter(it.type for it in parsed)
+    assert set(types) == {e.type for e in catalog.CATALOG if not e.sub_services}
+    assert "Microsoft.Storage/storageAccounts" not in types
+    assert {it.id.split("/")[2] for it in parsed} == set(bench.SUBSCRIPTIONS)
+
+
+def test_write_project_builds_a_plannable_view(tmp_path):
+    project = bench.write_project(tmp_path, 5)
+    assert (project / "__main__.py").resolve() == REPO / "__main__.py"
+    stack = (project / "stacks" / "Pulumi.bench.yaml").read_text(encoding="utf-8")
+    assert "stacks/inventories/bench.yaml" in stack
+    assert (project / "stacks" / "inventories" / "bench.yaml").read_text(encoding="utf-8").count("- id: ") == 5
+
+
+def test_benchmark_tiny_size_reports_both_sides(tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    assert bench.main(["--sizes", "10", "--repeat", "1", "--json", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "| inventoried | registered | project s | baseline s | time ratio |" in printed
+    assert "baseline peak MiB" in printed
+    assert "target: project within 1.25x" in printed
+
+    report = json.loads(out.read_text(encoding="utf-8"))
+    assert report["target_ratio"] == 1.25
+    assert "RecordingMonitor" in report["baseline"]
+    (row,) = report["rows"]
+    assert row["size"] == 10
+    assert row["diagnostic_settings"] == 10  # no storage accounts: one inventory entry, one setting
+    # Plus the customer's providers, components, identity, Lighthouse and Activity-log settings and
+    # the platform stack's resources; the baseline registered as many (measure() checks it).
+    assert row["registered"] > row["diagnostic_settings"]
+    assert row["runs"] == 1
+    for key in ("project_seconds", "baseline_seconds", "project_cpu_seconds", "baseline_cpu_seconds",
+                "project_peak_mib", "baseline_peak_mib"):
+        assert row[key] > 0, key
+    assert row["time_ratio"] == pytest.approx(row["project_seconds"] / row["baseline_seconds"], rel=0.01)
+    assert row["memory_ratio"] == pytest.approx(row["project_peak_mib"] / row["baseline_peak_mib"], rel=0.01)
+    assert isinstance(row["meets_target"], bool)
+
+
+def test_repeats_default_and_override():
+    assert bench.repeats_for(100, None) == 3
+    assert bench.repeats_for(10_000, None) == 2
+    assert bench.repeats_for(10_000, 1) == 1
+
+
+@pytest.mark.parametrize("text", ["", "0", "ten", "100,-5"])
+def test_bad_sizes_are_rejected(text):
+    with pytest.raises(SystemExit):
+        bench.main(["--sizes", text])
