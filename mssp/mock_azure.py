@@ -59,6 +59,64 @@ def _entra_password(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
             "value": "offline-plan-placeholder-not-a-secret"}
 
 
+def _rg_child(provider_path: str, name_key: str) -> Callable[[pulumi.runtime.MockResourceArgs], dict]:
+    """An ARM id in a resource group; the subscription comes from the provider, which the mock does not see."""
+
+    def state(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
+        name = args.inputs.get(name_key) or args.name
+        rg = args.inputs.get("resourceGroupName", "")
+        return {"id": f"/subscriptions/(from-provider)/resourceGroups/{rg}/providers/{provider_path}/{name}", "name": name}
+
+    return state
+
+
+def _workflow(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
+    # A system-assigned identity's principalId is known only after creation (Microsoft.Logic/workflows
+    # response, identity.principalId): an offline GUID stands in for it.
+    state = _rg_child("Microsoft.Logic/workflows", "workflowName")(args)
+    identity = dict(args.inputs.get("identity") or {})
+    if identity.get("type") == "SystemAssigned":
+        identity["principalId"] = offline_guid("workflow-identity", args.name)
+    return {**state, "identity": identity}
+
+
+def _generic_resource(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
+    inputs = args.inputs
+    parent = f"{inputs['parentResourcePath']}/" if inputs.get("parentResourcePath") else ""
+    name = inputs.get("resourceName") or args.name
+    return {"id": f"/subscriptions/(from-provider)/resourceGroups/{inputs.get('resourceGroupName', '')}/providers/"
+                  f"{inputs.get('resourceProviderNamespace', '')}/{parent}{inputs.get('resourceType', '')}/{name}",
+            "name": name}
+
+
+def _automation_rule(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
+    state = _rg_child(f"Microsoft.OperationalInsights/workspaces/{args.inputs.get('workspaceName', '')}/providers/"
+                      "Microsoft.SecurityInsights/automationRules", "automationRuleId")(args)
+    return state
+
+
+def _app_role_assignment(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
+    return {"id": f"/servicePrincipals/{args.inputs.get('resourceObjectId', '')}/appRoleAssignedTo/"
+                  f"{offline_guid('app-role-assignment', args.name)}"}
+
+
+# Well-known app roles the program resolves by name from a service principal's `app_role_ids`.
+# SecurityIncident.Read.All on Microsoft Graph: see components/itsm_sync.py for the source.
+_APP_ROLE_IDS: Mapping[str, Mapping[str, str]] = MappingProxyType({
+    "00000003-0000-0000-c000-000000000000": MappingProxyType({
+        "SecurityIncident.Read.All": "45cc0394-e837-488b-a098-1918f48d186c"}),
+})
+
+
+def _get_service_principal(args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
+    # Shape: pulumi-azuread getServicePrincipal result (objectId, clientId, appRoleIds); ids are offline.
+    client_id = args.args.get("clientId") or offline_guid("client", str(args.args.get("displayName")))
+    object_id = offline_guid("service-principal", client_id)
+    return {"id": object_id, "objectId": object_id, "clientId": client_id,
+            "displayName": args.args.get("displayName") or f"(offline) {client_id}",
+            "appRoleIds": dict(_APP_ROLE_IDS.get(client_id, {}))}
+
+
 NEW_RESOURCE: Mapping[str, Callable[[pulumi.runtime.MockResourceArgs], dict[str, Any]]] = MappingProxyType({
     "azure-native:monitor:DiagnosticSetting": _arm_child("resourceUri", "Microsoft.Insights/diagnosticSettings", "name"),
     "azure-native:monitor:SubscriptionDiagnosticSetting": _subscription_setting,
@@ -71,9 +129,15 @@ NEW_RESOURCE: Mapping[str, Callable[[pulumi.runtime.MockResourceArgs], dict[str,
     "azuread:index/application:Application": _entra_application,
     "azuread:index/servicePrincipal:ServicePrincipal": _entra_service_principal,
     "azuread:index/applicationPassword:ApplicationPassword": _entra_password,
+    "azuread:index/appRoleAssignment:AppRoleAssignment": _app_role_assignment,
+    "azure-native:logic:Workflow": _workflow,
+    "azure-native:resources:Resource": _generic_resource,
+    "azure-native:securityinsights:AutomationRule": _automation_rule,
 })
 
-CALLS: Mapping[str, Callable[[pulumi.runtime.MockCallArgs], dict[str, Any]]] = MappingProxyType({})
+CALLS: Mapping[str, Callable[[pulumi.runtime.MockCallArgs], dict[str, Any]]] = MappingProxyType({
+    "azuread:index/getServicePrincipal:getServicePrincipal": _get_service_principal,
+})
 
 
 class OfflineMocks(pulumi.runtime.Mocks):
