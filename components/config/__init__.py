@@ -145,10 +145,10 @@ def _secret_values(values: Mapping[str, Any], secret_keys: set[str]) -> tuple[di
     return found, issues
 
 
-def _itsm_issues(platform: PlatformConfig, secrets: Mapping[str, str]) -> list[tuple[str, str]]:
-    """Cross-key rules of the ITSM sync: where its credential comes from."""
+def _itsm_issues(platform: PlatformConfig, values: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Cross-key rules of the ITSM sync: where its credential comes from (a plain one is reported apart)."""
     itsm = platform.itsm
-    has_secret = "itsmCredential" in secrets
+    has_secret = f"{PROJECT}:itsmCredential" in values
     if itsm is None:
         return [("itsmCredential", "set, but platform.itsm is not configured")] if has_secret else []
     if has_secret and itsm.credential is not None:
@@ -196,7 +196,7 @@ def parse_config(
             platform_config = parse_platform(values)
         except ConfigError as exc:
             raise ConfigError(issues + exc.issues) from None
-        issues += _itsm_issues(platform_config, secrets)
+        issues += _itsm_issues(platform_config, values)
         if issues:
             raise ConfigError(issues)
         return LoadedStack(stack=stack, kind="platform", platform=platform_config,
