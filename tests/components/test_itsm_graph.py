@@ -272,3 +272,24 @@ def test_no_itsm_section_no_itsm_resources(stack_doc, write_stack):
     m = build_manifest("mssp", PROJECT_DIR, write_stack(doc, "mssp"))
     assert not [r for r in m["resources"] if "itsm" in r["urn"]]
     assert "itsmPlaybookId" not in m["outputs"]
+
+
+def test_configured_sentinel_principal_and_workspace_in_another_subscription(stack_doc, write_stack):
+    doc = stack_doc("mssp")
+    platform = doc["config"]["mssp-sentinel:platform"]
+    object_id = "0d2c4b6a-8e1f-4a3b-9c5d-7e6f8a9b0c1d"
+    ws_sub = "5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b"
+    platform["itsm"]["sentinelServicePrincipalObjectId"] = object_id
+    platform["workspace"]["subscriptionId"] = ws_sub
+    m = build_manifest("mssp", PROJECT_DIR, write_stack(doc, "mssp"))
+    automation = one(m, "azure-native:authorization:RoleAssignment", "sentinel-automation-contributor")
+    assert automation["inputs"]["principalId"] == object_id
+    rule = one(m, "azure-native:securityinsights:AutomationRule")
+    assert rule["provider"] == "mssp-arm-workspace"
+    (provider,) = [r for r in m["resources"] if r["name"] == "mssp-arm-workspace"]
+    assert provider["inputs"]["subscriptionId"] == ws_sub
+    responder = one(m, "azure-native:authorization:RoleAssignment", "playbook-sentinel-responder")["inputs"]
+    assert responder["scope"].startswith(f"/subscriptions/{ws_sub}/")
+    assert responder["roleDefinitionId"].startswith(f"/subscriptions/{ws_sub}/")
+    # The playbook and its connection stay in the platform subscription's resource group.
+    assert workflow(m, "playbook")["provider"] == "mssp-arm"
