@@ -17,7 +17,6 @@ from __future__ import annotations
 import email.utils
 import http.client
 import json
-import socket
 import threading
 import time
 import urllib.error
@@ -155,8 +154,7 @@ class AzureRestClient:
         while True:
             try:
                 status, headers, raw = self._send(method, url, data)
-            except (urllib.error.URLError, http.client.HTTPException, ConnectionError, TimeoutError,
-                    socket.timeout) as exc:
+            except (urllib.error.URLError, http.client.HTTPException, ConnectionError, TimeoutError) as exc:
                 reason = getattr(exc, "reason", exc)
                 if attempt >= self.max_retries:
                     raise AzureRestError(what, f"network error after {attempt + 1} attempts: {reason}",

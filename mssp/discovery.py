@@ -363,7 +363,7 @@ def read_settings(
     batch_on = [use_batch]
     done = [0]
     total = len(uris)
-    step = max(1, total // 10)
+    step = max(arm_api.BATCH_MAX_REQUESTS * 10, total // 10)  # about ten progress lines on large estates
     batch_path = f"{arm_api.BATCH_PATH}?api-version={arm_api.BATCH_API_VERSION}"
 
     def finish(reads: Iterable[TargetRead]) -> None:
@@ -400,7 +400,10 @@ def read_settings(
             except AzureRestError as exc:
                 if exc.status is None or exc.status == 401 or exc.status == 429 or exc.status >= 500:
                     raise
-                disable(f"HTTP {exc.status}{' ' + exc.code if exc.code else ''}")
+                if 200 <= exc.status < 300:
+                    disable(exc.message)
+                else:
+                    disable(f"HTTP {exc.status}{' ' + exc.code if exc.code else ''}")
             else:
                 answered = _parse_batch(resp.body, names) if resp.status == 200 else None
                 if answered is None:
@@ -730,6 +733,17 @@ def import_document(
 
 def dump_import_document(doc: Mapping[str, Any]) -> str:
     return json.dumps(doc, indent=2) + "\n"
+
+
+def adopted_setting_names(doc: Mapping[str, Any]) -> dict[str, str]:
+    """{logical name: Azure setting name} of an import document, for the program to keep adopted
+    settings under their existing names (a diagnostic setting's name is part of its id: renaming
+    it would replace it). The name is the last segment of the setting's ARM id."""
+    out = {}
+    for spec in doc.get("resources") or []:
+        if spec.get("type") == arm_api.PULUMI_DIAGNOSTIC_SETTING_TYPE and spec.get("name") and spec.get("id"):
+            out[spec["name"]] = str(spec["id"]).rstrip("/").rsplit("/", 1)[-1]
+    return out
 
 
 def write_atomic(path: Path, text: str) -> None:

@@ -134,6 +134,7 @@ class FakeArm:
         self.item_faults: dict[str, list[int]] = {}  # uri -> statuses for its next reads (batch item or GET)
         self.gone: set[str] = set()  # resources deleted since Resource Graph indexed them
         self.calls: list[tuple[str, str]] = []  # (kind, path) of every request
+        self.graph_bodies: list[Any] = []  # the JSON body of every Resource Graph request
         self.batch_sizes: list[int] = []
         self._lock = threading.Lock()
         self._target_cache: set[str] | None = None  # resources do not change while the server runs
@@ -192,6 +193,8 @@ class FakeArm:
         except ValueError:
             return self._send(req, arm_error(400, "InvalidRequestContent", "body is not JSON"))
         if kind == "graph" and method == "POST":
+            with self._lock:
+                self.graph_bodies.append(body)
             fault = self.graph_faults.pop(number, None)
             return self._send(req, fault or self._graph(body))
         if kind == "batch" and method == "POST":
