@@ -240,7 +240,7 @@ class CredentialTokenProvider:
             return self._token
 
 
-def default_token_provider(tenant_id: str | None = None) -> CredentialTokenProvider:
+def default_token_provider(tenant_id: str | None = None, scope: str = arm_api.ARM_SCOPE) -> CredentialTokenProvider:
     """DefaultAzureCredential (environment, workload identity/OIDC, managed identity, Azure CLI ...) for ARM.
 
     With tenant_id, tokens are requested for that tenant (the direct access model signs in to the
@@ -249,4 +249,4 @@ def default_token_provider(tenant_id: str | None = None) -> CredentialTokenProvi
     from azure.identity import DefaultAzureCredential
 
     kwargs: dict[str, Any] = {"additionally_allowed_tenants": [tenant_id]} if tenant_id else {}
-    return CredentialTokenProvider(DefaultAzureCredential(**kwargs), tenant_id=tenant_id)
+    return CredentialTokenProvider(DefaultAzureCredential(**kwargs), scope=scope, tenant_id=tenant_id)

@@ -121,7 +121,9 @@ def make_client(ctx: StackContext) -> AzureRestClient:
     from mssp.azure_rest import AzureRestClient, default_token_provider
 
     tenant = ctx.customer.tenant_id if ctx.customer.access_model == "direct" else None
-    return AzureRestClient(default_token_provider(tenant), os.environ.get(ENDPOINT_ENV, arm_api.ARM_ENDPOINT))
+    endpoint = os.environ.get(ENDPOINT_ENV, arm_api.ARM_ENDPOINT).rstrip("/")
+    # ARM's token scope is its endpoint + "/.default" (https://management.usgovcloudapi.net/.default, ...).
+    return AzureRestClient(default_token_provider(tenant, scope=f"{endpoint}/.default"), endpoint)
 
 
 # ---------------------------------------------------------------------------------------------

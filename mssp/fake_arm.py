@@ -133,6 +133,7 @@ class FakeArm:
         self.batch_refusal: Fault | None = None  # answer every /batch with this
         self.item_faults: dict[str, list[int]] = {}  # uri -> statuses for its next reads (batch item or GET)
         self.gone: set[str] = set()  # resources deleted since Resource Graph indexed them
+        self.garbled_items: set[str] = set()  # uris whose next batch item content is not a settings list
         self.calls: list[tuple[str, str]] = []  # (kind, path) of every request
         self.graph_bodies: list[Any] = []  # the JSON body of every Resource Graph request
         self.batch_sizes: list[int] = []
@@ -262,6 +263,11 @@ class FakeArm:
                 status, content = 400, {"error": {"code": "BadRequest", "message": "unsupported request"}}
             else:
                 status, content = self._settings_of(url.path)
+                uri = url.path[: url.path.lower().index(SETTINGS_MARK)].lower()
+                with self._lock:
+                    if uri in self.garbled_items:
+                        self.garbled_items.discard(uri)
+                        content = {"unexpected": True}
             encoded = json.dumps(content)
             responses.append({"name": r.get("name"), "httpStatusCode": status, "headers": {},
                               "content": content, "contentLength": len(encoded)})

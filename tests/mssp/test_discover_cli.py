@@ -248,3 +248,19 @@ def test_coverage_drift_errors_never_read_as_clean(project: Path) -> None:
         with pytest.raises(UserError) as err:
             discover_cmd.coverage_drift("contoso", project, client=client_for(server))
     assert err.value.exit_code == 1 and SUB_B in str(err.value)
+
+
+def test_the_client_signs_in_for_the_access_model(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import mssp.azure_rest as rest
+
+    seen: list[tuple[str | None, str]] = []
+    monkeypatch.setattr(rest, "default_token_provider", lambda tenant, scope: seen.append((tenant, scope)) or (lambda: "t"))
+    monkeypatch.setenv(discover_cmd.ENDPOINT_ENV, "https://management.usgovcloudapi.net/")
+    ctx = discover_cmd.load_context("contoso", project)
+    client = discover_cmd.make_client(ctx)
+    assert client.base_url == "https://management.usgovcloudapi.net"
+    direct = ctx.customer.model_copy(update={"access_model": "direct"})
+    discover_cmd.make_client(discover_cmd.StackContext(**{**ctx.__dict__, "customer": direct}))
+    # Lighthouse: the MSSP identity's home tenant; direct: the customer tenant.
+    assert seen == [(None, "https://management.usgovcloudapi.net/.default"),
+                    (ctx.customer.tenant_id, "https://management.usgovcloudapi.net/.default")]

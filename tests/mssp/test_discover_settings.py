@@ -259,3 +259,25 @@ def test_import_document_shape_and_adopted_names() -> None:
                        "id": v.adoptions[0].setting.id, "parent": "p", "provider": "prov"}],
     }
     assert adopted_setting_names(doc) == {"diag-kv-x": "soc-export"}
+
+
+def test_a_garbled_batch_item_is_read_again_alone() -> None:
+    rows = vaults(3)
+    with FakeArm(rows, readable_subscriptions=[SUB_A]) as fake:
+        fake.garbled_items = {kv(1).lower()}
+        reads, stats = read_settings(client_for(fake), [r["id"] for r in rows])
+    assert reads[kv(1).lower()].status == "ok"
+    assert (stats.batch_calls, stats.single_calls, stats.batch_disabled) == (1, 1, "")
+
+
+def test_a_resource_deleted_after_indexing_is_not_inventoried() -> None:
+    from mssp.discovery import discover
+
+    rows = vaults(2)
+    with FakeArm(rows, readable_subscriptions=[SUB_A]) as fake:
+        fake.gone = {kv(1).lower()}
+        report = discover(client_for(fake), subscriptions=[SUB_A], types=[KV], workspace_id=WORKSPACE,
+                          setting_name=NAME, old_inventory=[InventoryItem(kv(1), KV)])
+    assert [it.id for it in report.change.items] == [kv(0)]
+    assert report.change.removed[0][0] == kv(1) and "no longer exists" in report.change.removed[0][1]
+    assert [v.action for v in report.verdicts] == ["keep", "vanished"]
