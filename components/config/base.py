@@ -69,7 +69,7 @@ def _unwrap(annotation: Any, key: Any) -> Any:
         for arg in get_args(annotation):
             if arg is type(None):
                 continue
-            if isinstance(arg, type) and issubclass(arg, BaseModel) or get_origin(arg) in (list, dict):
+            if (isinstance(arg, type) and issubclass(arg, BaseModel)) or get_origin(arg) in (list, dict):
                 return _unwrap(arg, key)
         return None
     if origin is list and isinstance(key, int):
