@@ -13,6 +13,7 @@ import json
 import os
 import re
 import stat
+import subprocess
 import sys
 import types
 from collections.abc import Callable
@@ -71,10 +72,10 @@ def test_update_and_delete_exit_3_naming_both(run_cli: Callable[..., tuple[int, 
     assert code == 3
     assert "**Status: drift**" in out
     assert "## Deleted outside Pulumi (1)" in out
-    assert "**nsg-contoso-web** `azure-native:monitor:DiagnosticSetting`: operation `create`" in out
+    assert "**diag-nsg-nsg-web-1cc89a6a** `azure-native:monitor:DiagnosticSetting`: operation `create`" in out
     assert "## Changed (1)" in out
-    assert "**kv-contoso-prod** `azure-native:monitor:DiagnosticSetting`: operation `update`" in out
-    assert '`logs[0].categoryGroup` (update): Azure `"audit"`, program `"allLogs"`' in out
+    assert "**diag-kv-kv-contoso-prod-07afbe9d** `azure-native:monitor:DiagnosticSetting`: operation `update`" in out
+    assert '`logs[0].categoryGroup` (update): Azure `"allLogs"`, program `"audit"`' in out
     assert "`metrics` (add)" in out
     assert md.read_text() == out  # the file holds exactly what was printed
 
@@ -82,9 +83,12 @@ def test_update_and_delete_exit_3_naming_both(run_cli: Callable[..., tuple[int, 
     assert report["status"] == "drift" and report["exitCode"] == 3
     assert report["summary"]["deleted"] == 1 and report["summary"]["changed"] == 1
     by_name = {r["name"]: r for r in report["resources"]}
-    assert by_name["nsg-contoso-web"]["operation"] == "create"
-    assert by_name["kv-contoso-prod"]["urn"].endswith("::kv-contoso-prod")
-    assert [p["path"] for p in by_name["kv-contoso-prod"]["properties"]] == ["logs[0].categoryGroup", "metrics"]
+    assert by_name["diag-nsg-nsg-web-1cc89a6a"]["operation"] == "create"
+    assert by_name["diag-kv-kv-contoso-prod-07afbe9d"]["urn"].endswith("::diag-kv-kv-contoso-prod-07afbe9d")
+    assert [p["path"] for p in by_name["diag-kv-kv-contoso-prod-07afbe9d"]["properties"]] == [
+        "logs[0].categoryGroup",
+        "metrics",
+    ]
 
 
 def test_delete_step_is_drift(run_cli: Callable[..., tuple[int, str, str]], tmp_path: Path) -> None:
@@ -99,8 +103,8 @@ def test_delete_step_is_drift(run_cli: Callable[..., tuple[int, str, str]], tmp_
     path.write_text(json.dumps(doc))
     code, out, _ = run_cli("contoso", "--from-json", str(path))
     assert code == 3
-    assert "**nsg-contoso-web** `azure-native:monitor:DiagnosticSetting`: operation `delete`" in out
-    assert "**kv-contoso-prod**" in out
+    assert "**diag-nsg-nsg-web-1cc89a6a** `azure-native:monitor:DiagnosticSetting`: operation `delete`" in out
+    assert "**diag-kv-kv-contoso-prod-07afbe9d**" in out
 
 
 def test_replace_exits_3_with_its_reasons(run_cli: Callable[..., tuple[int, str, str]]) -> None:
@@ -145,7 +149,7 @@ def test_error_diagnostic_exits_1(run_cli: Callable[..., tuple[int, str, str]], 
     assert code == 1
     assert "**Status: error**" in out
     assert "**Status: drift**" not in out and "**Status: clean**" not in out
-    assert re.search(r"^error: kv-contoso-prod .*AuthorizationFailed", err, re.MULTILINE)
+    assert re.search(r"^error: diag-kv-kv-contoso-prod-07afbe9d .*AuthorizationFailed", err, re.MULTILINE)
     assert "Traceback" not in err
     report = json.loads((tmp_path / "r.json").read_text())
     assert (report["status"], report["exitCode"]) == ("error", 1)
@@ -235,6 +239,21 @@ def test_markdown_escapes_names_and_values() -> None:
     md = drift.render_markdown(report)
     assert "**a\\*b\\|c**" in md
     assert 'program `` "x`y\\nz" ``' in md  # a backtick in a value widens the code span
+
+
+def test_python_dash_m_mssp_drift_end_to_end(tmp_path: Path) -> None:
+    # The whole CLI as users run it, every command module registered: exit codes reach the shell.
+    for name, expected in (("clean.json", 0), ("update_and_delete.json", 3), ("not_pulumi.json", 1)):
+        proc = subprocess.run(
+            [sys.executable, "-m", "mssp", "drift", "contoso", "--from-json", fixture(name)],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert proc.returncode == expected, (name, proc.stderr)
+        assert "Traceback" not in proc.stderr
 
 
 # --- the subprocess path with a fake `pulumi` ------------------------------------------------------

@@ -80,21 +80,21 @@ def test_clean_preview_has_no_drift() -> None:
 def test_update_and_out_of_band_delete() -> None:
     result = pj.classify(load("update_and_delete.json"))
     by_name = {r.name: r for r in result.resources}
-    assert set(by_name) == {"kv-contoso-prod", "nsg-contoso-web"}
+    assert set(by_name) == {"diag-kv-kv-contoso-prod-07afbe9d", "diag-nsg-nsg-web-1cc89a6a"}
 
-    deleted = by_name["nsg-contoso-web"]
+    deleted = by_name["diag-nsg-nsg-web-1cc89a6a"]
     assert deleted.category == "deleted"
     assert deleted.refreshed is True
     assert deleted.ops == ("refresh", "create")
     assert deleted.type == DIAG_TYPE
 
-    changed = by_name["kv-contoso-prod"]
+    changed = by_name["diag-kv-kv-contoso-prod-07afbe9d"]
     assert changed.category == "changed"
     props = {p.path: p for p in changed.properties}
     assert set(props) == {"logs[0].categoryGroup", "metrics"}
     # current: the refreshed state (what Azure holds); desired: the program's input.
-    assert props["logs[0].categoryGroup"].current == "audit"
-    assert props["logs[0].categoryGroup"].desired == "allLogs"
+    assert props["logs[0].categoryGroup"].current == "allLogs"
+    assert props["logs[0].categoryGroup"].desired == "audit"
     assert props["metrics"].kind == "add"
     assert "current" not in props["metrics"].as_dict()
     assert props["metrics"].desired == [{"category": "AllMetrics", "enabled": True}]
@@ -122,8 +122,8 @@ def test_replace_with_replacement_steps_is_one_resource() -> None:
     assert replaced.replace_reasons == ("resourceUri",)
     (prop,) = replaced.properties
     assert (prop.path, prop.kind) == ("resourceUri", "update-replace")
-    assert "rg-prod-security-2" in prop.desired
-    assert "rg-prod-security-2" not in prop.current
+    assert "rg-prod-keyvaults" in prop.desired
+    assert "rg-prod-keyvaults" not in prop.current
 
 
 def test_secret_values_stay_blinded() -> None:
@@ -142,7 +142,9 @@ def test_failed_preview_reports_its_errors() -> None:
     result = pj.classify(parsed)
     assert len(result.errors) == 1
     assert "AuthorizationFailed" in result.errors[0]
-    assert result.errors[0].startswith("kv-contoso-prod (azure-native:monitor:DiagnosticSetting): Status=403")
+    assert result.errors[0].startswith(
+        "diag-kv-kv-contoso-prod-07afbe9d (azure-native:monitor:DiagnosticSetting): Status=403"
+    )
     assert result.warnings == ("the azure-native provider default version will change",)
 
 
