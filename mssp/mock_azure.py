@@ -40,10 +40,7 @@ def _arm_child(parent_key: str, provider_path: str, name_key: str) -> Callable[[
 def _subscription_setting(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
     # The subscription comes from the provider, which the mock does not see; the id says so.
     name = args.inputs.get("name") or args.name
-    return {
-        "id": f"/subscriptions/(from-provider)/providers/Microsoft.Insights/diagnosticSettings/{name}",
-        "name": name,
-    }
+    return {"id": f"/subscriptions/(from-provider)/providers/Microsoft.Insights/diagnosticSettings/{name}", "name": name}
 
 
 def _entra_application(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
@@ -58,33 +55,23 @@ def _entra_service_principal(args: pulumi.runtime.MockResourceArgs) -> dict[str,
 
 def _entra_password(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
     key_id = offline_guid("password", args.name)
-    return {
-        "id": f"{args.inputs.get('applicationId')}/password/{key_id}",
-        "keyId": key_id,
-        "value": "offline-plan-placeholder-not-a-secret",
-    }
+    return {"id": f"{args.inputs.get('applicationId')}/password/{key_id}", "keyId": key_id,
+            "value": "offline-plan-placeholder-not-a-secret"}
 
 
-NEW_RESOURCE: Mapping[str, Callable[[pulumi.runtime.MockResourceArgs], dict[str, Any]]] = MappingProxyType(
-    {
-        "azure-native:monitor:DiagnosticSetting": _arm_child(
-            "resourceUri", "Microsoft.Insights/diagnosticSettings", "name"
-        ),
-        "azure-native:monitor:SubscriptionDiagnosticSetting": _subscription_setting,
-        "azure-native:managedservices:RegistrationDefinition": _arm_child(
-            "scope", "Microsoft.ManagedServices/registrationDefinitions", "registrationDefinitionId"
-        ),
-        "azure-native:managedservices:RegistrationAssignment": _arm_child(
-            "scope", "Microsoft.ManagedServices/registrationAssignments", "registrationAssignmentId"
-        ),
-        "azure-native:authorization:RoleAssignment": _arm_child(
-            "scope", "Microsoft.Authorization/roleAssignments", "roleAssignmentName"
-        ),
-        "azuread:index/application:Application": _entra_application,
-        "azuread:index/servicePrincipal:ServicePrincipal": _entra_service_principal,
-        "azuread:index/applicationPassword:ApplicationPassword": _entra_password,
-    }
-)
+NEW_RESOURCE: Mapping[str, Callable[[pulumi.runtime.MockResourceArgs], dict[str, Any]]] = MappingProxyType({
+    "azure-native:monitor:DiagnosticSetting": _arm_child("resourceUri", "Microsoft.Insights/diagnosticSettings", "name"),
+    "azure-native:monitor:SubscriptionDiagnosticSetting": _subscription_setting,
+    "azure-native:managedservices:RegistrationDefinition": _arm_child(
+        "scope", "Microsoft.ManagedServices/registrationDefinitions", "registrationDefinitionId"),
+    "azure-native:managedservices:RegistrationAssignment": _arm_child(
+        "scope", "Microsoft.ManagedServices/registrationAssignments", "registrationAssignmentId"),
+    "azure-native:authorization:RoleAssignment": _arm_child(
+        "scope", "Microsoft.Authorization/roleAssignments", "roleAssignmentName"),
+    "azuread:index/application:Application": _entra_application,
+    "azuread:index/servicePrincipal:ServicePrincipal": _entra_service_principal,
+    "azuread:index/applicationPassword:ApplicationPassword": _entra_password,
+})
 
 CALLS: Mapping[str, Callable[[pulumi.runtime.MockCallArgs], dict[str, Any]]] = MappingProxyType({})
 
@@ -112,7 +99,5 @@ class OfflineMocks(pulumi.runtime.Mocks):
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict:
         handler = CALLS.get(args.token)
         if handler is None:
-            raise NotImplementedError(
-                f"the offline plan has no answer for invoke {args.token}; add one to mock_azure.CALLS"
-            )
+            raise NotImplementedError(f"the offline plan has no answer for invoke {args.token}; add one to mock_azure.CALLS")
         return handler(args)

@@ -102,10 +102,8 @@ def render_markdown(manifest: dict[str, Any]) -> str:
     kind = outputs.get("stackKind", "?")
     lines.append(f"- kind: **{kind}**")
     if kind == "customer":
-        lines.append(
-            f"- access model: **{outputs.get('accessModel')}**"
-            + (f" (Lighthouse {outputs.get('lighthouseMode')} mode)" if outputs.get("lighthouseMode") else "")
-        )
+        lines.append(f"- access model: **{outputs.get('accessModel')}**"
+                     + (f" (Lighthouse {outputs.get('lighthouseMode')} mode)" if outputs.get("lighthouseMode") else ""))
     lines.append(f"- resources: {len(custom)} (plus {len(providers)} explicit providers)")
     lines += ["", "## Resources by type", "", "| type | count |", "|---|---|"]
     for rtype, n in sorted(Counter(r["type"] for r in custom).items()):
@@ -115,10 +113,8 @@ def render_markdown(manifest: dict[str, Any]) -> str:
         inp = p["inputs"]
         tenant = inp.get("tenantId", "")
         aux = inp.get("auxiliaryTenantIds")
-        lines.append(
-            f"| `{p['name']}` | tenant `{tenant}`{' + auxiliary ' + str(aux) if aux else ''} | "
-            f"`{inp.get('subscriptionId', '-')}` |"
-        )
+        lines.append(f"| `{p['name']}` | tenant `{tenant}`{' + auxiliary ' + str(aux) if aux else ''} | "
+                     f"`{inp.get('subscriptionId', '-')}` |")
     lines += ["", "## Resources", "", "| name | type | provider | options | key inputs |", "|---|---|---|---|---|"]
     for r in custom:
         opts = ", ".join(k for k in ("protect", "retainOnDelete") if r["options"][k]) or "-"
@@ -140,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
     if args.config is not None and not args.config.exists():
         raise UserError(f"--config {args.config}: file not found")
     if args.config is None and not (PROJECT_DIR / "stacks" / f"Pulumi.{args.stack}.yaml").exists():
-        known = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in (PROJECT_DIR / "stacks").glob("Pulumi.*.yaml"))
+        known = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in (PROJECT_DIR / "stacks").glob("Pulumi.*.yaml"))
         raise UserError(f"no stack file stacks/Pulumi.{args.stack}.yaml; stacks: {', '.join(known)}")
     try:
         manifest = build_manifest(args.stack, PROJECT_DIR, args.config)

@@ -33,10 +33,7 @@ def _principal_from_pulumi(platform_stack: str) -> str | None:
     try:
         result = subprocess.run(
             ["pulumi", "stack", "output", "servicePrincipalObjectId", "--stack", platform_stack],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
+            capture_output=True, text=True, timeout=120, check=False,
         )
     except (OSError, subprocess.TimeoutExpired):
         return None
@@ -81,18 +78,11 @@ def run(args: argparse.Namespace) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     _dump(args.out / "template.json", template)
     for sub in customer.subscriptions:
-        _dump(
-            args.out / f"parameters.{sub.id}.json",
-            parameters_file(customer, managing, sub.id, principal or PRINCIPAL_PLACEHOLDER),
-        )
+        _dump(args.out / f"parameters.{sub.id}.json", parameters_file(customer, managing, sub.id, principal or PRINCIPAL_PLACEHOLDER))
     _dump(args.out / "createUiDefinition.json", create_ui_definition(customer))
     (args.out / "INSTRUCTIONS.md").write_text(instructions(customer, managing, principal is not None), encoding="utf-8")
-    print(
-        f"wrote the Lighthouse template for {customer.display_name} ({len(customer.subscriptions)} subscription(s)) to {args.out}"
-    )
+    print(f"wrote the Lighthouse template for {customer.display_name} ({len(customer.subscriptions)} subscription(s)) to {args.out}")
     if principal is None:
-        print(
-            "warning: MSSP service principal object id unknown: the parameters files hold a placeholder; "
-            "pass --mssp-principal-id (the platform stack's servicePrincipalObjectId output)"
-        )
+        print("warning: MSSP service principal object id unknown: the parameters files hold a placeholder; "
+              "pass --mssp-principal-id (the platform stack's servicePrincipalObjectId output)")
     return 0
