@@ -18,6 +18,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "mssp.plan",
     "mssp.template",
     "mssp.discover",
+    "mssp.drift",
 )
 
 
