@@ -22,6 +22,8 @@ def test_every_example_stack_plans_and_follows_the_manifest_contract(run_cli, tm
     for r in m["resources"]:
         assert set(r) == {"urn", "type", "name", "parent", "custom", "provider", "inputs", "options"}
         assert r["urn"].startswith(f"urn:pulumi:{stack}::mssp-sentinel::") and r["urn"].endswith(f"::{r['name']}")
+        # URNs as the engine writes them (sdk/go/common/resource/urn.go): the root stack is no type parent.
+        assert "pulumi:pulumi:Stack$" not in r["urn"]
         assert set(r["options"]) == {"protect", "retainOnDelete", "dependsOn"}
         assert r["parent"] is None or r["parent"] in urns
         assert all(dep in urns for dep in r["options"]["dependsOn"])
