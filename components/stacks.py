@@ -157,6 +157,7 @@ def build_customer(loaded: LoadedStack) -> dict[str, Any]:
             workspace_id=platform.workspace_id,
             providers=forward,
             depends_on=depends_on,
+            adopted_setting_names=loaded.adopted_setting_names,
         ),
     )
     return {

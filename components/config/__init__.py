@@ -58,6 +58,8 @@ class LoadedStack:
     inventory: tuple[InventoryItem, ...] = ()
     inventory_path: Path | None = None
     secret_keys: frozenset[str] = field(default_factory=frozenset)
+    # Logical name -> existing Azure name of diagnostic settings adopted by `mssp discover`.
+    adopted_setting_names: Mapping[str, str] = field(default_factory=dict)
     # Values of SECRET_KEYS by short name ("itsmCredential"); never printed. Offline they are the
     # placeholder "[secret]" (the plan cannot decrypt); under the engine, the decrypted value.
     secret_values: Mapping[str, str] = field(default_factory=dict, repr=False)
@@ -229,17 +231,50 @@ def parse_config(
     for i, rid in enumerate(customer.forwarding.exclude):
         if rid.lower() not in {it.id.lower() for it in inventory} and not issues:
             issues.append((f"customer.forwarding.exclude[{i}]", f"'{rid}' is not in the inventory"))
+    adopted, import_issue = _adopted_setting_names(project_dir, stack, customer)
+    if import_issue:
+        issues.append(import_issue)
     if issues:
         raise ConfigError(issues)
     return LoadedStack(
         stack=stack,
         kind="customer",
+        adopted_setting_names=adopted,
         platform=platform,
         customer=customer,
         inventory=tuple(inventory),
         inventory_path=inv_path,
         secret_keys=frozenset(secret_keys),
     )
+
+
+# The Pulumi type of the settings an import file may adopt.
+_DIAGNOSTIC_SETTING = "azure-native:monitor:DiagnosticSetting"
+
+
+def _adopted_setting_names(
+    project_dir: Path, stack: str, customer: CustomerConfig
+) -> tuple[dict[str, str], tuple[str, str] | None]:
+    """{logical name: Azure setting name} from the stack's `pulumi import` file, if there is one.
+
+    A diagnostic setting's name is part of its ARM id: an adopted setting must keep the name it has,
+    or the next `pulumi up` would replace it. Format: pulumi/pulumi pkg/cmd/pulumi/operations/import.go.
+    """
+    configured = customer.forwarding.import_file
+    path = (project_dir / configured) if configured else project_dir / "stacks" / "imports" / f"{stack}.json"
+    if not path.exists():
+        return {}, (("customer.forwarding.importFile", f"file not found: {path}") if configured else None)
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        specs = doc.get("resources") or []
+        names = {
+            str(spec["name"]): str(spec["id"]).rstrip("/").rsplit("/", 1)[-1]
+            for spec in specs
+            if spec.get("type") == _DIAGNOSTIC_SETTING and spec.get("name") and spec.get("id")
+        }
+    except (json.JSONDecodeError, AttributeError, TypeError) as exc:
+        return {}, ("customer.forwarding.importFile", f"{path} is not a pulumi import file: {exc}")
+    return dict(sorted(names.items())), None
 
 
 def load_stack_file(path: Path, project_dir: Path, stack: str | None = None) -> LoadedStack:

@@ -129,6 +129,9 @@ class ForwardingConfig(Model):
     inventory: str  # path relative to the project directory
     exclude: list[str] = []  # resource ids never forwarded, even when inventoried
     setting_name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,259}$")] = "mssp-sentinel"
+    # `pulumi import` file written by `mssp discover --on-conflict adopt`; default
+    # stacks/imports/<stack>.json when it exists. Adopted settings keep their existing Azure names.
+    import_file: str | None = None
 
     @field_validator("resource_types")
     @classmethod

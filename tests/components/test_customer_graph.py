@@ -211,3 +211,29 @@ def test_direct_model(stack_doc, write_stack, tmp_path: Path):
         assert a["inputs"]["principalType"] == "ServicePrincipal"
     assert m["outputs"]["accessModel"] == "direct"
     assert yaml.safe_load(path.read_text())  # the file we planned is the one we wrote
+
+
+def test_adopted_settings_keep_their_existing_names(stack_doc, write_stack, tmp_path: Path):
+    from mssp.plan import build_manifest
+
+    # An import file as `mssp discover --on-conflict adopt` writes it (pulumi import --file format).
+    m = example_manifest("contoso")
+    kv = next(s for s in by_type(m, DIAG) if s["inputs"]["resourceUri"].endswith("/vaults/kv-contoso-prod"))
+    setting_id = f"{kv['inputs']['resourceUri']}/providers/Microsoft.Insights/diagnosticSettings/setbyhand"
+    imports = tmp_path / "imports.json"
+    imports.write_text(json.dumps({"resources": [{"type": DIAG, "name": kv["name"], "id": setting_id}]}))
+    doc = stack_doc("contoso")
+    fwd = doc["config"]["mssp-sentinel:customer"]["forwarding"]
+    fwd["inventory"] = str(PROJECT_DIR / fwd["inventory"])
+    fwd["importFile"] = str(imports)
+    adopted = build_manifest("contoso", PROJECT_DIR, write_stack(doc, "contoso"))
+    names = {s["name"]: s["inputs"]["name"] for s in by_type(adopted, DIAG)}
+    assert names.pop(kv["name"]) == "setbyhand"
+    assert set(names.values()) == {"mssp-sentinel"}
+
+
+def test_missing_configured_import_file_is_a_config_error(run_cli, stack_doc, write_stack, tmp_path: Path):
+    doc = stack_doc("contoso")
+    doc["config"]["mssp-sentinel:customer"]["forwarding"]["importFile"] = str(tmp_path / "none.json")
+    code, _, err = run_cli(["plan", "contoso", "--config", str(write_stack(doc))])
+    assert code == 2 and "customer.forwarding.importFile" in err and "file not found" in err
