@@ -1,0 +1,210 @@
+"""Stack configuration, read and validated in one place into typed objects.
+
+Both the Pulumi program (`__main__.py`) and the operator CLI (`python -m mssp plan`) load a stack
+through here, so a bad key is reported the same way everywhere: its path, what is wrong, what is
+allowed, before any resource is created. Components never read `pulumi.Config`.
+
+A stack file holds the project's keys (`mssp-sentinel:kind`, `mssp-sentinel:platform` or
+`mssp-sentinel:customer`). A customer stack is validated together with its platform stack's file
+(found in the same stacks/ folder), so cross-stack mistakes such as a customer tenant equal to the
+MSSP tenant are caught before anything runs.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import ValidationError
+
+from components.config.base import ConfigError, Model, issues_from
+from components.config.customer import CustomerConfig
+from components.config.platform import PlatformConfig
+from components.inventory import InventoryError, InventoryItem, load_inventory
+
+PROJECT = "mssp-sentinel"
+KEYS: dict[str, type[Model] | None] = {"kind": None, "platform": PlatformConfig, "customer": CustomerConfig}
+SECRET_PLACEHOLDER = "[secret]"
+
+__all__ = [
+    "PROJECT",
+    "ConfigError",
+    "CustomerConfig",
+    "LoadedStack",
+    "PlatformConfig",
+    "load_stack",
+    "load_stack_file",
+    "parse_config",
+    "stack_file",
+]
+
+
+@dataclass(frozen=True)
+class LoadedStack:
+    """A validated stack: its own settings and, for a customer, its platform's and its inventory."""
+
+    stack: str
+    kind: Literal["platform", "customer"]
+    platform: PlatformConfig
+    customer: CustomerConfig | None = None
+    inventory: tuple[InventoryItem, ...] = ()
+    inventory_path: Path | None = None
+    secret_keys: frozenset[str] = field(default_factory=frozenset)
+
+
+def stack_file(project_dir: Path, stack: str) -> Path:
+    return project_dir / "stacks" / f"Pulumi.{stack}.yaml"
+
+
+def read_stack_values(path: Path) -> tuple[dict[str, Any], set[str]]:
+    """The project's config values of a stack file, and which keys are Pulumi secrets.
+
+    `secure:` values are ciphertext only the Pulumi CLI can decrypt; here they stand as the
+    placeholder "[secret]" and their keys are marked secret, which is all validation needs.
+    """
+    try:
+        with path.open(encoding="utf-8") as f:
+            doc = yaml.safe_load(f) or {}
+    except FileNotFoundError:
+        raise ConfigError([(str(path), "stack file not found")]) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError([(str(path), f"not valid YAML: {exc}")]) from None
+    config = doc.get("config") or {}
+    if not isinstance(config, dict):
+        raise ConfigError([(f"{path}:config", "expected a mapping of config keys")])
+    values: dict[str, Any] = {}
+    secrets: set[str] = set()
+    for key, value in config.items():
+        if isinstance(value, dict) and set(value) == {"secure"}:
+            values[key] = SECRET_PLACEHOLDER
+            secrets.add(key)
+        else:
+            values[key] = value
+    return values, secrets
+
+
+def _section(values: Mapping[str, Any], key: str) -> Any:
+    value = values.get(f"{PROJECT}:{key}")
+    # Under the Pulumi engine, structured config arrives as JSON text.
+    if isinstance(value, str) and value[:1] in "{[":
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+def _validate(model: type[Model], data: Any, prefix: str) -> Any:
+    if data is None:
+        raise ConfigError([(prefix, "required key is missing")])
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(issues_from(exc, model, prefix)) from None
+
+
+def _check_keys(values: Mapping[str, Any], kind: str) -> list[tuple[str, str]]:
+    issues = []
+    for key in values:
+        namespace, _, name = key.partition(":")
+        if namespace == PROJECT and name not in KEYS:
+            issues.append((name, f"unknown key; allowed keys: {', '.join(KEYS)}"))
+    other = "customer" if kind == "platform" else "platform"
+    if f"{PROJECT}:{other}" in values:
+        issues.append((other, f"not allowed in a {kind} stack"))
+    return issues
+
+
+def parse_platform(values: Mapping[str, Any]) -> PlatformConfig:
+    kind = _section(values, "kind")
+    if kind != "platform":
+        raise ConfigError([("kind", f"the platform stack must have kind: platform (found {kind!r})")])
+    issues = _check_keys(values, "platform")
+    if issues:
+        raise ConfigError(issues)
+    return _validate(PlatformConfig, _section(values, "platform"), "platform")
+
+
+def parse_config(
+    values: Mapping[str, Any],
+    secret_keys: set[str],
+    *,
+    stack: str,
+    project_dir: Path,
+    platform_values: Mapping[str, Any] | None = None,
+) -> LoadedStack:
+    """Validate a stack's config values (and, for a customer, its platform's) into a LoadedStack."""
+    kind = _section(values, "kind")
+    if kind not in ("platform", "customer"):
+        raise ConfigError([("kind", f"must be 'platform' or 'customer' (found {kind!r})")])
+    issues = _check_keys(values, kind)
+    if issues:
+        raise ConfigError(issues)
+    if kind == "platform":
+        return LoadedStack(stack=stack, kind="platform", platform=parse_platform(values),
+                           secret_keys=frozenset(secret_keys))
+
+    customer: CustomerConfig = _validate(CustomerConfig, _section(values, "customer"), "customer")
+    if platform_values is None:
+        platform_values, _ = read_stack_values(stack_file(project_dir, customer.platform_stack_name))
+    try:
+        platform = parse_platform(platform_values)
+    except ConfigError as exc:
+        raise ConfigError([(f"customer.platformStack ({customer.platform_stack_name}): {p}", m)
+                           for p, m in exc.issues]) from None
+    issues = []
+    if customer.tenant_id == platform.tenant_id:
+        issues.append(("customer.tenantId", "must differ from the MSSP tenant (Lighthouse needs two tenants; "
+                       f"the platform stack's tenantId is {platform.tenant_id})"))
+    inv_path = customer.inventory_path(project_dir)
+    inventory: list[InventoryItem] = []
+    try:
+        inventory = load_inventory(inv_path, customer.subscription_ids)
+    except FileNotFoundError:
+        issues.append(("customer.forwarding.inventory", f"file not found: {inv_path} "
+                       f"(create it by hand or with `python -m mssp discover {stack}`)"))
+    except InventoryError as exc:
+        issues.extend((f"customer.forwarding.inventory ({customer.forwarding.inventory}) {p}", m)
+                      for p, m in exc.problems)
+    except yaml.YAMLError as exc:
+        issues.append(("customer.forwarding.inventory", f"not valid YAML: {exc}"))
+    for i, rid in enumerate(customer.forwarding.exclude):
+        if rid.lower() not in {it.id.lower() for it in inventory} and not issues:
+            issues.append((f"customer.forwarding.exclude[{i}]", f"'{rid}' is not in the inventory"))
+    if issues:
+        raise ConfigError(issues)
+    return LoadedStack(
+        stack=stack,
+        kind="customer",
+        platform=platform,
+        customer=customer,
+        inventory=tuple(inventory),
+        inventory_path=inv_path,
+        secret_keys=frozenset(secret_keys),
+    )
+
+
+def load_stack_file(path: Path, project_dir: Path, stack: str | None = None) -> LoadedStack:
+    """Load and validate a stack file (any path; platform files are looked up in project_dir/stacks)."""
+    values, secrets = read_stack_values(path)
+    name = stack or path.name.removeprefix("Pulumi.").removesuffix(".yaml").removesuffix(".yml")
+    return parse_config(values, secrets, stack=name, project_dir=project_dir)
+
+
+def load_stack(stack: str, project_dir: Path) -> LoadedStack:
+    """Load and validate stacks/Pulumi.<stack>.yaml."""
+    return load_stack_file(stack_file(project_dir, stack), project_dir, stack)
+
+
+def load_from_pulumi(project_dir: Path) -> LoadedStack:
+    """Inside a Pulumi run: the engine's config for this stack, validated the same way."""
+    import pulumi
+    from pulumi.runtime import config as runtime_config
+
+    values = dict(runtime_config.CONFIG.get()) or runtime_config.get_config_env()
+    secrets = {k for k in values if runtime_config.is_config_secret(k)}
+    return parse_config(values, secrets, stack=pulumi.get_stack(), project_dir=project_dir)

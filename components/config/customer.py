@@ -1,0 +1,236 @@
+"""Configuration of a customer stack: tenant, subscriptions, access model, Lighthouse, forwarding."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from components import catalog, roles
+from components.config.base import Guid, Model, Slug
+
+LogsSelection = Literal["allLogs", "audit"] | list[str]
+
+# Lighthouse just-in-time activation bounds. Source: MicrosoftDocs azure-docs
+# articles/lighthouse/how-to/create-eligible-authorizations.md (PT30M to PT8H, at most 10 approvers).
+_JIT_MIN_MINUTES, _JIT_MAX_MINUTES = 30, 480
+_ISO_DURATION = re.compile(r"^PT(?:(\d+)H)?(?:(\d+)M)?$")
+
+
+class Subscription(Model):
+    id: Guid
+    display_name: Annotated[str, Field(min_length=1)]
+
+
+class Approver(Model):
+    principal_id: Guid
+    display_name: Annotated[str, Field(min_length=1)]
+
+
+class JustInTime(Model):
+    maximum_activation_duration: str = "PT8H"
+    multi_factor_auth: Literal["Azure", "None"] = "Azure"
+    approvers: Annotated[list[Approver], Field(max_length=10)] = []
+
+    @field_validator("maximum_activation_duration")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        m = _ISO_DURATION.match(value)
+        minutes = (int(m[1] or 0) * 60 + int(m[2] or 0)) if m and (m[1] or m[2]) else -1
+        if not (_JIT_MIN_MINUTES <= minutes <= _JIT_MAX_MINUTES):
+            raise ValueError(f"'{value}' must be an ISO 8601 duration from PT30M to PT8H")
+        return value
+
+
+class Authorization(Model):
+    """An extra Lighthouse authorization for an MSSP principal (usually a SOC security group)."""
+
+    principal_id: Guid
+    display_name: Annotated[str, Field(min_length=1)]
+    role: str  # built-in role name or GUID
+    principal_type: Literal["group", "user", "servicePrincipal"] = "group"
+    delegated_roles: list[str] = []  # only with User Access Administrator
+    just_in_time: JustInTime | None = None
+
+    @field_validator("role")
+    @classmethod
+    def _known_role(cls, value: str) -> str:
+        role = roles.resolve(value)
+        if role is None:
+            raise ValueError(f"unknown role '{value}'; use a built-in role name or GUID: {', '.join(roles.known_role_names())}")
+        return role.guid
+
+    @field_validator("delegated_roles")
+    @classmethod
+    def _known_delegated(cls, values: list[str]) -> list[str]:
+        out = []
+        for value in values:
+            role = roles.resolve(value)
+            if role is None:
+                raise ValueError(f"unknown role '{value}'; use a built-in role name or GUID")
+            if role in (roles.OWNER, roles.USER_ACCESS_ADMINISTRATOR):
+                raise ValueError(f"'{role.name}' cannot be assigned through delegatedRoleDefinitionIds")
+            out.append(role.guid)
+        return out
+
+    @model_validator(mode="after")
+    def _lighthouse_rules(self) -> Authorization:
+        role = roles.BY_GUID[self.role]
+        if role.delegable is roles.Delegable.ONLY_WITH_DELEGATED_ROLES:
+            if not self.delegated_roles:
+                raise ValueError(f"role: {role.delegable.value}; add delegatedRoles")
+            if self.just_in_time:
+                raise ValueError("justInTime: eligible authorizations cannot use delegatedRoleDefinitionIds")
+        elif role.delegable is not roles.Delegable.YES:
+            raise ValueError(f"role: '{role.name}' is not allowed: {role.delegable.value}")
+        elif self.delegated_roles:
+            raise ValueError("delegatedRoles: only allowed with User Access Administrator")
+        if self.just_in_time and self.principal_type == "servicePrincipal":
+            raise ValueError(
+                "justInTime: eligible (just-in-time) authorizations cannot name a service principal; "
+                "use a user or a group"
+            )
+        return self
+
+    @property
+    def role_name(self) -> str:
+        return roles.BY_GUID[self.role].name
+
+
+class LighthouseConfig(Model):
+    # deploy: Pulumi creates the delegation with customer-tenant Owner credentials;
+    # template: Pulumi creates nothing in the customer tenant, `mssp template` exports it instead.
+    mode: Literal["deploy", "template"] = "deploy"
+    offer_name: Annotated[str, Field(min_length=1, max_length=200)] = "MSSP Sentinel log forwarding"
+    offer_description: str = "Lets the MSSP configure diagnostic settings that forward logs to its Microsoft Sentinel."
+    authorizations: list[Authorization] = []
+
+
+class ActivityLogConfig(Model):
+    enabled: bool = True
+    # categories: the eight Activity log categories listed one by one (works with every API version);
+    # allLogs: the category group.
+    logs: Literal["categories", "allLogs"] = "categories"
+
+
+class TypeSettings(Model):
+    logs: LogsSelection | None = None
+    metrics: bool | None = None
+
+
+class ForwardingConfig(Model):
+    activity_log: ActivityLogConfig = ActivityLogConfig()
+    resource_types: list[str] | None = None  # default: every catalog type
+    logs: LogsSelection = "allLogs"
+    metrics: bool = False
+    per_type: dict[str, TypeSettings] = {}
+    inventory: str  # path relative to the project directory
+    exclude: list[str] = []  # resource ids never forwarded, even when inventoried
+    setting_name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,259}$")] = "mssp-sentinel"
+
+    @field_validator("resource_types")
+    @classmethod
+    def _known_types(cls, values: list[str] | None) -> list[str] | None:
+        if values is None:
+            return None
+        out = []
+        for value in values:
+            entry = catalog.entry_for(value)
+            if entry is None:
+                raise ValueError(f"resource type '{value}' is not supported; supported: {', '.join(catalog.supported_types())}")
+            out.append(entry.type)
+        if len(set(out)) != len(out):
+            raise ValueError("resource types must be listed once")
+        return out
+
+    @field_validator("per_type")
+    @classmethod
+    def _known_per_type(cls, values: dict[str, TypeSettings]) -> dict[str, TypeSettings]:
+        out = {}
+        for key, settings in values.items():
+            entry = catalog.entry_for(key)
+            if entry is None:
+                raise ValueError(f"perType: '{key}' is not a supported type; supported: {', '.join(catalog.supported_types())}")
+            out[entry.type] = settings
+        return out
+
+    @model_validator(mode="after")
+    def _selections_exist(self) -> ForwardingConfig:
+        for entry in catalog.CATALOG:
+            problem = selection_problem(entry, self.logs_for(entry.type))
+            if problem and (entry.type in self.per_type or entry.type in self.in_scope):
+                where = f"perType.{entry.type}.logs" if entry.type in self.per_type else "logs"
+                raise ValueError(f"{where}: {problem}")
+        return self
+
+    @property
+    def in_scope(self) -> list[str]:
+        return self.resource_types if self.resource_types is not None else catalog.supported_types()
+
+    def logs_for(self, resource_type: str) -> str | list[str]:
+        override = self.per_type.get(resource_type)
+        return override.logs if override and override.logs is not None else self.logs
+
+    def metrics_for(self, resource_type: str) -> bool:
+        override = self.per_type.get(resource_type)
+        return override.metrics if override and override.metrics is not None else self.metrics
+
+
+def selection_problem(entry: catalog.CatalogEntry, selection: str | list[str]) -> str | None:
+    """Why a logs selection cannot apply to a type (None when it can)."""
+    # Storage accounts carry logs on their services; the account-level selection applies to them.
+    targets = entry.sub_services or (entry,)
+    for target in targets:
+        if isinstance(selection, str):
+            if selection not in target.groups and (target.categories or target.groups):
+                return f"category group '{selection}' is not offered by {entry.type}; offered: {', '.join(target.groups)}"
+        else:
+            known = {c.lower(): c for c in target.categories}
+            bad = [c for c in selection if c.lower() not in known]
+            if bad:
+                return f"{', '.join(bad)} not a log category of {entry.type}; categories: {', '.join(target.categories)}"
+            if not selection:
+                return "an explicit category list must not be empty"
+    return None
+
+
+class CustomerConfig(Model):
+    name: Slug
+    display_name: Annotated[str, Field(min_length=1)]
+    tenant_id: Guid
+    # The platform stack this customer belongs to: "mssp" or a full reference "org/mssp-sentinel/mssp";
+    # its last segment names the platform stack file stacks/Pulumi.<name>.yaml.
+    platform_stack: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+){0,2}$")]
+    access_model: Literal["lighthouse", "direct"] = "lighthouse"
+    subscriptions: Annotated[list[Subscription], Field(min_length=1)]
+    lighthouse: LighthouseConfig = LighthouseConfig()
+    forwarding: ForwardingConfig
+
+    @field_validator("subscriptions")
+    @classmethod
+    def _unique(cls, values: list[Subscription]) -> list[Subscription]:
+        seen: set[str] = set()
+        for i, sub in enumerate(values):
+            if sub.id in seen:
+                raise ValueError(f"subscription {sub.id} is listed twice (entry {i})")
+            seen.add(sub.id)
+        return values
+
+    @model_validator(mode="after")
+    def _model_fits(self) -> CustomerConfig:
+        if self.access_model == "direct" and self.lighthouse.authorizations:
+            raise ValueError("lighthouse.authorizations apply only when accessModel is lighthouse")
+        return self
+
+    @property
+    def platform_stack_name(self) -> str:
+        return self.platform_stack.rsplit("/", 1)[-1]
+
+    @property
+    def subscription_ids(self) -> set[str]:
+        return {s.id for s in self.subscriptions}
+
+    def inventory_path(self, project_dir: Path) -> Path:
+        return (project_dir / self.forwarding.inventory).resolve()

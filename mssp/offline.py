@@ -1,0 +1,151 @@
+"""Run the real Pulumi program in-process under mocks and record what it would create.
+
+This is the engine of the offline plan and of every whole-graph test: the program's own
+`__main__.py` runs with the stack's real config; a recording monitor keeps each registration
+(type, name, parent, provider, inputs as the engine would receive them, protect, retainOnDelete,
+dependsOn) and the stack's outputs. Secret values are replaced by "[secret]" at the moment they are
+recorded, so they cannot leak into a manifest, a Markdown plan or stdout.
+"""
+
+from __future__ import annotations
+
+import json
+import runpy
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc, settings
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from components.config import PROJECT, SECRET_PLACEHOLDER
+from mssp.mock_azure import OfflineMocks
+
+SECRET = SECRET_PLACEHOLDER
+
+
+def scrub(value: Any) -> Any:
+    """Replace Pulumi secret envelopes (and unknowns) with plain markers, recursively."""
+    if isinstance(value, dict):
+        if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
+            return SECRET
+        # Sorted keys: protobuf maps carry no order, and two plans must be byte-identical.
+        return {k: scrub(value[k]) for k in sorted(value)}
+    if isinstance(value, (list, tuple)):
+        return [scrub(v) for v in value]
+    if value == rpc.UNKNOWN:
+        return "[unknown]"
+    return value
+
+
+def provider_name(reference: str) -> str | None:
+    """The logical name of a provider reference ("<provider urn>::<provider id>")."""
+    return reference.rsplit("::", 1)[0].split("::")[-1] if reference else None
+
+
+@dataclass
+class Registration:
+    urn: str
+    type: str
+    name: str
+    parent: str | None
+    custom: bool
+    provider: str | None
+    inputs: dict[str, Any]
+    protect: bool
+    retain_on_delete: bool
+    depends_on: list[str]
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """A MockMonitor that also keeps every registration request, secrets scrubbed."""
+
+    def __init__(self, mocks: pulumi.runtime.Mocks):
+        super().__init__(mocks)
+        self.registrations: list[Registration] = []
+
+    def RegisterResource(self, request: Any) -> Any:
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            inputs = scrub(rpc.deserialize_properties(request.object, keep_unknowns=True))
+            self.registrations.append(Registration(
+                urn=response.urn,
+                type=request.type,
+                name=request.name,
+                parent=request.parent if request.parent and "::pulumi:pulumi:Stack::" not in request.parent else None,
+                custom=bool(request.custom),
+                provider=provider_name(request.provider),
+                inputs=inputs,
+                protect=bool(request.protect),
+                retain_on_delete=bool(request.retainOnDelete),
+                depends_on=sorted(request.dependencies),
+            ))
+        return response
+
+    def ReadResource(self, request: Any) -> Any:
+        # Reads (StackReferences) create nothing, but the plan shows them: other resources depend on them.
+        response = super().ReadResource(request)
+        self.registrations.append(Registration(
+            urn=response.urn,
+            type=request.type,
+            name=request.name,
+            parent=request.parent if request.parent and "::pulumi:pulumi:Stack::" not in request.parent else None,
+            custom=True,
+            provider=provider_name(request.provider),
+            inputs=scrub(rpc.deserialize_properties(request.properties, keep_unknowns=True)),
+            protect=False,
+            retain_on_delete=False,
+            depends_on=sorted(request.dependencies),
+        ))
+        return response
+
+
+@dataclass
+class ProgramRun:
+    stack: str
+    registrations: list[Registration]
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+
+def _engine_config(values: Mapping[str, Any]) -> dict[str, str]:
+    """Config as the engine hands it to a program: strings, structured values as JSON text."""
+    return {k: v if isinstance(v, str) else json.dumps(v) for k, v in values.items()}
+
+
+def run_program(
+    project_dir: Path,
+    stack: str,
+    config_values: Mapping[str, Any],
+    secret_keys: set[str],
+    stack_outputs: Mapping[str, Mapping[str, Any]] | None = None,
+) -> ProgramRun:
+    """Run `project_dir/__main__.py` for one stack under offline mocks."""
+    monitor = RecordingMonitor(OfflineMocks(stack_outputs))
+    # A fresh root stack for every run, so runs in one process (tests) do not share outputs.
+    settings.set_root_resource(None)  # type: ignore[arg-type]
+    pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+    pulumi.runtime.set_all_config(_engine_config(config_values), sorted(secret_keys))
+    settings.SETTINGS.rpc_manager.clear()
+    settings.SETTINGS.outputs.clear()
+
+    if str(project_dir) not in sys.path:
+        sys.path.insert(0, str(project_dir))
+    collected: dict[str, Any] = {}
+
+    def program() -> None:
+        runpy.run_path(str(project_dir / "__main__.py"), run_name="__main__")
+
+    async def outputs() -> None:
+        root = settings.get_root_resource()
+        for key, value in (getattr(root, "outputs", {}) or {}).items():
+            serialized = await rpc.serialize_property(value, [], None, keep_output_values=False)
+            collected[key] = scrub(serialized)
+
+    _sync_await(run_pulumi_func(program))
+    _sync_await(run_pulumi_func(outputs))
+    return ProgramRun(stack=stack, registrations=list(monitor.registrations), outputs=collected)
