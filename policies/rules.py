@@ -116,6 +116,20 @@ class PolicyContext:
         return cls(workspace_resource_id=str(ws) if ws else None, workspace_location=str(loc) if loc else None)
 
 
+def context_from_config(loaded: Any) -> PolicyContext:
+    """The context of a validated stack (components.config.LoadedStack): its platform's workspace.
+
+    Duck-typed so this module stays free of the config layer's imports; `mssp plan` calls it.
+    """
+    platform = getattr(loaded, "platform", None)
+    if platform is None:
+        return PolicyContext()
+    return PolicyContext(
+        workspace_resource_id=getattr(platform, "workspace_id", None),
+        workspace_location=getattr(platform, "location", None),
+    )
+
+
 # Environment variables the pack falls back to when its policy config does not name the workspace
 # (the PR workflow sets them from repository variables; the pack process inherits the CLI's environment,
 # pulumi/pulumi sdk/go/common/resource/plugin/analyzer_plugin.go constructEnv).
