@@ -127,8 +127,9 @@ def plan_ref(ref: str, repo: Path) -> dict[str, dict[str, Any]]:
         finally:
             _git(repo, "worktree", "remove", "--force", str(tree))
     finally:
+        # No `git worktree prune`: it would also drop the records of other worktrees whose folders are
+        # missing for a moment; `worktree remove` already cleans up this one.
         shutil.rmtree(tmp, ignore_errors=True)
-        _git(repo, "worktree", "prune")
 
 
 def load_side(spec: str, repo: Path) -> dict[str, dict[str, Any]]:
