@@ -360,15 +360,26 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def _short(value: Any) -> str:
+def _short(value: Any, start: int = 0) -> str:
+    """A value for a table cell; long strings are cut to a window that begins near `start`."""
     if value is MISSING:
         return "(none)"
     if isinstance(value, Mapping):
         return "{…}"
     if isinstance(value, list):
         return f"[{len(value)} items]"
-    text = json.dumps(value, ensure_ascii=False)
-    return text if len(text) <= _MAX_VALUE else text[: _MAX_VALUE - 1] + "…\""
+    if isinstance(value, str) and len(value) > _MAX_VALUE:
+        begin = max(0, min(start - 10, len(value) - _MAX_VALUE))
+        window = value[begin:begin + _MAX_VALUE]
+        return ("\"…" if begin else "\"") + window + ("…\"" if begin + _MAX_VALUE < len(value) else "\"")
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _first_difference(old: Any, new: Any) -> int:
+    """Where two strings start to differ, so a long id shows the part that changed."""
+    if not (isinstance(old, str) and isinstance(new, str)):
+        return 0
+    return next((i for i, (a, b) in enumerate(zip(old, new, strict=False)) if a != b), min(len(old), len(new)))
 
 
 def _type_short(token: str) -> str:
@@ -384,7 +395,8 @@ def _describe(c: ResourceChange) -> str:
     for p in c.properties[:_MAX_PATHS]:
         forced = " **(forces replacement)**" if p.path in c.reasons or any(
             p.path.startswith((r + ".", r + "[")) for r in c.reasons) else ""
-        parts.append(f"`{p.path}`: `{_short(p.old)}` → `{_short(p.new)}`{forced}")
+        at = _first_difference(p.old, p.new)
+        parts.append(f"`{p.path}`: `{_short(p.old, at)}` → `{_short(p.new, at)}`{forced}")
     if len(c.properties) > _MAX_PATHS:
         parts.append(f"… and {len(c.properties) - _MAX_PATHS} more")
     return "<br>".join(_cell(x) for x in parts)

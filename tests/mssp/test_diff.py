@@ -291,3 +291,13 @@ def test_real_planner_on_two_commits(tmp_path: Path):
     (deleted,) = stacks["fabrikam"]["changes"]
     assert deleted["op"] == "delete" and deleted["type"] == DIAG and "-kv-" in deleted["name"]
     assert [a["policy"] for a in stacks["fabrikam"]["changeAdvisories"]] == ["diagnostic-settings-delete-or-replace"]
+
+
+def test_long_values_show_the_part_that_changed():
+    old = "/subscriptions/3c8d0e5f-6a7b-4c9d-8e1f-2a3b4c5d6e7f/resourceGroups/rg-prod/providers/Microsoft.KeyVault/vaults/kv-a"
+    new = old[:-1] + "b"
+    at = diff._first_difference(old, new)
+    assert at == len(old) - 1
+    assert diff._short(old, at).endswith('vaults/kv-a"') and diff._short(new, at).endswith('vaults/kv-b"')
+    assert diff._short(old, at).startswith('"…') and len(diff._short(old, at)) <= diff._MAX_VALUE + 4
+    assert diff._short("short", 0) == '"short"' and diff._short({"a": 1}) == "{…}" and diff._short(diff.MISSING) == "(none)"

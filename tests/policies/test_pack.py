@@ -94,3 +94,14 @@ def _installed(dist: str) -> str:
     from importlib.metadata import version
 
     return version(dist)
+
+
+def test_example_pack_config_names_real_policies_and_their_schema_properties():
+    import json
+
+    config = json.loads((PACK_DIR / "config.example.json").read_text())
+    for name, values in config.items():
+        rule = rules.BY_NAME[name]
+        assert rule.uses_context
+        assert set(values) <= {"enforcementLevel", "workspaceResourceId", "workspaceLocation"}
+        assert rules.pack_context(values, {}) != rules.PolicyContext()
