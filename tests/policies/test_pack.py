@@ -105,3 +105,70 @@ def test_example_pack_config_names_real_policies_and_their_schema_properties():
         assert rule.uses_context
         assert set(values) <= {"enforcementLevel", "workspaceResourceId", "workspaceLocation"}
         assert rules.pack_context(values, {}) != rules.PolicyContext()
+
+
+# ------------------------------------------------------------------------------------------------
+# The pack behind pulumi_policy's own analyzer servicer: requests shaped as the engine sends them
+# (pulumi/pulumi sdk/go/common/resource/plugin/analyzer_plugin.go: MarshalProperties with KeepUnknowns
+# and KeepSecrets; proto/pulumi/analyzer.proto AnalyzeRequest / AnalyzeStackRequest).
+# ------------------------------------------------------------------------------------------------
+SECRET_SIG = {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270"}
+WS = "/subscriptions/0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d/resourceGroups/rg/providers/Microsoft.OperationalInsights/workspaces/law"
+
+
+def servicer(config: dict[str, Any] | None = None) -> Any:
+    from pulumi_policy.policy import _PolicyAnalyzerServicer
+
+    return _PolicyAnalyzerServicer("mssp-sentinel-guardrails", "0.1.0", rules.build_policies(), EnforcementLevel.ADVISORY, config)
+
+
+def struct(data: dict[str, Any]) -> Any:
+    from google.protobuf import json_format, struct_pb2
+
+    return json_format.ParseDict(data, struct_pb2.Struct())
+
+
+def analyze(rtype: str, props: dict[str, Any], protect: bool = False) -> list[tuple[str, str, str]]:
+    from pulumi.runtime import proto
+
+    request = proto.AnalyzeRequest(type=rtype, properties=struct(props), urn=f"urn:pulumi:s::p::{rtype}::r", name="r",
+                                   options=proto.AnalyzerResourceOptions(protect=protect))
+    response = servicer().Analyze(request, None)
+    level = {proto.MANDATORY: "mandatory", proto.ADVISORY: "advisory"}
+    return [(d.policyName, level[d.enforcementLevel], d.message) for d in response.diagnostics]
+
+
+def test_servicer_reports_a_mandatory_violation_with_the_message(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv(rules.ENV_WORKSPACE_RESOURCE_ID, WS)
+    other = WS.replace("/law", "/other")
+    props = {"name": "s", "resourceUri": "/subscriptions/x/resourceGroups/r/providers/Microsoft.KeyVault/vaults/v",
+             "workspaceId": other, "logs": [{"categoryGroup": "allLogs", "enabled": True}]}
+    found = analyze(rules.DIAGNOSTIC_SETTING, props)
+    assert [(p, lvl) for p, lvl, _ in found] == [("diagnostic-settings-to-mssp-workspace", "mandatory")]
+    assert f"workspaceId {other} is not the MSSP workspace {WS}" in found[0][2]
+    props["workspaceId"] = WS
+    assert analyze(rules.DIAGNOSTIC_SETTING, props) == []
+
+
+def test_servicer_passes_protect_and_unknowns_through():
+    from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
+
+    table = {"tableName": "T_CL", "workspaceName": UNKNOWN_STRING_VALUE,
+             "schema": {"name": "T_CL", "columns": [{"name": "TimeGenerated", "type": "dateTime"}]}}
+    assert analyze(rules.TABLE, table, protect=True) == []
+    assert [p for p, _, _ in analyze(rules.TABLE, table, protect=False)] == ["tables-and-dcrs-protected"]
+
+
+def test_servicer_stack_analysis_marks_secret_output_rule_not_applicable():
+    from pulumi.runtime import proto
+
+    stack_urn = "urn:pulumi:s::p::pulumi:pulumi:Stack::p-s"
+    url = "https://x.logic.azure.com/workflows/1/triggers/manual/paths/invoke?sig=abcdefghijklmnop"
+    request = proto.AnalyzeStackRequest(resources=[proto.AnalyzerResource(
+        type=rules.STACK, urn=stack_urn, name="p-s", properties=struct({"splunkWebhookUrl": {**SECRET_SIG, "value": url}}),
+        options=proto.AnalyzerResourceOptions())])
+    response = servicer().AnalyzeStack(request, None)
+    assert list(response.diagnostics) == []
+    reasons = {n.policy_name: n.reason for n in response.not_applicable}
+    assert set(reasons) == {"webhook-url-secret-output", "diagnostic-settings-delete-or-replace", "table-or-dcr-replace"}
+    assert "unwraps secrets" in reasons["webhook-url-secret-output"]
