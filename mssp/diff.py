@@ -101,7 +101,7 @@ def plan_tree(tree: Path, out_dir: Path, python: str = sys.executable) -> dict[s
     for stack in stacks_in(tree):
         out = out_dir / f"{stack}.json"
         proc = subprocess.run(
-            [python, "-m", "mssp", "plan", stack, "--json", str(out), "--quiet"],
+            [python, "-m", "mssp", "plan", stack, "--json", str(out)],
             cwd=tree, capture_output=True, text=True, timeout=900, check=False,
         )
         # Exit 1 (a mandatory guardrail failed) still writes the manifest; the diff shows the failure.

@@ -232,17 +232,20 @@ def check_lighthouse_roles(res: ResourceView, ctx: PolicyContext) -> list[str]:
         eligible = key == "eligibleAuthorizations"
         for i, auth in enumerate(_list(props.get(key))):
             auth = _map(auth)
-            where = f"properties.{key}[{i}]"
+            who = _str(auth.get("principalIdDisplayName"))
+            # The display name leads back to the stack config's authorization entry.
+            path = f"properties.{key}[{i}]"
+            where = path + (f" ({who})" if who else "")
             rid = auth.get("roleDefinitionId")
             if is_unknown(rid):
                 continue
             if not isinstance(rid, str) or not roles.GUID_RE.match(rid.strip()):
-                out.append(f"{where}.roleDefinitionId must be the bare GUID of a built-in role, got {rid!r}")
+                out.append(f"{path}.roleDefinitionId must be the bare GUID of a built-in role, got {rid!r}")
                 continue
             role = roles.resolve(rid)
             if role is None:
                 out.append(
-                    f"{where}.roleDefinitionId {rid} is not on the project's list of built-in roles "
+                    f"{path}.roleDefinitionId {rid} is not on the project's list of built-in roles "
                     "(components/roles.py); Lighthouse accepts built-in roles only"
                 )
                 continue
@@ -266,7 +269,7 @@ def check_lighthouse_roles(res: ResourceView, ctx: PolicyContext) -> list[str]:
                     if drole is None or drole.delegable is not roles.Delegable.YES:
                         shown = drole.name if drole else repr(d)
                         out.append(
-                            f"{where}.delegatedRoleDefinitionIds[{j}]: {shown} is not a delegable built-in role"
+                            f"{path}.delegatedRoleDefinitionIds[{j}]: {shown} is not a delegable built-in role"
                         )
                 continue
             out.append(f"{where}: {role.name} ({role.guid}): {role.delegable.value}")

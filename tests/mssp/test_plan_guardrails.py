@@ -36,7 +36,7 @@ def test_a_component_that_delegates_owner_makes_plan_exit_1_naming_the_rule(
     out, md = tmp_path / "plan.json", tmp_path / "plan.md"
     code, stdout, _ = run_cli(["plan", "contoso", "--json", str(out), "--markdown", str(md), "--quiet"])
     assert code == 1
-    assert "mandatory guardrail failed: lighthouse-delegable-roles: properties.authorizations[0]: Owner" in stdout
+    assert "mandatory guardrail failed: lighthouse-delegable-roles: properties.authorizations[0] (MSSP Sentinel onboarding): Owner" in stdout
     policies = json.loads(out.read_text())["policies"]
     assert {(p["policy"], p["level"]) for p in policies} == {("lighthouse-delegable-roles", "mandatory")}
     assert len(policies) == 2  # one definition per subscription
