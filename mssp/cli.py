@@ -17,6 +17,7 @@ from mssp.errors import UserError
 COMMAND_MODULES: tuple[str, ...] = (
     "mssp.plan",
     "mssp.template",
+    "mssp.diff",
     "mssp.discover",
     "mssp.drift",
 )
