@@ -65,7 +65,10 @@ def test_workflow_parses_and_references_only_existing_commands(path: Path):
     dev_ok, mssp_ok = dev_commands(), mssp_commands()
     seen = 0
     for line in run_lines(doc):
-        words = shlex.split(line, comments=True)
+        try:
+            words = shlex.split(line, comments=True)
+        except ValueError:  # a shell continuation or quote that spans lines: plain words are enough here
+            words = line.split()
         for i, w in enumerate(words):
             if w == "./dev" and i + 1 < len(words):
                 assert words[i + 1] in dev_ok, f"{path.name}: `{line}` uses ./dev {words[i + 1]}"
@@ -82,7 +85,8 @@ def test_no_pull_request_target_and_minimal_permissions(path: Path):
     doc = load(path)
     triggers = doc["on"] if isinstance(doc["on"], (dict, list)) else [doc["on"]]
     assert "pull_request_target" not in triggers
-    assert doc.get("permissions") == {}
+    # Workflow-level permissions are read-only at most; jobs ask for what they write.
+    assert doc.get("permissions") in ({}, {"contents": "read"})
     for name, job in doc["jobs"].items():
         assert "permissions" in job, f"job {name} must state its permissions"
         assert "write-all" not in str(job["permissions"])
