@@ -227,7 +227,7 @@ def _servicenow_actions(itsm: ItsmConfig, credential: CredentialSource) -> tuple
 def _webhook_actions(itsm: ItsmConfig, credential: CredentialSource) -> tuple[dict[str, Any], str]:
     wh = itsm.webhook
     assert wh is not None
-    headers = {"Content-Type": "application/json"}
+    headers = {**dict(sorted(wh.extra_headers.items())), "Content-Type": "application/json"}
     if wh.url is None:
         uri = f"@{credential.expression}"  # the whole URL is the secret (it carries a SAS signature)
     else:

@@ -68,6 +68,10 @@ class WebhookConfig(Model):
     url: str | None = None
     # When url is given, the credential (if any) is sent in this header.
     header_name: Annotated[str, Field(pattern=r"^[A-Za-z0-9-]+$")] = "Authorization"
+    # Static, NON-secret headers sent with every event (a routing key, a source tag). They are written
+    # into the workflow definition in plain text: a credential here is stopped by the mandatory
+    # guardrail `workflow-no-credentials` (the plan exits 1); put credentials in itsmCredential.
+    extra_headers: dict[str, str] = {}
 
     @field_validator("url")
     @classmethod

@@ -51,3 +51,27 @@ def test_a_diagnostic_setting_aimed_elsewhere_makes_plan_exit_1(run_cli, monkeyp
     code, stdout, _ = run_cli(["plan", "fabrikam", "--quiet"])
     assert code == 1
     assert stdout.count("mandatory guardrail failed: diagnostic-settings-to-mssp-workspace") == 3
+
+
+def test_a_stack_config_with_a_credential_in_a_static_header_makes_plan_exit_1(run_cli, stack_doc, write_stack):
+    # Valid config (static webhook headers are allowed), but a credential in one would sit in plain text
+    # in the workflow definition: the mandatory guardrail stops the plan and names itself.
+    doc = stack_doc("mssp")
+    doc["config"]["mssp-sentinel:platform"]["itsm"] = {
+        "kind": "webhook",
+        "webhook": {"url": "https://itsm.example.net/events", "extraHeaders": {"X-Api-Key": "k3y-in-plain-text"}},
+    }
+    code, stdout, err = run_cli(["plan", "mssp", "--config", str(write_stack(doc, "mssp")), "--quiet"])
+    assert code == 1, err
+    assert "mandatory guardrail failed: workflow-no-credentials" in stdout
+    assert "Traceback" not in stdout + err
+
+
+def test_harmless_static_headers_pass(run_cli, stack_doc, write_stack):
+    doc = stack_doc("mssp")
+    doc["config"]["mssp-sentinel:platform"]["itsm"] = {
+        "kind": "webhook",
+        "webhook": {"url": "https://itsm.example.net/events", "extraHeaders": {"X-Source": "mssp-sentinel"}},
+    }
+    code, stdout, err = run_cli(["plan", "mssp", "--config", str(write_stack(doc, "mssp")), "--quiet"])
+    assert code == 0, stdout + err
