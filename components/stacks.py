@@ -17,6 +17,7 @@ from components.customer_identity import CustomerTenantIdentity, CustomerTenantI
 from components.forwarding import DiagnosticForwarding, DiagnosticForwardingArgs
 from components.lighthouse import LighthouseDelegation, LighthouseDelegationArgs
 from components.multitenant_identity import MultitenantServicePrincipal, MultitenantServicePrincipalArgs
+from components.splunk_ingestion import SplunkAlertIngestion, SplunkAlertIngestionArgs
 
 # Platform outputs customer stacks read through their StackReference.
 PLATFORM_OUTPUTS = ("tenantId", "applicationClientId", "servicePrincipalObjectId", "servicePrincipalName",
@@ -53,6 +54,25 @@ def build_platform(loaded: LoadedStack) -> dict[str, Any]:
     }
     if identity.client_secret is not None:
         outputs["applicationClientSecret"] = identity.client_secret
+    if p.splunk is not None:
+        ws_sub, ws_rg, ws_name = p.workspace.parts(p.subscription_id)
+        # The workspace may live in another MSSP subscription: its table and rule go through that one.
+        ws_arm = arm if ws_sub == p.subscription_id else azure_native.Provider(
+            "mssp-arm-workspace", tenant_id=p.tenant_id, subscription_id=ws_sub, location=p.location)
+        splunk = SplunkAlertIngestion(
+            "mssp-splunk",
+            SplunkAlertIngestionArgs(
+                splunk=p.splunk,
+                location=p.location,
+                resource_group=p.resource_group,
+                workspace_id=p.workspace_id,
+                workspace_name=ws_name,
+                workspace_resource_group=ws_rg,
+                arm_provider=arm,
+                workspace_provider=ws_arm,
+            ),
+        )
+        outputs["splunk"] = splunk.outputs()
     return outputs
 
 
