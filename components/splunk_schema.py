@@ -171,3 +171,27 @@ def rule_query(table: str, query_frequency_kql: str, severity_field: str | None,
     else:
         lines.append(f"| extend AlertSeverity = {_kql_string(default_severity)}")
     return "\n".join(lines)
+
+
+# JSON schema of Splunk's webhook alert action body, for the Logic App's Request trigger. Fields per
+# Splunk docs "Use a webhook alert action" (Webhook data payload): result is the first result row (an
+# object of field -> string, or list of strings for multivalue fields); search_name is null for ad hoc
+# searches. Other keys are allowed: newer Splunk versions may add some.
+NULLABLE_STRING: dict[str, Any] = {"type": ["string", "null"]}
+TRIGGER_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "result": {"type": "object"},
+        "sid": {"type": "string"},
+        "results_link": NULLABLE_STRING,
+        "search_name": NULLABLE_STRING,
+        "owner": NULLABLE_STRING,
+        "app": NULLABLE_STRING,
+    },
+    "required": ["result", "sid"],
+}
+# The trigger body field each record column comes from (the contract tests check these against the schema).
+PAYLOAD_FIELDS: dict[str, str] = {
+    "SearchName": "search_name", "Sid": "sid", "ResultsLink": "results_link", "Owner": "owner", "App": "app",
+    "Result": "result",
+}

@@ -18,6 +18,7 @@ from components.forwarding import DiagnosticForwarding, DiagnosticForwardingArgs
 from components.lighthouse import LighthouseDelegation, LighthouseDelegationArgs
 from components.multitenant_identity import MultitenantServicePrincipal, MultitenantServicePrincipalArgs
 from components.splunk_ingestion import SplunkAlertIngestion, SplunkAlertIngestionArgs
+from components.splunk_webhook import SplunkWebhook, SplunkWebhookArgs
 
 # Platform outputs customer stacks read through their StackReference.
 PLATFORM_OUTPUTS = ("tenantId", "applicationClientId", "servicePrincipalObjectId", "servicePrincipalName",
@@ -142,7 +143,33 @@ def build_customer(loaded: LoadedStack) -> dict[str, Any]:
             depends_on=depends_on,
         ),
     )
-    return {
+    outputs: dict[str, Any] = {}
+    if customer.splunk is not None and customer.splunk.enabled and platform.splunk is not None:
+        # The webhook Logic App runs in the MSSP subscription (see components/splunk_webhook.py): this
+        # provider signs in to the MSSP tenant, like the platform stack's.
+        mssp_arm = azure_native.Provider("mssp-arm", tenant_id=platform.tenant_id,
+                                         subscription_id=platform.subscription_id, location=platform.location)
+        splunk_out = ref.require_output("splunk")
+        webhook = SplunkWebhook(
+            f"{customer.name}-splunk",
+            SplunkWebhookArgs(
+                customer_name=customer.name,
+                customer_tenant_id=customer.tenant_id,
+                workflow_name=customer.splunk.workflow_name or f"la-splunk-{customer.name}",
+                allowed_caller_ip_ranges=list(customer.splunk.allowed_caller_ip_ranges),
+                mssp_subscription_id=platform.subscription_id,
+                resource_group=platform.resource_group,
+                location=platform.location,
+                dcr_id=splunk_out["dcrId"],
+                dcr_immutable_id=splunk_out["dcrImmutableId"],
+                logs_ingestion_endpoint=splunk_out["logsIngestionEndpoint"],
+                stream_name=splunk_out["streamName"],
+                mssp_provider=mssp_arm,
+            ),
+        )
+        outputs["splunkWebhookUrl"] = webhook.webhook_url  # a Pulumi secret
+        outputs["splunkWorkflowId"] = webhook.workflow_id
+    return outputs | {
         "stackKind": "customer",
         "customer": customer.name,
         "accessModel": customer.access_model,
