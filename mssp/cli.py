@@ -16,6 +16,7 @@ from mssp.errors import UserError
 # Order is the order shown in --help.
 COMMAND_MODULES: tuple[str, ...] = (
     "mssp.plan",
+    "mssp.splunk_ping",
     # "mssp.template",
 )
 
