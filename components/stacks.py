@@ -121,12 +121,12 @@ def build_customer(loaded: LoadedStack) -> dict[str, Any]:
 
     # The MSSP identity writes the settings: through the Lighthouse projection (MSSP tenant), or, in
     # the direct model, signed in to the customer tenant with the MSSP tenant as auxiliary tenant so
-    # the setting may point at the MSSP workspace.
+    # the setting may point at the MSSP workspace. The credential itself comes from the environment
+    # (ARM_CLIENT_ID + OIDC in CI: the multitenant app's federated credential), never from config.
     forward = {
         s.id: azure_native.Provider(
             f"forward-{s.id[:8]}",
             subscription_id=s.id,
-            client_id=client_id,
             tenant_id=platform.tenant_id if lighthouse else customer.tenant_id,
             auxiliary_tenant_ids=None if lighthouse else [platform.tenant_id],
         )

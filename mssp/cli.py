@@ -16,8 +16,8 @@ from mssp.errors import UserError
 # Order is the order shown in --help.
 COMMAND_MODULES: tuple[str, ...] = (
     "mssp.plan",
+    "mssp.template",
     "mssp.splunk_ping",
-    # "mssp.template",
 )
 
 

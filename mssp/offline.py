@@ -87,6 +87,23 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             ))
         return response
 
+    def ReadResource(self, request: Any) -> Any:
+        # Reads (StackReferences) create nothing, but the plan shows them: other resources depend on them.
+        response = super().ReadResource(request)
+        self.registrations.append(Registration(
+            urn=response.urn,
+            type=request.type,
+            name=request.name,
+            parent=request.parent if request.parent and "::pulumi:pulumi:Stack::" not in request.parent else None,
+            custom=True,
+            provider=provider_name(request.provider),
+            inputs=scrub(rpc.deserialize_properties(request.properties, keep_unknowns=True)),
+            protect=False,
+            retain_on_delete=False,
+            depends_on=sorted(request.dependencies),
+        ))
+        return response
+
 
 @dataclass
 class ProgramRun:

@@ -215,6 +215,10 @@ def load_from_pulumi(project_dir: Path) -> LoadedStack:
     import pulumi
     from pulumi.runtime import config as runtime_config
 
-    values = dict(runtime_config.CONFIG.get()) or runtime_config.get_config_env()
-    secrets = {k for k in values if runtime_config.is_config_secret(k)}
+    # The Python language host hands config over as PULUMI_CONFIG / PULUMI_CONFIG_SECRET_KEYS; mocks
+    # and providers set it explicitly (set_all_config). Take both.
+    values = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    secrets = set(runtime_config.get_config_secret_keys_env()) | {
+        k for k in values if runtime_config.is_config_secret(k)
+    }
     return parse_config(values, secrets, stack=pulumi.get_stack(), project_dir=project_dir)
