@@ -162,3 +162,14 @@ def test_workflow_definition_passes_the_checker_and_posts_to_the_stream() -> Non
     assert send["authentication"] == {"type": "ManagedServiceIdentity", "audience": "https://monitor.azure.com"}
     failed = definition["actions"]["Ingestion_failed"]
     assert failed["runAfter"] == {"Send_to_Sentinel": ["Failed", "TimedOut"]} and failed["inputs"]["statusCode"] >= 500
+
+
+def test_facts_pinned() -> None:
+    # azure-facts §4 and the Microsoft.OperationalInsights 2022-10-01 / Microsoft.Insights 2023-03-11 ARM schemas.
+    assert schema.RESERVED_COLUMN_NAMES == ("_ResourceId", "id", "_SubscriptionId", "TenantId", "Type", "UniqueId",
+                                            "Title")
+    assert schema.TABLE_TO_STREAM_TYPE["dateTime"] == "datetime"
+    assert set(schema.TABLE_TO_STREAM_TYPE) == {"string", "int", "long", "real", "boolean", "dateTime", "dynamic"}
+    assert schema.COLUMN_NAME_RE.match("A" * 45) and not schema.COLUMN_NAME_RE.match("A" * 46)
+    assert schema.stream_name("X_CL") == schema.output_stream("X_CL") == "Custom-X_CL"
+    assert schema.SEVERITIES == ("High", "Medium", "Low", "Informational")
