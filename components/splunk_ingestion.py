@@ -184,13 +184,7 @@ class SplunkAlertIngestion(pulumi.ComponentResource):
         self.dcr_id = dcr.id
         self.dcr_immutable_id = dcr.immutable_id
         self.logs_ingestion_endpoint = dcr_read.properties.apply(_logs_ingestion_endpoint)
-        self.register_outputs({
-            "dcrId": self.dcr_id,
-            "dcrImmutableId": self.dcr_immutable_id,
-            "logsIngestionEndpoint": self.logs_ingestion_endpoint,
-            "streamName": self.stream_name,
-            "tableName": self.table_name,
-        })
+        self.register_outputs(self.outputs())
 
     def outputs(self) -> dict[str, Any]:
         """The platform stack's `splunk` output: what customer stacks need to send alerts."""
