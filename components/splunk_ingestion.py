@@ -22,7 +22,9 @@ monitor 2023-03-11 examples/DataCollectionRulesCreateEmbeddedDCE.json; hashicorp
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 import pulumi
@@ -38,7 +40,7 @@ WORKSPACE_DESTINATION = "mssp-workspace"
 # Sentinel alertDetailsOverride formats take {{column}} placeholders (CreateScheduledAlertRule example).
 ALERT_NAME_FORMAT = "Splunk: {{SearchName}} ({{CustomerName}})"
 ALERT_DESCRIPTION_FORMAT = "Splunk search {{SearchName}} fired for {{CustomerName}}. Results: {{ResultsLink}}"
-CUSTOM_DETAILS = {
+CUSTOM_DETAILS: Mapping[str, str] = MappingProxyType({
     "Customer": "CustomerName",
     "CustomerTenantId": "CustomerTenantId",
     "SearchName": "SearchName",
@@ -46,8 +48,8 @@ CUSTOM_DETAILS = {
     "SplunkResultsLink": "ResultsLink",
     "SplunkOwner": "Owner",
     "SplunkApp": "App",
-}
-GROUP_BY_CUSTOM_DETAILS = ["Customer", "SearchName"]
+})
+GROUP_BY_CUSTOM_DETAILS = ("Customer", "SearchName")
 
 
 @dataclass(frozen=True)

@@ -18,21 +18,23 @@ Pure: no Pulumi import, cheap to use from config validation and tests.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 # Column types: table (Log Analytics) spelling -> stream (DCR) spelling.
-TABLE_TO_STREAM_TYPE: dict[str, str] = {
+TABLE_TO_STREAM_TYPE: Mapping[str, str] = MappingProxyType({
     "string": "string", "int": "int", "long": "long", "real": "real", "boolean": "boolean",
     "dateTime": "datetime", "dynamic": "dynamic",
-}
+})
 # KQL conversion a transform applies to turn a value of the result row into a column of each type.
 # Only functions the DCR transformation KQL subset allows (learn.microsoft.com azure-monitor
 # data-collection-transformations-kql: tostring, toint, tolong, toreal, tobool, todatetime).
-KQL_CONVERSION: dict[str, str] = {
+KQL_CONVERSION: Mapping[str, str] = MappingProxyType({
     "string": "tostring", "int": "toint", "long": "tolong", "real": "toreal", "boolean": "tobool",
     "dateTime": "todatetime", "dynamic": "",
-}
+})
 RESERVED_COLUMN_NAMES = ("_ResourceId", "id", "_SubscriptionId", "TenantId", "Type", "UniqueId", "Title")
 COLUMN_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,44}$")
 TABLE_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*_CL$")
@@ -153,7 +155,7 @@ SEVERITIES = ("High", "Medium", "Low", "Informational")
 
 
 def rule_query(table: str, query_frequency_kql: str, severity_field: str | None,
-               severity_map: dict[str, str], default_severity: str) -> str:
+               severity_map: Mapping[str, str], default_severity: str) -> str:
     """The scheduled rule's query: every row ingested since the last run becomes one alert.
 
     The rule filters on ingestion_time(), not TimeGenerated: TimeGenerated is Splunk's own alert time,
@@ -177,21 +179,25 @@ def rule_query(table: str, query_frequency_kql: str, severity_field: str | None,
 # Splunk docs "Use a webhook alert action" (Webhook data payload): result is the first result row (an
 # object of field -> string, or list of strings for multivalue fields); search_name is null for ad hoc
 # searches. Other keys are allowed: newer Splunk versions may add some.
-NULLABLE_STRING: dict[str, Any] = {"type": ["string", "null"]}
-TRIGGER_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "result": {"type": "object"},
-        "sid": {"type": "string"},
-        "results_link": NULLABLE_STRING,
-        "search_name": NULLABLE_STRING,
-        "owner": NULLABLE_STRING,
-        "app": NULLABLE_STRING,
-    },
-    "required": ["result", "sid"],
-}
+def trigger_schema() -> dict[str, Any]:
+    """A fresh copy of the schema (callers may embed it in definitions)."""
+    nullable_string = {"type": ["string", "null"]}
+    return {
+        "type": "object",
+        "properties": {
+            "result": {"type": "object"},
+            "sid": {"type": "string"},
+            "results_link": dict(nullable_string),
+            "search_name": dict(nullable_string),
+            "owner": dict(nullable_string),
+            "app": dict(nullable_string),
+        },
+        "required": ["result", "sid"],
+    }
+
+
 # The trigger body field each record column comes from (the contract tests check these against the schema).
-PAYLOAD_FIELDS: dict[str, str] = {
+PAYLOAD_FIELDS: Mapping[str, str] = MappingProxyType({
     "SearchName": "search_name", "Sid": "sid", "ResultsLink": "results_link", "Owner": "owner", "App": "app",
     "Result": "result",
-}
+})

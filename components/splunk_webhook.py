@@ -27,7 +27,9 @@ policies); azure-facts §4 (Logs Ingestion API limits, 429 with Retry-After).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 import pulumi
@@ -41,8 +43,8 @@ TRIGGER_NAME = "splunk_alert"
 LOGS_INGESTION_API_VERSION = "2023-01-01"
 # Token audience of the Logs Ingestion API (azure-facts §4).
 MONITOR_AUDIENCE = "https://monitor.azure.com"
-RETRY_POLICY = {"type": "exponential", "count": 3, "interval": "PT5S", "minimumInterval": "PT5S",
-                "maximumInterval": "PT30S"}
+RETRY_POLICY: Mapping[str, Any] = MappingProxyType({
+    "type": "exponential", "count": 3, "interval": "PT5S", "minimumInterval": "PT5S", "maximumInterval": "PT30S"})
 
 
 def ingestion_uri(logs_ingestion_endpoint: str, dcr_immutable_id: str, stream_name: str) -> str:
@@ -63,7 +65,7 @@ def workflow_definition(customer_name: str, customer_tenant_id: str, uri: str) -
                 "kind": "Http",
                 # The schema gives the designer Splunk's fields and is what the contract tests check
                 # Splunk's documented payload against.
-                "inputs": {"method": "POST", "schema": schema.TRIGGER_SCHEMA},
+                "inputs": {"method": "POST", "schema": schema.trigger_schema()},
             }
         },
         "actions": {
@@ -169,8 +171,10 @@ class SplunkWebhook(pulumi.ComponentResource):
         publisher = roles.MONITORING_METRICS_PUBLISHER
         azure_native.authorization.RoleAssignment(
             f"{name}-dcr-publisher",
-            role_assignment_name=naming.stable_guid("splunk-dcr-publisher", args.mssp_subscription_id,
-                                                    args.resource_group, args.workflow_name),
+            # The principal is part of the name: if the workflow (and so its identity) is ever replaced,
+            # the new assignment gets a new name instead of colliding with the old one.
+            role_assignment_name=principal_id.apply(lambda pid: naming.stable_guid(
+                "splunk-dcr-publisher", args.mssp_subscription_id, args.resource_group, args.workflow_name, str(pid))),
             scope=args.dcr_id,
             role_definition_id=roles.role_definition_id(args.mssp_subscription_id, publisher),
             principal_id=principal_id,

@@ -114,7 +114,7 @@ def test_customer_workflow(contoso: dict[str, Any], platform: dict[str, Any]) ->
     assert provider["inputs"]["subscriptionId"] == loaded.platform.subscription_id
     definition = inputs["definition"]
     (trigger,) = definition["triggers"].values()
-    assert trigger["type"] == "Request" and trigger["inputs"]["schema"] == schema.TRIGGER_SCHEMA
+    assert trigger["type"] == "Request" and trigger["inputs"]["schema"] == schema.trigger_schema()
     http = [a for a in definition["actions"].values() if a["type"] == "Http"]
     assert len(http) == 1
     send = http[0]["inputs"]

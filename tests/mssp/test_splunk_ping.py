@@ -84,7 +84,7 @@ def test_success(server: ThreadingHTTPServer, capsys: pytest.CaptureFixture[str]
     (request,) = server.received  # type: ignore[attr-defined]
     assert request["contentType"] == "application/json"
     # What it sends is a Splunk webhook body the workflow's trigger schema accepts.
-    assert list(jsonschema.Draft4Validator(schema.TRIGGER_SCHEMA).iter_errors(request["body"])) == []
+    assert list(jsonschema.Draft4Validator(schema.trigger_schema()).iter_errors(request["body"])) == []
     assert request["body"]["search_name"] == "mssp-sentinel splunk-ping"
 
 
