@@ -15,6 +15,7 @@ import pulumi_azuread as azuread
 from components.config import LoadedStack
 from components.customer_identity import CustomerTenantIdentity, CustomerTenantIdentityArgs
 from components.forwarding import DiagnosticForwarding, DiagnosticForwardingArgs
+from components.itsm_sync import RedirectedIncidentSync, RedirectedIncidentSyncArgs
 from components.lighthouse import LighthouseDelegation, LighthouseDelegationArgs
 from components.multitenant_identity import MultitenantServicePrincipal, MultitenantServicePrincipalArgs
 from components.splunk_ingestion import SplunkAlertIngestion, SplunkAlertIngestionArgs
@@ -55,11 +56,15 @@ def build_platform(loaded: LoadedStack) -> dict[str, Any]:
     }
     if identity.client_secret is not None:
         outputs["applicationClientSecret"] = identity.client_secret
+    ws_sub, ws_rg, ws_name = p.workspace.parts(p.subscription_id)
+    # The workspace may live in another MSSP subscription: what goes into it goes through that one.
+    ws_provider = None
+    if ws_sub != p.subscription_id and (p.itsm is not None or p.splunk is not None):
+        ws_provider = azure_native.Provider("mssp-arm-workspace", tenant_id=p.tenant_id, subscription_id=ws_sub,
+                                            location=p.location)
+    if p.itsm is not None:
+        outputs.update(build_itsm_sync(loaded, arm, entra, ws_provider))
     if p.splunk is not None:
-        ws_sub, ws_rg, ws_name = p.workspace.parts(p.subscription_id)
-        # The workspace may live in another MSSP subscription: its table and rule go through that one.
-        ws_arm = arm if ws_sub == p.subscription_id else azure_native.Provider(
-            "mssp-arm-workspace", tenant_id=p.tenant_id, subscription_id=ws_sub, location=p.location)
         splunk = SplunkAlertIngestion(
             "mssp-splunk",
             SplunkAlertIngestionArgs(
@@ -70,10 +75,41 @@ def build_platform(loaded: LoadedStack) -> dict[str, Any]:
                 workspace_name=ws_name,
                 workspace_resource_group=ws_rg,
                 arm_provider=arm,
-                workspace_provider=ws_arm,
+                workspace_provider=ws_provider or arm,
             ),
         )
         outputs["splunk"] = splunk.outputs()
+    return outputs
+
+
+def build_itsm_sync(loaded: LoadedStack, arm: azure_native.Provider, entra: azuread.Provider,
+                    ws_provider: azure_native.Provider | None) -> dict[str, Any]:
+    """The ITSM sync for redirected incidents (docs/itsm.md); its credential only ever as a secret."""
+    p = loaded.platform
+    assert p.itsm is not None
+    ws_sub, ws_rg, ws_name = p.workspace.parts(p.subscription_id)
+    secret = loaded.secret_values.get("itsmCredential")
+    sync = RedirectedIncidentSync(
+        "itsm-redirect",
+        RedirectedIncidentSyncArgs(
+            itsm=p.itsm,
+            tenant_id=p.tenant_id,
+            subscription_id=p.subscription_id,
+            resource_group=p.resource_group,
+            location=p.location,
+            workspace_id=p.workspace_id,
+            workspace_subscription_id=ws_sub,
+            workspace_resource_group=ws_rg,
+            workspace_name=ws_name,
+            arm_provider=arm,
+            entra_provider=entra,
+            credential=pulumi.Output.secret(secret) if secret is not None else None,
+            workspace_provider=ws_provider,
+        ),
+    )
+    outputs: dict[str, Any] = {"itsmKind": p.itsm.kind, "itsmPlaybookId": sync.playbook_id}
+    if sync.poller_id is not None:
+        outputs["itsmPollerId"] = sync.poller_id
     return outputs
 
 

@@ -17,6 +17,8 @@ from mssp.errors import UserError
 COMMAND_MODULES: tuple[str, ...] = (
     "mssp.plan",
     "mssp.template",
+    "mssp.discover",
+    "mssp.drift",
     "mssp.splunk_ping",
 )
 

@@ -73,8 +73,8 @@ def _azure_provider(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
     return {"id": f"offline-provider-subscription-{sub}"} if sub else {}
 
 
-def _rg_resource(provider_path: str, name_key: str) -> Callable[[pulumi.runtime.MockResourceArgs], dict]:
-    """An ARM id /subscriptions/{provider's}/resourceGroups/{resourceGroupName}/providers/{path}/{inputs[name_key]}."""
+def _rg_child(provider_path: str, name_key: str) -> Callable[[pulumi.runtime.MockResourceArgs], dict]:
+    """An ARM id in a resource group, in the subscription of the resource's provider (when it names one)."""
 
     def state(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
         name = args.inputs.get(name_key) or args.name
@@ -90,7 +90,7 @@ def _workspace_child(path: str, name_key: str) -> Callable[[pulumi.runtime.MockR
 
     def state(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
         name = args.inputs.get(name_key) or args.name
-        ws = _rg_resource("Microsoft.OperationalInsights/workspaces", "workspaceName")(args)["id"]
+        ws = _rg_child("Microsoft.OperationalInsights/workspaces", "workspaceName")(args)["id"]
         return {"id": f"{ws}/{path}/{name}", "name": name}
 
     return state
@@ -109,7 +109,7 @@ def _dcr_logs_ingestion(name: str) -> str:
 def _data_collection_rule(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
     # Shape: Azure/azure-rest-api-specs monitor 2023-03-11 examples/DataCollectionRulesCreateEmbeddedDCE.json
     # (response: immutableId, endpoints.logsIngestion/metricsIngestion, kind Direct).
-    state = _rg_resource("Microsoft.Insights/dataCollectionRules", "dataCollectionRuleName")(args)
+    state = _rg_child("Microsoft.Insights/dataCollectionRules", "dataCollectionRuleName")(args)
     name = state["name"]
     state.update({
         "immutableId": _dcr_immutable_id(name),
@@ -120,15 +120,51 @@ def _data_collection_rule(args: pulumi.runtime.MockResourceArgs) -> dict[str, An
     return state
 
 
-def _logic_workflow(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
-    # A system-assigned identity gets a principal id in the workflow's tenant (offline GUIDs here).
-    state = _rg_resource("Microsoft.Logic/workflows", "workflowName")(args)
+def _workflow(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
+    # A system-assigned identity's principalId is known only after creation (Microsoft.Logic/workflows
+    # response, identity.principalId): an offline GUID stands in for it.
+    state = _rg_child("Microsoft.Logic/workflows", "workflowName")(args)
     identity = dict(args.inputs.get("identity") or {})
     if identity.get("type") == "SystemAssigned":
-        identity.update({"principalId": offline_guid("workflow-identity", args.name),
-                         "tenantId": offline_guid("workflow-tenant", args.name)})
-        state["identity"] = identity
+        identity["principalId"] = offline_guid("workflow-identity", args.name)
+    return {**state, "identity": identity}
+
+
+def _generic_resource(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
+    inputs = args.inputs
+    parent = f"{inputs['parentResourcePath']}/" if inputs.get("parentResourcePath") else ""
+    name = inputs.get("resourceName") or args.name
+    return {"id": f"/subscriptions/(from-provider)/resourceGroups/{inputs.get('resourceGroupName', '')}/providers/"
+                  f"{inputs.get('resourceProviderNamespace', '')}/{parent}{inputs.get('resourceType', '')}/{name}",
+            "name": name}
+
+
+def _automation_rule(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
+    state = _rg_child(f"Microsoft.OperationalInsights/workspaces/{args.inputs.get('workspaceName', '')}/providers/"
+                      "Microsoft.SecurityInsights/automationRules", "automationRuleId")(args)
     return state
+
+
+def _app_role_assignment(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
+    return {"id": f"/servicePrincipals/{args.inputs.get('resourceObjectId', '')}/appRoleAssignedTo/"
+                  f"{offline_guid('app-role-assignment', args.name)}"}
+
+
+# Well-known app roles the program resolves by name from a service principal's `app_role_ids`.
+# SecurityIncident.Read.All on Microsoft Graph: see components/itsm_sync.py for the source.
+_APP_ROLE_IDS: Mapping[str, Mapping[str, str]] = MappingProxyType({
+    "00000003-0000-0000-c000-000000000000": MappingProxyType({
+        "SecurityIncident.Read.All": "45cc0394-e837-488b-a098-1918f48d186c"}),
+})
+
+
+def _get_service_principal(args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
+    # Shape: pulumi-azuread getServicePrincipal result (objectId, clientId, appRoleIds); ids are offline.
+    client_id = args.args.get("clientId") or offline_guid("client", str(args.args.get("displayName")))
+    object_id = offline_guid("service-principal", client_id)
+    return {"id": object_id, "objectId": object_id, "clientId": client_id,
+            "displayName": args.args.get("displayName") or f"(offline) {client_id}",
+            "appRoleIds": dict(_APP_ROLE_IDS.get(client_id, {}))}
 
 
 NEW_RESOURCE: Mapping[str, Callable[[pulumi.runtime.MockResourceArgs], dict[str, Any]]] = MappingProxyType({
@@ -145,10 +181,13 @@ NEW_RESOURCE: Mapping[str, Callable[[pulumi.runtime.MockResourceArgs], dict[str,
     "azure-native:monitor:DataCollectionRule": _data_collection_rule,
     "azure-native:securityinsights:ScheduledAlertRule": _workspace_child(
         "providers/Microsoft.SecurityInsights/alertRules", "ruleId"),
-    "azure-native:logic:Workflow": _logic_workflow,
     "azuread:index/application:Application": _entra_application,
     "azuread:index/servicePrincipal:ServicePrincipal": _entra_service_principal,
     "azuread:index/applicationPassword:ApplicationPassword": _entra_password,
+    "azuread:index/appRoleAssignment:AppRoleAssignment": _app_role_assignment,
+    "azure-native:logic:Workflow": _workflow,
+    "azure-native:resources:Resource": _generic_resource,
+    "azure-native:securityinsights:AutomationRule": _automation_rule,
 })
 
 def _get_resource(args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
@@ -187,6 +226,7 @@ def _trigger_callback_url(args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
 CALLS: Mapping[str, Callable[[pulumi.runtime.MockCallArgs], dict[str, Any]]] = MappingProxyType({
     "azure-native:resources:getResource": _get_resource,
     "azure-native:logic:listWorkflowTriggerCallbackUrl": _trigger_callback_url,
+    "azuread:index/getServicePrincipal:getServicePrincipal": _get_service_principal,
 })
 
 

@@ -27,7 +27,11 @@ from components.config.platform import PlatformConfig
 from components.inventory import InventoryError, InventoryItem, load_inventory
 
 PROJECT = "mssp-sentinel"
-KEYS: dict[str, type[Model] | None] = {"kind": None, "platform": PlatformConfig, "customer": CustomerConfig}
+KEYS: dict[str, type[Model] | None] = {"kind": None, "platform": PlatformConfig, "customer": CustomerConfig,
+                                       "itsmCredential": None}
+# Keys whose value is a credential: accepted only as Pulumi secrets (`pulumi config set --secret`), and
+# only in the platform stack. Their values reach the program in LoadedStack.secret_values.
+SECRET_KEYS: dict[str, str] = {"itsmCredential": "the ITSM credential (ServiceNow password, webhook secret or URL)"}
 SECRET_PLACEHOLDER = "[secret]"
 
 __all__ = [
@@ -54,6 +58,9 @@ class LoadedStack:
     inventory: tuple[InventoryItem, ...] = ()
     inventory_path: Path | None = None
     secret_keys: frozenset[str] = field(default_factory=frozenset)
+    # Values of SECRET_KEYS by short name ("itsmCredential"); never printed. Offline they are the
+    # placeholder "[secret]" (the plan cannot decrypt); under the engine, the decrypted value.
+    secret_values: Mapping[str, str] = field(default_factory=dict, repr=False)
 
 
 def stack_file(project_dir: Path, stack: str) -> Path:
@@ -116,7 +123,46 @@ def _check_keys(values: Mapping[str, Any], kind: str) -> list[tuple[str, str]]:
     other = "customer" if kind == "platform" else "platform"
     if f"{PROJECT}:{other}" in values:
         issues.append((other, f"not allowed in a {kind} stack"))
+    if kind == "customer":
+        issues.extend((key, "not allowed in a customer stack (it belongs to the platform stack)")
+                      for key in SECRET_KEYS if f"{PROJECT}:{key}" in values)
     return issues
+
+
+def _secret_values(values: Mapping[str, Any], secret_keys: set[str]) -> tuple[dict[str, str], list[tuple[str, str]]]:
+    """The SECRET_KEYS values, and an issue for each one given as plain (non-secret) config."""
+    found: dict[str, str] = {}
+    issues: list[tuple[str, str]] = []
+    for key, what in SECRET_KEYS.items():
+        full = f"{PROJECT}:{key}"
+        if full not in values:
+            continue
+        if full not in secret_keys:
+            issues.append((key, f"{what} is given as plain config; it must be a secret: "
+                                f"`pulumi config set --secret {key} <value>` (then rotate it: it was in plain text)"))
+        else:
+            found[key] = str(values[full])
+    return found, issues
+
+
+def _itsm_issues(platform: PlatformConfig, values: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Cross-key rules of the ITSM sync: where its credential comes from (a plain one is reported apart)."""
+    itsm = platform.itsm
+    has_secret = f"{PROJECT}:itsmCredential" in values
+    if itsm is None:
+        return [("itsmCredential", "set, but platform.itsm is not configured")] if has_secret else []
+    if has_secret and itsm.credential is not None:
+        return [("platform.itsm.credential", "give the credential once: the secret key itsmCredential or "
+                                             "credential.keyVaultSecretUri, not both")]
+    has_credential = has_secret or itsm.credential is not None
+    if itsm.kind == "servicenow" and not has_credential:
+        return [("platform.itsm.credential", "ServiceNow needs the password of servicenow.userName: "
+                                             "`pulumi config set --secret itsmCredential <password>`, "
+                                             "or credential.keyVaultSecretUri")]
+    if itsm.kind == "webhook" and itsm.webhook is not None and itsm.webhook.url is None and not has_credential:
+        return [("platform.itsm.webhook.url", "required unless the whole URL is the secret key itsmCredential "
+                                              "(or a Key Vault secret in credential.keyVaultSecretUri)")]
+    return []
 
 
 def parse_platform(values: Mapping[str, Any]) -> PlatformConfig:
@@ -151,8 +197,16 @@ def parse_config(
     if issues:
         raise ConfigError(issues)
     if kind == "platform":
-        return LoadedStack(stack=stack, kind="platform", platform=parse_platform(values),
-                           secret_keys=frozenset(secret_keys))
+        secrets, issues = _secret_values(values, secret_keys)
+        try:
+            platform_config = parse_platform(values)
+        except ConfigError as exc:
+            raise ConfigError(issues + exc.issues) from None
+        issues += _itsm_issues(platform_config, values)
+        if issues:
+            raise ConfigError(issues)
+        return LoadedStack(stack=stack, kind="platform", platform=platform_config,
+                           secret_keys=frozenset(secret_keys), secret_values=secrets)
 
     customer: CustomerConfig = _validate(CustomerConfig, _section(values, "customer"), "customer")
     if platform_values is None:

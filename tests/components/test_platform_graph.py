@@ -32,7 +32,9 @@ def test_multitenant_application_and_its_service_principal():
 def test_log_analytics_contributor_only_on_the_workspace():
     m = example_manifest("mssp")
     platform = load_stack("mssp", PROJECT_DIR).platform
-    (assignment,) = by_type(m, "azure-native:authorization:RoleAssignment")
+    # The identity's own assignments (the ITSM sync's are tested in test_itsm_graph.py).
+    (assignment,) = [r for r in by_type(m, "azure-native:authorization:RoleAssignment")
+                     if r["parent"] and "MultitenantServicePrincipal" in r["parent"]]
     assert assignment["inputs"]["scope"] == platform.workspace_id
     assert assignment["inputs"]["roleDefinitionId"] == (
         f"/subscriptions/{platform.subscription_id}/providers/Microsoft.Authorization/roleDefinitions/"
