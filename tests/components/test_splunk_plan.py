@@ -164,3 +164,22 @@ def test_every_workflow_passes_the_checker(platform: dict[str, Any], contoso: di
 def test_customer_without_splunk_has_no_webhook(fabrikam: dict[str, Any]) -> None:
     assert of_type(fabrikam, "azure-native:logic:Workflow") == []
     assert "splunkWebhookUrl" not in fabrikam["outputs"]
+
+
+def test_workspace_in_another_subscription(tmp_path: Any) -> None:
+    import yaml
+
+    doc = yaml.safe_load((PROJECT_DIR / "stacks" / "Pulumi.mssp.yaml").read_text(encoding="utf-8"))
+    other = "9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a"
+    doc["config"]["mssp-sentinel:platform"]["workspace"]["subscriptionId"] = other
+    path = tmp_path / "Pulumi.mssp.yaml"
+    path.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    m = build_manifest("mssp", PROJECT_DIR, path)
+    providers = [r for r in m["resources"] if r["type"] == "pulumi:providers:azure-native"
+                 and r["name"] == "mssp-arm-workspace"]
+    assert len(providers) == 1 and providers[0]["inputs"]["subscriptionId"] == other
+    (table,) = of_type(m, "azure-native:operationalinsights:Table")
+    (rule,) = of_type(m, "azure-native:securityinsights:ScheduledAlertRule")
+    (dcr,) = of_type(m, "azure-native:monitor:DataCollectionRule")
+    assert table["provider"] == rule["provider"] == "mssp-arm-workspace" and dcr["provider"] == "mssp-arm"
+    assert dcr["inputs"]["destinations"]["logAnalytics"][0]["workspaceResourceId"].startswith(f"/subscriptions/{other}/")
