@@ -31,13 +31,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 SCHEMA_URI = "https://schema.management.azure.com/providers/Microsoft.Logic/schemas/2016-06-01/workflowdefinition.json#"
 RUN_AFTER_STATUSES = frozenset({"Succeeded", "Failed", "Skipped", "TimedOut"})
 SECURE_TYPES = frozenset({"securestring", "secureobject"})
 PARAMETER_TYPES = frozenset({"int", "float", "string", "securestring", "bool", "array", "object", "secureobject"})
-LIMITS = {"actions": 250, "triggers": 10, "outputs": 10, "parameters": 50}
+LIMITS: Mapping[str, int] = MappingProxyType({"actions": 250, "triggers": 10, "outputs": 10, "parameters": 50})
 
 # Functions whose first argument names an action whose results must already exist.
 _ACTION_REF = re.compile(r"\b(body|outputs|actions|result)\s*\(\s*'((?:[^']|'')*)'", re.IGNORECASE)

@@ -20,6 +20,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "mssp.diff",
     "mssp.discover",
     "mssp.drift",
+    "mssp.splunk_ping",
 )
 
 

@@ -174,7 +174,13 @@ def parse_platform(values: Mapping[str, Any]) -> PlatformConfig:
     issues = _check_keys(values, "platform")
     if issues:
         raise ConfigError(issues)
-    return _validate(PlatformConfig, _section(values, "platform"), "platform")
+    platform: PlatformConfig = _validate(PlatformConfig, _section(values, "platform"), "platform")
+    if platform.splunk is not None and platform.splunk.location not in (None, platform.location):
+        # A DCR sends only to workspaces in its own region (azure-facts §4).
+        raise ConfigError([("platform.splunk.location", f"'{platform.splunk.location}' differs from the workspace's "
+                            f"region platform.location '{platform.location}'; the DCR must be in the workspace's "
+                            "region (leave it out to use that region)")])
+    return platform
 
 
 def parse_config(
@@ -216,6 +222,10 @@ def parse_config(
     if customer.tenant_id == platform.tenant_id:
         issues.append(("customer.tenantId", "must differ from the MSSP tenant (Lighthouse needs two tenants; "
                        f"the platform stack's tenantId is {platform.tenant_id})"))
+    if customer.splunk is not None and customer.splunk.enabled and platform.splunk is None:
+        issues.append(("customer.splunk", "Splunk is enabled for this customer but its platform stack "
+                       f"({customer.platform_stack_name}) has no platform.splunk ingestion configured; "
+                       "add platform.splunk there or set customer.splunk.enabled: false"))
     inv_path = customer.inventory_path(project_dir)
     inventory: list[InventoryItem] = []
     try:

@@ -10,6 +10,7 @@ from pydantic import Field, field_validator, model_validator
 
 from components import catalog, roles
 from components.config.base import Guid, Model, Slug
+from components.config.splunk import CustomerSplunkConfig
 
 LogsSelection = Literal["allLogs", "audit"] | list[str]
 
@@ -210,6 +211,7 @@ class CustomerConfig(Model):
     subscriptions: Annotated[list[Subscription], Field(min_length=1)]
     lighthouse: LighthouseConfig = LighthouseConfig()
     forwarding: ForwardingConfig
+    splunk: CustomerSplunkConfig | None = None  # Splunk alerts via a webhook Logic App
 
     @field_validator("subscriptions")
     @classmethod

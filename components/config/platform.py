@@ -9,6 +9,7 @@ from pydantic import Field, model_validator
 
 from components.config.base import Guid, Model, Region
 from components.config.itsm import ItsmConfig
+from components.config.splunk import SplunkPlatformConfig
 
 _FIC_NAME = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,119}$"
 
@@ -96,6 +97,7 @@ class PlatformConfig(Model):
     workspace: WorkspaceConfig
     identity: IdentityConfig
     itsm: ItsmConfig | None = None  # the ITSM sync for redirected incidents (docs/itsm.md)
+    splunk: SplunkPlatformConfig | None = None  # Splunk alert ingestion (table, DCR, analytics rule)
 
     @property
     def workspace_id(self) -> str:

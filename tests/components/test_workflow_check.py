@@ -239,3 +239,29 @@ def test_limits() -> None:
     for i in range(11):
         d["outputs"][f"o{i}"] = {"type": "int", "value": 1}
     assert any(p.startswith("outputs: 12 exceed") for p in check_workflow(d, {"token": "x"}))
+
+
+def test_microsoft_tool_shape_is_caught() -> None:
+    # The shape of Azure/Azure-Sentinel Tools/SplunkAlertIngestion/LogicApp.json once its ARM expressions
+    # are evaluated (values here are fake): a token call with the client secret in a form body.
+    d = {
+        "$schema": SCHEMA_URI,
+        "contentVersion": "1.0.0.0",
+        "parameters": {"$connections": {"defaultValue": {}, "type": "Object"}},
+        "triggers": {"When_a_HTTP_request_is_received": {"type": "Request", "kind": "Http"}},
+        "actions": {
+            "Compose": {"runAfter": {}, "type": "Compose", "inputs": "@triggerBody()"},
+            "GetToken": {"runAfter": {"Compose": ["Succeeded"]}, "type": "Http", "inputs": {
+                "uri": "https://login.microsoftonline.com/tenant/oauth2/v2.0/token", "method": "POST",
+                "headers": {"Content-Type": "application/x-www-form-urlencoded"},
+                "body": "Client_Id=client\n&Client_Secret=Abc~fake~secret\n&grant_type=client_credentials"}},
+            "SendData": {"runAfter": {"GetToken": ["Succeeded"]}, "type": "Http", "inputs": {
+                "uri": "https://x.ingest.monitor.azure.com/dataCollectionRules/dcr-1/streams/Custom-T_CL",
+                "method": "POST",
+                "headers": {"Authorization": "Bearer @{body('GetToken').access_token}"},
+                "body": ["@outputs('Compose')"]}},
+        },
+        "outputs": {},
+    }
+    problems = check_workflow(d)
+    assert problems == ["actions.GetToken.inputs.body: a literal Client_Secret= value in the text; it is a credential"]
