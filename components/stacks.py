@@ -84,7 +84,7 @@ def build_platform(loaded: LoadedStack) -> dict[str, Any]:
 
 def build_itsm_sync(loaded: LoadedStack, arm: azure_native.Provider, entra: azuread.Provider,
                     ws_provider: azure_native.Provider | None) -> dict[str, Any]:
-    """The ITSM sync for redirected incidents (docs/itsm.md); its credential only ever as a secret."""
+    """The ITSM sync for redirected incidents (README "ITSM sync for redirected incidents"); its credential only ever as a secret."""
     p = loaded.platform
     assert p.itsm is not None
     ws_sub, ws_rg, ws_name = p.workspace.parts(p.subscription_id)

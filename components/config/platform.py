@@ -96,7 +96,7 @@ class PlatformConfig(Model):
     resource_group: str  # where the platform's own resources (DCR, playbooks) go; must exist
     workspace: WorkspaceConfig
     identity: IdentityConfig
-    itsm: ItsmConfig | None = None  # the ITSM sync for redirected incidents (docs/itsm.md)
+    itsm: ItsmConfig | None = None  # the ITSM sync for redirected incidents (README "ITSM sync for redirected incidents")
     splunk: SplunkPlatformConfig | None = None  # Splunk alert ingestion (table, DCR, analytics rule)
 
     @property

@@ -78,7 +78,7 @@ class AnalyticsRuleConfig(Model):
     severity_map: dict[str, Severity] = {}
     query_frequency: str = "PT5M"
     # Lookback: at least queryFrequency; the rule filters on ingestion time, so a longer lookback only
-    # lets alerts whose Splunk _time is older still be picked up (see docs/splunk.md).
+    # lets alerts whose Splunk _time is older still be picked up (see README "Splunk alerts into Sentinel").
     query_period: str = "P1D"
     # Incidents of the same customer + search name within this window are grouped into one incident.
     grouping_lookback: str = "PT5H"

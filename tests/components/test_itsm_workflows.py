@@ -258,7 +258,7 @@ def test_webhook_posts_the_documented_event():
     assert post["inputs"]["body"] == "@outputs('Sync_event')"
     assert post["runtimeConfiguration"]["secureData"]["properties"] == ["inputs"]
     event = action(playbook, "Sync_event")["inputs"]
-    # The documented event (docs/itsm.md "Webhook event").
+    # The documented event (README "ITSM sync for redirected incidents" "Webhook event").
     assert set(event) == {"schema", "eventType", "eventId", "detectedBy", "raisePriority", "source", "target"}
     assert event["schema"] == EVENT_SCHEMA and event["eventType"] == "incident.redirected"
     assert set(event["source"]) == {"defenderIncidentId", "severity", "url", "sentinelIncidentUrl"}
