@@ -192,3 +192,19 @@ def entry_for(resource_type: str) -> CatalogEntry | None:
 
 def supported_types() -> list[str]:
     return [e.type for e in CATALOG]
+
+
+def markdown_table() -> str:
+    """The catalog as the README shows it (a test keeps the README in step with this module)."""
+    rows = ["| Resource type | Log categories | Groups | Metrics | Notes |", "|---|---|---|---|---|"]
+    rows.append(f"| subscription Activity log | {', '.join(ACTIVITY_LOG_CATEGORIES)} | allLogs | - | one `SubscriptionDiagnosticSetting` per subscription |")
+    for e in CATALOG:
+        notes = []
+        if e.destination_type:
+            notes.append(f"logAnalyticsDestinationType {e.destination_type}")
+        if e.sub_services:
+            notes.append("logs on " + ", ".join(f"`{s.path}`" for s in e.sub_services)
+                         + f" ({', '.join(e.sub_services[0].categories)}; groups {', '.join(e.sub_services[0].groups)})")
+        rows.append(f"| `{e.type}` | {', '.join(e.categories) or '-'} | {', '.join(e.groups) or '-'} | "
+                    f"{', '.join(e.metrics) or '-'} | {'; '.join(notes) or '-'} |")
+    return "\n".join(rows)

@@ -16,7 +16,7 @@ through the explicit provider of its subscription; nothing uses an ambient defau
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +39,7 @@ class SettingSpec:
     logs: tuple[dict[str, Any], ...]
     metrics: tuple[dict[str, Any], ...]
     destination_type: str | None = None
+    setting_name: str | None = None  # None: the configured name; else an adopted setting's own name
 
 
 @dataclass(frozen=True)
@@ -64,8 +65,16 @@ def _metrics(enabled: bool, categories: Sequence[str]) -> tuple[dict[str, Any], 
     return tuple({"category": m, "enabled": True} for m in categories) if enabled else ()
 
 
-def plan_settings(inventory: Sequence[InventoryItem], forwarding: ForwardingConfig) -> ForwardingPlan:
-    """The diagnostic settings the inventory needs under this config (deterministic order)."""
+def plan_settings(
+    inventory: Sequence[InventoryItem],
+    forwarding: ForwardingConfig,
+    adopted: Mapping[str, str] | None = None,
+) -> ForwardingPlan:
+    """The diagnostic settings the inventory needs under this config (deterministic order).
+
+    `adopted` maps logical names to the Azure names of settings adopted with `pulumi import`.
+    """
+    adopted = adopted or {}
     excluded = {rid.lower() for rid in forwarding.exclude}
     in_scope = set(forwarding.in_scope)
     settings: list[SettingSpec] = []
@@ -85,26 +94,30 @@ def plan_settings(inventory: Sequence[InventoryItem], forwarding: ForwardingConf
         logs = _logs(selection, entry.categories) if entry.categories else ()
         metrics = _metrics(metrics_on, entry.metrics)
         if logs or metrics:
+            logical = naming.resource_logical_name(f"diag-{entry.short}", item.id, rid.name)
             settings.append(SettingSpec(
-                logical_name=naming.resource_logical_name(f"diag-{entry.short}", item.id, rid.name),
+                logical_name=logical,
                 resource_uri=item.id,
                 subscription_id=rid.subscription_id,
                 source_type=entry.type,
                 logs=logs,
                 metrics=metrics,
                 destination_type=entry.destination_type,
+                setting_name=adopted.get(logical),
             ))
         elif not entry.sub_services:
             skipped.append(Skipped(item.id, "nothing selected: no log categories and metrics are off"))
         for svc in entry.sub_services:
             uri = f"{item.id}/{svc.path}"
+            logical = naming.resource_logical_name(f"diag-{svc.short}", uri, rid.name)
             settings.append(SettingSpec(
-                logical_name=naming.resource_logical_name(f"diag-{svc.short}", uri, rid.name),
+                logical_name=logical,
                 resource_uri=uri,
                 subscription_id=rid.subscription_id,
                 source_type=f"{entry.type}/{svc.path.split('/')[0]}",
                 logs=_logs(selection, svc.categories),
                 metrics=_metrics(metrics_on, svc.metrics),
+                setting_name=adopted.get(logical),
             ))
     return ForwardingPlan(tuple(settings), tuple(skipped))
 
@@ -120,6 +133,7 @@ class DiagnosticForwardingArgs:
     providers: dict[str, azure_native.Provider]
     # What must exist first per subscription (the Lighthouse assignment or the direct role assignment).
     depends_on: dict[str, Sequence[pulumi.Resource]] = field(default_factory=dict)
+    adopted_setting_names: Mapping[str, str] = field(default_factory=dict)
 
 
 class DiagnosticForwarding(pulumi.ComponentResource):
@@ -149,11 +163,11 @@ class DiagnosticForwarding(pulumi.ComponentResource):
                     opts=child(sub),
                 )
 
-        self.plan = plan_settings(args.inventory, fwd)
+        self.plan = plan_settings(args.inventory, fwd, args.adopted_setting_names)
         for spec in self.plan.settings:
             azure_native.monitor.DiagnosticSetting(
                 spec.logical_name,
-                name=fwd.setting_name,
+                name=spec.setting_name or fwd.setting_name,
                 resource_uri=spec.resource_uri,
                 workspace_id=args.workspace_id,
                 logs=list(spec.logs) or None,

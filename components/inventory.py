@@ -19,7 +19,8 @@ from components import catalog
 # /subscriptions/{guid}/resourceGroups/{rg}/providers/{Namespace}/{type}/{name}[/{childType}/{childName}]...
 _ID_RE = re.compile(
     r"^/subscriptions/(?P<sub>[0-9a-fA-F-]{36})/resourceGroups/(?P<rg>[^/]+)"
-    r"/providers/(?P<ns>[A-Za-z0-9.]+)/(?P<rest>[^/]+/[^/]+(?:/[^/]+/[^/]+)*)$"
+    r"/providers/(?P<ns>[A-Za-z0-9.]+)/(?P<rest>[^/]+/[^/]+(?:/[^/]+/[^/]+)*)$",
+    re.IGNORECASE,  # ARM ids compare case-insensitively
 )
 GUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 

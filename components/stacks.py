@@ -15,8 +15,11 @@ import pulumi_azuread as azuread
 from components.config import LoadedStack
 from components.customer_identity import CustomerTenantIdentity, CustomerTenantIdentityArgs
 from components.forwarding import DiagnosticForwarding, DiagnosticForwardingArgs
+from components.itsm_sync import RedirectedIncidentSync, RedirectedIncidentSyncArgs
 from components.lighthouse import LighthouseDelegation, LighthouseDelegationArgs
 from components.multitenant_identity import MultitenantServicePrincipal, MultitenantServicePrincipalArgs
+from components.splunk_ingestion import SplunkAlertIngestion, SplunkAlertIngestionArgs
+from components.splunk_webhook import SplunkWebhook, SplunkWebhookArgs
 
 # Platform outputs customer stacks read through their StackReference.
 PLATFORM_OUTPUTS = ("tenantId", "applicationClientId", "servicePrincipalObjectId", "servicePrincipalName",
@@ -53,6 +56,60 @@ def build_platform(loaded: LoadedStack) -> dict[str, Any]:
     }
     if identity.client_secret is not None:
         outputs["applicationClientSecret"] = identity.client_secret
+    ws_sub, ws_rg, ws_name = p.workspace.parts(p.subscription_id)
+    # The workspace may live in another MSSP subscription: what goes into it goes through that one.
+    ws_provider = None
+    if ws_sub != p.subscription_id and (p.itsm is not None or p.splunk is not None):
+        ws_provider = azure_native.Provider("mssp-arm-workspace", tenant_id=p.tenant_id, subscription_id=ws_sub,
+                                            location=p.location)
+    if p.itsm is not None:
+        outputs.update(build_itsm_sync(loaded, arm, entra, ws_provider))
+    if p.splunk is not None:
+        splunk = SplunkAlertIngestion(
+            "mssp-splunk",
+            SplunkAlertIngestionArgs(
+                splunk=p.splunk,
+                location=p.location,
+                resource_group=p.resource_group,
+                workspace_id=p.workspace_id,
+                workspace_name=ws_name,
+                workspace_resource_group=ws_rg,
+                arm_provider=arm,
+                workspace_provider=ws_provider or arm,
+            ),
+        )
+        outputs["splunk"] = splunk.outputs()
+    return outputs
+
+
+def build_itsm_sync(loaded: LoadedStack, arm: azure_native.Provider, entra: azuread.Provider,
+                    ws_provider: azure_native.Provider | None) -> dict[str, Any]:
+    """The ITSM sync for redirected incidents (README "ITSM sync for redirected incidents"); its credential only ever as a secret."""
+    p = loaded.platform
+    assert p.itsm is not None
+    ws_sub, ws_rg, ws_name = p.workspace.parts(p.subscription_id)
+    secret = loaded.secret_values.get("itsmCredential")
+    sync = RedirectedIncidentSync(
+        "itsm-redirect",
+        RedirectedIncidentSyncArgs(
+            itsm=p.itsm,
+            tenant_id=p.tenant_id,
+            subscription_id=p.subscription_id,
+            resource_group=p.resource_group,
+            location=p.location,
+            workspace_id=p.workspace_id,
+            workspace_subscription_id=ws_sub,
+            workspace_resource_group=ws_rg,
+            workspace_name=ws_name,
+            arm_provider=arm,
+            entra_provider=entra,
+            credential=pulumi.Output.secret(secret) if secret is not None else None,
+            workspace_provider=ws_provider,
+        ),
+    )
+    outputs: dict[str, Any] = {"itsmKind": p.itsm.kind, "itsmPlaybookId": sync.playbook_id}
+    if sync.poller_id is not None:
+        outputs["itsmPollerId"] = sync.poller_id
     return outputs
 
 
@@ -100,12 +157,12 @@ def build_customer(loaded: LoadedStack) -> dict[str, Any]:
 
     # The MSSP identity writes the settings: through the Lighthouse projection (MSSP tenant), or, in
     # the direct model, signed in to the customer tenant with the MSSP tenant as auxiliary tenant so
-    # the setting may point at the MSSP workspace.
+    # the setting may point at the MSSP workspace. The credential itself comes from the environment
+    # (ARM_CLIENT_ID + OIDC in CI: the multitenant app's federated credential), never from config.
     forward = {
         s.id: azure_native.Provider(
             f"forward-{s.id[:8]}",
             subscription_id=s.id,
-            client_id=client_id,
             tenant_id=platform.tenant_id if lighthouse else customer.tenant_id,
             auxiliary_tenant_ids=None if lighthouse else [platform.tenant_id],
         )
@@ -120,9 +177,36 @@ def build_customer(loaded: LoadedStack) -> dict[str, Any]:
             workspace_id=platform.workspace_id,
             providers=forward,
             depends_on=depends_on,
+            adopted_setting_names=loaded.adopted_setting_names,
         ),
     )
-    return {
+    outputs: dict[str, Any] = {}
+    if customer.splunk is not None and customer.splunk.enabled and platform.splunk is not None:
+        # The webhook Logic App runs in the MSSP subscription (see components/splunk_webhook.py): this
+        # provider signs in to the MSSP tenant, like the platform stack's.
+        mssp_arm = azure_native.Provider("mssp-arm", tenant_id=platform.tenant_id,
+                                         subscription_id=platform.subscription_id, location=platform.location)
+        splunk_out = ref.require_output("splunk")
+        webhook = SplunkWebhook(
+            f"{customer.name}-splunk",
+            SplunkWebhookArgs(
+                customer_name=customer.name,
+                customer_tenant_id=customer.tenant_id,
+                workflow_name=customer.splunk.workflow_name or f"la-splunk-{customer.name}",
+                allowed_caller_ip_ranges=list(customer.splunk.allowed_caller_ip_ranges),
+                mssp_subscription_id=platform.subscription_id,
+                resource_group=platform.resource_group,
+                location=platform.location,
+                dcr_id=splunk_out["dcrId"],
+                dcr_immutable_id=splunk_out["dcrImmutableId"],
+                logs_ingestion_endpoint=splunk_out["logsIngestionEndpoint"],
+                stream_name=splunk_out["streamName"],
+                mssp_provider=mssp_arm,
+            ),
+        )
+        outputs["splunkWebhookUrl"] = webhook.webhook_url  # a Pulumi secret
+        outputs["splunkWorkflowId"] = webhook.workflow_id
+    return outputs | {
         "stackKind": "customer",
         "customer": customer.name,
         "accessModel": customer.access_model,

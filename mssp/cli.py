@@ -17,6 +17,10 @@ from mssp.errors import UserError
 COMMAND_MODULES: tuple[str, ...] = (
     "mssp.plan",
     "mssp.template",
+    "mssp.diff",
+    "mssp.discover",
+    "mssp.drift",
+    "mssp.splunk_ping",
 )
 
 

@@ -9,9 +9,12 @@ recorded, so they cannot leak into a manifest, a Markdown plan or stdout.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import runpy
 import sys
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,6 +88,42 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 retain_on_delete=bool(request.retainOnDelete),
                 depends_on=sorted(request.dependencies),
             ))
+        return response
+
+    def Invoke(self, request: Any) -> Any:
+        response = super().Invoke(request)
+        # The SDK's mock Invoke gives each worker thread its own event loop and never closes it; left
+        # open, those loops print "Exception ignored ... Invalid file descriptor" at interpreter exit.
+        if threading.current_thread() is not threading.main_thread():
+            with contextlib.suppress(RuntimeError):
+                loop = asyncio.get_event_loop()
+                if not loop.is_running():
+                    loop.close()
+                    asyncio.set_event_loop(None)
+        return response
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        # As the engine does (sdk/go/common/resource/urn.go NewURN): the root stack is nobody's type
+        # parent, so resources parented to the stack have no "pulumi:pulumi:Stack$" prefix.
+        if "::pulumi:pulumi:Stack::" in parent:
+            parent = ""
+        return super().make_urn(parent, type_, name)
+
+    def ReadResource(self, request: Any) -> Any:
+        # Reads (StackReferences) create nothing, but the plan shows them: other resources depend on them.
+        response = super().ReadResource(request)
+        self.registrations.append(Registration(
+            urn=response.urn,
+            type=request.type,
+            name=request.name,
+            parent=request.parent if request.parent and "::pulumi:pulumi:Stack::" not in request.parent else None,
+            custom=True,
+            provider=provider_name(request.provider),
+            inputs=scrub(rpc.deserialize_properties(request.properties, keep_unknowns=True)),
+            protect=False,
+            retain_on_delete=False,
+            depends_on=sorted(request.dependencies),
+        ))
         return response
 
 

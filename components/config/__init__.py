@@ -27,7 +27,11 @@ from components.config.platform import PlatformConfig
 from components.inventory import InventoryError, InventoryItem, load_inventory
 
 PROJECT = "mssp-sentinel"
-KEYS: dict[str, type[Model] | None] = {"kind": None, "platform": PlatformConfig, "customer": CustomerConfig}
+KEYS: dict[str, type[Model] | None] = {"kind": None, "platform": PlatformConfig, "customer": CustomerConfig,
+                                       "itsmCredential": None}
+# Keys whose value is a credential: accepted only as Pulumi secrets (`pulumi config set --secret`), and
+# only in the platform stack. Their values reach the program in LoadedStack.secret_values.
+SECRET_KEYS: dict[str, str] = {"itsmCredential": "the ITSM credential (ServiceNow password, webhook secret or URL)"}
 SECRET_PLACEHOLDER = "[secret]"
 
 __all__ = [
@@ -54,6 +58,11 @@ class LoadedStack:
     inventory: tuple[InventoryItem, ...] = ()
     inventory_path: Path | None = None
     secret_keys: frozenset[str] = field(default_factory=frozenset)
+    # Logical name -> existing Azure name of diagnostic settings adopted by `mssp discover`.
+    adopted_setting_names: Mapping[str, str] = field(default_factory=dict)
+    # Values of SECRET_KEYS by short name ("itsmCredential"); never printed. Offline they are the
+    # placeholder "[secret]" (the plan cannot decrypt); under the engine, the decrypted value.
+    secret_values: Mapping[str, str] = field(default_factory=dict, repr=False)
 
 
 def stack_file(project_dir: Path, stack: str) -> Path:
@@ -116,7 +125,46 @@ def _check_keys(values: Mapping[str, Any], kind: str) -> list[tuple[str, str]]:
     other = "customer" if kind == "platform" else "platform"
     if f"{PROJECT}:{other}" in values:
         issues.append((other, f"not allowed in a {kind} stack"))
+    if kind == "customer":
+        issues.extend((key, "not allowed in a customer stack (it belongs to the platform stack)")
+                      for key in SECRET_KEYS if f"{PROJECT}:{key}" in values)
     return issues
+
+
+def _secret_values(values: Mapping[str, Any], secret_keys: set[str]) -> tuple[dict[str, str], list[tuple[str, str]]]:
+    """The SECRET_KEYS values, and an issue for each one given as plain (non-secret) config."""
+    found: dict[str, str] = {}
+    issues: list[tuple[str, str]] = []
+    for key, what in SECRET_KEYS.items():
+        full = f"{PROJECT}:{key}"
+        if full not in values:
+            continue
+        if full not in secret_keys:
+            issues.append((key, f"{what} is given as plain config; it must be a secret: "
+                                f"`pulumi config set --secret {key} <value>` (then rotate it: it was in plain text)"))
+        else:
+            found[key] = str(values[full])
+    return found, issues
+
+
+def _itsm_issues(platform: PlatformConfig, values: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Cross-key rules of the ITSM sync: where its credential comes from (a plain one is reported apart)."""
+    itsm = platform.itsm
+    has_secret = f"{PROJECT}:itsmCredential" in values
+    if itsm is None:
+        return [("itsmCredential", "set, but platform.itsm is not configured")] if has_secret else []
+    if has_secret and itsm.credential is not None:
+        return [("platform.itsm.credential", "give the credential once: the secret key itsmCredential or "
+                                             "credential.keyVaultSecretUri, not both")]
+    has_credential = has_secret or itsm.credential is not None
+    if itsm.kind == "servicenow" and not has_credential:
+        return [("platform.itsm.credential", "ServiceNow needs the password of servicenow.userName: "
+                                             "`pulumi config set --secret itsmCredential <password>`, "
+                                             "or credential.keyVaultSecretUri")]
+    if itsm.kind == "webhook" and itsm.webhook is not None and itsm.webhook.url is None and not has_credential:
+        return [("platform.itsm.webhook.url", "required unless the whole URL is the secret key itsmCredential "
+                                              "(or a Key Vault secret in credential.keyVaultSecretUri)")]
+    return []
 
 
 def parse_platform(values: Mapping[str, Any]) -> PlatformConfig:
@@ -126,7 +174,13 @@ def parse_platform(values: Mapping[str, Any]) -> PlatformConfig:
     issues = _check_keys(values, "platform")
     if issues:
         raise ConfigError(issues)
-    return _validate(PlatformConfig, _section(values, "platform"), "platform")
+    platform: PlatformConfig = _validate(PlatformConfig, _section(values, "platform"), "platform")
+    if platform.splunk is not None and platform.splunk.location not in (None, platform.location):
+        # A DCR sends only to workspaces in its own region (azure-facts §4).
+        raise ConfigError([("platform.splunk.location", f"'{platform.splunk.location}' differs from the workspace's "
+                            f"region platform.location '{platform.location}'; the DCR must be in the workspace's "
+                            "region (leave it out to use that region)")])
+    return platform
 
 
 def parse_config(
@@ -145,8 +199,16 @@ def parse_config(
     if issues:
         raise ConfigError(issues)
     if kind == "platform":
-        return LoadedStack(stack=stack, kind="platform", platform=parse_platform(values),
-                           secret_keys=frozenset(secret_keys))
+        secrets, issues = _secret_values(values, secret_keys)
+        try:
+            platform_config = parse_platform(values)
+        except ConfigError as exc:
+            raise ConfigError(issues + exc.issues) from None
+        issues += _itsm_issues(platform_config, values)
+        if issues:
+            raise ConfigError(issues)
+        return LoadedStack(stack=stack, kind="platform", platform=platform_config,
+                           secret_keys=frozenset(secret_keys), secret_values=secrets)
 
     customer: CustomerConfig = _validate(CustomerConfig, _section(values, "customer"), "customer")
     if platform_values is None:
@@ -160,6 +222,10 @@ def parse_config(
     if customer.tenant_id == platform.tenant_id:
         issues.append(("customer.tenantId", "must differ from the MSSP tenant (Lighthouse needs two tenants; "
                        f"the platform stack's tenantId is {platform.tenant_id})"))
+    if customer.splunk is not None and customer.splunk.enabled and platform.splunk is None:
+        issues.append(("customer.splunk", "Splunk is enabled for this customer but its platform stack "
+                       f"({customer.platform_stack_name}) has no platform.splunk ingestion configured; "
+                       "add platform.splunk there or set customer.splunk.enabled: false"))
     inv_path = customer.inventory_path(project_dir)
     inventory: list[InventoryItem] = []
     try:
@@ -175,17 +241,50 @@ def parse_config(
     for i, rid in enumerate(customer.forwarding.exclude):
         if rid.lower() not in {it.id.lower() for it in inventory} and not issues:
             issues.append((f"customer.forwarding.exclude[{i}]", f"'{rid}' is not in the inventory"))
+    adopted, import_issue = _adopted_setting_names(project_dir, stack, customer)
+    if import_issue:
+        issues.append(import_issue)
     if issues:
         raise ConfigError(issues)
     return LoadedStack(
         stack=stack,
         kind="customer",
+        adopted_setting_names=adopted,
         platform=platform,
         customer=customer,
         inventory=tuple(inventory),
         inventory_path=inv_path,
         secret_keys=frozenset(secret_keys),
     )
+
+
+# The Pulumi type of the settings an import file may adopt.
+_DIAGNOSTIC_SETTING = "azure-native:monitor:DiagnosticSetting"
+
+
+def _adopted_setting_names(
+    project_dir: Path, stack: str, customer: CustomerConfig
+) -> tuple[dict[str, str], tuple[str, str] | None]:
+    """{logical name: Azure setting name} from the stack's `pulumi import` file, if there is one.
+
+    A diagnostic setting's name is part of its ARM id: an adopted setting must keep the name it has,
+    or the next `pulumi up` would replace it. Format: pulumi/pulumi pkg/cmd/pulumi/operations/import.go.
+    """
+    configured = customer.forwarding.import_file
+    path = (project_dir / configured) if configured else project_dir / "stacks" / "imports" / f"{stack}.json"
+    if not path.exists():
+        return {}, (("customer.forwarding.importFile", f"file not found: {path}") if configured else None)
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        specs = doc.get("resources") or []
+        names = {
+            str(spec["name"]): str(spec["id"]).rstrip("/").rsplit("/", 1)[-1]
+            for spec in specs
+            if spec.get("type") == _DIAGNOSTIC_SETTING and spec.get("name") and spec.get("id")
+        }
+    except (json.JSONDecodeError, AttributeError, TypeError) as exc:
+        return {}, ("customer.forwarding.importFile", f"{path} is not a pulumi import file: {exc}")
+    return dict(sorted(names.items())), None
 
 
 def load_stack_file(path: Path, project_dir: Path, stack: str | None = None) -> LoadedStack:
@@ -205,6 +304,10 @@ def load_from_pulumi(project_dir: Path) -> LoadedStack:
     import pulumi
     from pulumi.runtime import config as runtime_config
 
-    values = dict(runtime_config.CONFIG.get()) or runtime_config.get_config_env()
-    secrets = {k for k in values if runtime_config.is_config_secret(k)}
+    # The Python language host hands config over as PULUMI_CONFIG / PULUMI_CONFIG_SECRET_KEYS; mocks
+    # and providers set it explicitly (set_all_config). Take both.
+    values = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    secrets = set(runtime_config.get_config_secret_keys_env()) | {
+        k for k in values if runtime_config.is_config_secret(k)
+    }
     return parse_config(values, secrets, stack=pulumi.get_stack(), project_dir=project_dir)

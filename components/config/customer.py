@@ -10,6 +10,7 @@ from pydantic import Field, field_validator, model_validator
 
 from components import catalog, roles
 from components.config.base import Guid, Model, Slug
+from components.config.splunk import CustomerSplunkConfig
 
 LogsSelection = Literal["allLogs", "audit"] | list[str]
 
@@ -129,6 +130,9 @@ class ForwardingConfig(Model):
     inventory: str  # path relative to the project directory
     exclude: list[str] = []  # resource ids never forwarded, even when inventoried
     setting_name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,259}$")] = "mssp-sentinel"
+    # `pulumi import` file written by `mssp discover --on-conflict adopt`; default
+    # stacks/imports/<stack>.json when it exists. Adopted settings keep their existing Azure names.
+    import_file: str | None = None
 
     @field_validator("resource_types")
     @classmethod
@@ -207,6 +211,7 @@ class CustomerConfig(Model):
     subscriptions: Annotated[list[Subscription], Field(min_length=1)]
     lighthouse: LighthouseConfig = LighthouseConfig()
     forwarding: ForwardingConfig
+    splunk: CustomerSplunkConfig | None = None  # Splunk alerts via a webhook Logic App
 
     @field_validator("subscriptions")
     @classmethod

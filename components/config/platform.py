@@ -8,6 +8,8 @@ from typing import Annotated
 from pydantic import Field, model_validator
 
 from components.config.base import Guid, Model, Region
+from components.config.itsm import ItsmConfig
+from components.config.splunk import SplunkPlatformConfig
 
 _FIC_NAME = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,119}$"
 
@@ -94,6 +96,8 @@ class PlatformConfig(Model):
     resource_group: str  # where the platform's own resources (DCR, playbooks) go; must exist
     workspace: WorkspaceConfig
     identity: IdentityConfig
+    itsm: ItsmConfig | None = None  # the ITSM sync for redirected incidents (README "ITSM sync for redirected incidents")
+    splunk: SplunkPlatformConfig | None = None  # Splunk alert ingestion (table, DCR, analytics rule)
 
     @property
     def workspace_id(self) -> str:

@@ -1,0 +1,1 @@
+"""CrossGuard policy pack of mssp-sentinel; the rules live in policies/rules.py."""

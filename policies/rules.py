@@ -1,0 +1,925 @@
+"""The guardrails of mssp-sentinel: every rule as data plus a pure check function.
+
+One set of rules serves two runners:
+- the CrossGuard policy pack (`policies/__main__.py`, run by `pulumi preview --policy-pack policies`),
+  through `build_policies()`, which wraps each rule in a `pulumi_policy` policy;
+- the offline plan (`python -m mssp plan`) and the plan diff (`python -m mssp diff`), through
+  `evaluate_manifest()` and `evaluate_changes()`, which run the same checks over a plan manifest.
+
+A check sees only plain data: the resource type token, its engine (camelCase) input properties, its
+options `{protect, retainOnDelete}`, its URN, and a `PolicyContext` (the MSSP workspace). So a test can
+drive a rule through `ResourceValidationArgs` and through a manifest and get the same answer.
+
+Three kinds of rule:
+- "resource": one resource at a time (CrossGuard `ResourceValidationPolicy`);
+- "stack": the whole set of resources and the stack outputs (CrossGuard `StackValidationPolicy`);
+- "change": the operations of a plan (delete, replace). CrossGuard gives a policy no operation, so in
+  the pack these rules report "not applicable" and `python -m mssp diff` evaluates them instead.
+
+What the pack cannot see, and how each rule handles it (kept honest rather than guessed):
+- `retainOnDelete`: the analyzer protocol carries `protect` but not `retainOnDelete`
+  (pulumi/pulumi `proto/pulumi/analyzer.proto` AnalyzerResourceOptions; pulumi_policy 1.21
+  PolicyResourceOptions). The pack checks `protect`; the offline plan checks both.
+- secretness of stack outputs: pulumi_policy 1.21 unwraps secrets before a stack policy sees them
+  (`deserialize_properties(..., proxy_secrets=False)` in AnalyzeStack), so the pack cannot tell a secret
+  webhook URL from a plain one. The rule runs offline, where secrets are written as "[secret]".
+- unknown values during preview are treated as "cannot tell" and never reported.
+
+Importing this module has no side effects and does not import pulumi_policy (build_policies does).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Literal
+
+from components import roles
+
+Level = Literal["mandatory", "advisory"]
+Kind = Literal["resource", "stack", "change"]
+
+SECRET = "[secret]"  # how manifests write a secret value (design.md: secrets never in plain text)
+
+
+class _Unknown(Enum):
+    """A value the engine does not know yet (preview); every check skips it."""
+
+    UNKNOWN = "<unknown>"
+
+
+UNKNOWN = _Unknown.UNKNOWN
+
+# Placeholders for unknown values: the engine's sentinels (pulumi_policy/proxy.py, pulumi/runtime/rpc.py)
+# and the spelling a manifest may use.
+_UNKNOWN_STRINGS = frozenset({
+    "04da6b54-80e4-46f7-96ec-b56ff0331ba9",
+    "1c4a061d-8072-4f0a-a4cb-0ff528b18fe7",
+    "3eeb2bf0-c639-47a8-9e75-3b44932eb421",
+    "6a19a0b0-7e62-4c92-b797-7f8e31da9cc2",
+    "030794c1-ac77-496b-92df-f27374a8bd58",
+    "e48ece36-62e2-4504-bad9-02848725956a",
+    "dd056dcd-154b-4c76-9bd3-c8f88648b5ff",
+    "[unknown]",
+})
+
+
+def is_unknown(value: Any) -> bool:
+    return value is UNKNOWN or (isinstance(value, str) and value in _UNKNOWN_STRINGS)
+
+
+# --------------------------------------------------------------------------------------------------
+# Resource type tokens (azure-native 3.x; checked against pulumi_azure_native 3.29: the token passed to
+# CustomResource.__init__ in each module, and the @pulumi.getter(name=...) engine names of the inputs).
+# --------------------------------------------------------------------------------------------------
+REGISTRATION_DEFINITION = "azure-native:managedservices:RegistrationDefinition"
+REGISTRATION_ASSIGNMENT = "azure-native:managedservices:RegistrationAssignment"
+DIAGNOSTIC_SETTING = "azure-native:monitor:DiagnosticSetting"
+SUBSCRIPTION_DIAGNOSTIC_SETTING = "azure-native:monitor:SubscriptionDiagnosticSetting"
+TABLE = "azure-native:operationalinsights:Table"
+DATA_COLLECTION_RULE = "azure-native:monitor:DataCollectionRule"
+WORKFLOW = "azure-native:logic:Workflow"
+ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
+STACK = "pulumi:pulumi:Stack"
+
+DIAGNOSTIC_SETTING_TYPES = frozenset({DIAGNOSTIC_SETTING, SUBSCRIPTION_DIAGNOSTIC_SETTING})
+
+_VERSIONED_MODULE = re.compile(r"^(?P<pkg>[^:]+):(?P<mod>[^:/]+)/v[0-9a-z]+:(?P<name>[^:]+)$")
+
+
+def base_type(token: str) -> str:
+    """`azure-native:monitor/v20210501preview:DiagnosticSetting` -> `azure-native:monitor:DiagnosticSetting`."""
+    m = _VERSIONED_MODULE.match(token)
+    return f"{m['pkg']}:{m['mod']}:{m['name']}" if m else token
+
+
+# --------------------------------------------------------------------------------------------------
+# Inputs of a check
+# --------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PolicyContext:
+    """What the rules need to know about the MSSP side. None means "not configured": the rules then
+    check only the shape (e.g. "a Log Analytics workspace id") instead of the exact value."""
+
+    workspace_resource_id: str | None = None
+    workspace_location: str | None = None
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any] | None) -> PolicyContext:
+        """From the pack's policy config (`workspaceResourceId`, `workspaceLocation`) or a like dict."""
+        data = data or {}
+        ws = data.get("workspaceResourceId") or data.get("workspace_resource_id")
+        loc = data.get("workspaceLocation") or data.get("workspace_location")
+        return cls(workspace_resource_id=str(ws) if ws else None, workspace_location=str(loc) if loc else None)
+
+
+def context_from_config(loaded: Any) -> PolicyContext:
+    """The context of a validated stack (components.config.LoadedStack): its platform's workspace.
+
+    Duck-typed so this module stays free of the config layer's imports; `mssp plan` calls it.
+    """
+    platform = getattr(loaded, "platform", None)
+    if platform is None:
+        return PolicyContext()
+    return PolicyContext(
+        workspace_resource_id=getattr(platform, "workspace_id", None),
+        workspace_location=getattr(platform, "location", None),
+    )
+
+
+# Environment variables the pack falls back to when its policy config does not name the workspace
+# (the PR workflow sets them from repository variables; the pack process inherits the CLI's environment,
+# pulumi/pulumi sdk/go/common/resource/plugin/analyzer_plugin.go constructEnv).
+ENV_WORKSPACE_RESOURCE_ID = "MSSP_WORKSPACE_RESOURCE_ID"
+ENV_WORKSPACE_LOCATION = "MSSP_WORKSPACE_LOCATION"
+
+
+@dataclass(frozen=True)
+class ResourceView:
+    """One resource as a check sees it."""
+
+    type: str
+    props: Mapping[str, Any]
+    urn: str = ""
+    name: str = ""
+    protect: bool | None = None  # None: not known to the runner
+    retain_on_delete: bool | None = None
+
+
+@dataclass(frozen=True)
+class Change:
+    """One planned operation (from `mssp diff` or a `pulumi preview --json` step)."""
+
+    op: str  # create | update | replace | delete | same
+    urn: str
+    type: str
+    reasons: tuple[str, ...] = ()  # properties that force a replace, when known
+
+
+Finding = tuple[str, str]  # (urn, message); urn "" means the stack as a whole
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    level: Level
+    kind: Kind
+    description: str
+    remediation: str
+    resource_check: Callable[[ResourceView, PolicyContext], list[str]] | None = None
+    stack_check: Callable[[Sequence[ResourceView], Mapping[str, Any] | None, PolicyContext], list[Finding]] | None = None
+    change_check: Callable[[Sequence[Change], PolicyContext], list[Finding]] | None = None
+    uses_context: bool = False
+    not_in_pack: str | None = None  # why the CrossGuard pack cannot evaluate the rule, if it cannot
+    types: frozenset[str] = field(default_factory=frozenset)  # resource types a resource rule looks at
+
+
+# --------------------------------------------------------------------------------------------------
+# Small helpers
+# --------------------------------------------------------------------------------------------------
+def _norm_id(value: str) -> str:
+    return value.strip().rstrip("/").lower()
+
+
+def _norm_location(value: str) -> str:
+    return value.replace(" ", "").lower()
+
+
+def _list(value: Any) -> list[Any]:
+    if value is None or is_unknown(value) or isinstance(value, (str, bytes, Mapping)):
+        return []
+    return list(value) if isinstance(value, Sequence) else []
+
+
+def _map(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) and not is_unknown(value) else None
+
+
+_WORKSPACE_ID_RE = re.compile(
+    r"^/subscriptions/[^/]+/resourcegroups/[^/]+/providers/microsoft\.operationalinsights/workspaces/[^/]+$", re.I
+)
+_DCR_ID_RE = re.compile(
+    r"^/subscriptions/[^/]+/resourcegroups/[^/]+/providers/microsoft\.insights/datacollectionrules/[^/]+$", re.I
+)
+_GUID_TAIL_RE = re.compile(r"([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})/?$")
+
+
+def _role_guid(role_definition_id: str) -> str | None:
+    """The GUID of a role definition, from a bare GUID or a full role definition id."""
+    m = _GUID_TAIL_RE.search(role_definition_id.strip())
+    return m.group(1).lower() if m else None
+
+
+# --------------------------------------------------------------------------------------------------
+# Mandatory rules
+# --------------------------------------------------------------------------------------------------
+def check_lighthouse_roles(res: ResourceView, ctx: PolicyContext) -> list[str]:
+    """Lighthouse authorizations: built-in, delegable roles only (roles.py holds delegability).
+
+    Source: MicrosoftDocs azure-management-docs `articles/lighthouse/concepts/tenants-users-roles.md`;
+    eligible authorizations cannot use delegatedRoleDefinitionIds (`create-eligible-authorizations.md`).
+    """
+    props = _map(res.props.get("properties"))
+    out: list[str] = []
+    for key in ("authorizations", "eligibleAuthorizations"):
+        eligible = key == "eligibleAuthorizations"
+        for i, auth in enumerate(_list(props.get(key))):
+            auth = _map(auth)
+            who = _str(auth.get("principalIdDisplayName"))
+            # The display name leads back to the stack config's authorization entry.
+            path = f"properties.{key}[{i}]"
+            where = path + (f" ({who})" if who else "")
+            rid = auth.get("roleDefinitionId")
+            if is_unknown(rid):
+                continue
+            if not isinstance(rid, str) or not roles.GUID_RE.match(rid.strip()):
+                out.append(f"{path}.roleDefinitionId must be the bare GUID of a built-in role, got {rid!r}")
+                continue
+            role = roles.resolve(rid)
+            if role is None:
+                out.append(
+                    f"{path}.roleDefinitionId {rid} is not on the project's list of built-in roles "
+                    "(components/roles.py); Lighthouse accepts built-in roles only"
+                )
+                continue
+            delegated = _list(auth.get("delegatedRoleDefinitionIds"))
+            if role.delegable is roles.Delegable.YES:
+                if delegated:
+                    out.append(f"{where}: delegatedRoleDefinitionIds are allowed only with User Access Administrator")
+                continue
+            if role.delegable is roles.Delegable.ONLY_WITH_DELEGATED_ROLES:
+                if eligible:
+                    out.append(
+                        f"{where}: {role.name} cannot be an eligible authorization "
+                        "(eligible authorizations cannot use delegatedRoleDefinitionIds)"
+                    )
+                elif not delegated:
+                    out.append(f"{where}: {role.name} needs delegatedRoleDefinitionIds ({role.delegable.value})")
+                for j, d in enumerate(delegated):
+                    if is_unknown(d):
+                        continue
+                    drole = roles.resolve(str(d)) if isinstance(d, str) else None
+                    if drole is None or drole.delegable is not roles.Delegable.YES:
+                        shown = drole.name if drole else repr(d)
+                        out.append(
+                            f"{path}.delegatedRoleDefinitionIds[{j}]: {shown} is not a delegable built-in role"
+                        )
+                continue
+            out.append(f"{where}: {role.name} ({role.guid}): {role.delegable.value}")
+    return out
+
+
+def check_diagnostic_destination(res: ResourceView, ctx: PolicyContext) -> list[str]:
+    """Every diagnostic setting sends to the MSSP workspace (or at least to a Log Analytics workspace)."""
+    ws = res.props.get("workspaceId")
+    if is_unknown(ws):
+        return []
+    if not isinstance(ws, str) or not ws.strip():
+        return ["workspaceId is not set: the setting must send to the MSSP Log Analytics workspace"]
+    if ctx.workspace_resource_id:
+        if _norm_id(ws) != _norm_id(ctx.workspace_resource_id):
+            return [f"workspaceId {ws} is not the MSSP workspace {ctx.workspace_resource_id}"]
+        return []
+    if not _WORKSPACE_ID_RE.match(ws.strip()):
+        return [f"workspaceId {ws} is not a Log Analytics workspace resource id"]
+    return []
+
+
+def check_diagnostic_entries(res: ResourceView, ctx: PolicyContext) -> list[str]:
+    """No setting mixes `category` and `categoryGroup`, and none carries `enabled: false`.
+
+    Source: the API rejects mixed settings (Azure/azure-rest-api-specs#22719); disabled entries are noise
+    that differs from what Azure returns and causes perpetual diffs (pulumi/pulumi-azure#930).
+    """
+    out: list[str] = []
+    logs = _list(res.props.get("logs"))
+    with_category = with_group = False
+    for i, entry in enumerate(logs):
+        entry = _map(entry)
+        has_cat = bool(_str(entry.get("category")))
+        has_group = bool(_str(entry.get("categoryGroup")))
+        if has_cat and has_group:
+            out.append(f"logs[{i}] names both category and categoryGroup")
+        with_category |= has_cat
+        with_group |= has_group
+        enabled = entry.get("enabled")
+        if not is_unknown(enabled) and enabled is not True:
+            out.append(f"logs[{i}] has enabled: {str(enabled).lower()}; omit the entry instead of disabling it")
+    if with_category and with_group:
+        out.append("logs mixes category and categoryGroup entries; Azure rejects such a setting")
+    for i, entry in enumerate(_list(res.props.get("metrics"))):
+        enabled = _map(entry).get("enabled")
+        if not is_unknown(enabled) and enabled is not True:
+            out.append(f"metrics[{i}] has enabled: {str(enabled).lower()}; omit the entry instead of disabling it")
+    return out
+
+
+# Source: MicrosoftDocs/azure-monitor-docs `create-custom-table.md` (name ends in _CL, TimeGenerated
+# datetime required, reserved column names).
+_RESERVED_COLUMNS = frozenset(c.lower() for c in ("_ResourceId", "id", "_SubscriptionId", "TenantId", "Type", "UniqueId", "Title"))
+
+
+def check_custom_table(res: ResourceView, ctx: PolicyContext) -> list[str]:
+    """Custom tables end in `_CL` and have a `TimeGenerated` dateTime column.
+
+    A Table without schema columns whose name does not end in `_CL` sets retention on a built-in table
+    (e.g. SecurityEvent); the rule does not apply to it.
+    """
+    schema = _map(res.props.get("schema"))
+    columns = _list(schema.get("columns"))
+    names = [n for n in (_str(res.props.get("tableName")), _str(schema.get("name"))) if n]
+    is_custom = bool(columns) or any(n.endswith("_CL") for n in names)
+    if not is_custom:
+        return []
+    out: list[str] = []
+    for label, value in (("tableName", res.props.get("tableName")), ("schema.name", schema.get("name"))):
+        if isinstance(value, str) and not is_unknown(value) and not value.endswith("_CL"):
+            out.append(f"{label} {value!r} must end in _CL (custom log tables)")
+    time_generated = [c for c in (_map(c) for c in columns) if _str(c.get("name")) == "TimeGenerated"]
+    if not time_generated:
+        out.append("schema.columns has no TimeGenerated column; custom tables need TimeGenerated of type dateTime")
+    elif str(time_generated[0].get("type", "")).lower() != "datetime" and not is_unknown(time_generated[0].get("type")):
+        out.append(f"TimeGenerated must be of type dateTime, got {time_generated[0].get('type')!r}")
+    for i, col in enumerate(_map(c) for c in columns):
+        name = _str(col.get("name"))
+        if name and name.lower() in _RESERVED_COLUMNS:
+            out.append(f"schema.columns[{i}] uses the reserved column name {name!r}")
+    return out
+
+
+def check_protected(res: ResourceView, ctx: PolicyContext) -> list[str]:
+    """Tables and DCRs are protected and retained on delete: deleting either loses data."""
+    out: list[str] = []
+    if res.protect is False:
+        out.append("protect is not set: a delete or replace would lose its data")
+    if res.retain_on_delete is False:
+        out.append("retainOnDelete is not set: removing it from the program would delete it in Azure")
+    return out
+
+
+# Keys whose literal string value is a credential, compared case-insensitively with "-" and "_" removed.
+_SECRET_KEYS = frozenset({
+    "clientsecret", "password", "secret", "sharedaccesskey", "accountkey", "apikey", "accesskey",
+    "connectionstring", "sastoken", "sharedaccesssignature", "privatekey", "pfx", "accesstoken", "bearertoken",
+    "subscriptionkey",
+})
+# HTTP headers that carry a credential.
+_SECRET_HEADERS = frozenset({"authorization", "x-api-key", "api-key", "ocp-apim-subscription-key", "x-functions-key"})
+# Credentials inside longer strings: SAS signatures, form-encoded client secrets, connection strings, tokens.
+# Logic Apps expressions start with "@" (or embed "@{...}"), so a value reached through an expression such
+# as @parameters('clientSecret') stops the match at "@".
+_SECRET_TEXT = re.compile(
+    r"(?i)(?:[?&]sig=[^&'\"\s@]{8,}"
+    r"|client_secret=[^&'\"\s@]+"
+    r"|(?:^|[;\s])(?:password|pwd)=[^;'\"\s@]+"
+    r"|accountkey=[^;'\"\s@]+"
+    r"|sharedaccesskey=[^;'\"\s@]+"
+    r"|\bbearer\s+[a-z0-9\-_.=+/]{16,}"
+    r"|\beyJ[a-z0-9_-]{8,}\.eyJ[a-z0-9_-]{8,}\.)"
+)
+_SECURE_TYPES = frozenset({"securestring", "secureobject"})
+
+
+def _key(k: str) -> str:
+    return k.lower().replace("-", "").replace("_", "")
+
+
+def _is_literal(value: Any) -> bool:
+    """A non-empty string that is not a Logic Apps expression."""
+    if not isinstance(value, str) or is_unknown(value) or not value.strip():
+        return False
+    return not value.lstrip().startswith("@") and "@{" not in value
+
+
+def _walk(value: Any, path: str) -> Iterator[tuple[str, str | None, Any]]:
+    """(path, key, value) for every node below value."""
+    if isinstance(value, Mapping):
+        for k in value:
+            child = value[k]
+            p = f"{path}.{k}" if path else str(k)
+            yield p, str(k), child
+            yield from _walk(child, p)
+    elif isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
+        for i, child in enumerate(value):
+            p = f"{path}[{i}]"
+            yield p, None, child
+            yield from _walk(child, p)
+
+
+def check_workflow_credentials(res: ResourceView, ctx: PolicyContext) -> list[str]:
+    """No credential in a workflow definition; secrets reach it only as securestring parameters.
+
+    Microsoft's Splunk ingestion tool pastes a client secret into the definition, readable by anyone who
+    can read the Logic App (azure-facts.md §4): this rule exists to stop that. Messages name the path,
+    never the value.
+    """
+    found: dict[str, str] = {}  # path -> message; one finding per path, the first reason wins
+    definition = res.props.get("definition")
+    declared = _map(_map(definition).get("parameters"))
+    for path, key, value in _walk(definition, "definition"):
+        if path in found:
+            continue
+        if value == SECRET:
+            found[path] = f"{path} holds a secret value; pass it as a securestring parameter instead"
+        elif key is not None and _key(key) in _SECRET_KEYS and _is_literal(value):
+            found[path] = f"{path} is a literal credential; use a managed identity or a securestring parameter"
+        elif key is not None and key.lower() == "headers" and isinstance(value, Mapping):
+            for h in value:
+                if h.lower() in _SECRET_HEADERS and _is_literal(value[h]):
+                    found[f"{path}.{h}"] = f"{path}.{h} is a literal credential header; use a managed identity"
+        elif isinstance(value, str) and _SECRET_TEXT.search(value):
+            found[path] = f"{path} contains a credential (SAS signature, secret, key or token) in plain text"
+    for pname in declared:
+        decl = _map(declared[pname])
+        ptype = str(decl.get("type", "")).lower()
+        path = f"definition.parameters.{pname}.defaultValue"
+        if ptype in _SECURE_TYPES and decl.get("defaultValue") not in (None, "", {}) and path not in found:
+            found[path] = f"definition.parameters.{pname} is {ptype} but carries a defaultValue in the definition"
+    out = [found[p] for p in found]
+    # Resource-level parameter values: fine for secure types, a credential in anything else is exposed.
+    params = _map(res.props.get("parameters"))
+    for pname in params:
+        entry = _map(params[pname])
+        value = entry.get("value")
+        ptype = str(entry.get("type") or _map(declared.get(pname)).get("type") or "").lower()
+        if ptype in _SECURE_TYPES:
+            continue
+        if value == SECRET or (_key(pname) in _SECRET_KEYS and _is_literal(value)) or (
+            isinstance(value, str) and _SECRET_TEXT.search(value)
+        ):
+            out.append(f"parameters.{pname} passes a credential as {ptype or 'an untyped'} parameter; declare it securestring")
+    return out
+
+
+def _looks_like_callback_url(value: str) -> bool:
+    # Logic App trigger callback URLs: .../workflows/<name>/triggers/<trigger>/paths/invoke?...&sig=...
+    # Source: azure-facts.md §4 (the SAS-signed callback URL is the credential).
+    low = value.lower()
+    return "/triggers/" in low and "sig=" in low
+
+
+_WEBHOOK_NAME = re.compile(r"(?i)(webhook|callback).*ur[il]|ur[il].*(webhook|callback)")
+
+
+def check_webhook_outputs(
+    resources: Sequence[ResourceView], outputs: Mapping[str, Any] | None, ctx: PolicyContext
+) -> list[Finding]:
+    """The only way out for a webhook URL is a secret stack output."""
+    if not outputs:
+        return []
+    stack_urn = next((r.urn for r in resources if base_type(r.type) == STACK), "")
+    out: list[Finding] = []
+    for name in sorted(outputs):
+        value = outputs[name]
+        if value == SECRET or is_unknown(value):
+            continue
+        leaked = [p for p, _k, v in _walk(value, name) if isinstance(v, str) and _looks_like_callback_url(v)]
+        if isinstance(value, str) and (_looks_like_callback_url(value) or (_WEBHOOK_NAME.search(name) and value)):
+            leaked.insert(0, name)
+        for path in leaked:
+            out.append((stack_urn, f"stack output {path} exposes a webhook URL in plain text; export it with pulumi.Output.secret"))
+    return out
+
+
+# Data-plane roles and the only resource type their scope may be. Source: azure-facts.md §4 (the
+# Logs Ingestion caller needs Monitoring Metrics Publisher on the DCR) and design.md (the app's
+# Log Analytics Contributor assignment is on the workspace).
+_DATA_PLANE_SCOPES: dict[str, tuple[re.Pattern[str], str]] = {
+    roles.MONITORING_METRICS_PUBLISHER.guid: (_DCR_ID_RE, "a data collection rule"),
+    roles.LOG_ANALYTICS_CONTRIBUTOR.guid: (_WORKSPACE_ID_RE, "a Log Analytics workspace"),
+}
+
+
+def check_data_plane_scope(res: ResourceView, ctx: PolicyContext) -> list[str]:
+    """Data-plane roles are assigned on the resource they are for, never above it."""
+    rid = _str(res.props.get("roleDefinitionId"))
+    scope = res.props.get("scope")
+    if rid is None or is_unknown(scope):
+        return []
+    guid = _role_guid(rid)
+    if guid not in _DATA_PLANE_SCOPES:
+        return []
+    pattern, what = _DATA_PLANE_SCOPES[guid]
+    role = roles.BY_GUID[guid]
+    if not isinstance(scope, str) or not pattern.match(scope.strip().rstrip("/")):
+        return [f"{role.name} is assigned at scope {scope!r}; its scope must be {what} id, not a parent of it"]
+    return []
+
+
+def check_dcr_region(res: ResourceView, ctx: PolicyContext) -> list[str]:
+    """A DCR lives in the region of the workspace it sends to (azure-facts.md §4)."""
+    loc = _str(res.props.get("location"))
+    if not loc or not ctx.workspace_location:
+        return []
+    if _norm_location(loc) != _norm_location(ctx.workspace_location):
+        return [f"location {loc!r} differs from the MSSP workspace's region {ctx.workspace_location!r}"]
+    return []
+
+
+# --------------------------------------------------------------------------------------------------
+# Advisory rules
+# --------------------------------------------------------------------------------------------------
+MAX_DIAGNOSTIC_SETTINGS = 5  # per resource; azure-facts.md §3
+
+
+def _setting_target(res: ResourceView) -> str | None:
+    uri = _str(res.props.get("resourceUri"))
+    if uri:
+        return uri
+    # In AnalyzeStack the pack sees outputs, which carry the setting's id rather than resourceUri.
+    sid = _str(res.props.get("id"))
+    marker = "/providers/microsoft.insights/diagnosticsettings/"
+    if sid and marker in sid.lower():
+        return sid[: sid.lower().index(marker)]
+    return None
+
+
+def check_settings_per_resource(
+    resources: Sequence[ResourceView], outputs: Mapping[str, Any] | None, ctx: PolicyContext
+) -> list[Finding]:
+    """More than five diagnostic settings on one resource: Azure refuses the sixth."""
+    by_target: dict[str, list[ResourceView]] = {}
+    for r in resources:
+        if base_type(r.type) != DIAGNOSTIC_SETTING:
+            continue
+        target = _setting_target(r)
+        if target:
+            by_target.setdefault(_norm_id(target), []).append(r)
+    out: list[Finding] = []
+    for target in sorted(by_target):
+        group = by_target[target]
+        if len(group) > MAX_DIAGNOSTIC_SETTINGS:
+            out.append((
+                group[0].urn,
+                f"{len(group)} diagnostic settings target {_setting_target(group[0])}; Azure allows at most "
+                f"{MAX_DIAGNOSTIC_SETTINGS} per resource (settings already there, e.g. setByPolicy, count too)",
+            ))
+    return out
+
+
+_REPLACE_OPS = frozenset({"replace", "create-replacement", "delete-replaced", "discard-replaced"})
+
+
+def _replace_or_delete(changes: Sequence[Change], types: frozenset[str], ops: frozenset[str]) -> list[Change]:
+    seen: dict[str, Change] = {}
+    for c in changes:
+        op = "replace" if c.op in _REPLACE_OPS else c.op
+        if op in ops and base_type(c.type) in types and c.urn not in seen:
+            seen[c.urn] = Change(op=op, urn=c.urn, type=c.type, reasons=c.reasons)
+    return [seen[u] for u in sorted(seen)]
+
+
+def _because(c: Change) -> str:
+    return f" (forced by {', '.join(c.reasons)})" if c.reasons else ""
+
+
+def check_settings_delete_replace(changes: Sequence[Change], ctx: PolicyContext) -> list[Finding]:
+    """Deleting or replacing a diagnostic setting fails where DenyAction-DiagnosticLogs is assigned."""
+    return [
+        (c.urn, f"plan will {c.op} this diagnostic setting{_because(c)}; tenants with the Azure Landing Zones "
+         "policy DenyAction-DiagnosticLogs deny the delete")
+        for c in _replace_or_delete(changes, DIAGNOSTIC_SETTING_TYPES, frozenset({"delete", "replace"}))
+    ]
+
+
+def check_table_dcr_replace(changes: Sequence[Change], ctx: PolicyContext) -> list[Finding]:
+    """A replaced table or DCR loses its data (table) or its immutableId and role assignments (DCR)."""
+    return [
+        (c.urn, f"plan will replace this {base_type(c.type).rsplit(':', 1)[1]}{_because(c)}; data and "
+         "ingestion through it are lost unless it is retained and re-pointed")
+        for c in _replace_or_delete(changes, frozenset({TABLE, DATA_COLLECTION_RULE}), frozenset({"replace"}))
+    ]
+
+
+# --------------------------------------------------------------------------------------------------
+# The rules, in report order (mandatory first)
+# --------------------------------------------------------------------------------------------------
+_NO_OPS_IN_PACK = (
+    "CrossGuard gives a policy no operation (create, update, replace, delete); "
+    "`python -m mssp diff` evaluates this rule from the plan's operations"
+)
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        name="lighthouse-delegable-roles",
+        level="mandatory",
+        kind="resource",
+        description="Lighthouse authorizations use only delegable built-in roles: no Owner, no role with "
+        "DataActions, User Access Administrator only with delegatedRoleDefinitionIds.",
+        remediation="Pick roles from components/roles.py that Lighthouse can delegate (e.g. Microsoft Sentinel "
+        "Contributor, Log Analytics Contributor, Reader); give data-plane roles such as Monitoring Metrics "
+        "Publisher to a managed identity in the customer tenant instead; add delegatedRoleDefinitionIds when "
+        "using User Access Administrator.",
+        resource_check=check_lighthouse_roles,
+        types=frozenset({REGISTRATION_DEFINITION}),
+    ),
+    Rule(
+        name="diagnostic-settings-to-mssp-workspace",
+        level="mandatory",
+        kind="resource",
+        description="Every diagnostic setting sends to the MSSP Log Analytics workspace.",
+        remediation="Set workspaceId to the MSSP workspace resource id (platform stack output / pack config "
+        "workspaceResourceId).",
+        resource_check=check_diagnostic_destination,
+        uses_context=True,
+        types=DIAGNOSTIC_SETTING_TYPES,
+    ),
+    Rule(
+        name="diagnostic-settings-log-entries",
+        level="mandatory",
+        kind="resource",
+        description="No diagnostic setting mixes category and categoryGroup entries or carries enabled: false.",
+        remediation="Use either categoryGroup (allLogs/audit) or explicit categories in one setting, and list "
+        "only enabled entries.",
+        resource_check=check_diagnostic_entries,
+        types=DIAGNOSTIC_SETTING_TYPES,
+    ),
+    Rule(
+        name="custom-table-schema",
+        level="mandatory",
+        kind="resource",
+        description="Custom tables end in _CL and have a TimeGenerated column of type dateTime.",
+        remediation="Name the table <Name>_CL and declare TimeGenerated (dateTime); avoid reserved column names.",
+        resource_check=check_custom_table,
+        types=frozenset({TABLE}),
+    ),
+    Rule(
+        name="tables-and-dcrs-protected",
+        level="mandatory",
+        kind="resource",
+        description="Log Analytics tables and data collection rules are protected and retained on delete.",
+        remediation="Create them with ResourceOptions(protect=True, retain_on_delete=True).",
+        resource_check=check_protected,
+        types=frozenset({TABLE, DATA_COLLECTION_RULE}),
+    ),
+    Rule(
+        name="workflow-no-credentials",
+        level="mandatory",
+        kind="resource",
+        description="Logic App workflow definitions carry no credential (secret, password, key, SAS "
+        "signature, token, Authorization header).",
+        remediation="Authenticate with the workflow's managed identity (authentication type "
+        "ManagedServiceIdentity); pass anything secret as a securestring parameter without a default.",
+        resource_check=check_workflow_credentials,
+        types=frozenset({WORKFLOW}),
+    ),
+    Rule(
+        name="webhook-url-secret-output",
+        level="mandatory",
+        kind="stack",
+        description="A Logic App webhook (callback) URL leaves the stack only as a secret output.",
+        remediation="Wrap the listCallbackUrl result in pulumi.Output.secret(...) before exporting it.",
+        stack_check=check_webhook_outputs,
+        not_in_pack="pulumi_policy unwraps secrets before a stack policy sees them, so the pack cannot tell a "
+        "secret output from a plain one; `python -m mssp plan` evaluates this rule",
+    ),
+    Rule(
+        name="data-plane-role-scope",
+        level="mandatory",
+        kind="resource",
+        description="Data-plane roles are never assigned above the resource they are for: Monitoring Metrics "
+        "Publisher on a data collection rule, Log Analytics Contributor on a workspace.",
+        remediation="Set the role assignment's scope to the DCR (Monitoring Metrics Publisher) or the workspace "
+        "(Log Analytics Contributor) resource id, not its resource group or subscription.",
+        resource_check=check_data_plane_scope,
+        types=frozenset({ROLE_ASSIGNMENT}),
+    ),
+    Rule(
+        name="dcr-workspace-same-region",
+        level="mandatory",
+        kind="resource",
+        description="A data collection rule is in the same region as the MSSP workspace.",
+        remediation="Create the DCR in the workspace's region (pack config workspaceLocation).",
+        resource_check=check_dcr_region,
+        uses_context=True,
+        types=frozenset({DATA_COLLECTION_RULE}),
+    ),
+    Rule(
+        name="diagnostic-settings-per-resource-limit",
+        level="advisory",
+        kind="stack",
+        description="More than five diagnostic settings on one resource: Azure allows at most five.",
+        remediation="Merge settings or remove settings that target the same resource.",
+        stack_check=check_settings_per_resource,
+    ),
+    Rule(
+        name="diagnostic-settings-delete-or-replace",
+        level="advisory",
+        kind="change",
+        description="The plan deletes or replaces diagnostic settings; Azure Landing Zones' "
+        "DenyAction-DiagnosticLogs denies that in many tenants.",
+        remediation="Prefer in-place updates (keep name and resourceUri stable); agree an exemption with the "
+        "customer before removing a setting.",
+        change_check=check_settings_delete_replace,
+        not_in_pack=_NO_OPS_IN_PACK,
+    ),
+    Rule(
+        name="table-or-dcr-replace",
+        level="advisory",
+        kind="change",
+        description="The plan replaces a Log Analytics table or a data collection rule.",
+        remediation="Keep tableName, workspaceName, DCR name, location and kind stable; if a replace is "
+        "intended, plan the data migration and the DCR role assignments.",
+        change_check=check_table_dcr_replace,
+        not_in_pack=_NO_OPS_IN_PACK,
+    ),
+)
+
+BY_NAME: dict[str, Rule] = {r.name: r for r in RULES}
+
+
+# --------------------------------------------------------------------------------------------------
+# Offline evaluation
+# --------------------------------------------------------------------------------------------------
+def _context(context: PolicyContext | Mapping[str, Any] | None) -> PolicyContext:
+    if isinstance(context, PolicyContext):
+        return context
+    return PolicyContext.from_mapping(context)
+
+
+def _result(rule: Rule, urn: str, message: str) -> dict[str, str]:
+    return {"policy": rule.name, "level": rule.level, "urn": urn, "message": message}
+
+
+def _applies(rule: Rule, res: ResourceView) -> bool:
+    return not rule.types or base_type(res.type) in rule.types
+
+
+def views_from_manifest(manifest: Mapping[str, Any]) -> list[ResourceView]:
+    views = []
+    for r in manifest.get("resources") or []:
+        opts = _map(r.get("options"))
+        views.append(ResourceView(
+            type=str(r.get("type", "")),
+            props=_map(r.get("inputs")),
+            urn=str(r.get("urn", "")),
+            name=str(r.get("name", "")),
+            protect=bool(opts.get("protect", False)),
+            retain_on_delete=bool(opts.get("retainOnDelete", False)),
+        ))
+    return views
+
+
+def evaluate_resources(
+    views: Sequence[ResourceView],
+    outputs: Mapping[str, Any] | None,
+    context: PolicyContext | Mapping[str, Any] | None = None,
+) -> list[dict[str, str]]:
+    """Resource and stack rules over already-built views; results in RULES order, then URN, then message."""
+    ctx = _context(context)
+    results: list[dict[str, str]] = []
+    for rule in RULES:
+        found: list[Finding] = []
+        if rule.resource_check is not None:
+            for res in views:
+                if _applies(rule, res):
+                    found.extend((res.urn, m) for m in rule.resource_check(res, ctx))
+        elif rule.stack_check is not None:
+            found.extend(rule.stack_check(views, outputs, ctx))
+        results.extend(_result(rule, urn, msg) for urn, msg in sorted(set(found)))
+    return results
+
+
+def evaluate_manifest(
+    manifest: Mapping[str, Any], context: PolicyContext | Mapping[str, Any] | None = None
+) -> list[dict[str, str]]:
+    """Run every resource and stack rule over a plan manifest (design.md "Plan manifest").
+
+    Returns `[{"policy", "level", "urn", "message"}]` in a stable order (rules in RULES order, then by
+    URN and message). Change rules need two plans: see `evaluate_changes` and `python -m mssp diff`.
+    """
+    return evaluate_resources(views_from_manifest(manifest), _map(manifest.get("outputs")), context)
+
+
+def evaluate_changes(
+    changes: Iterable[Change | Mapping[str, Any]], context: PolicyContext | Mapping[str, Any] | None = None
+) -> list[dict[str, str]]:
+    """Run the change rules over planned operations (`{"op", "urn", "type", "reasons"?}`)."""
+    ctx = _context(context)
+    items = [
+        c if isinstance(c, Change)
+        else Change(op=str(c.get("op", "")), urn=str(c.get("urn", "")), type=str(c.get("type", "")),
+                    reasons=tuple(c.get("reasons") or ()))
+        for c in changes
+    ]
+    results: list[dict[str, str]] = []
+    for rule in RULES:
+        if rule.change_check is not None:
+            results.extend(_result(rule, urn, msg) for urn, msg in sorted(set(rule.change_check(items, ctx))))
+    return results
+
+
+def has_mandatory(results: Iterable[Mapping[str, Any]]) -> bool:
+    return any(r.get("level") == "mandatory" for r in results)
+
+
+# --------------------------------------------------------------------------------------------------
+# CrossGuard adapters (pulumi_policy is imported only here, when the pack is built)
+# --------------------------------------------------------------------------------------------------
+def to_plain(value: Any) -> Any:
+    """Copy pulumi_policy's unknown-checking proxies into plain dicts and lists; unknowns become UNKNOWN."""
+    from pulumi_policy.proxy import UnknownValueError
+
+    if isinstance(value, Mapping):
+        out: dict[str, Any] = {}
+        for k in value:
+            try:
+                out[k] = to_plain(value[k])
+            except UnknownValueError:
+                out[k] = UNKNOWN
+        return out
+    if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
+        items: list[Any] = []
+        for i in range(len(value)):
+            try:
+                items.append(to_plain(value[i]))
+            except UnknownValueError:
+                items.append(UNKNOWN)
+        return items
+    return UNKNOWN if is_unknown(value) else value
+
+
+def pack_context(config: Mapping[str, Any] | None, environ: Mapping[str, str] | None = None) -> PolicyContext:
+    """The pack's context: the policy's config first, then MSSP_WORKSPACE_* environment variables."""
+    env = os.environ if environ is None else environ
+    ctx = PolicyContext.from_mapping(config)
+    return PolicyContext(
+        workspace_resource_id=ctx.workspace_resource_id or env.get(ENV_WORKSPACE_RESOURCE_ID) or None,
+        workspace_location=ctx.workspace_location or env.get(ENV_WORKSPACE_LOCATION) or None,
+    )
+
+
+def _view_from_args(args: Any) -> ResourceView:
+    opts = getattr(args, "opts", None)
+    retain = getattr(opts, "retain_on_delete", None)  # absent in pulumi_policy 1.21: see module docstring
+    return ResourceView(
+        type=args.resource_type,
+        props=to_plain(args.props),
+        urn=args.urn,
+        name=args.name,
+        protect=getattr(opts, "protect", None),
+        retain_on_delete=retain if isinstance(retain, bool) else None,
+    )
+
+
+def _resource_validate(rule: Rule) -> Callable[[Any, Callable[..., None]], None]:
+    def validate(args: Any, report_violation: Callable[..., None]) -> None:
+        res = _view_from_args(args)
+        if not _applies(rule, res):
+            return
+        assert rule.resource_check is not None
+        for message in rule.resource_check(res, pack_context(args.get_config())):
+            report_violation(message)
+
+    return validate
+
+
+def _stack_validate(rule: Rule) -> Callable[[Any, Callable[..., None]], None]:
+    def validate(args: Any, report_violation: Callable[..., None]) -> None:
+        if rule.not_in_pack:
+            args.not_applicable(rule.not_in_pack)
+            return
+        assert rule.stack_check is not None
+        views = [_view_from_args(r) for r in args.resources]
+        stack = next((v for v in views if base_type(v.type) == STACK), None)
+        outputs = dict(stack.props) if stack else None
+        for urn, message in rule.stack_check(views, outputs, pack_context(args.get_config())):
+            report_violation(message, urn or None)
+
+    return validate
+
+
+def build_policies() -> list[Any]:
+    """One pulumi_policy policy per rule, with the rule's name, description, level and remediation."""
+    from pulumi_policy import (
+        EnforcementLevel,
+        PolicyConfigSchema,
+        ResourceValidationPolicy,
+        StackValidationPolicy,
+    )
+
+    schema = PolicyConfigSchema(properties={
+        "workspaceResourceId": {"type": "string", "description": "Resource id of the MSSP Log Analytics workspace"},
+        "workspaceLocation": {"type": "string", "description": "Azure region of the MSSP workspace"},
+    })
+    policies: list[Any] = []
+    for rule in RULES:
+        common: dict[str, Any] = {
+            "name": rule.name,
+            "description": rule.description,
+            "enforcement_level": EnforcementLevel(rule.level),
+            "remediation_steps": rule.remediation,
+            "config_schema": schema if rule.uses_context else None,
+        }
+        if rule.kind == "resource":
+            policies.append(ResourceValidationPolicy(validate=_resource_validate(rule), **common))
+        else:
+            policies.append(StackValidationPolicy(validate=_stack_validate(rule), **common))
+    return policies
