@@ -143,7 +143,7 @@ class ProgramRun:
 
 
 @contextlib.contextmanager
-def _plan_gc() -> Iterator[None]:
+def plan_gc() -> Iterator[None]:
     """PLAN_GC_THRESHOLDS for the block, then the previous thresholds: they are process-wide."""
     previous = gc.get_threshold()
     gc.set_threshold(*PLAN_GC_THRESHOLDS)
@@ -187,7 +187,7 @@ def run_program(
             serialized = await rpc.serialize_property(value, [], None, keep_output_values=False)
             collected[key] = scrub(serialized)
 
-    with _plan_gc():
+    with plan_gc():
         _sync_await(run_pulumi_func(program))
         _sync_await(run_pulumi_func(outputs))
     return ProgramRun(stack=stack, registrations=list(monitor.registrations), outputs=collected)

@@ -36,6 +36,15 @@ def config_errors_text(issues: list[tuple[str, str]]) -> str:
 
 def build_manifest(stack: str, project_dir: Path = PROJECT_DIR, config_file: Path | None = None) -> dict[str, Any]:
     """Validate the stack, run it under mocks and return its manifest. Raises ConfigError."""
+    from mssp.offline import plan_gc
+
+    # All of it under the plan's GC thresholds (docs/benchmark.md), not only the program runs:
+    # building the manifest from the registrations allocates about as much again.
+    with plan_gc():
+        return _build_manifest(stack, project_dir, config_file)
+
+
+def _build_manifest(stack: str, project_dir: Path, config_file: Path | None) -> dict[str, Any]:
     from components.config import load_stack_file, read_stack_values, stack_file
     from mssp.offline import run_program
 
