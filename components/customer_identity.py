@@ -56,7 +56,7 @@ class CustomerTenantIdentity(pulumi.ComponentResource):
             if customer.access_model == "direct":
                 for sub in customer.subscriptions:
                     azure_native.authorization.RoleAssignment(
-                        f"{name}-monitoring-contributor-{sub.id[:8]}",
+                        f"{name}-monitoring-contributor-{sub.id}",
                         role_assignment_name=naming.stable_guid(
                             "direct", customer.tenant_id, sub.id, roles.MONITORING_CONTRIBUTOR.guid
                         ),

@@ -156,7 +156,7 @@ class DiagnosticForwarding(pulumi.ComponentResource):
             )
             for sub in args.subscription_ids:
                 azure_native.monitor.SubscriptionDiagnosticSetting(
-                    f"{name}-activity-{sub[:8]}",
+                    f"{name}-activity-{sub}",
                     name=fwd.setting_name,
                     workspace_id=args.workspace_id,
                     logs=list(activity_logs),

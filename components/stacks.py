@@ -129,7 +129,7 @@ def build_customer(loaded: LoadedStack) -> dict[str, Any]:
     if deploy:
         entra = azuread.Provider("customer-entra", tenant_id=customer.tenant_id)
         admin = {
-            s.id: azure_native.Provider(f"customer-admin-{s.id[:8]}", tenant_id=customer.tenant_id, subscription_id=s.id)
+            s.id: azure_native.Provider(f"customer-admin-{s.id}", tenant_id=customer.tenant_id, subscription_id=s.id)
             for s in customer.subscriptions
         }
 
@@ -161,7 +161,7 @@ def build_customer(loaded: LoadedStack) -> dict[str, Any]:
     # (ARM_CLIENT_ID + OIDC in CI: the multitenant app's federated credential), never from config.
     forward = {
         s.id: azure_native.Provider(
-            f"forward-{s.id[:8]}",
+            f"forward-{s.id}",
             subscription_id=s.id,
             tenant_id=platform.tenant_id if lighthouse else customer.tenant_id,
             auxiliary_tenant_ids=None if lighthouse else [platform.tenant_id],
