@@ -80,10 +80,14 @@ def _mask(value: Any) -> Any:
 def load_manifest(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise UserError(f"{path}: not a readable plan manifest ({exc})") from None
     if not isinstance(data, dict) or not isinstance(data.get("stack"), str) or not isinstance(data.get("resources"), list):
         raise UserError(f"{path}: not a plan manifest (expected 'stack' and a 'resources' list)")
+    for i, resource in enumerate(data["resources"]):
+        missing = [k for k in ("urn", "type", "name") if not isinstance(resource, dict) or not isinstance(resource.get(k), str)]
+        if missing:
+            raise UserError(f"{path}: resources[{i}] is not a manifest resource (missing {', '.join(missing)})")
     return _mask(data)
 
 

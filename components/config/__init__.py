@@ -80,8 +80,12 @@ def read_stack_values(path: Path) -> tuple[dict[str, Any], set[str]]:
             doc = yaml.safe_load(f) or {}
     except FileNotFoundError:
         raise ConfigError([(str(path), "stack file not found")]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([(str(path), f"cannot read the stack file: {exc}")]) from None
     except yaml.YAMLError as exc:
         raise ConfigError([(str(path), f"not valid YAML: {exc}")]) from None
+    if not isinstance(doc, dict):
+        raise ConfigError([(str(path), f"a stack file is a mapping with a 'config' key (found {type(doc).__name__})")])
     config = doc.get("config") or {}
     if not isinstance(config, dict):
         raise ConfigError([(f"{path}:config", "expected a mapping of config keys")])
@@ -238,6 +242,8 @@ def parse_config(
                       for p, m in exc.problems)
     except yaml.YAMLError as exc:
         issues.append(("customer.forwarding.inventory", f"not valid YAML: {exc}"))
+    except (OSError, UnicodeDecodeError) as exc:
+        issues.append(("customer.forwarding.inventory", f"cannot read {inv_path}: {exc}"))
     for i, rid in enumerate(customer.forwarding.exclude):
         if rid.lower() not in {it.id.lower() for it in inventory} and not issues:
             issues.append((f"customer.forwarding.exclude[{i}]", f"'{rid}' is not in the inventory"))
