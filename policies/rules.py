@@ -382,7 +382,8 @@ _SECRET_TEXT = re.compile(
     r"|accountkey=[^;'\"\s@]+"
     r"|sharedaccesskey=[^;'\"\s@]+"
     r"|\bbearer\s+[a-z0-9\-_.=+/]{16,}"
-    r"|\beyJ[a-z0-9_-]{8,}\.eyJ[a-z0-9_-]{8,}\.)"
+    r"|\beyJ[a-z0-9_-]{8,}\.eyJ[a-z0-9_-]{8,}\."
+    r"|\bhttps?://[^/\s:@'\"]+:[^/\s@'\"]+@)"  # user:password@host in a URL
 )
 _SECURE_TYPES = frozenset({"securestring", "secureobject"})
 
