@@ -216,7 +216,11 @@ def parse_config(
 
     customer: CustomerConfig = _validate(CustomerConfig, _section(values, "customer"), "customer")
     if platform_values is None:
-        platform_values, _ = read_stack_values(stack_file(project_dir, customer.platform_stack_name))
+        platform_file = stack_file(project_dir, customer.platform_stack_name)
+        if not platform_file.exists():
+            raise ConfigError([("customer.platformStack", f"no platform stack file stacks/{platform_file.name} for "
+                                f"'{customer.platform_stack}' (its last segment names the platform stack)")])
+        platform_values, _ = read_stack_values(platform_file)
     try:
         platform = parse_platform(platform_values)
     except ConfigError as exc:

@@ -253,3 +253,9 @@ def test_inventory_path_that_is_a_directory(run_cli, stack_doc, write_stack, tmp
     doc = stack_doc("contoso")
     customer(doc)["forwarding"]["inventory"] = str(tmp_path)
     expect_config_error(run_cli, write_stack(doc), "customer.forwarding.inventory", "cannot read")
+
+
+def test_unknown_platform_stack(run_cli, stack_doc, write_stack):
+    doc = stack_doc("contoso")
+    customer(doc)["platformStack"] = "acme-mssp/mssp-sentinel/nope"
+    expect_config_error(run_cli, write_stack(doc), "customer.platformStack", "stacks/Pulumi.nope.yaml")
