@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import runpy
 import sys
@@ -181,6 +182,12 @@ def run_program(
             serialized = await rpc.serialize_property(value, [], None, keep_output_values=False)
             collected[key] = scrub(serialized)
 
-    _sync_await(run_pulumi_func(program))
+    try:
+        _sync_await(run_pulumi_func(program))
+    except BaseException:
+        # A failed run leaves SDK tasks whose exceptions nobody retrieves; asyncio reports them when they
+        # are collected. Collect now, while the caller still owns stderr, not at interpreter exit.
+        gc.collect()
+        raise
     _sync_await(run_pulumi_func(outputs))
     return ProgramRun(stack=stack, registrations=list(monitor.registrations), outputs=collected)

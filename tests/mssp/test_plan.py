@@ -89,3 +89,19 @@ def test_subscriptions_sharing_an_id_prefix_get_distinct_names(run_cli, stack_do
     urns = [r["urn"] for r in m["resources"]]
     assert len(urns) == len(set(urns))
     assert len([r for r in m["resources"] if r["type"] == "azure-native:managedservices:RegistrationDefinition"]) == 2
+
+
+def test_plans_are_identical_across_processes_and_hash_seeds(tmp_path: Path, project_dir: Path):
+    import os
+    import subprocess
+    import sys
+
+    outs = []
+    for seed in ("1", "4242"):
+        out = tmp_path / f"plan-{seed}.json"
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        proc = subprocess.run([sys.executable, "-m", "mssp", "plan", "contoso", "--json", str(out), "--quiet"],
+                              cwd=project_dir, env=env, capture_output=True, text=True, timeout=300, check=False)
+        assert proc.returncode == 0, proc.stderr
+        outs.append(out.read_bytes())
+    assert outs[0] == outs[1]
