@@ -16,6 +16,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Literal
 
 import yaml
@@ -27,11 +28,14 @@ from components.config.platform import PlatformConfig
 from components.inventory import InventoryError, InventoryItem, load_inventory
 
 PROJECT = "mssp-sentinel"
-KEYS: dict[str, type[Model] | None] = {"kind": None, "platform": PlatformConfig, "customer": CustomerConfig,
-                                       "itsmCredential": None}
+KEYS: Mapping[str, type[Model] | None] = MappingProxyType(
+    {"kind": None, "platform": PlatformConfig, "customer": CustomerConfig, "itsmCredential": None}
+)
 # Keys whose value is a credential: accepted only as Pulumi secrets (`pulumi config set --secret`), and
 # only in the platform stack. Their values reach the program in LoadedStack.secret_values.
-SECRET_KEYS: dict[str, str] = {"itsmCredential": "the ITSM credential (ServiceNow password, webhook secret or URL)"}
+SECRET_KEYS: Mapping[str, str] = MappingProxyType(
+    {"itsmCredential": "the ITSM credential (ServiceNow password, webhook secret or URL)"}
+)
 SECRET_PLACEHOLDER = "[secret]"
 
 __all__ = [

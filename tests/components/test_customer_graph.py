@@ -163,6 +163,7 @@ def test_deploy_mode_creates_the_service_principal_in_the_customer_tenant():
     m = example_manifest("contoso")
     sps = by_type(m, "azuread:index/servicePrincipal:ServicePrincipal")
     assert len(sps) == 1 and sps[0]["provider"] == "customer-entra"
+    assert sps[0]["options"]["retainOnDelete"] is True  # may be the customer's own, from their consent
     assert sps[0]["inputs"]["clientId"] == example_manifest("mssp")["outputs"]["applicationClientId"]
     entra = by_type(m, "pulumi:providers:azuread")
     assert [p["inputs"]["tenantId"] for p in entra] == [load_stack("contoso", PROJECT_DIR).customer.tenant_id]
