@@ -127,7 +127,7 @@ class DiagnosticForwardingArgs:
     subscription_ids: Sequence[str]
     inventory: Sequence[InventoryItem]
     forwarding: ForwardingConfig
-    workspace_id: str
+    workspace_id: pulumi.Input[str]
     # One provider per subscription, signed in as the MSSP identity (through Lighthouse, or in the
     # customer tenant with the MSSP tenant as auxiliary tenant in the direct model).
     providers: dict[str, azure_native.Provider]

@@ -73,3 +73,15 @@ def test_role_definition_id_names_the_workspace_subscription(stack_doc, write_st
                       if a["inputs"]["roleDefinitionId"].endswith(roles.LOG_ANALYTICS_CONTRIBUTOR.guid))
     assert assignment["inputs"]["scope"].startswith(f"/subscriptions/{other_sub}/")
     assert assignment["inputs"]["roleDefinitionId"].startswith(f"/subscriptions/{other_sub}/")
+
+
+def test_platform_exports_what_customer_stacks_read():
+    import ast
+    import inspect
+
+    from components import stacks
+
+    read = {node.args[0].value for node in ast.walk(ast.parse(inspect.getsource(stacks.build_customer)))
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "require_output"}
+    assert read == set(stacks.PLATFORM_OUTPUTS)
+    assert set(stacks.PLATFORM_OUTPUTS) <= set(example_manifest("mssp")["outputs"])
