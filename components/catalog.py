@@ -19,7 +19,9 @@ FirewallPolicies` and `Microsoft.Network/frontdoorWebApplicationFirewallPolicies
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 ALL_LOGS = "allLogs"
 AUDIT = "audit"
@@ -182,7 +184,7 @@ CATALOG: tuple[CatalogEntry, ...] = (
     ),
 )
 
-_BY_TYPE: dict[str, CatalogEntry] = {e.type.lower(): e for e in CATALOG}
+_BY_TYPE: Mapping[str, CatalogEntry] = MappingProxyType({e.type.lower(): e for e in CATALOG})
 
 
 def entry_for(resource_type: str) -> CatalogEntry | None:

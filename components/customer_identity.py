@@ -50,13 +50,15 @@ class CustomerTenantIdentity(pulumi.ComponentResource):
                 f"{name}-sp",
                 client_id=args.app_client_id,
                 use_existing=True,  # the customer's admin may already have consented
-                opts=pulumi.ResourceOptions(parent=self, provider=args.entra_provider),
+                # It may be the customer's own (created by their consent): removing the customer stack
+                # must not delete it from their tenant; their admin removes it if they wish.
+                opts=pulumi.ResourceOptions(parent=self, provider=args.entra_provider, retain_on_delete=True),
             )
             self.object_id = sp.object_id
             if customer.access_model == "direct":
                 for sub in customer.subscriptions:
                     azure_native.authorization.RoleAssignment(
-                        f"{name}-monitoring-contributor-{sub.id[:8]}",
+                        f"{name}-monitoring-contributor-{sub.id}",
                         role_assignment_name=naming.stable_guid(
                             "direct", customer.tenant_id, sub.id, roles.MONITORING_CONTRIBUTOR.guid
                         ),

@@ -127,7 +127,7 @@ class DiagnosticForwardingArgs:
     subscription_ids: Sequence[str]
     inventory: Sequence[InventoryItem]
     forwarding: ForwardingConfig
-    workspace_id: str
+    workspace_id: pulumi.Input[str]
     # One provider per subscription, signed in as the MSSP identity (through Lighthouse, or in the
     # customer tenant with the MSSP tenant as auxiliary tenant in the direct model).
     providers: dict[str, azure_native.Provider]
@@ -156,7 +156,7 @@ class DiagnosticForwarding(pulumi.ComponentResource):
             )
             for sub in args.subscription_ids:
                 azure_native.monitor.SubscriptionDiagnosticSetting(
-                    f"{name}-activity-{sub[:8]}",
+                    f"{name}-activity-{sub}",
                     name=fwd.setting_name,
                     workspace_id=args.workspace_id,
                     logs=list(activity_logs),

@@ -75,8 +75,8 @@ class InventoryError(Exception):
 def parse_inventory(data: Any, subscription_ids: set[str]) -> list[InventoryItem]:
     """Validate an inventory document; raise InventoryError naming every bad entry."""
     problems: list[tuple[str, str]] = []
-    if not isinstance(data, dict) or not isinstance(data.get("resources", []), list):
-        raise InventoryError([("", "expected a mapping with a 'resources' list")])
+    if not isinstance(data, dict) or not isinstance(data.get("resources"), list):
+        raise InventoryError([("", "expected a mapping with a 'resources' list (`resources: []` when empty)")])
     unknown = set(data) - {"resources"}
     if unknown:
         problems.append((sorted(unknown)[0], "unknown key; allowed: resources"))
@@ -126,7 +126,12 @@ def parse_inventory(data: Any, subscription_ids: set[str]) -> list[InventoryItem
 
 def load_inventory(path: Path, subscription_ids: set[str]) -> list[InventoryItem]:
     with path.open(encoding="utf-8") as f:
-        data = yaml.load(f, Loader=_SAFE_LOADER) or {"resources": []}
+        data = yaml.load(f, Loader=_SAFE_LOADER)
+    if data is None:
+        # A blanked or truncated file must not read as "forward nothing": `pulumi up` would then delete
+        # every diagnostic setting of the customer. An intentionally empty inventory says so.
+        raise InventoryError([("", "the inventory file is empty; write `resources: []` if the customer has "
+                                   "nothing to forward yet")])
     return parse_inventory(data, subscription_ids)
 
 

@@ -92,6 +92,10 @@ def automation_rule_conditions() -> list[dict[str, object]]:
             condition_properties=azure_native.securityinsights.AutomationRulePropertyArrayChangedValuesConditionArgs(
                 array_type="Labels", change_type="Added"),
         ),
+        # Contains, not Equals: Defender writes the tag as "Redirected" or "redirected" depending on the
+        # source (azure-facts §5), and whether Equals ignores case is not documented. A label that merely
+        # contains the word starts the playbook, which re-checks the exact label case-insensitively and
+        # does nothing otherwise: a wasted run, never a wrong ticket.
         azure_native.securityinsights.PropertyConditionPropertiesArgs(
             condition_type="Property",
             condition_properties=azure_native.securityinsights.AutomationRulePropertyValuesConditionArgs(

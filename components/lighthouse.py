@@ -130,7 +130,7 @@ class LighthouseDelegation(pulumi.ComponentResource):
             scope = f"/subscriptions/{sub.id}"
             child = pulumi.ResourceOptions(parent=self, provider=args.admin_providers[sub.id])
             definition = azure_native.managedservices.RegistrationDefinition(
-                f"{name}-definition-{sub.id[:8]}",
+                f"{name}-definition-{sub.id}",
                 registration_definition_id=naming.registration_definition_guid(
                     args.managing_tenant_id, customer.tenant_id, sub.id
                 ),
@@ -141,7 +141,7 @@ class LighthouseDelegation(pulumi.ComponentResource):
                 opts=child,
             )
             self.assignments[sub.id] = azure_native.managedservices.RegistrationAssignment(
-                f"{name}-assignment-{sub.id[:8]}",
+                f"{name}-assignment-{sub.id}",
                 registration_assignment_id=naming.registration_assignment_guid(
                     args.managing_tenant_id, customer.tenant_id, sub.id
                 ),

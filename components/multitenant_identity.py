@@ -82,7 +82,8 @@ class MultitenantServicePrincipal(pulumi.ComponentResource):
             f"{name}-workspace-la-contributor",
             role_assignment_name=naming.stable_guid(args.workspace_id, roles.LOG_ANALYTICS_CONTRIBUTOR.guid, name),
             scope=args.workspace_id,
-            role_definition_id=roles.role_definition_id(args.subscription_id, roles.LOG_ANALYTICS_CONTRIBUTOR),
+            # The role definition id names the subscription of the scope (the workspace's, which may differ).
+            role_definition_id=roles.role_definition_id(args.workspace_id.split("/")[2], roles.LOG_ANALYTICS_CONTRIBUTOR),
             principal_id=sp.object_id,
             principal_type="ServicePrincipal",
             description="mssp-sentinel: write diagnostic settings that target the MSSP workspace",

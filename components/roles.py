@@ -11,8 +11,10 @@ assign roles to managed identities and then needs `delegatedRoleDefinitionIds`.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
+from types import MappingProxyType
 
 
 class Delegable(Enum):
@@ -68,15 +70,15 @@ _ROLES: tuple[Role, ...] = (
 )
 
 # Older names Microsoft still shows in places (the product was renamed from Azure Sentinel).
-_ALIASES: dict[str, str] = {
+_ALIASES: Mapping[str, str] = MappingProxyType({
     "azure sentinel reader": "Microsoft Sentinel Reader",
     "azure sentinel responder": "Microsoft Sentinel Responder",
     "azure sentinel contributor": "Microsoft Sentinel Contributor",
     "azure sentinel automation contributor": "Microsoft Sentinel Automation Contributor",
-}
+})
 
-BY_NAME: dict[str, Role] = {r.name.lower(): r for r in _ROLES}
-BY_GUID: dict[str, Role] = {r.guid: r for r in _ROLES}
+BY_NAME: Mapping[str, Role] = MappingProxyType({r.name.lower(): r for r in _ROLES})
+BY_GUID: Mapping[str, Role] = MappingProxyType({r.guid: r for r in _ROLES})
 
 READER = BY_NAME["reader"]
 MONITORING_CONTRIBUTOR = BY_NAME["monitoring contributor"]

@@ -21,9 +21,8 @@ from components.multitenant_identity import MultitenantServicePrincipal, Multite
 from components.splunk_ingestion import SplunkAlertIngestion, SplunkAlertIngestionArgs
 from components.splunk_webhook import SplunkWebhook, SplunkWebhookArgs
 
-# Platform outputs customer stacks read through their StackReference.
-PLATFORM_OUTPUTS = ("tenantId", "applicationClientId", "servicePrincipalObjectId", "servicePrincipalName",
-                    "workspaceResourceId", "workspaceLocation")
+# Platform outputs customer stacks read through their StackReference ("splunk" only when configured).
+PLATFORM_OUTPUTS = ("applicationClientId", "servicePrincipalObjectId", "workspaceResourceId", "splunk")
 
 
 def build(loaded: LoadedStack) -> dict[str, Any]:
@@ -129,7 +128,7 @@ def build_customer(loaded: LoadedStack) -> dict[str, Any]:
     if deploy:
         entra = azuread.Provider("customer-entra", tenant_id=customer.tenant_id)
         admin = {
-            s.id: azure_native.Provider(f"customer-admin-{s.id[:8]}", tenant_id=customer.tenant_id, subscription_id=s.id)
+            s.id: azure_native.Provider(f"customer-admin-{s.id}", tenant_id=customer.tenant_id, subscription_id=s.id)
             for s in customer.subscriptions
         }
 
@@ -161,7 +160,7 @@ def build_customer(loaded: LoadedStack) -> dict[str, Any]:
     # (ARM_CLIENT_ID + OIDC in CI: the multitenant app's federated credential), never from config.
     forward = {
         s.id: azure_native.Provider(
-            f"forward-{s.id[:8]}",
+            f"forward-{s.id}",
             subscription_id=s.id,
             tenant_id=platform.tenant_id if lighthouse else customer.tenant_id,
             auxiliary_tenant_ids=None if lighthouse else [platform.tenant_id],
@@ -174,7 +173,9 @@ def build_customer(loaded: LoadedStack) -> dict[str, Any]:
             subscription_ids=[s.id for s in customer.subscriptions],
             inventory=loaded.inventory,
             forwarding=customer.forwarding,
-            workspace_id=platform.workspace_id,
+            # The deployed platform's workspace (its output), not the file's: a platform change reaches
+            # customers once it is deployed. The offline plan reads the same value from the platform plan.
+            workspace_id=ref.require_output("workspaceResourceId"),
             providers=forward,
             depends_on=depends_on,
             adopted_setting_names=loaded.adopted_setting_names,

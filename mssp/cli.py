@@ -10,8 +10,13 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import traceback
 
 from mssp.errors import UserError
+
+# Exit code of an unexpected failure (sysexits.h EX_SOFTWARE): distinct from every command's own codes
+# (plan: 1 guardrail, 2 config; drift: 1 error, 3 drift).
+INTERNAL_ERROR = 70
 
 # Order is the order shown in --help.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -45,3 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug, not a user mistake: keep the traceback for the report
+        traceback.print_exc()
+        print(f"internal error: {exc}\nThis is a bug in mssp-sentinel, not in your input; please report it "
+              "with the traceback above.", file=sys.stderr)
+        return INTERNAL_ERROR

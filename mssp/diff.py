@@ -27,6 +27,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from mssp.errors import UserError
@@ -39,7 +40,7 @@ _SECRET_SIG = ("4dabf18193072939515e22adb298388d", "1b47061264138c4ac30d75fd1eb4
 # Inputs whose change makes Pulumi replace the resource (delete + create), per type token. azure-native
 # marks URL path parameters and create-only (x-ms-mutability: create, read) properties "forceNew", plus a
 # hand-kept list (pulumi/pulumi-azure-native provider/pkg/gen/replacement.go forceNewMap).
-FORCES_REPLACEMENT: dict[str, tuple[str, ...]] = {
+FORCES_REPLACEMENT: Mapping[str, tuple[str, ...]] = MappingProxyType({
     # resourceUri and name are path parameters: moving a setting replaces it (pulumi/pulumi-azure-native#2167).
     "azure-native:monitor:DiagnosticSetting": ("resourceUri", "name"),
     "azure-native:monitor:SubscriptionDiagnosticSetting": ("name",),
@@ -56,7 +57,7 @@ FORCES_REPLACEMENT: dict[str, tuple[str, ...]] = {
     "azure-native:logic:Workflow": ("location", "workflowName", "resourceGroupName"),
     # replacement.go forceNewMap: Authorization RoleAssignment principalId, scope; plus the name path parameter.
     "azure-native:authorization:RoleAssignment": ("principalId", "scope", "roleAssignmentName"),
-}
+})
 # For other azure-native types: the name path parameters and location.
 _DEFAULT_AZURE_NATIVE = ("name", "resourceGroupName", "location")
 
@@ -80,10 +81,14 @@ def _mask(value: Any) -> Any:
 def load_manifest(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise UserError(f"{path}: not a readable plan manifest ({exc})") from None
     if not isinstance(data, dict) or not isinstance(data.get("stack"), str) or not isinstance(data.get("resources"), list):
         raise UserError(f"{path}: not a plan manifest (expected 'stack' and a 'resources' list)")
+    for i, resource in enumerate(data["resources"]):
+        missing = [k for k in ("urn", "type", "name") if not isinstance(resource, dict) or not isinstance(resource.get(k), str)]
+        if missing:
+            raise UserError(f"{path}: resources[{i}] is not a manifest resource (missing {', '.join(missing)})")
     return _mask(data)
 
 

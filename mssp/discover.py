@@ -158,7 +158,7 @@ def forwarding_provider(stack: str) -> Callable[[Adoption], tuple[str, str]]:
     def provider(adoption: Adoption) -> tuple[str, str]:
         rid = parse_resource_id(adoption.resource_id)
         assert rid is not None
-        name = f"forward-{rid.subscription_id[:8]}"
+        name = f"forward-{rid.subscription_id}"
         return name, f"urn:pulumi:{stack}::{PROJECT}::pulumi:providers:azure-native::{name}"
 
     return provider

@@ -54,6 +54,10 @@ def scrub(value: Any) -> Any:
     return value
 
 
+class DuplicateUrnError(Exception):
+    """Two resources of one program share a URN: a real `pulumi up` would fail the same way."""
+
+
 def provider_name(reference: str) -> str | None:
     """The logical name of a provider reference ("<provider urn>::<provider id>")."""
     return reference.rsplit("::", 1)[0].split("::")[-1] if reference else None
@@ -79,10 +83,16 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
     def __init__(self, mocks: pulumi.runtime.Mocks):
         super().__init__(mocks)
         self.registrations: list[Registration] = []
+        self._urns: set[str] = set()
 
     def RegisterResource(self, request: Any) -> Any:
+        # The engine refuses two resources with one URN ("Duplicate resource URN"); so does the plan.
+        urn = self.make_urn(request.parent, request.type, request.name)
+        if request.type != "pulumi:pulumi:Stack" and urn in self._urns:
+            raise DuplicateUrnError(f"duplicate resource URN {urn}: two resources share a logical name")
         response = super().RegisterResource(request)
         if request.type != "pulumi:pulumi:Stack":
+            self._urns.add(response.urn)
             inputs = scrub(rpc.deserialize_properties(request.object, keep_unknowns=True))
             self.registrations.append(Registration(
                 urn=response.urn,
@@ -120,6 +130,9 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
     def ReadResource(self, request: Any) -> Any:
         # Reads (StackReferences) create nothing, but the plan shows them: other resources depend on them.
         response = super().ReadResource(request)
+        if response.urn in self._urns:
+            raise DuplicateUrnError(f"duplicate resource URN {response.urn}: two resources share a logical name")
+        self._urns.add(response.urn)
         self.registrations.append(Registration(
             urn=response.urn,
             type=request.type,
@@ -188,6 +201,12 @@ def run_program(
             collected[key] = scrub(serialized)
 
     with plan_gc():
-        _sync_await(run_pulumi_func(program))
+        try:
+            _sync_await(run_pulumi_func(program))
+        except BaseException:
+            # A failed run leaves SDK tasks whose exceptions nobody retrieves; asyncio reports them when they
+            # are collected. Collect now, while the caller still owns stderr, not at interpreter exit.
+            gc.collect()
+            raise
         _sync_await(run_pulumi_func(outputs))
     return ProgramRun(stack=stack, registrations=list(monitor.registrations), outputs=collected)

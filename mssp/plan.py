@@ -103,10 +103,16 @@ def _summary_inputs(resource: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
+def split_resources(manifest: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(resources, explicit providers) of a manifest; components are neither."""
+    providers = [r for r in manifest["resources"] if r["type"].startswith("pulumi:providers:")]
+    custom = [r for r in manifest["resources"] if r["custom"] and not r["type"].startswith("pulumi:providers:")]
+    return custom, providers
+
+
 def render_markdown(manifest: dict[str, Any]) -> str:
     outputs = manifest["outputs"]
-    custom = [r for r in manifest["resources"] if r["custom"] and not r["type"].startswith("pulumi:providers:")]
-    providers = [r for r in manifest["resources"] if r["type"].startswith("pulumi:providers:")]
+    custom, providers = split_resources(manifest)
     lines = [f"# Offline plan: stack `{manifest['stack']}`", ""]
     kind = outputs.get("stackKind", "?")
     lines.append(f"- kind: **{kind}**")
@@ -159,10 +165,11 @@ def run(args: argparse.Namespace) -> int:
         args.markdown.parent.mkdir(parents=True, exist_ok=True)
         args.markdown.write_text(markdown, encoding="utf-8")
     mandatory = [p for p in manifest["policies"] if p["level"] == "mandatory"]
-    n = sum(1 for r in manifest["resources"] if r["custom"])
+    custom, providers = split_resources(manifest)
     if not args.quiet:
         print(markdown)
-    print(f"planned stack {args.stack}: {n} resources, {len(mandatory)} mandatory guardrail violation(s)")
+    print(f"planned stack {args.stack}: {len(custom)} resources (plus {len(providers)} explicit providers), "
+          f"{len(mandatory)} mandatory guardrail violation(s)")
     if mandatory:
         for v in mandatory:
             print(f"mandatory guardrail failed: {v['policy']}: {v['message']} ({v['urn']})")

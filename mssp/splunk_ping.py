@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -29,14 +30,17 @@ from mssp.errors import UserError
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 OUTPUT_NAME = "splunkWebhookUrl"
-_SIG = re.compile(r"(sig=)[^&\s\"']*", re.IGNORECASE)
+# The signature, also URL-encoded (sig%3D) as it appears when the URL is itself a query value.
+_SIG = re.compile(r"(sig(?:=|%3D))[^&\s\"']*", re.IGNORECASE)
+URL_ENV = "MSSP_SPLUNK_WEBHOOK_URL"
 MAX_BODY_SHOWN = 1000
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("splunk-ping", help="send a test Splunk alert to a customer's webhook and report the result")
     p.add_argument("stack", help="customer stack whose splunkWebhookUrl output to use")
-    p.add_argument("--url", help="the webhook URL (default: the stack's secret output splunkWebhookUrl)")
+    p.add_argument("--url", help=f"the webhook URL (prefer the environment variable {URL_ENV}, which stays out of "
+                                 "shell history and process lists; default: the stack's secret output splunkWebhookUrl)")
     p.add_argument("--timeout", type=float, default=150.0,
                    help="seconds to wait for the answer (the Logic App answers within about two minutes)")
     p.set_defaults(func=run)
@@ -107,7 +111,7 @@ def post(url: str, payload: dict[str, Any], timeout: float) -> tuple[int | None,
 
 
 def run(args: argparse.Namespace) -> int:
-    url = args.url or url_from_stack(args.stack)
+    url = args.url or os.environ.get(URL_ENV) or url_from_stack(args.stack)
     if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc:
         raise UserError(f"not an http(s) URL: {redact(url)}")
     shown = redact(url)

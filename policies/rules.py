@@ -35,6 +35,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
+from types import MappingProxyType
 from typing import Any, Literal
 
 from components import roles
@@ -382,7 +383,8 @@ _SECRET_TEXT = re.compile(
     r"|accountkey=[^;'\"\s@]+"
     r"|sharedaccesskey=[^;'\"\s@]+"
     r"|\bbearer\s+[a-z0-9\-_.=+/]{16,}"
-    r"|\beyJ[a-z0-9_-]{8,}\.eyJ[a-z0-9_-]{8,}\.)"
+    r"|\beyJ[a-z0-9_-]{8,}\.eyJ[a-z0-9_-]{8,}\."
+    r"|\bhttps?://[^/\s:@'\"]+:[^/\s@'\"]+@)"  # user:password@host in a URL
 )
 _SECURE_TYPES = frozenset({"securestring", "secureobject"})
 
@@ -491,10 +493,10 @@ def check_webhook_outputs(
 # Data-plane roles and the only resource type their scope may be. Source: azure-facts.md §4 (the
 # Logs Ingestion caller needs Monitoring Metrics Publisher on the DCR) and design.md (the app's
 # Log Analytics Contributor assignment is on the workspace).
-_DATA_PLANE_SCOPES: dict[str, tuple[re.Pattern[str], str]] = {
+_DATA_PLANE_SCOPES: Mapping[str, tuple[re.Pattern[str], str]] = MappingProxyType({
     roles.MONITORING_METRICS_PUBLISHER.guid: (_DCR_ID_RE, "a data collection rule"),
     roles.LOG_ANALYTICS_CONTRIBUTOR.guid: (_WORKSPACE_ID_RE, "a Log Analytics workspace"),
-}
+})
 
 
 def check_data_plane_scope(res: ResourceView, ctx: PolicyContext) -> list[str]:
@@ -732,7 +734,7 @@ RULES: tuple[Rule, ...] = (
     ),
 )
 
-BY_NAME: dict[str, Rule] = {r.name: r for r in RULES}
+BY_NAME: Mapping[str, Rule] = MappingProxyType({r.name: r for r in RULES})
 
 
 # --------------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Literal
 
 import yaml
@@ -27,11 +28,14 @@ from components.config.platform import PlatformConfig
 from components.inventory import InventoryError, InventoryItem, load_inventory
 
 PROJECT = "mssp-sentinel"
-KEYS: dict[str, type[Model] | None] = {"kind": None, "platform": PlatformConfig, "customer": CustomerConfig,
-                                       "itsmCredential": None}
+KEYS: Mapping[str, type[Model] | None] = MappingProxyType(
+    {"kind": None, "platform": PlatformConfig, "customer": CustomerConfig, "itsmCredential": None}
+)
 # Keys whose value is a credential: accepted only as Pulumi secrets (`pulumi config set --secret`), and
 # only in the platform stack. Their values reach the program in LoadedStack.secret_values.
-SECRET_KEYS: dict[str, str] = {"itsmCredential": "the ITSM credential (ServiceNow password, webhook secret or URL)"}
+SECRET_KEYS: Mapping[str, str] = MappingProxyType(
+    {"itsmCredential": "the ITSM credential (ServiceNow password, webhook secret or URL)"}
+)
 SECRET_PLACEHOLDER = "[secret]"
 
 __all__ = [
@@ -80,8 +84,12 @@ def read_stack_values(path: Path) -> tuple[dict[str, Any], set[str]]:
             doc = yaml.safe_load(f) or {}
     except FileNotFoundError:
         raise ConfigError([(str(path), "stack file not found")]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([(str(path), f"cannot read the stack file: {exc}")]) from None
     except yaml.YAMLError as exc:
         raise ConfigError([(str(path), f"not valid YAML: {exc}")]) from None
+    if not isinstance(doc, dict):
+        raise ConfigError([(str(path), f"a stack file is a mapping with a 'config' key (found {type(doc).__name__})")])
     config = doc.get("config") or {}
     if not isinstance(config, dict):
         raise ConfigError([(f"{path}:config", "expected a mapping of config keys")])
@@ -212,7 +220,11 @@ def parse_config(
 
     customer: CustomerConfig = _validate(CustomerConfig, _section(values, "customer"), "customer")
     if platform_values is None:
-        platform_values, _ = read_stack_values(stack_file(project_dir, customer.platform_stack_name))
+        platform_file = stack_file(project_dir, customer.platform_stack_name)
+        if not platform_file.exists():
+            raise ConfigError([("customer.platformStack", f"no platform stack file stacks/{platform_file.name} for "
+                                f"'{customer.platform_stack}' (its last segment names the platform stack)")])
+        platform_values, _ = read_stack_values(platform_file)
     try:
         platform = parse_platform(platform_values)
     except ConfigError as exc:
@@ -238,6 +250,8 @@ def parse_config(
                       for p, m in exc.problems)
     except yaml.YAMLError as exc:
         issues.append(("customer.forwarding.inventory", f"not valid YAML: {exc}"))
+    except (OSError, UnicodeDecodeError) as exc:
+        issues.append(("customer.forwarding.inventory", f"cannot read {inv_path}: {exc}"))
     for i, rid in enumerate(customer.forwarding.exclude):
         if rid.lower() not in {it.id.lower() for it in inventory} and not issues:
             issues.append((f"customer.forwarding.exclude[{i}]", f"'{rid}' is not in the inventory"))

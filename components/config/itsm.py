@@ -35,6 +35,9 @@ def _https_url(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme != "https" or not parts.netloc:
         raise ValueError(f"'{value}' must be an https:// URL")
+    if parts.username is not None or parts.password is not None:
+        # user:password@host would sit in plain text in the workflow definition.
+        raise ValueError("the URL must not carry user info (user:password@); " + _CREDENTIAL_HINT)
     return value.rstrip("/")
 
 

@@ -94,3 +94,32 @@ def test_inventory_duplicates_are_rejected():
     with pytest.raises(InventoryError) as exc:
         parse_inventory({"resources": [{"id": rid}, {"id": rid.upper().replace("/SUBSCRIPTIONS/", "/subscriptions/")}]}, {SUB})
     assert any("listed twice" in m for _, m in exc.value.problems)
+
+
+def _published() -> dict:
+    import json
+    from pathlib import Path
+
+    return json.loads((Path(__file__).parent.parent / "fixtures" / "diagnostic-log-categories.json").read_text())
+
+
+@pytest.mark.parametrize("entry", catalog.CATALOG, ids=lambda e: e.type)
+def test_every_category_is_microsofts(entry):
+    data = _published()["resourceTypes"]
+    published = data[entry.type]
+    if entry.type == "Microsoft.Network/azureFirewalls":
+        names = published["categories_legacy_AzureDiagnostics"] + published["categories_resource_specific"]
+    else:
+        names = published["categories"]
+    assert sorted(entry.categories) == sorted(names)
+    for svc in entry.sub_services:
+        assert sorted(svc.categories) == sorted(data[f"{entry.type}/{svc.path.split('/')[0]}"]["categories"])
+
+
+def test_cdn_profile_categories_include_front_door_standard_premium():
+    published = _published()["resourceTypes"]["Microsoft.Cdn/profiles"]["categories"]
+    assert {"FrontDoorAccessLog", "FrontDoorHealthProbeLog", "FrontDoorWebApplicationFirewallLog"} <= set(published)
+
+
+def test_activity_log_categories_are_microsofts():
+    assert list(catalog.ACTIVITY_LOG_CATEGORIES) == _published()["subscriptionActivityLog"]["categories"]

@@ -211,3 +211,51 @@ def test_platform_identity_without_sign_in(run_cli, stack_doc, write_stack):
 def test_missing_stack_name_is_a_clear_error(run_cli):
     code, _, err = run_cli(["plan", "nosuchcustomer"])
     assert code == 2 and "stacks/Pulumi.nosuchcustomer.yaml" in err and "contoso" in err
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        (b"- just\n- a list\n", "a stack file is a mapping"),
+        (b"plain text", "a stack file is a mapping"),
+        (b"config: {mssp-sentinel:kind: customer}\n\xff\xfe", "cannot read the stack file"),
+        (b"config: [1, 2]\n", "expected a mapping of config keys"),
+        (b"config:\n  mssp-sentinel:kind: customer\n  mssp-sentinel:customer: [1, 2]\n", "customer"),
+        (b"config:\n  mssp-sentinel:kind: customer\n  mssp-sentinel:customer:\n", "required key is missing"),
+    ],
+)
+def test_malformed_stack_files(run_cli, tmp_path, content, needle):
+    path = tmp_path / "Pulumi.bad.yaml"
+    path.write_bytes(content)
+    code, out, err = run_cli(["plan", "bad", "--config", str(path)])
+    assert code == 2, (out, err)
+    assert needle in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        (b"# only a comment\n", "the inventory file is empty"),
+        (b"", "the inventory file is empty"),
+        (b"resources:\n", "'resources' list"),
+        (b"\xff\xfe\x00", "cannot read"),
+    ],
+)
+def test_empty_or_unreadable_inventory(run_cli, stack_doc, write_stack, tmp_path, content, needle):
+    inv = tmp_path / "inv.yaml"
+    inv.write_bytes(content)
+    doc = stack_doc("contoso")
+    customer(doc)["forwarding"]["inventory"] = str(inv)
+    expect_config_error(run_cli, write_stack(doc), "customer.forwarding.inventory", needle)
+
+
+def test_inventory_path_that_is_a_directory(run_cli, stack_doc, write_stack, tmp_path):
+    doc = stack_doc("contoso")
+    customer(doc)["forwarding"]["inventory"] = str(tmp_path)
+    expect_config_error(run_cli, write_stack(doc), "customer.forwarding.inventory", "cannot read")
+
+
+def test_unknown_platform_stack(run_cli, stack_doc, write_stack):
+    doc = stack_doc("contoso")
+    customer(doc)["platformStack"] = "acme-mssp/mssp-sentinel/nope"
+    expect_config_error(run_cli, write_stack(doc), "customer.platformStack", "stacks/Pulumi.nope.yaml")

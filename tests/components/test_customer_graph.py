@@ -54,7 +54,7 @@ def test_contoso_inventory_covers_every_catalog_type():
 def test_contoso_one_activity_log_setting_per_subscription():
     m = example_manifest("contoso")
     settings = by_type(m, SUB_DIAG)
-    assert sorted(s["provider"] for s in settings) == sorted(f"forward-{sub[:8]}" for sub in customer_subs("contoso"))
+    assert sorted(s["provider"] for s in settings) == sorted(f"forward-{sub}" for sub in customer_subs("contoso"))
     for s in settings:
         assert s["inputs"]["workspaceId"] == workspace_id()
         assert [entry["category"] for entry in s["inputs"]["logs"]] == list(catalog.ACTIVITY_LOG_CATEGORIES)
@@ -106,7 +106,7 @@ def test_every_setting_goes_through_its_subscriptions_explicit_provider():
     platform_tenant = load_stack("mssp", PROJECT_DIR).platform.tenant_id
     for s in by_type(m, DIAG):
         sub = s["inputs"]["resourceUri"].split("/")[2]
-        assert s["provider"] == f"forward-{sub[:8]}"
+        assert s["provider"] == f"forward-{sub}"
         # Lighthouse model: the MSSP identity signs in to the MSSP tenant and acts through the projection.
         assert providers[s["provider"]]["subscriptionId"] == sub
         assert providers[s["provider"]]["tenantId"] == platform_tenant
@@ -143,7 +143,7 @@ def test_contoso_lighthouse_one_definition_and_assignment_per_subscription():
             f"/subscriptions/{sub}/providers/Microsoft.ManagedServices/registrationDefinitions/")
     for s in by_type(m, DIAG):
         sub = s["inputs"]["resourceUri"].split("/")[2]
-        assert any(dep.endswith(f"assignment-{sub[:8]}") for dep in s["options"]["dependsOn"])
+        assert any(dep.endswith(f"assignment-{sub}") for dep in s["options"]["dependsOn"])
 
 
 def test_role_guids_match_microsofts_list():
@@ -163,6 +163,7 @@ def test_deploy_mode_creates_the_service_principal_in_the_customer_tenant():
     m = example_manifest("contoso")
     sps = by_type(m, "azuread:index/servicePrincipal:ServicePrincipal")
     assert len(sps) == 1 and sps[0]["provider"] == "customer-entra"
+    assert sps[0]["options"]["retainOnDelete"] is True  # may be the customer's own, from their consent
     assert sps[0]["inputs"]["clientId"] == example_manifest("mssp")["outputs"]["applicationClientId"]
     entra = by_type(m, "pulumi:providers:azuread")
     assert [p["inputs"]["tenantId"] for p in entra] == [load_stack("contoso", PROJECT_DIR).customer.tenant_id]

@@ -145,3 +145,17 @@ def test_secret_value_reaches_loaded_stack_but_not_its_repr(stack_doc, project_d
     with pytest.raises(ConfigError) as exc:
         parse_config(values, set(), stack="mssp", project_dir=project_dir)
     assert [p for p, _ in exc.value.issues] == ["itsmCredential"]
+
+
+@pytest.mark.parametrize("url_key", ["servicenow", "webhook"])
+def test_urls_with_user_info_are_refused(run_cli, stack_doc, write_stack, url_key):
+    doc = stack_doc("mssp")
+    if url_key == "servicenow":
+        itsm(doc)["servicenow"]["instanceUrl"] = "https://svc:Hunter2Pw@acme.service-now.com"
+        path = "platform.itsm.servicenow.instanceUrl"
+    else:
+        itsm(doc).clear()
+        itsm(doc).update({"kind": "webhook", "webhook": {"url": "https://u:p4ss@itsm.example.net/events"}})
+        path = "platform.itsm.webhook.url"
+    err = expect_config_error(run_cli, write_stack(doc, "mssp"), path, "must not carry user info", "itsmCredential")
+    assert "Hunter2Pw" not in err and "p4ss" not in err

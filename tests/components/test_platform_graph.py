@@ -62,3 +62,26 @@ def test_client_secret_only_when_enabled_and_never_in_plain_text(stack_doc, writ
     assert m["outputs"]["applicationClientSecret"] == "[secret]"
     text = json.dumps(m)
     assert "offline-plan-placeholder-not-a-secret" not in text  # the mock's password value
+
+
+def test_role_definition_id_names_the_workspace_subscription(stack_doc, write_stack):
+    other_sub = "5a5a5a5a-1b1b-4c2c-8d3d-4e4e4e4e4e4e"
+    doc = stack_doc("mssp")
+    doc["config"]["mssp-sentinel:platform"]["workspace"]["subscriptionId"] = other_sub
+    m = build_manifest("mssp", PROJECT_DIR, write_stack(doc, "mssp"))
+    assignment = next(a for a in by_type(m, "azure-native:authorization:RoleAssignment")
+                      if a["inputs"]["roleDefinitionId"].endswith(roles.LOG_ANALYTICS_CONTRIBUTOR.guid))
+    assert assignment["inputs"]["scope"].startswith(f"/subscriptions/{other_sub}/")
+    assert assignment["inputs"]["roleDefinitionId"].startswith(f"/subscriptions/{other_sub}/")
+
+
+def test_platform_exports_what_customer_stacks_read():
+    import ast
+    import inspect
+
+    from components import stacks
+
+    read = {node.args[0].value for node in ast.walk(ast.parse(inspect.getsource(stacks.build_customer)))
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "require_output"}
+    assert read == set(stacks.PLATFORM_OUTPUTS)
+    assert set(stacks.PLATFORM_OUTPUTS) <= set(example_manifest("mssp")["outputs"])

@@ -301,3 +301,15 @@ def test_long_values_show_the_part_that_changed():
     assert diff._short(old, at).endswith('vaults/kv-a"') and diff._short(new, at).endswith('vaults/kv-b"')
     assert diff._short(old, at).startswith('"…') and len(diff._short(old, at)) <= diff._MAX_VALUE + 4
     assert diff._short("short", 0) == '"short"' and diff._short({"a": 1}) == "{…}" and diff._short(diff.MISSING) == "(none)"
+
+
+def test_a_manifest_resource_without_type_is_a_clear_error(tmp_path):
+    import json as _json
+
+    from mssp.cli import main
+
+    bad = tmp_path / "bad.json"
+    bad.write_text(_json.dumps({"stack": "s", "resources": [{"urn": "u", "name": "n"}], "outputs": {}, "policies": []}))
+    good = tmp_path / "good.json"
+    good.write_text(_json.dumps({"stack": "s", "resources": [], "outputs": {}, "policies": []}))
+    assert main(["diff", str(good), str(bad)]) == 2

@@ -190,7 +190,7 @@ def test_adopt_writes_a_valid_import_file(cli: Any, fake: FakeArm, project: Path
     assert spec["id"] == f"{CLASH_KV}/providers/microsoft.insights/diagnosticSettings/soc-export"
     assert doc["nameTable"] == {
         "contoso-forwarding": "urn:pulumi:contoso::mssp-sentinel::mssp:forwarding:DiagnosticForwarding::contoso-forwarding",
-        f"forward-{SUB_B[:8]}": f"urn:pulumi:contoso::mssp-sentinel::pulumi:providers:azure-native::forward-{SUB_B[:8]}",
+        f"forward-{SUB_B}": f"urn:pulumi:contoso::mssp-sentinel::pulumi:providers:azure-native::forward-{SUB_B}",
     }
     # The name is the one the program gives the setting on that vault, so the import lands on it.
     loaded = load_stack("contoso", project)

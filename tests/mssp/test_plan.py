@@ -63,3 +63,45 @@ def test_secure_config_values_stay_secret(run_cli, stack_doc, write_stack, tmp_p
 def test_unknown_config_file_is_a_clear_error(run_cli, tmp_path: Path):
     code, _, err = run_cli(["plan", "contoso", "--config", str(tmp_path / "missing.yaml")])
     assert code == 2 and "file not found" in err
+
+
+def test_duplicate_urns_fail_the_plan_like_the_engine_would(run_cli, monkeypatch):
+    from components import forwarding
+    from mssp.cli import INTERNAL_ERROR
+
+    monkeypatch.setattr(forwarding.naming, "resource_logical_name", lambda prefix, rid, name: "same-name")
+    code, _, err = run_cli(["plan", "contoso", "--quiet"])
+    assert code == INTERNAL_ERROR
+    assert "duplicate resource URN" in err and "same-name" in err
+
+
+def test_subscriptions_sharing_an_id_prefix_get_distinct_names(run_cli, stack_doc, write_stack, tmp_path):
+    doc = stack_doc("contoso")
+    cust = doc["config"]["mssp-sentinel:customer"]
+    cust["subscriptions"][1]["id"] = cust["subscriptions"][0]["id"][:8] + "-0000-4000-8000-000000000001"
+    cust["forwarding"]["inventory"] = str(tmp_path / "empty.yaml")
+    (tmp_path / "empty.yaml").write_text("resources: []\n")
+    cust.pop("splunk", None)
+    out = tmp_path / "p.json"
+    code, _, err = run_cli(["plan", "contoso", "--config", str(write_stack(doc)), "--json", str(out), "--quiet"])
+    assert code == 0, err
+    m = json.loads(out.read_text())
+    urns = [r["urn"] for r in m["resources"]]
+    assert len(urns) == len(set(urns))
+    assert len([r for r in m["resources"] if r["type"] == "azure-native:managedservices:RegistrationDefinition"]) == 2
+
+
+def test_plans_are_identical_across_processes_and_hash_seeds(tmp_path: Path, project_dir: Path):
+    import os
+    import subprocess
+    import sys
+
+    outs = []
+    for seed in ("1", "4242"):
+        out = tmp_path / f"plan-{seed}.json"
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        proc = subprocess.run([sys.executable, "-m", "mssp", "plan", "contoso", "--json", str(out), "--quiet"],
+                              cwd=project_dir, env=env, capture_output=True, text=True, timeout=300, check=False)
+        assert proc.returncode == 0, proc.stderr
+        outs.append(out.read_bytes())
+    assert outs[0] == outs[1]

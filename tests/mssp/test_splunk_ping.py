@@ -164,3 +164,17 @@ def test_redact_and_sample() -> None:
     assert redact("https://h/x?api-version=1&sig=abc&sv=1") == "https://h/x?api-version=1&sig=[redacted]&sv=1"
     alert = sample_alert(now=1700000000.5)
     assert alert["result"]["_time"] == "1700000000.500" and alert["sid"].endswith("1700000000")
+
+
+def test_url_from_the_environment(server: ThreadingHTTPServer, capsys: pytest.CaptureFixture[str],
+                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    # The signed URL stays out of argv (process lists, shell history).
+    monkeypatch.setenv("MSSP_SPLUNK_WEBHOOK_URL", url(server, "/ok"))
+    rc = main(["splunk-ping", "contoso", "--timeout", "10"])
+    out, err = capsys.readouterr()
+    assert rc == 0, out + err
+    assert SIG not in out + err
+
+
+def test_redact_url_encoded_signature() -> None:
+    assert redact("next=https%3A%2F%2Fh%2Fx%3Fsig%3Dabc123%26sv%3D1") == "next=https%3A%2F%2Fh%2Fx%3Fsig%3D[redacted]"
