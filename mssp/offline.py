@@ -84,12 +84,15 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         super().__init__(mocks)
         self.registrations: list[Registration] = []
         self._urns: set[str] = set()
+        # Raising inside the monitor would leave SDK futures failed and unretrieved (asyncio then
+        # prints them at exit); duplicates are collected here and raised by run_program afterwards.
+        self.duplicate_urns: list[str] = []
 
     def RegisterResource(self, request: Any) -> Any:
         # The engine refuses two resources with one URN ("Duplicate resource URN"); so does the plan.
         urn = self.make_urn(request.parent, request.type, request.name)
         if request.type != "pulumi:pulumi:Stack" and urn in self._urns:
-            raise DuplicateUrnError(f"duplicate resource URN {urn}: two resources share a logical name")
+            self.duplicate_urns.append(urn)
         response = super().RegisterResource(request)
         if request.type != "pulumi:pulumi:Stack":
             self._urns.add(response.urn)
@@ -131,7 +134,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         # Reads (StackReferences) create nothing, but the plan shows them: other resources depend on them.
         response = super().ReadResource(request)
         if response.urn in self._urns:
-            raise DuplicateUrnError(f"duplicate resource URN {response.urn}: two resources share a logical name")
+            self.duplicate_urns.append(response.urn)
         self._urns.add(response.urn)
         self.registrations.append(Registration(
             urn=response.urn,
@@ -209,4 +212,10 @@ def run_program(
             gc.collect()
             raise
         _sync_await(run_pulumi_func(outputs))
+    if monitor.duplicate_urns:
+        # The engine refuses a program that registers one URN twice ("Duplicate resource URN").
+        raise DuplicateUrnError(
+            f"duplicate resource URN {monitor.duplicate_urns[0]}: two resources share a logical name"
+            + (f" (and {len(monitor.duplicate_urns) - 1} more)" if len(monitor.duplicate_urns) > 1 else "")
+        )
     return ProgramRun(stack=stack, registrations=list(monitor.registrations), outputs=collected)
