@@ -29,7 +29,7 @@ HEADER = (
     "# Written by `python -m mssp discover` (sorted by id); hand edits are fine, keep it sorted.\n"
 )
 # libyaml's parser when PyYAML was built with it: the same safe constructor and resolver, about 5x
-# faster on a 10,000-entry inventory (the plan reads it twice; docs/benchmark.md). Pure Python otherwise.
+# faster on a 10,000-entry inventory (the plan reads it twice; README "Scale benchmark"). Pure Python otherwise.
 _SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 

@@ -35,7 +35,7 @@ SECRET = SECRET_PLACEHOLDER
 # Cyclic-GC thresholds while a program runs. The SDK allocates dozens of short-lived asyncio objects
 # (tasks, futures, handles) per resource, so with CPython's defaults (700, 10, 10) the collector runs
 # thousands of times and its full collections rescan the whole growing resource graph: about 60% of
-# a 10,000-resource plan's time (docs/benchmark.md, measured with gc.callbacks). Collecting less
+# a 10,000-resource plan's time (README "Scale benchmark", measured with gc.callbacks). Collecting less
 # often halves that time at the same peak memory (the garbage is mostly freed by reference counting).
 PLAN_GC_THRESHOLDS = (50_000, 20, 20)
 

@@ -38,7 +38,7 @@ def build_manifest(stack: str, project_dir: Path = PROJECT_DIR, config_file: Pat
     """Validate the stack, run it under mocks and return its manifest. Raises ConfigError."""
     from mssp.offline import plan_gc
 
-    # All of it under the plan's GC thresholds (docs/benchmark.md), not only the program runs:
+    # All of it under the plan's GC thresholds (README "Scale benchmark"), not only the program runs:
     # building the manifest from the registrations allocates about as much again.
     with plan_gc():
         return _build_manifest(stack, project_dir, config_file)

@@ -1,7 +1,7 @@
 """run_program collects cyclic garbage less often while the program runs, and restores the thresholds.
 
 The thresholds are process-wide; a plan must not leave them changed for the rest of the process
-(tests, the CLI). docs/benchmark.md has the measurement that motivates them.
+(tests, the CLI). README "Scale benchmark" has the measurement that motivates them.
 """
 
 from __future__ import annotations
