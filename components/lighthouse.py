@@ -9,7 +9,8 @@ template` exports the same definition as an ARM template. Ids are deterministic
 Authorizations: the MSSP service principal as Monitoring Contributor (it writes the diagnostic
 settings) and Reader, the Managed Services Registration assignment Delete Role (so the MSSP can remove
 its own delegation), plus the SOC authorizations from config. The config layer has already enforced
-Lighthouse's role rules; `lighthouse_problems` re-checks a finished definition for tests and policies.
+Lighthouse's role rules; the guardrail `lighthouse-delegable-roles` (policies/rules.py) re-checks
+finished definitions, in plans, in the CrossGuard pack and in exported templates.
 Source of the property names: ARM schema 2022-10-01 Microsoft.ManagedServices (registrationDefinitions).
 """
 
@@ -78,24 +79,6 @@ def definition_properties(
     if eligible:
         props["eligibleAuthorizations"] = eligible
     return props
-
-
-def lighthouse_problems(properties: dict[str, Any], customer_tenant_id: str) -> list[str]:
-    """Lighthouse's rules over a finished definition (empty when it complies)."""
-    problems = []
-    if str(properties.get("managedByTenantId", "")).lower() == customer_tenant_id.lower():
-        problems.append("managedByTenantId equals the customer tenant")
-    for kind in ("authorizations", "eligibleAuthorizations"):
-        for auth in properties.get(kind) or []:
-            role = roles.BY_GUID.get(str(auth.get("roleDefinitionId", "")).lower())
-            if role is None:
-                problems.append(f"{kind}: role {auth.get('roleDefinitionId')} is not a verified built-in role")
-            elif role.delegable is roles.Delegable.ONLY_WITH_DELEGATED_ROLES:
-                if not auth.get("delegatedRoleDefinitionIds") or kind == "eligibleAuthorizations":
-                    problems.append(f"{kind}: {role.name}: {role.delegable.value}")
-            elif role.delegable is not roles.Delegable.YES:
-                problems.append(f"{kind}: {role.name}: {role.delegable.value}")
-    return problems
 
 
 def _snake(value: Any) -> Any:

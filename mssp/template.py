@@ -48,7 +48,6 @@ def _dump(path: Path, data: object) -> None:
 def run(args: argparse.Namespace) -> int:
     from components.config import ConfigError, load_stack_file, stack_file
     from components.config.base import GUID_RE
-    from components.lighthouse import lighthouse_problems
     from components.lighthouse_template import (
         PRINCIPAL_PLACEHOLDER,
         arm_template,
@@ -71,7 +70,13 @@ def run(args: argparse.Namespace) -> int:
     managing = loaded.platform.tenant_id
 
     template = arm_template(customer, managing, loaded.platform.identity.display_name)
-    problems = lighthouse_problems(template["resources"][0]["properties"], customer.tenant_id)
+    from policies import rules
+
+    # The same guardrail the plans and the CrossGuard pack run over Lighthouse definitions.
+    problems = rules.check_lighthouse_roles(
+        rules.ResourceView(type=rules.REGISTRATION_DEFINITION, props={"properties": template["resources"][0]["properties"]}),
+        rules.context_from_config(loaded),
+    )
     if problems:  # the config layer already prevents this; never hand a customer a template Azure rejects
         raise UserError("the delegation breaks Lighthouse rules: " + "; ".join(problems), exit_code=1)
 

@@ -84,3 +84,12 @@ def test_template_refuses_a_bad_principal_and_a_platform_stack(run_cli, tmp_path
     assert code == 2 and "not a GUID" in err
     code, _, err, _ = write_template(run_cli, tmp_path, "mssp")
     assert code == 2 and "customer stacks" in err
+
+
+def test_template_refuses_a_definition_lighthouse_would_reject(run_cli, tmp_path, monkeypatch):
+    from components import lighthouse
+
+    monkeypatch.setattr(lighthouse, "SERVICE_PRINCIPAL_ROLES", (roles.OWNER, roles.READER))
+    code, _, err, out = write_template(run_cli, tmp_path, "fabrikam", "--mssp-principal-id", PRINCIPAL)
+    assert code == 1 and "Owner" in err
+    assert not out.exists()  # nothing handed to the customer
