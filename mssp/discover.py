@@ -22,7 +22,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from mssp.errors import UserError
 
@@ -75,44 +75,22 @@ class StackContext:
     inventory_exists: bool
 
 
-def _inventory_missing_only(issues: Sequence[tuple[str, str]]) -> bool:
-    return bool(issues) and all(p == "customer.forwarding.inventory" and m.startswith("file not found")
-                                for p, m in issues)
-
-
 def load_context(stack: str, project_dir: Path) -> StackContext:
-    """The customer stack's validated config and current inventory; UserError(2) when invalid."""
-    from components.config import PROJECT, ConfigError, CustomerConfig, load_stack, parse_platform, read_stack_values
-    from components.config import stack_file as stack_path
+    """The customer stack's validated config and current inventory; UserError(2) when invalid.
+
+    A missing inventory is fine here (discovery writes it); the rest is validated as `mssp plan` does.
+    """
+    from components.config import ConfigError, load_stack
     from mssp.plan import config_errors_text
 
     try:
-        loaded = load_stack(stack, project_dir)
+        loaded = load_stack(stack, project_dir, require_inventory=False)
     except ConfigError as exc:
-        if not _inventory_missing_only(exc.issues):
-            raise UserError(config_errors_text(exc.issues), 2) from None
-        # No inventory yet: validate the rest of the stack the same way, without one.
-        values, _ = read_stack_values(stack_path(project_dir, stack))
-        try:
-            customer = CustomerConfig.model_validate(_json_section(values.get(f"{PROJECT}:customer")))
-            platform_values, _ = read_stack_values(stack_path(project_dir, customer.platform_stack_name))
-            platform = parse_platform(platform_values)
-        except ConfigError as inner:
-            raise UserError(config_errors_text(inner.issues), 2) from None
-        except ValueError as inner:  # pydantic errors were already reported by load_stack's first pass
-            raise UserError(f"invalid configuration: {inner}", 2) from None
-        return StackContext(stack, customer, platform, (), customer.inventory_path(project_dir), False)
+        raise UserError(config_errors_text(exc.issues), 2) from None
     if loaded.customer is None or loaded.inventory_path is None:
         raise UserError(f"discover works on customer stacks; '{stack}' is the platform stack", 2)
-    return StackContext(stack, loaded.customer, loaded.platform, tuple(loaded.inventory), loaded.inventory_path, True)
-
-
-def _json_section(value: Any) -> Any:
-    import json
-
-    if isinstance(value, str) and value[:1] in "{[":
-        return json.loads(value)
-    return value
+    return StackContext(stack, loaded.customer, loaded.platform, tuple(loaded.inventory), loaded.inventory_path,
+                        loaded.inventory_path.exists())
 
 
 def make_client(ctx: StackContext) -> AzureRestClient:

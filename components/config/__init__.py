@@ -198,8 +198,13 @@ def parse_config(
     stack: str,
     project_dir: Path,
     platform_values: Mapping[str, Any] | None = None,
+    require_inventory: bool = True,
 ) -> LoadedStack:
-    """Validate a stack's config values (and, for a customer, its platform's) into a LoadedStack."""
+    """Validate a stack's config values (and, for a customer, its platform's) into a LoadedStack.
+
+    `require_inventory=False` accepts a customer whose inventory file does not exist yet (discovery
+    is what writes it); everything else is validated the same way.
+    """
     kind = _section(values, "kind")
     if kind not in ("platform", "customer"):
         raise ConfigError([("kind", f"must be 'platform' or 'customer' (found {kind!r})")])
@@ -243,8 +248,9 @@ def parse_config(
     try:
         inventory = load_inventory(inv_path, customer.subscription_ids)
     except FileNotFoundError:
-        issues.append(("customer.forwarding.inventory", f"file not found: {inv_path} "
-                       f"(create it by hand or with `python -m mssp discover {stack}`)"))
+        if require_inventory:
+            issues.append(("customer.forwarding.inventory", f"file not found: {inv_path} "
+                           f"(create it by hand or with `python -m mssp discover {stack}`)"))
     except InventoryError as exc:
         issues.extend((f"customer.forwarding.inventory ({customer.forwarding.inventory}) {p}", m)
                       for p, m in exc.problems)
@@ -253,7 +259,7 @@ def parse_config(
     except (OSError, UnicodeDecodeError) as exc:
         issues.append(("customer.forwarding.inventory", f"cannot read {inv_path}: {exc}"))
     for i, rid in enumerate(customer.forwarding.exclude):
-        if rid.lower() not in {it.id.lower() for it in inventory} and not issues:
+        if rid.lower() not in {it.id.lower() for it in inventory} and not issues and inv_path.exists():
             issues.append((f"customer.forwarding.exclude[{i}]", f"'{rid}' is not in the inventory"))
     adopted, import_issue = _adopted_setting_names(project_dir, stack, customer)
     if import_issue:
@@ -301,16 +307,18 @@ def _adopted_setting_names(
     return dict(sorted(names.items())), None
 
 
-def load_stack_file(path: Path, project_dir: Path, stack: str | None = None) -> LoadedStack:
+def load_stack_file(
+    path: Path, project_dir: Path, stack: str | None = None, *, require_inventory: bool = True
+) -> LoadedStack:
     """Load and validate a stack file (any path; platform files are looked up in project_dir/stacks)."""
     values, secrets = read_stack_values(path)
     name = stack or path.name.removeprefix("Pulumi.").removesuffix(".yaml").removesuffix(".yml")
-    return parse_config(values, secrets, stack=name, project_dir=project_dir)
+    return parse_config(values, secrets, stack=name, project_dir=project_dir, require_inventory=require_inventory)
 
 
-def load_stack(stack: str, project_dir: Path) -> LoadedStack:
+def load_stack(stack: str, project_dir: Path, *, require_inventory: bool = True) -> LoadedStack:
     """Load and validate stacks/Pulumi.<stack>.yaml."""
-    return load_stack_file(stack_file(project_dir, stack), project_dir, stack)
+    return load_stack_file(stack_file(project_dir, stack), project_dir, stack, require_inventory=require_inventory)
 
 
 def load_from_pulumi(project_dir: Path) -> LoadedStack:
