@@ -13,13 +13,13 @@ import pulumi_azure_native as azure_native
 import pulumi_azuread as azuread
 
 from components.config import LoadedStack
-from components.customer_identity import CustomerTenantIdentity, CustomerTenantIdentityArgs
-from components.forwarding import DiagnosticForwarding, DiagnosticForwardingArgs
-from components.itsm_sync import RedirectedIncidentSync, RedirectedIncidentSyncArgs
-from components.lighthouse import LighthouseDelegation, LighthouseDelegationArgs
-from components.multitenant_identity import MultitenantServicePrincipal, MultitenantServicePrincipalArgs
-from components.splunk_ingestion import SplunkAlertIngestion, SplunkAlertIngestionArgs
-from components.splunk_webhook import SplunkWebhook, SplunkWebhookArgs
+from components.forwarding.diagnostics import DiagnosticForwarding, DiagnosticForwardingArgs
+from components.identity.customer import CustomerTenantIdentity, CustomerTenantIdentityArgs
+from components.identity.multitenant import MultitenantServicePrincipal, MultitenantServicePrincipalArgs
+from components.itsm.sync import RedirectedIncidentSync, RedirectedIncidentSyncArgs
+from components.lighthouse.delegation import LighthouseDelegation, LighthouseDelegationArgs
+from components.splunk.ingestion import SplunkAlertIngestion, SplunkAlertIngestionArgs
+from components.splunk.webhook import SplunkWebhook, SplunkWebhookArgs
 
 # Platform outputs customer stacks read through their StackReference ("splunk" only when configured).
 PLATFORM_OUTPUTS = ("applicationClientId", "servicePrincipalObjectId", "workspaceResourceId", "splunk")
@@ -183,7 +183,7 @@ def build_customer(loaded: LoadedStack) -> dict[str, Any]:
     )
     outputs: dict[str, Any] = {}
     if customer.splunk is not None and customer.splunk.enabled and platform.splunk is not None:
-        # The webhook Logic App runs in the MSSP subscription (see components/splunk_webhook.py): this
+        # The webhook Logic App runs in the MSSP subscription (see components/splunk/webhook.py): this
         # provider signs in to the MSSP tenant, like the platform stack's.
         mssp_arm = azure_native.Provider("mssp-arm", tenant_id=platform.tenant_id,
                                          subscription_id=platform.subscription_id, location=platform.location)

@@ -20,12 +20,12 @@ INTERNAL_ERROR = 70
 
 # Order is the order shown in --help.
 COMMAND_MODULES: tuple[str, ...] = (
-    "mssp.plan",
-    "mssp.template",
-    "mssp.diff",
-    "mssp.discover",
-    "mssp.drift",
-    "mssp.splunk_ping",
+    "mssp.plan.command",
+    "mssp.template.command",
+    "mssp.diff.command",
+    "mssp.discover.command",
+    "mssp.drift.command",
+    "mssp.splunk.ping",
 )
 
 

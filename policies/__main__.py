@@ -1,7 +1,7 @@
 """The CrossGuard policy pack: builds the PolicyPack from policies/rules.py and nothing else.
 
 Pulumi runs this file with the pack directory as the working directory and first sys.path entry
-(pulumi/policy/__main__.py: runpy.run_path). The rules import `components.roles`, so the repository root
+(pulumi/policy/__main__.py: runpy.run_path). The rules import `components.facts.roles`, so the repository root
 goes on sys.path first. Constructing a PolicyPack starts the analyzer server and blocks: tests read this
 file or run it with PolicyPack replaced, never import it.
 """

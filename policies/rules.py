@@ -38,7 +38,7 @@ from enum import Enum
 from types import MappingProxyType
 from typing import Any, Literal
 
-from components import roles
+from components.facts import roles
 
 Level = Literal["mandatory", "advisory"]
 Kind = Literal["resource", "stack", "change"]
@@ -247,7 +247,7 @@ def check_lighthouse_roles(res: ResourceView, ctx: PolicyContext) -> list[str]:
             if role is None:
                 out.append(
                     f"{path}.roleDefinitionId {rid} is not on the project's list of built-in roles "
-                    "(components/roles.py); Lighthouse accepts built-in roles only"
+                    "(components/facts/roles.py); Lighthouse accepts built-in roles only"
                 )
                 continue
             delegated = _list(auth.get("delegatedRoleDefinitionIds"))
@@ -615,7 +615,7 @@ RULES: tuple[Rule, ...] = (
         kind="resource",
         description="Lighthouse authorizations use only delegable built-in roles: no Owner, no role with "
         "DataActions, User Access Administrator only with delegatedRoleDefinitionIds.",
-        remediation="Pick roles from components/roles.py that Lighthouse can delegate (e.g. Microsoft Sentinel "
+        remediation="Pick roles from components/facts/roles.py that Lighthouse can delegate (e.g. Microsoft Sentinel "
         "Contributor, Log Analytics Contributor, Reader); give data-plane roles such as Monitoring Metrics "
         "Publisher to a managed identity in the customer tenant instead; add delegatedRoleDefinitionIds when "
         "using User Access Administrator.",

@@ -3,13 +3,13 @@
 For each size (inventoried resources) this writes a synthetic customer (a stack file shaped like
 stacks/Pulumi.contoso.yaml, four subscriptions, an inventory spread over every catalog type except
 storage accounts, so one inventory entry is one diagnostic setting) into a temporary project view,
-and plans it with `mssp.plan.build_manifest` in a FRESH Python process: config validation, inventory
+and plans it with `mssp.plan.command.build_manifest` in a FRESH Python process: config validation, inventory
 loading, the platform stack's plan, the real `__main__.py` under the offline mocks, the manifest.
 
 The baseline, measured in the same run, is as many bare
 `azure_native.monitor.DiagnosticSetting`s as the plan registered resources (customer and platform
 runs, components and providers included), registered by a generated program with no project code,
-run through the same `mssp.offline.run_program` (same `RecordingMonitor` over the same
+run through the same `mssp.plan.offline.run_program` (same `RecordingMonitor` over the same
 `OfflineMocks`, same root-stack reset, same output collection), also in a fresh process. Same
 monitor and mocks on both sides make it the fairest floor: the ratio is what the project's own code
 adds on top of what the SDK (and the recording) costs per resource anyway.
@@ -44,8 +44,8 @@ if str(REPO) not in sys.path:
 
 import yaml  # noqa: E402
 
-from components import catalog  # noqa: E402
-from components.inventory import InventoryItem, dump_inventory  # noqa: E402
+from components.facts import catalog  # noqa: E402
+from components.forwarding.inventory import InventoryItem, dump_inventory  # noqa: E402
 
 STACK = "bench"
 PLATFORM_STACK = "mssp"
@@ -149,7 +149,7 @@ def _peak_mib() -> float:
 
 def child_project(project_dir: Path) -> dict[str, Any]:
     start, cpu_start = time.perf_counter(), time.process_time()
-    from mssp.plan import build_manifest
+    from mssp.plan.command import build_manifest
 
     manifest = build_manifest(STACK, project_dir)
     seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
@@ -157,7 +157,7 @@ def child_project(project_dir: Path) -> dict[str, Any]:
     # The plan also registers the platform stack's resources (its outputs feed the customer's
     # StackReference); count them too, after the clock and the peak were read.
     from components.config import read_stack_values, stack_file
-    from mssp.offline import run_program
+    from mssp.plan.offline import run_program
 
     platform = run_program(project_dir, PLATFORM_STACK, *read_stack_values(stack_file(project_dir, PLATFORM_STACK)))
     resources = manifest["resources"]
@@ -173,7 +173,7 @@ def child_project(project_dir: Path) -> dict[str, Any]:
 
 def child_baseline(project_dir: Path) -> dict[str, Any]:
     start, cpu_start = time.perf_counter(), time.process_time()
-    from mssp.offline import run_program
+    from mssp.plan.offline import run_program
 
     run = run_program(project_dir, "baseline", {}, set())
     seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
@@ -312,7 +312,7 @@ def report(rows: list[Row]) -> dict[str, Any]:
         "target_ratio": TARGET_RATIO,
         "cpus": os.cpu_count(),
         "python": sys.version.split()[0],
-        "baseline": "bare azure-native DiagnosticSetting x registered, via mssp.offline.run_program "
+        "baseline": "bare azure-native DiagnosticSetting x registered, via mssp.plan.offline.run_program "
                     "(RecordingMonitor over OfflineMocks), no project code",
         "rows": [{**asdict(r), "meets_target": r.meets_target} for r in rows],
     }

@@ -1,7 +1,7 @@
 """Count the HTTP calls discovery makes for a large customer, next to the seed scripts' approach.
 
-Runs the real discovery code (mssp.discovery over mssp.azure_rest) against the local fake Resource
-Graph / ARM batch server (mssp.fake_arm) holding a synthetic estate, and counts the requests the
+Runs the real discovery code (mssp.discover.discovery over mssp.azure.rest) against the local fake Resource
+Graph / ARM batch server (testing.fake_arm) holding a synthetic estate, and counts the requests the
 server received. The seed scripts' count is arithmetic from their approach: one list call per
 resource type per subscription, then one read and one write of the diagnostic setting per resource.
 
@@ -19,10 +19,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from components import catalog
-from mssp.azure_rest import AzureRestClient
-from mssp.discovery import discover, setting_targets
-from mssp.fake_arm import FakeArm, make_setting, synthetic_estate
+from components.facts import catalog
+from mssp.azure.rest import AzureRestClient
+from mssp.discover.discovery import discover, setting_targets
+from testing.fake_arm import FakeArm, make_setting, synthetic_estate
 
 WORKSPACE = ("/subscriptions/00000000-0000-4000-8000-000000000000/resourceGroups/rg-mssp/providers/"
              "Microsoft.OperationalInsights/workspaces/law-mssp")

@@ -1,6 +1,6 @@
 """Shared test fixtures: the project directory, offline plans, temp stack files.
 
-Every plan runs the real program under a fresh mock monitor (mssp.offline.run_program sets new mocks
+Every plan runs the real program under a fresh mock monitor (mssp.plan.offline.run_program sets new mocks
 and a new root stack per run), so tests never share Pulumi state.
 """
 
@@ -26,7 +26,7 @@ def project_dir() -> Path:
 
 @functools.cache
 def _cached_manifest_json(stack: str) -> str:
-    from mssp.plan import build_manifest
+    from mssp.plan.command import build_manifest
 
     return json.dumps(build_manifest(stack, PROJECT_DIR))
 

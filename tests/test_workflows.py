@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from mssp import diff
+from mssp.diff import command as diff
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.y*ml"))

@@ -25,7 +25,7 @@ from pydantic import ValidationError
 from components.config.base import ConfigError, Model, issues_from
 from components.config.customer import CustomerConfig
 from components.config.platform import PlatformConfig
-from components.inventory import InventoryError, InventoryItem, load_inventory
+from components.forwarding.inventory import InventoryError, InventoryItem, load_inventory
 
 PROJECT = "mssp-sentinel"
 KEYS: Mapping[str, type[Model] | None] = MappingProxyType(

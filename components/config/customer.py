@@ -8,9 +8,9 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from components import catalog, roles
 from components.config.base import Guid, Model, Slug
 from components.config.splunk import CustomerSplunkConfig
+from components.facts import catalog, roles
 
 LogsSelection = Literal["allLogs", "audit"] | list[str]
 

@@ -1,5 +1,5 @@
 """Configuration of Splunk alert ingestion: the platform part (table, DCR, analytics rule) and the
-per-customer part (the webhook Logic App). The column contract itself lives in components.splunk_schema.
+per-customer part (the webhook Logic App). The column contract itself lives in components.splunk.schema.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from components import splunk_schema as schema
 from components.config.base import Model, Region
+from components.splunk import schema
 
 Severity = Literal["High", "Medium", "Low", "Informational"]
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import yaml
 from conftest import PROJECT_DIR, by_type, example_manifest
 
-from components import catalog, roles
 from components.config import load_stack
-from components.inventory import load_inventory
+from components.facts import catalog, roles
+from components.forwarding.inventory import load_inventory
 
 DIAG = "azure-native:monitor:DiagnosticSetting"
 SUB_DIAG = "azure-native:monitor:SubscriptionDiagnosticSetting"
@@ -147,7 +147,7 @@ def test_contoso_lighthouse_one_definition_and_assignment_per_subscription():
 
 
 def test_role_guids_match_microsofts_list():
-    # Pinned from MicrosoftDocs/azure-docs built-in-roles.md (see components/roles.py).
+    # Pinned from MicrosoftDocs/azure-docs built-in-roles.md (see components/facts/roles.py).
     assert roles.READER.guid == "acdd72a7-3385-48ef-bd42-f606fba81ae7"
     assert roles.MONITORING_CONTRIBUTOR.guid == "749f88d5-cbae-40b8-bcfc-e573ddc772fa"
     assert roles.REGISTRATION_DELETE.guid == "91c1777a-f3dc-4fae-b103-61d183457e46"
@@ -187,7 +187,7 @@ def test_template_mode_creates_nothing_in_the_customer_tenant():
 
 
 def test_direct_model(stack_doc, write_stack, tmp_path: Path):
-    from mssp.plan import build_manifest
+    from mssp.plan.command import build_manifest
 
     doc = stack_doc("contoso")
     cust = doc["config"]["mssp-sentinel:customer"]
@@ -217,7 +217,7 @@ def test_direct_model(stack_doc, write_stack, tmp_path: Path):
 
 
 def test_adopted_settings_keep_their_existing_names(stack_doc, write_stack, tmp_path: Path):
-    from mssp.plan import build_manifest
+    from mssp.plan.command import build_manifest
 
     # An import file as `mssp discover --on-conflict adopt` writes it (pulumi import --file format).
     m = example_manifest("contoso")

@@ -6,9 +6,9 @@ import json
 
 from conftest import PROJECT_DIR, by_type, example_manifest
 
-from components import roles
 from components.config import load_stack
-from mssp.plan import build_manifest
+from components.facts import roles
+from mssp.plan.command import build_manifest
 
 
 def test_multitenant_application_and_its_service_principal():

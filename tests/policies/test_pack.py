@@ -67,7 +67,7 @@ def test_project_file_declares_a_python_pack_using_the_project_virtualenv():
     doc = yaml.safe_load((PACK_DIR / "PulumiPolicy.yaml").read_text())
     assert doc["runtime"]["name"] == "python"
     assert doc["version"] and doc["description"]
-    # The pack imports components/roles.py, so it shares the repository's virtualenv.
+    # The pack imports components/facts/roles.py, so it shares the repository's virtualenv.
     assert (PACK_DIR / doc["runtime"]["options"]["virtualenv"]).resolve() == PACK_DIR.parent / ".venv"
 
 

@@ -22,7 +22,7 @@ from pulumi_policy import (
 from pulumi_policy.policy import _NotApplicableError
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
 
-from components import roles
+from components.facts import roles
 from policies import rules
 
 SUB = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"

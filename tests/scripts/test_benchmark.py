@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from components import catalog
-from components.inventory import parse_inventory
+from components.facts import catalog
+from components.forwarding.inventory import parse_inventory
 
 REPO = Path(__file__).resolve().parents[2]
 

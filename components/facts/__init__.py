@@ -1,0 +1,1 @@
+"""Azure facts as data, with sources: the diagnostic catalog, built-in roles, deterministic names."""

@@ -1,0 +1,1 @@
+"""Log forwarding: the per-customer inventory format and the diagnostic settings that send its logs to the MSSP workspace."""

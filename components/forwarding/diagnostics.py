@@ -1,0 +1,183 @@
+"""DiagnosticForwarding: the customer's logs to the MSSP workspace, as diagnostic settings.
+
+Per subscription the Activity log (a subscription-scope setting, `SubscriptionDiagnosticSetting`:
+a diagnostic setting cannot target a resource group), and per inventoried resource of an in-scope
+type one `DiagnosticSetting`; storage accounts fan out to their blob/file/queue/table services
+(logs live there) plus an account-level setting when metrics are on.
+
+Rules this keeps (azure-facts §3): a setting never mixes `category` and `categoryGroup`
+(Azure/azure-rest-api-specs#22719), never carries `enabled: false`, lists categories in the
+catalog's order and spelling (no perpetual diffs), and is named the same on every resource so
+re-runs update in place (Azure Landing Zones deny deleting diagnostic settings). Every setting goes
+through the explicit provider of its subscription; nothing uses an ambient default provider.
+`plan_settings` is the pure part: what to create, from config and inventory.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_azure_native as azure_native
+
+from components.config.customer import ForwardingConfig
+from components.facts import catalog, naming
+from components.forwarding.inventory import InventoryItem, parse_resource_id
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    """One diagnostic setting to create, in azure-native's Python input form."""
+
+    logical_name: str
+    resource_uri: str
+    subscription_id: str
+    source_type: str  # catalog type, or "<type>/<service>" for storage services
+    logs: tuple[dict[str, Any], ...]
+    metrics: tuple[dict[str, Any], ...]
+    destination_type: str | None = None
+    setting_name: str | None = None  # None: the configured name; else an adopted setting's own name
+
+
+@dataclass(frozen=True)
+class Skipped:
+    resource_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ForwardingPlan:
+    settings: tuple[SettingSpec, ...]
+    skipped: tuple[Skipped, ...] = field(default=())
+
+
+def _logs(selection: str | list[str], categories: Sequence[str]) -> tuple[dict[str, Any], ...]:
+    if isinstance(selection, str):
+        return ({"category_group": selection, "enabled": True},)
+    wanted = {c.lower() for c in selection}
+    return tuple({"category": c, "enabled": True} for c in categories if c.lower() in wanted)
+
+
+def _metrics(enabled: bool, categories: Sequence[str]) -> tuple[dict[str, Any], ...]:
+    return tuple({"category": m, "enabled": True} for m in categories) if enabled else ()
+
+
+def plan_settings(
+    inventory: Sequence[InventoryItem],
+    forwarding: ForwardingConfig,
+    adopted: Mapping[str, str] | None = None,
+) -> ForwardingPlan:
+    """The diagnostic settings the inventory needs under this config (deterministic order).
+
+    `adopted` maps logical names to the Azure names of settings adopted with `pulumi import`.
+    """
+    adopted = adopted or {}
+    excluded = {rid.lower() for rid in forwarding.exclude}
+    in_scope = set(forwarding.in_scope)
+    settings: list[SettingSpec] = []
+    skipped: list[Skipped] = []
+    for item in sorted(inventory, key=lambda it: it.id.lower()):
+        if item.id.lower() in excluded:
+            skipped.append(Skipped(item.id, "excluded in config (forwarding.exclude)"))
+            continue
+        if item.type not in in_scope:
+            skipped.append(Skipped(item.id, f"type {item.type} is not in forwarding.resourceTypes"))
+            continue
+        entry = catalog.entry_for(item.type)
+        rid = parse_resource_id(item.id)
+        assert entry is not None and rid is not None  # the inventory was validated on load
+        selection = forwarding.logs_for(entry.type)
+        metrics_on = forwarding.metrics_for(entry.type)
+        logs = _logs(selection, entry.categories) if entry.categories else ()
+        metrics = _metrics(metrics_on, entry.metrics)
+        if logs or metrics:
+            logical = naming.resource_logical_name(f"diag-{entry.short}", item.id, rid.name)
+            settings.append(SettingSpec(
+                logical_name=logical,
+                resource_uri=item.id,
+                subscription_id=rid.subscription_id,
+                source_type=entry.type,
+                logs=logs,
+                metrics=metrics,
+                destination_type=entry.destination_type,
+                setting_name=adopted.get(logical),
+            ))
+        elif not entry.sub_services:
+            skipped.append(Skipped(item.id, "nothing selected: no log categories and metrics are off"))
+        for svc in entry.sub_services:
+            uri = f"{item.id}/{svc.path}"
+            logical = naming.resource_logical_name(f"diag-{svc.short}", uri, rid.name)
+            settings.append(SettingSpec(
+                logical_name=logical,
+                resource_uri=uri,
+                subscription_id=rid.subscription_id,
+                source_type=f"{entry.type}/{svc.path.split('/')[0]}",
+                logs=_logs(selection, svc.categories),
+                metrics=_metrics(metrics_on, svc.metrics),
+                setting_name=adopted.get(logical),
+            ))
+    return ForwardingPlan(tuple(settings), tuple(skipped))
+
+
+@dataclass(frozen=True)
+class DiagnosticForwardingArgs:
+    subscription_ids: Sequence[str]
+    inventory: Sequence[InventoryItem]
+    forwarding: ForwardingConfig
+    workspace_id: pulumi.Input[str]
+    # One provider per subscription, signed in as the MSSP identity (through Lighthouse, or in the
+    # customer tenant with the MSSP tenant as auxiliary tenant in the direct model).
+    providers: dict[str, azure_native.Provider]
+    # What must exist first per subscription (the Lighthouse assignment or the direct role assignment).
+    depends_on: dict[str, Sequence[pulumi.Resource]] = field(default_factory=dict)
+    adopted_setting_names: Mapping[str, str] = field(default_factory=dict)
+
+
+class DiagnosticForwarding(pulumi.ComponentResource):
+    plan: ForwardingPlan
+
+    def __init__(self, name: str, args: DiagnosticForwardingArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mssp:forwarding:DiagnosticForwarding", name, None, opts)
+        fwd = args.forwarding
+
+        def child(sub: str) -> pulumi.ResourceOptions:
+            return pulumi.ResourceOptions(
+                parent=self, provider=args.providers[sub], depends_on=list(args.depends_on.get(sub, []))
+            )
+
+        if fwd.activity_log.enabled:
+            activity_logs = (
+                ({"category_group": catalog.ALL_LOGS, "enabled": True},)
+                if fwd.activity_log.logs == "allLogs"
+                else tuple({"category": c, "enabled": True} for c in catalog.ACTIVITY_LOG_CATEGORIES)
+            )
+            for sub in args.subscription_ids:
+                azure_native.monitor.SubscriptionDiagnosticSetting(
+                    f"{name}-activity-{sub}",
+                    name=fwd.setting_name,
+                    workspace_id=args.workspace_id,
+                    logs=list(activity_logs),
+                    opts=child(sub),
+                )
+
+        self.plan = plan_settings(args.inventory, fwd, args.adopted_setting_names)
+        for spec in self.plan.settings:
+            azure_native.monitor.DiagnosticSetting(
+                spec.logical_name,
+                name=spec.setting_name or fwd.setting_name,
+                resource_uri=spec.resource_uri,
+                workspace_id=args.workspace_id,
+                logs=list(spec.logs) or None,
+                metrics=list(spec.metrics) or None,
+                log_analytics_destination_type=spec.destination_type,
+                opts=child(spec.subscription_id),
+            )
+
+        counts = Counter(s.source_type for s in self.plan.settings)
+        self.register_outputs({
+            "settingsByType": dict(sorted(counts.items())),
+            "skipped": [{"id": s.resource_id, "reason": s.reason} for s in self.plan.skipped],
+        })

@@ -1,0 +1,72 @@
+"""CustomerTenantIdentity: the MSSP's multitenant application as seen from the customer tenant.
+
+- deploy (Lighthouse deploy mode, or the direct model): the application's service principal is
+  created in the customer tenant through an azuread provider signed in there (adopted if the
+  customer already consented).
+- template mode: nothing is created; the admin-consent link is an output for the customer's
+  administrator to open (Microsoft identity platform admin consent endpoint,
+  https://login.microsoftonline.com/{tenant}/adminconsent?client_id={app}).
+- direct model: that service principal holds Monitoring Contributor on each customer subscription,
+  which is what lets it write diagnostic settings without Lighthouse.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_azure_native as azure_native
+import pulumi_azuread as azuread
+
+from components.config.customer import CustomerConfig
+from components.facts import naming, roles
+
+
+def admin_consent_url(customer_tenant_id: str, client_id: str) -> str:
+    return f"https://login.microsoftonline.com/{customer_tenant_id}/adminconsent?client_id={client_id}"
+
+
+@dataclass(frozen=True)
+class CustomerTenantIdentityArgs:
+    customer: CustomerConfig
+    app_client_id: pulumi.Input[str]
+    entra_provider: azuread.Provider | None  # None: template mode, nothing is created
+    admin_providers: dict[str, azure_native.Provider]  # per subscription; used by the direct model
+
+
+class CustomerTenantIdentity(pulumi.ComponentResource):
+    object_id: pulumi.Output[str] | None
+    consent_url: pulumi.Output[str]
+
+    def __init__(self, name: str, args: CustomerTenantIdentityArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("mssp:identity:CustomerTenantIdentity", name, None, opts)
+        customer = args.customer
+        self.consent_url = pulumi.Output.from_input(args.app_client_id).apply(
+            lambda cid: admin_consent_url(customer.tenant_id, cid)
+        )
+        self.object_id = None
+        if args.entra_provider is not None:
+            sp = azuread.ServicePrincipal(
+                f"{name}-sp",
+                client_id=args.app_client_id,
+                use_existing=True,  # the customer's admin may already have consented
+                # It may be the customer's own (created by their consent): removing the customer stack
+                # must not delete it from their tenant; their admin removes it if they wish.
+                opts=pulumi.ResourceOptions(parent=self, provider=args.entra_provider, retain_on_delete=True),
+            )
+            self.object_id = sp.object_id
+            if customer.access_model == "direct":
+                for sub in customer.subscriptions:
+                    azure_native.authorization.RoleAssignment(
+                        f"{name}-monitoring-contributor-{sub.id}",
+                        role_assignment_name=naming.stable_guid(
+                            "direct", customer.tenant_id, sub.id, roles.MONITORING_CONTRIBUTOR.guid
+                        ),
+                        scope=f"/subscriptions/{sub.id}",
+                        role_definition_id=roles.role_definition_id(sub.id, roles.MONITORING_CONTRIBUTOR),
+                        principal_id=sp.object_id,
+                        principal_type="ServicePrincipal",
+                        description="mssp-sentinel: write diagnostic settings to the MSSP workspace (direct model)",
+                        opts=pulumi.ResourceOptions(parent=self, provider=args.admin_providers[sub.id]),
+                    )
+        self.register_outputs({"adminConsentUrl": self.consent_url, "servicePrincipalObjectId": self.object_id})

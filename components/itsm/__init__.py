@@ -1,0 +1,1 @@
+"""ITSM sync for redirected incidents: the component and its two workflow definitions."""

@@ -1,0 +1,1 @@
+"""Azure Lighthouse: the delegation component and the same delegation as a self-deploy ARM template."""

@@ -1,0 +1,1 @@
+"""Shared checks for Logic Apps workflow definitions (WDL); the definitions themselves live with their concern."""

@@ -1,0 +1,252 @@
+"""A small Azure Resource Manager REST client for the operator CLI (discovery and drift).
+
+Why not the Azure SDK clients: discovery needs ARM's undocumented `/batch` endpoint, which no SDK
+client exposes, and one client with one retry policy for Resource Graph, batch and plain GETs is
+simpler to reason about and to test against a local server.
+
+What it does: JSON in and out over HTTPS with a bearer token from a token provider (azure-identity's
+`DefaultAzureCredential` in real use, any callable returning a token in tests); retries 429 answers
+after the server's `Retry-After` (seconds or an HTTP date; for Resource Graph also
+`x-ms-user-quota-resets-after`), and 5xx answers and network errors with exponential backoff, a
+bounded number of times; raises `AzureRestError` naming what failed (the caller's description, the
+HTTP status and ARM's error code and message). The sleep function is injected so tests do not wait.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import http.client
+import json
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from mssp.azure import arm as arm_api
+
+TokenProvider = Callable[[], str]
+SleepFn = Callable[[float], None]
+
+# Statuses worth another try: throttling and the server-side failures ARM documents as transient.
+RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+
+
+class AzureRestError(Exception):
+    """An Azure call that failed for good: says what was being done and what Azure answered."""
+
+    def __init__(
+        self,
+        what: str,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        url: str | None = None,
+    ):
+        self.what = what
+        self.message = message
+        self.status = status
+        self.code = code
+        self.url = url
+        detail = " ".join(p for p in (f"HTTP {status}" if status else "", code or "") if p)
+        super().__init__(f"{what}: {detail + ': ' if detail else ''}{message}")
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    headers: Mapping[str, str]  # lower-cased names
+    body: Any  # parsed JSON (None when the answer had no body)
+
+
+def parse_retry_after(headers: Mapping[str, str], now: float) -> float | None:
+    """Seconds to wait as the server asked: Retry-After (seconds or HTTP date), else Resource Graph's
+    quota reset (hh:mm:ss). None when the answer says nothing."""
+    value = headers.get("retry-after")
+    if value:
+        value = value.strip()
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            try:
+                when = email.utils.parsedate_to_datetime(value)
+                return max(0.0, when.timestamp() - now)
+            except (TypeError, ValueError):
+                pass
+    reset = headers.get(arm_api.QUOTA_RESETS_AFTER_HEADER)
+    if reset:
+        parts = reset.strip().split(":")
+        try:
+            if len(parts) == 3:
+                return max(0.0, int(parts[0]) * 3600 + int(parts[1]) * 60 + float(parts[2]))
+        except ValueError:
+            return None
+    return None
+
+
+def backoff_delay(attempt: int, base: float, cap: float) -> float:
+    """Exponential backoff for attempt 0, 1, 2, ...: base, 2*base, 4*base, ... capped."""
+    return min(cap, base * (2**attempt))
+
+
+def arm_error(body: Any, fallback: str) -> tuple[str | None, str]:
+    """(code, message) from an ARM error answer {"error": {"code", "message"}}; fallback otherwise."""
+    if isinstance(body, dict):
+        err = body.get("error")
+        if isinstance(err, dict):
+            code = err.get("code") if isinstance(err.get("code"), str) else None
+            message = err.get("message") if isinstance(err.get("message"), str) else fallback
+            return code, message
+    return None, fallback
+
+
+class AzureRestClient:
+    """JSON requests to ARM with throttling, retries and clear errors. Thread-safe."""
+
+    def __init__(
+        self,
+        token_provider: TokenProvider,
+        base_url: str = arm_api.ARM_ENDPOINT,
+        *,
+        max_retries: int = 6,
+        sleep: SleepFn = time.sleep,
+        timeout: float = 60.0,
+        backoff_base: float = 1.0,
+        backoff_cap: float = 60.0,
+        max_wait: float = 300.0,
+        user_agent: str = "mssp-sentinel-discovery",
+    ):
+        self._token = token_provider
+        self.base_url = base_url.rstrip("/")
+        self.max_retries = max_retries
+        self._sleep = sleep
+        self.timeout = timeout
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self.max_wait = max_wait  # a Retry-After longer than this ends the run instead of hanging it
+        self.user_agent = user_agent
+        self._lock = threading.Lock()
+        self._calls = 0
+
+    @property
+    def calls(self) -> int:
+        """HTTP requests sent so far (every attempt counts, retries included)."""
+        with self._lock:
+            return self._calls
+
+    def url(self, path: str) -> str:
+        return path if path.startswith(("https://", "http://")) else self.base_url + path
+
+    def get(self, path: str, *, what: str) -> Response:
+        return self.request("GET", path, what=what)
+
+    def post(self, path: str, body: Any, *, what: str) -> Response:
+        return self.request("POST", path, body=body, what=what)
+
+    def request(self, method: str, path: str, *, what: str, body: Any = None) -> Response:
+        """Send one request, retrying throttling and transient failures; raise AzureRestError otherwise."""
+        url = self.url(path)
+        data = None if body is None else json.dumps(body).encode("utf-8")
+        attempt = 0
+        while True:
+            try:
+                status, headers, raw = self._send(method, url, data)
+            except (urllib.error.URLError, http.client.HTTPException, ConnectionError, TimeoutError) as exc:
+                reason = getattr(exc, "reason", exc)
+                if attempt >= self.max_retries:
+                    raise AzureRestError(what, f"network error after {attempt + 1} attempts: {reason}",
+                                         url=url) from None
+                self._sleep(backoff_delay(attempt, self.backoff_base, self.backoff_cap))
+                attempt += 1
+                continue
+            if status in RETRY_STATUSES:
+                if attempt >= self.max_retries:
+                    code, message = arm_error(_loads(raw), raw[:200].decode("utf-8", "replace") or "no body")
+                    kind = "throttled" if status == 429 else "failing"
+                    raise AzureRestError(what, f"still {kind} after {attempt + 1} attempts: {message}",
+                                         status=status, code=code, url=url)
+                asked = parse_retry_after(headers, time.time())
+                delay = asked if asked is not None else backoff_delay(attempt, self.backoff_base, self.backoff_cap)
+                if delay > self.max_wait:
+                    raise AzureRestError(what, f"throttled; Azure asks to wait {delay:.0f} s, more than the "
+                                         f"{self.max_wait:.0f} s this run accepts: try again later",
+                                         status=status, url=url)
+                self._sleep(delay)
+                attempt += 1
+                continue
+            parsed = _loads(raw)
+            if not 200 <= status < 300:
+                code, message = arm_error(parsed, raw[:200].decode("utf-8", "replace") or "no body")
+                raise AzureRestError(what, message, status=status, code=code, url=url)
+            if raw.strip() and parsed is _MALFORMED:
+                raise AzureRestError(what, "malformed answer: not JSON", status=status, url=url)
+            return Response(status=status, headers=headers, body=None if parsed is _MALFORMED else parsed)
+
+    def _send(self, method: str, url: str, data: bytes | None) -> tuple[int, dict[str, str], bytes]:
+        with self._lock:
+            self._calls += 1
+        token = self._token()
+        req = urllib.request.Request(url, data=data, method=method)
+        req.add_header("Authorization", f"Bearer {token}")
+        req.add_header("Accept", "application/json")
+        req.add_header("User-Agent", self.user_agent)
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+                return resp.status, {k.lower(): v for k, v in resp.headers.items()}, resp.read()
+        except urllib.error.HTTPError as err:
+            with err:
+                raw = err.read()
+            return err.code, {k.lower(): v for k, v in (err.headers or {}).items()}, raw
+
+
+_MALFORMED = object()
+
+
+def _loads(raw: bytes) -> Any:
+    if not raw.strip():
+        return _MALFORMED
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return _MALFORMED
+
+
+class CredentialTokenProvider:
+    """Bearer tokens from an azure-identity credential, cached until five minutes before expiry."""
+
+    def __init__(self, credential: Any, scope: str = arm_api.ARM_SCOPE, tenant_id: str | None = None):
+        self._credential = credential
+        self._scope = scope
+        self._tenant_id = tenant_id
+        self._lock = threading.Lock()
+        self._token: str | None = None
+        self._expires_on = 0.0
+
+    def __call__(self) -> str:
+        with self._lock:
+            if self._token is None or self._expires_on - 300 < time.time():
+                kwargs = {"tenant_id": self._tenant_id} if self._tenant_id else {}
+                try:
+                    access = self._credential.get_token(self._scope, **kwargs)
+                except Exception as exc:  # azure-identity raises several types; all mean "cannot sign in"
+                    where = f" for tenant {self._tenant_id}" if self._tenant_id else ""
+                    raise AzureRestError(f"signing in to Azure{where}", str(exc).splitlines()[0]) from None
+                self._token, self._expires_on = access.token, float(access.expires_on)
+            return self._token
+
+
+def default_token_provider(tenant_id: str | None = None, scope: str = arm_api.ARM_SCOPE) -> CredentialTokenProvider:
+    """DefaultAzureCredential (environment, workload identity/OIDC, managed identity, Azure CLI ...) for ARM.
+
+    With tenant_id, tokens are requested for that tenant (the direct access model signs in to the
+    customer tenant); without, the identity's home tenant (the MSSP tenant, through Lighthouse).
+    """
+    from azure.identity import DefaultAzureCredential
+
+    kwargs: dict[str, Any] = {"additionally_allowed_tenants": [tenant_id]} if tenant_id else {}
+    return CredentialTokenProvider(DefaultAzureCredential(**kwargs), scope=scope, tenant_id=tenant_id)

@@ -1,0 +1,778 @@
+"""Discovery: which of a customer's resources should forward logs, read from Azure in few calls.
+
+1. One Resource Graph query across all the customer's subscriptions for the in-scope catalog types,
+   paged by `$skipToken` (1,000 rows a page), instead of one list call per type per subscription.
+   The same query returns the subscriptions the identity can read (a `union` with ResourceContainers),
+   so a subscription Lighthouse does not delegate is reported by name instead of looking empty.
+2. The existing diagnostic settings of every resource (and of the four services of a storage
+   account) through ARM `/batch`, 20 reads a call, with bounded-concurrency single GETs when `/batch`
+   refuses or answers something malformed.
+3. Each existing setting is classified (ours, policy-made, foreign) and each resource gets a verdict:
+   keep, adopt a foreign setting that would collide with ours (409), or skip it with the reason.
+4. The new inventory is computed against the old one (new, gone) and written atomically by the caller.
+
+Everything here takes its inputs as parameters (client, subscriptions, types, workspace, setting
+name), so it is tested against a local server without any stack configuration.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from components.facts import catalog
+from components.forwarding.inventory import InventoryItem, parse_resource_id
+from mssp.azure import arm as arm_api
+from mssp.azure.rest import AzureRestClient, AzureRestError
+
+Progress = Callable[[str], None]
+OnConflict = Literal["adopt", "skip"]
+Kind = Literal["ours", "policy", "foreign"]
+
+# Resource Graph pages a discovery may read before it assumes the service is looping (10M rows).
+MAX_PAGES = 10_000
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+class DiscoveryError(Exception):
+    """Discovery cannot produce a trustworthy inventory; nothing may be written."""
+
+
+class SubscriptionAccessError(DiscoveryError):
+    """Some of the customer's subscriptions are not readable by the signed-in identity."""
+
+    def __init__(self, subscriptions: Sequence[str], detail: str = ""):
+        self.subscriptions = list(subscriptions)
+        hint = ("check the Lighthouse delegation (or, in the direct model, the role assignment) of each, "
+                "and that the identity signs in to the right tenant")
+        super().__init__(
+            f"the identity cannot read subscription(s) {', '.join(self.subscriptions)}: {hint}"
+            + (f" (Azure said: {detail})" if detail else "")
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# Resource Graph
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FoundResource:
+    id: str
+    type: str  # the catalog's spelling
+    subscription_id: str  # lower case
+
+
+@dataclass(frozen=True)
+class GraphResult:
+    resources: tuple[FoundResource, ...]
+    readable_subscriptions: frozenset[str]
+    ignored: tuple[tuple[str, str], ...]  # (id, why) rows that were not usable
+    pages: int
+
+
+def build_query(types: Sequence[str]) -> str:
+    """KQL: the in-scope resources plus the readable subscriptions, projecting id, type, subscriptionId.
+
+    Resource Graph stores types in lower case, so they are listed lower-cased and compared with `in~`.
+    """
+    if not types:
+        raise ValueError("no resource types in scope")
+    listed = ", ".join(f"'{t.lower()}'" for t in sorted(types, key=str.lower))
+    return (
+        f"resources | where type in~ ({listed}) | project id, type, subscriptionId"
+        f" | union (resourcecontainers | where type =~ '{arm_api.SUBSCRIPTION_TYPE}'"
+        " | project id, type, subscriptionId)"
+    )
+
+
+def canonical_id(raw: str) -> str | None:
+    """An ARM id with its fixed segments spelled as ARM documents them, or None if it is not one.
+
+    Resource Graph sometimes returns `resourcegroups`; the inventory parser expects `resourceGroups`.
+    Names keep their spelling: only the keywords ARM treats case-insensitively are rewritten.
+    """
+    parts = raw.strip().rstrip("/").split("/")
+    if len(parts) < 7 or parts[0] != "":
+        return None
+    for i, word in ((1, "subscriptions"), (3, "resourceGroups"), (5, "providers")):
+        if parts[i].lower() != word.lower():
+            return None
+        parts[i] = word
+    parsed = parse_resource_id("/".join(parts))
+    return parsed.id if parsed else None
+
+
+def _graph_rows(body: Any, page: int) -> tuple[list[dict[str, Any]], str | None]:
+    what = f"Resource Graph query (page {page})"
+    if not isinstance(body, dict) or not isinstance(body.get("data"), list):
+        raise AzureRestError(what, "malformed answer: expected an object with a 'data' array "
+                             "(resultFormat objectArray)")
+    rows = body["data"]
+    for row in rows:
+        if not (isinstance(row, dict) and isinstance(row.get("id"), str) and isinstance(row.get("type"), str)
+                and isinstance(row.get("subscriptionId"), str)):
+            raise AzureRestError(what, f"malformed answer: a row lacks id, type or subscriptionId: {str(row)[:200]}")
+    token = body.get("$skipToken")
+    if token is not None and not isinstance(token, str):
+        raise AzureRestError(what, "malformed answer: $skipToken is not a string")
+    if not token and str(body.get("resultTruncated", "false")).lower() == "true":
+        raise AzureRestError(what, "Resource Graph truncated the result and gave no $skipToken to page on")
+    return rows, token or None
+
+
+def query_resources(
+    client: AzureRestClient,
+    subscriptions: Sequence[str],
+    types: Sequence[str],
+    *,
+    page_size: int = arm_api.RESOURCE_GRAPH_MAX_PAGE,
+    progress: Progress = _quiet,
+) -> GraphResult:
+    """Run the discovery query across the subscriptions, following $skipToken until there is none."""
+    path = f"{arm_api.RESOURCE_GRAPH_PATH}?api-version={arm_api.RESOURCE_GRAPH_API_VERSION}"
+    wanted = {s.lower() for s in subscriptions}
+    base: dict[str, Any] = {"subscriptions": sorted(wanted), "query": build_query(types)}
+    options: dict[str, Any] = {"$top": min(page_size, arm_api.RESOURCE_GRAPH_MAX_PAGE), "resultFormat": "objectArray"}
+    found: dict[str, FoundResource] = {}
+    readable: set[str] = set()
+    ignored: list[tuple[str, str]] = []
+    seen_tokens: set[str] = set()
+    page = 0
+    rows_total = 0
+    token: str | None = None
+    while True:
+        page += 1
+        if page > MAX_PAGES:
+            raise AzureRestError("Resource Graph query", f"more than {MAX_PAGES} pages; giving up")
+        body = {**base, "options": {**options, **({"$skipToken": token} if token else {})}}
+        try:
+            resp = client.post(path, body, what=f"Resource Graph query (page {page})")
+        except AzureRestError as exc:
+            if exc.status in (401, 403):
+                raise SubscriptionAccessError(sorted(wanted), exc.message) from None
+            raise
+        rows, token = _graph_rows(resp.body, page)
+        rows_total += len(rows)
+        for row in rows:
+            rtype = row["type"].lower()
+            sub = row["subscriptionId"].lower()
+            if rtype == arm_api.SUBSCRIPTION_TYPE:
+                readable.add(sub)
+                continue
+            entry = catalog.entry_for(rtype)
+            rid = canonical_id(row["id"])
+            if entry is None:
+                ignored.append((row["id"], f"type {row['type']} is not in the catalog"))
+            elif rid is None:
+                ignored.append((row["id"], "not an ARM resource id"))
+            elif sub not in wanted:
+                ignored.append((row["id"], f"subscription {sub} is not one of the customer's"))
+            else:
+                found.setdefault(rid.lower(), FoundResource(id=rid, type=entry.type, subscription_id=sub))
+        progress(f"Resource Graph: page {page}, {rows_total} rows")
+        if token is None:
+            break
+        if token in seen_tokens:
+            raise AzureRestError("Resource Graph query", f"page {page} repeated an earlier $skipToken; giving up")
+        seen_tokens.add(token)
+    resources = tuple(sorted(found.values(), key=lambda r: r.id.lower()))
+    return GraphResult(resources, frozenset(readable), tuple(ignored), page)
+
+
+def unreadable_subscriptions(subscriptions: Iterable[str], result: GraphResult) -> list[str]:
+    """Subscriptions neither listed as readable nor holding any found resource."""
+    seen = set(result.readable_subscriptions) | {r.subscription_id for r in result.resources}
+    return sorted(s.lower() for s in subscriptions if s.lower() not in seen)
+
+
+# ---------------------------------------------------------------------------------------------
+# Diagnostic settings
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExistingSetting:
+    id: str
+    name: str
+    workspace_id: str | None
+    logs: tuple[str, ...]  # enabled categories and category groups
+    metrics: tuple[str, ...]  # enabled metric categories
+    other_destinations: tuple[str, ...]  # non-workspace destination properties in use
+
+
+ReadStatus = Literal["ok", "missing", "denied", "failed"]
+
+
+@dataclass(frozen=True)
+class TargetRead:
+    uri: str
+    status: ReadStatus
+    settings: tuple[ExistingSetting, ...] = ()
+    detail: str = ""
+
+
+@dataclass
+class ReadStats:
+    batch_calls: int = 0
+    single_calls: int = 0
+    batch_disabled: str = ""  # why /batch stopped being used, if it did
+
+
+def setting_targets(resource: FoundResource) -> list[str]:
+    """Where settings live: the resource, and for storage accounts also its four services."""
+    entry = catalog.entry_for(resource.type)
+    subs = entry.sub_services if entry else ()
+    return [resource.id, *(f"{resource.id}/{s.path}" for s in subs)]
+
+
+def settings_path(uri: str) -> str:
+    return f"{uri}{arm_api.DIAGNOSTIC_SETTINGS_PROVIDER}?api-version={arm_api.DIAGNOSTIC_SETTINGS_API_VERSION}"
+
+
+def _enabled(entries: Any, keys: tuple[str, ...]) -> tuple[str, ...]:
+    if entries is None:
+        return ()
+    if not isinstance(entries, list):
+        raise ValueError("logs/metrics is not a list")
+    out = []
+    for e in entries:
+        if not isinstance(e, dict):
+            raise ValueError("a logs/metrics entry is not an object")
+        if e.get("enabled") is True:
+            name = next((e[k] for k in keys if isinstance(e.get(k), str) and e[k]), None)
+            if name:
+                out.append(name)
+    return tuple(out)
+
+
+def parse_settings(content: Any) -> tuple[ExistingSetting, ...]:
+    """The settings of a list answer {value: [...]}; ValueError when its shape is not that."""
+    if not isinstance(content, dict) or not isinstance(content.get("value"), list):
+        raise ValueError("expected an object with a 'value' array")
+    out = []
+    for raw in content["value"]:
+        if not isinstance(raw, dict) or not isinstance(raw.get("name"), str):
+            raise ValueError("a setting lacks its name")
+        props = raw.get("properties") or {}
+        if not isinstance(props, dict):
+            raise ValueError(f"setting {raw['name']}: properties is not an object")
+        ws = props.get("workspaceId")
+        out.append(ExistingSetting(
+            id=str(raw.get("id") or ""),
+            name=raw["name"],
+            workspace_id=ws if isinstance(ws, str) and ws else None,
+            logs=_enabled(props.get("logs"), ("category", "categoryGroup")),
+            metrics=_enabled(props.get("metrics"), ("category",)),
+            other_destinations=tuple(k for k in arm_api.OTHER_DESTINATION_PROPERTIES if props.get(k)),
+        ))
+    return tuple(out)
+
+
+def batch_item_name(uri: str) -> str:
+    """A stable request name per target (the portal uses GUIDs; names only need to be unique)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, uri.lower()))
+
+
+def _read_from_status(uri: str, status: int, content: Any) -> TargetRead | None:
+    """A TargetRead for a final item status, or None when the item should be read again on its own."""
+    if status == 200:
+        try:
+            return TargetRead(uri, "ok", parse_settings(content))
+        except ValueError:
+            return None
+    code, message = _error_of(content)
+    detail = f"HTTP {status}" + (f" {code}" if code else "") + (f": {message}" if message else "")
+    if status == 404:
+        return TargetRead(uri, "missing", detail=detail)
+    if status in (401, 403):
+        return TargetRead(uri, "denied", detail=detail)
+    if status == 429 or status >= 500:
+        return None
+    return TargetRead(uri, "failed", detail=detail)
+
+
+def _error_of(content: Any) -> tuple[str | None, str]:
+    if isinstance(content, dict) and isinstance(content.get("error"), dict):
+        err = content["error"]
+        return (err.get("code") if isinstance(err.get("code"), str) else None,
+                err.get("message") if isinstance(err.get("message"), str) else "")
+    return None, ""
+
+
+def read_one(client: AzureRestClient, uri: str) -> TargetRead:
+    """One target's settings with a plain GET (the client retries throttling and 5xx)."""
+    try:
+        resp = client.get(settings_path(uri), what=f"reading the diagnostic settings of {uri}")
+    except AzureRestError as exc:
+        if exc.status is None or exc.status == 429 or exc.status >= 500:
+            raise
+        got = _read_from_status(uri, exc.status, {"error": {"code": exc.code, "message": exc.message}})
+        assert got is not None
+        return got
+    got = _read_from_status(uri, 200, resp.body)
+    if got is None:
+        raise AzureRestError(f"reading the diagnostic settings of {uri}",
+                             "malformed answer: expected {value: [settings]}", status=resp.status)
+    return got
+
+
+def _parse_batch(body: Any, names: Mapping[str, str]) -> dict[str, tuple[int, Any]] | None:
+    """{uri: (status, content)} from a batch answer; None when the answer is not a batch answer."""
+    if not isinstance(body, dict) or not isinstance(body.get("responses"), list):
+        return None
+    out: dict[str, tuple[int, Any]] = {}
+    for item in body["responses"]:
+        if not isinstance(item, dict):
+            return None
+        name, status = item.get("name"), item.get("httpStatusCode")
+        if not isinstance(name, str) or name not in names or not isinstance(status, int) or isinstance(status, bool):
+            return None
+        out[names[name]] = (status, item.get("content"))
+    return out
+
+
+def read_settings(
+    client: AzureRestClient,
+    uris: Sequence[str],
+    *,
+    concurrency: int = 8,
+    progress: Progress = _quiet,
+    use_batch: bool = True,
+) -> tuple[dict[str, TargetRead], ReadStats]:
+    """The settings of every target, keyed by lower-cased uri.
+
+    Batches of 20 through /batch; items answered 429/5xx or unparseable are read again on their own;
+    if /batch refuses (a 4xx other than 401) or answers something that is not a batch answer, the
+    rest goes through single GETs. A transport failure or a 5xx that outlasts the retries ends the run.
+    """
+    stats = ReadStats()
+    lock = threading.Lock()
+    results: dict[str, TargetRead] = {}
+    batch_on = [use_batch]
+    done = [0]
+    total = len(uris)
+    step = max(arm_api.BATCH_MAX_REQUESTS * 10, total // 10)  # about ten progress lines on large estates
+    batch_path = f"{arm_api.BATCH_PATH}?api-version={arm_api.BATCH_API_VERSION}"
+
+    def finish(reads: Iterable[TargetRead]) -> None:
+        with lock:
+            for r in reads:
+                results[r.uri.lower()] = r
+                done[0] += 1
+                if done[0] % step == 0 or done[0] == total:
+                    progress(f"diagnostic settings: {done[0]}/{total} read")
+
+    def single(uri: str) -> TargetRead:
+        with lock:
+            stats.single_calls += 1
+        return read_one(client, uri)
+
+    def disable(reason: str) -> None:
+        with lock:
+            if batch_on[0]:
+                batch_on[0] = False
+                stats.batch_disabled = reason
+                progress(f"ARM /batch not usable ({reason}); reading settings one resource at a time")
+
+    def chunk_job(chunk: list[str]) -> None:
+        answered: dict[str, tuple[int, Any]] | None = None
+        if batch_on[0]:
+            names = {batch_item_name(u): u for u in chunk}
+            request = {"requests": [
+                {"httpMethod": "GET", "name": batch_item_name(u), "url": client.url(settings_path(u))} for u in chunk
+            ]}
+            with lock:
+                stats.batch_calls += 1
+            try:
+                resp = client.post(batch_path, request, what=f"ARM batch read of {len(chunk)} diagnostic settings")
+            except AzureRestError as exc:
+                if exc.status is None or exc.status == 401 or exc.status == 429 or exc.status >= 500:
+                    raise
+                if 200 <= exc.status < 300:
+                    disable(exc.message)
+                else:
+                    disable(f"HTTP {exc.status}{' ' + exc.code if exc.code else ''}")
+            else:
+                answered = _parse_batch(resp.body, names) if resp.status == 200 else None
+                if answered is None:
+                    disable(f"malformed answer (HTTP {resp.status})")
+        reads = []
+        for uri in chunk:
+            got = _read_from_status(uri, *answered[uri]) if answered and uri in answered else None
+            reads.append(got if got is not None else single(uri))
+        finish(reads)
+
+    chunks = [list(uris[i:i + arm_api.BATCH_MAX_REQUESTS]) for i in range(0, len(uris), arm_api.BATCH_MAX_REQUESTS)]
+    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+        futures = [pool.submit(chunk_job, c) for c in chunks]
+        try:
+            for f in futures:
+                f.result()
+        except BaseException:
+            for f in futures:
+                f.cancel()
+            raise
+    return results, stats
+
+
+# ---------------------------------------------------------------------------------------------
+# Verdicts
+# ---------------------------------------------------------------------------------------------
+
+
+def _same_workspace(a: str | None, b: str) -> bool:
+    return a is not None and a.strip().rstrip("/").lower() == b.strip().rstrip("/").lower()
+
+
+def classify(setting: ExistingSetting, setting_name: str, workspace_id: str) -> Kind:
+    """ours: our name and the MSSP workspace; policy: made by Azure Policy (setbypolicy*); foreign: anything else."""
+    if setting.name.lower() == setting_name.lower() and _same_workspace(setting.workspace_id, workspace_id):
+        return "ours"
+    if setting.name.lower().startswith(arm_api.POLICY_SETTING_PREFIX):
+        return "policy"
+    return "foreign"
+
+
+@dataclass(frozen=True)
+class Adoption:
+    resource_id: str
+    target_uri: str
+    setting: ExistingSetting
+
+
+Action = Literal["keep", "adopt", "skip", "unreadable", "vanished"]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    resource: FoundResource
+    action: Action
+    reasons: tuple[str, ...] = ()
+    adoptions: tuple[Adoption, ...] = ()
+
+
+def _label(resource: FoundResource, uri: str) -> str:
+    rest = uri[len(resource.id):].strip("/")
+    return f"its {rest.split('/')[0]}" if rest else "the resource"
+
+
+def _sends(s: ExistingSetting, metrics_too: bool) -> str:
+    sent = list(s.logs) + (list(s.metrics) if metrics_too else [])
+    return ", ".join(sent)
+
+
+def decide(
+    resource: FoundResource,
+    reads: Sequence[TargetRead],
+    *,
+    setting_name: str,
+    workspace_id: str,
+    on_conflict: OnConflict,
+    sends_metrics: bool = False,
+) -> Verdict:
+    """What to do with one resource given the settings on it (and on its storage services)."""
+    skips: list[str] = []
+    unreadable: list[str] = []
+    adoptions: list[Adoption] = []
+    for read in reads:
+        label = _label(resource, read.uri)
+        is_resource = read.uri.lower() == resource.id.lower()
+        if read.status == "missing":
+            if is_resource:
+                return Verdict(resource, "vanished", ("no longer exists (diagnostic settings read answered 404; "
+                                                      "Resource Graph lags behind ARM)",))
+            continue  # a storage account without that service (e.g. FileStorage has no blob service)
+        if read.status == "failed" and not is_resource:
+            continue  # the service does not take settings on this kind of account
+        if read.status in ("denied", "failed"):
+            unreadable.append(f"cannot read the diagnostic settings of {label} ({read.detail})")
+            continue
+        settings = read.settings
+        kinds = [(s, classify(s, setting_name, workspace_id)) for s in settings]
+        if any(k == "ours" for _, k in kinds):
+            continue
+        clash = [s for s, _ in kinds if s.name.lower() == setting_name.lower()]
+        if clash:
+            skips.append(f"a setting named '{clash[0].name}' already exists on {label} and sends elsewhere; "
+                         "ours would overwrite it (choose another forwarding.settingName or remove theirs)")
+            continue
+        to_mssp = [(s, k) for s, k in kinds
+                   if _same_workspace(s.workspace_id, workspace_id) and (s.logs or (sends_metrics and s.metrics))]
+        policy = [s for s, k in to_mssp if k == "policy"]
+        foreign = [s for s, k in to_mssp if k == "foreign"]
+        if policy:
+            skips.append(f"policy-made setting '{policy[0].name}' on {label} already sends "
+                         f"{_sends(policy[0], sends_metrics)} to the MSSP workspace; ours would fail with 409 "
+                         "(the policy owns that setting, so it is not adopted)")
+        elif foreign:
+            f0 = foreign[0]
+            if on_conflict == "adopt" and len(foreign) == 1 and not f0.other_destinations:
+                adoptions.append(Adoption(resource.id, read.uri, f0))
+            elif on_conflict == "adopt" and f0.other_destinations:
+                skips.append(f"foreign setting '{f0.name}' on {label} already sends {_sends(f0, sends_metrics)} to the "
+                             f"MSSP workspace and also to {', '.join(f0.other_destinations)}; adopting it would cut "
+                             "that flow, so it is skipped")
+            elif len(foreign) > 1:
+                skips.append(f"{len(foreign)} foreign settings on {label} ({', '.join(s.name for s in foreign)}) "
+                             "already send to the MSSP workspace; ours would fail with 409")
+            else:
+                skips.append(f"foreign setting '{f0.name}' on {label} already sends {_sends(f0, sends_metrics)} to "
+                             "the MSSP workspace; ours would fail with 409 (--on-conflict adopt imports it instead)")
+        elif len(settings) >= arm_api.MAX_DIAGNOSTIC_SETTINGS:
+            skips.append(f"{label} already holds {len(settings)} diagnostic settings, Azure's limit "
+                         f"({', '.join(s.name for s in settings)})")
+    if unreadable:
+        return Verdict(resource, "unreadable", tuple(unreadable))
+    if skips:
+        return Verdict(resource, "skip", tuple(skips))
+    if adoptions:
+        reasons = tuple(f"adopts foreign setting '{a.setting.name}' on {_label(resource, a.target_uri)}"
+                        for a in adoptions)
+        return Verdict(resource, "adopt", reasons, tuple(adoptions))
+    return Verdict(resource, "keep")
+
+
+# ---------------------------------------------------------------------------------------------
+# Inventory change
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InventoryChange:
+    items: tuple[InventoryItem, ...]
+    added: tuple[str, ...]
+    removed: tuple[tuple[str, str], ...]  # (id, why)
+    kept: tuple[tuple[str, str], ...] = ()  # (id, why): stays although not verified this run
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.removed)
+
+
+def plan_inventory(
+    old: Sequence[InventoryItem],
+    found: Sequence[FoundResource],
+    verdicts: Mapping[str, Verdict],
+    *,
+    exclude: Sequence[str] = (),
+    in_scope: Sequence[str],
+) -> InventoryChange:
+    """The new inventory: found resources whose verdict is keep or adopt, plus excluded ones (the config
+    names them), plus old entries that could not be read this run (dropping them would make the next
+    `pulumi up` delete a setting it may own). Ids keep the old file's spelling."""
+    old_by_key = {it.id.lower(): it for it in old}
+    excluded = {e.lower() for e in exclude}
+    scope = {t.lower() for t in in_scope}
+    items: dict[str, InventoryItem] = {}
+    kept: list[tuple[str, str]] = []
+    warnings: list[str] = []
+    removed: list[tuple[str, str]] = []
+    found_keys = set()
+    for res in found:
+        key = res.id.lower()
+        found_keys.add(key)
+        spelled = old_by_key[key].id if key in old_by_key else res.id
+        verdict = verdicts.get(key)
+        if key in excluded:
+            items[key] = InventoryItem(spelled, res.type)
+        elif verdict is None or verdict.action in ("keep", "adopt"):
+            items[key] = InventoryItem(spelled, res.type)
+        elif verdict.action == "unreadable" and key in old_by_key:
+            items[key] = InventoryItem(spelled, res.type)
+            kept.append((spelled, "; ".join(verdict.reasons) + "; kept from the old inventory"))
+        elif key in old_by_key:
+            removed.append((spelled, "; ".join(verdict.reasons)))
+    for key, it in old_by_key.items():
+        if key in found_keys:
+            continue
+        if key in excluded:
+            items[key] = it
+            warnings.append(f"{it.id} is no longer in Azure but forwarding.exclude names it: kept in the inventory "
+                            "so the configuration stays valid; remove it from exclude and run discover again")
+        elif it.type.lower() not in scope:
+            removed.append((it.id, f"type {it.type} is no longer in forwarding.resourceTypes"))
+        else:
+            removed.append((it.id, "not found in Azure (deleted, moved, or not visible to the identity)"))
+    new_items = tuple(sorted(items.values(), key=lambda it: it.id.lower()))
+    added = tuple(sorted((it.id for k, it in items.items() if k not in old_by_key), key=str.lower))
+    return InventoryChange(
+        items=new_items,
+        added=added,
+        removed=tuple(sorted(removed, key=lambda r: r[0].lower())),
+        kept=tuple(sorted(kept, key=lambda r: r[0].lower())),
+        warnings=tuple(warnings),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Orchestration
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DiscoveryReport:
+    found: tuple[FoundResource, ...]
+    verdicts: tuple[Verdict, ...]
+    change: InventoryChange
+    graph_pages: int
+    read_stats: ReadStats
+    ignored: tuple[tuple[str, str], ...] = ()
+    excluded: tuple[str, ...] = field(default=())
+
+    @property
+    def adoptions(self) -> tuple[Adoption, ...]:
+        return tuple(a for v in self.verdicts for a in v.adoptions)
+
+
+def discover(
+    client: AzureRestClient,
+    *,
+    subscriptions: Sequence[str],
+    types: Sequence[str],
+    workspace_id: str,
+    setting_name: str,
+    old_inventory: Sequence[InventoryItem] = (),
+    exclude: Sequence[str] = (),
+    on_conflict: OnConflict = "skip",
+    sends_metrics: Callable[[str], bool] = lambda _t: False,
+    concurrency: int = 8,
+    page_size: int = arm_api.RESOURCE_GRAPH_MAX_PAGE,
+    use_batch: bool = True,
+    progress: Progress = _quiet,
+) -> DiscoveryReport:
+    """Everything discovery learns from Azure, and the inventory it implies. Writes nothing."""
+    graph = query_resources(client, subscriptions, types, page_size=page_size, progress=progress)
+    missing = unreadable_subscriptions(subscriptions, graph)
+    if missing:
+        raise SubscriptionAccessError(missing, "Resource Graph returned nothing for them")
+    by_type: dict[str, int] = {}
+    for r in graph.resources:
+        by_type[r.type] = by_type.get(r.type, 0) + 1
+    for t in sorted(by_type):
+        progress(f"found {by_type[t]:>6} {t}")
+    excluded = {e.lower() for e in exclude}
+    to_check = [r for r in graph.resources if r.id.lower() not in excluded]
+    targets = [u for r in to_check for u in setting_targets(r)]
+    reads, stats = read_settings(client, targets, concurrency=concurrency, progress=progress, use_batch=use_batch)
+    verdicts = {
+        r.id.lower(): decide(
+            r,
+            [reads[u.lower()] for u in setting_targets(r)],
+            setting_name=setting_name,
+            workspace_id=workspace_id,
+            on_conflict=on_conflict,
+            sends_metrics=sends_metrics(r.type),
+        )
+        for r in to_check
+    }
+    change = plan_inventory(old_inventory, graph.resources, verdicts, exclude=exclude, in_scope=types)
+    return DiscoveryReport(
+        found=graph.resources,
+        verdicts=tuple(verdicts[k] for k in sorted(verdicts)),
+        change=change,
+        graph_pages=graph.pages,
+        read_stats=stats,
+        ignored=graph.ignored,
+        excluded=tuple(r.id for r in graph.resources if r.id.lower() in excluded),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Files
+# ---------------------------------------------------------------------------------------------
+
+
+def import_document(
+    adoptions: Sequence[Adoption],
+    *,
+    logical_name: Callable[[Adoption], str],
+    parent: tuple[str, str] | None = None,
+    provider: Callable[[Adoption], tuple[str, str]] | None = None,
+) -> dict[str, Any]:
+    """A `pulumi import --file` document adopting the settings.
+
+    Format: pulumi/pulumi pkg/cmd/pulumi/operations/import.go (importFile {nameTable: {name: URN},
+    resources: [importSpec {type, name, id, parent, provider, ...}]}); parent and provider name
+    entries of nameTable. The id of an azure-native DiagnosticSetting is the setting's ARM id.
+    """
+    name_table: dict[str, str] = {}
+    resources = []
+    for a in sorted(adoptions, key=lambda a: a.setting.id.lower()):
+        spec: dict[str, Any] = {
+            "type": arm_api.PULUMI_DIAGNOSTIC_SETTING_TYPE,
+            "name": logical_name(a),
+            "id": a.setting.id,
+        }
+        if parent is not None:
+            name_table[parent[0]] = parent[1]
+            spec["parent"] = parent[0]
+        if provider is not None:
+            pname, purn = provider(a)
+            name_table[pname] = purn
+            spec["provider"] = pname
+        resources.append(spec)
+    doc: dict[str, Any] = {}
+    if name_table:
+        doc["nameTable"] = dict(sorted(name_table.items()))
+    doc["resources"] = resources
+    return doc
+
+
+def dump_import_document(doc: Mapping[str, Any]) -> str:
+    return json.dumps(doc, indent=2) + "\n"
+
+
+def adopted_setting_names(doc: Mapping[str, Any]) -> dict[str, str]:
+    """{logical name: Azure setting name} of an import document, for the program to keep adopted
+    settings under their existing names (a diagnostic setting's name is part of its id: renaming
+    it would replace it). The name is the last segment of the setting's ARM id."""
+    out = {}
+    for spec in doc.get("resources") or []:
+        if spec.get("type") == arm_api.PULUMI_DIAGNOSTIC_SETTING_TYPE and spec.get("name") and spec.get("id"):
+            out[spec["name"]] = str(spec["id"]).rstrip("/").rsplit("/", 1)[-1]
+    return out
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Replace path with text so that readers see the old file or the new one, never a part of it.
+
+    Temp file in the same folder (same file system, so os.replace is atomic), fsync, replace, then
+    fsync the folder so the rename itself survives a crash. The temp file is removed on any failure.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    try:
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+    except OSError:
+        return  # some platforms cannot open folders; the file itself is already durable
+    try:
+        os.fsync(dir_fd)
+    except OSError:
+        pass
+    finally:
+        os.close(dir_fd)

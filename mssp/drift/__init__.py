@@ -1,0 +1,1 @@
+"""The `drift` command: parsing `pulumi preview --json` and the drift report."""

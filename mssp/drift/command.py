@@ -1,0 +1,525 @@
+"""`python -m mssp drift STACK`: what changed in Azure behind Pulumi's back, as Markdown and JSON.
+
+It runs `pulumi preview --refresh --expect-no-changes --json` for the stack (or reads a saved copy
+with --from-json), classifies every step (mssp.drift.preview_json), and reports resources changed or
+deleted outside Pulumi, removed Lighthouse delegations and, with --discover, in-scope Azure resources
+that the inventory does not list. A preview never writes state or touches Azure resources.
+
+Exit codes: 0 no drift, 3 drift, 1 error. An error never reads as drift or as clean: older Pulumi
+CLIs exit 255 for every failure, --expect-no-changes included, so the verdict comes from the JSON
+(error diagnostics, steps, changeSummary) and the exit code only confirms it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mssp import PROJECT_DIR
+from mssp.drift import preview_json
+from mssp.errors import UserError
+
+EXIT_CLEAN, EXIT_ERROR, EXIT_DRIFT = 0, 1, 3
+DEFAULT_TIMEOUT_SECONDS = 3 * 3600
+
+# Pulumi CLI exit codes (CLI 3.226.1+). Source: pulumi/pulumi sdk/go/common/util/cmdutil/exitcodes.go.
+PULUMI_EXIT_MEANINGS: Mapping[int, str] = {
+    0: "success",
+    1: "general error",
+    2: "invalid configuration or flags",
+    3: "authentication or authorization failure",
+    4: "cloud resource operation failed",
+    5: "a policy blocked the operation",
+    6: "stack not found",
+    7: "changes found with --expect-no-changes",
+    8: "cancelled",
+    9: "timed out",
+    255: "internal error; older CLIs use it for every failure",
+}
+PULUMI_EXIT_CHANGES = 7
+# Older CLIs exit 1 or 255 for every failure and say on stderr when it was --expect-no-changes.
+# Sources: pulumi/pulumi pkg/cmd/pulumi preview.go ("error: no changes were expected but changes were
+# proposed"), pkg/backend/backenderr NoChangesExpectedError ("... for <op> but changes occurred").
+_NO_CHANGES_EXPECTED = re.compile(r"no changes were expected(?: for \S+)? but changes (?:were proposed|occurred)")
+_GENERIC_FAILURE_CODES = frozenset({1, 255})
+# Azure's answer when the identity lost access, e.g. because the customer removed the delegation.
+_ACCESS_DENIED = re.compile(
+    r"AuthorizationFailed|LinkedAuthorizationFailed|InvalidAuthenticationTokenTenant|"
+    r"does not have authorization|StatusCode=403|Status=403",
+    re.IGNORECASE,
+)
+ACCESS_HINT = (
+    "Azure refused access. If the customer removed the Lighthouse delegation, the MSSP identity can no "
+    "longer read their subscriptions: check 'Service providers' in the customer's Azure portal and "
+    "re-deploy the delegation (`pulumi up` in deploy mode, or `python -m mssp template STACK`)."
+)
+_STDERR_TAIL_CHARS = 2000
+
+
+class DriftError(Exception):
+    """A failure that ends the check with exit code 1 but still yields a report (status "error")."""
+
+
+@dataclass(frozen=True)
+class PulumiRun:
+    command: tuple[str, ...]
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+@dataclass
+class Assessment:
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    unattributed: dict[str, int] = field(default_factory=dict)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "drift",
+        help="drift report from `pulumi preview --refresh --json` (exit 0 clean, 3 drift, 1 error)",
+        description=(
+            "Run `pulumi preview --refresh --expect-no-changes --json` for STACK (or read a saved copy) and "
+            "report resources changed or deleted outside Pulumi and removed Lighthouse delegations. "
+            "Never changes anything. Exit 0: no drift; 3: drift; 1: error (the check could not decide)."
+        ),
+    )
+    parser.add_argument(
+        "stack",
+        metavar="STACK",
+        help="stack name (stacks/Pulumi.STACK.yaml); ORG/STACK is passed to pulumi as given",
+    )
+    parser.add_argument(
+        "--from-json",
+        metavar="FILE",
+        type=Path,
+        help="read saved `pulumi preview --json` output instead of running pulumi ('-' reads stdin)",
+    )
+    parser.add_argument(
+        "--discover",
+        action="store_true",
+        help="also report coverage drift: in-scope Azure resources that the stack's inventory does not list",
+    )
+    parser.add_argument("--markdown", metavar="OUT", type=Path, help="also write the Markdown report to OUT")
+    parser.add_argument("--json", metavar="OUT", type=Path, dest="json_out", help="write the JSON report to OUT")
+    parser.add_argument(
+        "--project-dir",
+        metavar="DIR",
+        type=Path,
+        default=PROJECT_DIR,
+        help="the Pulumi project to preview (default: this checkout)",
+    )
+    parser.add_argument(
+        "--timeout",
+        metavar="SECONDS",
+        type=float,
+        default=DEFAULT_TIMEOUT_SECONDS,
+        help=f"give up on pulumi after this long (default {DEFAULT_TIMEOUT_SECONDS})",
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    stack: str = args.stack
+    short_name = stack.rsplit("/", 1)[-1]
+    project_dir: Path = args.project_dir
+    source: dict[str, Any] = {"kind": "file", "path": str(args.from_json)} if args.from_json else {"kind": "pulumi"}
+    classification: preview_json.Classification | None = None
+    assessment = Assessment()
+    try:
+        if args.from_json is not None:
+            classification = preview_json.classify(preview_json.loads(_read_input(args.from_json)))
+            assessment = assess(classification, None, "")
+        else:
+            _check_stack_file(project_dir, short_name)
+            result = run_preview(stack, project_dir, args.timeout)
+            source.update(command=" ".join(["pulumi", *preview_args(stack)]), exitCode=result.exit_code)
+            _echo_stderr(result.stderr)
+            classification = classify_run(result)
+            assessment = assess(classification, result.exit_code, result.stderr)
+    except (DriftError, preview_json.PreviewFormatError) as exc:
+        assessment.errors.append(str(exc))
+
+    coverage: list[dict[str, str]] | None = None
+    if args.discover:
+        try:
+            coverage = coverage_drift(short_name, project_dir)
+        except DriftError as exc:
+            assessment.errors.append(str(exc))
+
+    report = build_report(stack, source, classification, assessment, coverage)
+    markdown = render_markdown(report)
+    if args.json_out is not None:
+        _write(args.json_out, json.dumps(report, indent=2, sort_keys=False) + "\n")
+    if args.markdown is not None:
+        _write(args.markdown, markdown)
+    sys.stdout.write(markdown)
+    for message in report["errors"]:
+        print(f"error: {message}", file=sys.stderr)
+    return int(report["exitCode"])
+
+
+# --- running pulumi -------------------------------------------------------------------------------
+
+
+def preview_args(stack: str) -> list[str]:
+    # --show-replacement-steps makes the JSON include the non-logical steps, refresh among them: a
+    # `refresh` step before a `create` for the same URN proves the resource was in the state and is
+    # gone from Azure (pulumi/pulumi pkg/backend/display/json.go shouldShow hides them otherwise).
+    return [
+        "preview",
+        "--refresh",
+        "--expect-no-changes",
+        "--json",
+        "--show-replacement-steps",
+        "--non-interactive",
+        "--color",
+        "never",
+        "--stack",
+        stack,
+    ]
+
+
+def run_preview(stack: str, project_dir: Path, timeout: float) -> PulumiRun:
+    """Run the preview in project_dir and capture what it printed; never raises on a non-zero exit."""
+    exe = shutil.which("pulumi")
+    if exe is None:
+        raise DriftError(
+            "the Pulumi CLI (`pulumi`) is not on PATH. Install it (https://www.pulumi.com/docs/install/) "
+            "or pass --from-json FILE with saved output of "
+            "`pulumi preview --refresh --expect-no-changes --json --show-replacement-steps`"
+        )
+    command = (exe, *preview_args(stack))
+    env = {**os.environ, "PULUMI_SKIP_UPDATE_CHECK": "true"}
+    try:
+        proc = subprocess.run(
+            command,
+            cwd=project_dir,
+            env=env,
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise DriftError(f"`pulumi preview` did not finish within {timeout:g} seconds") from None
+    except OSError as exc:
+        raise DriftError(f"could not run {exe}: {exc}") from None
+    return PulumiRun(command=command, exit_code=proc.returncode, stdout=proc.stdout, stderr=proc.stderr)
+
+
+def classify_run(result: PulumiRun) -> preview_json.Classification:
+    try:
+        return preview_json.classify(preview_json.loads(result.stdout))
+    except preview_json.PreviewFormatError as exc:
+        if result.exit_code == 0:
+            raise
+        raise DriftError(
+            f"pulumi preview failed with exit code {result.exit_code} ({describe_exit(result.exit_code)}) "
+            f"and its output is not a preview document ({exc}){_stderr_tail(result.stderr)}"
+        ) from None
+
+
+def describe_exit(code: int) -> str:
+    if code < 0:
+        return f"killed by signal {-code}"
+    return PULUMI_EXIT_MEANINGS.get(code, "unknown exit code")
+
+
+def assess(classification: preview_json.Classification, pulumi_exit: int | None, stderr: str) -> Assessment:
+    """Decide what the preview means, from its JSON first and the CLI's exit code second (pure)."""
+    out = Assessment(errors=list(classification.errors), warnings=list(classification.warnings))
+    if classification.unattributed:
+        out.unattributed = dict(classification.summary_changes)
+    if pulumi_exit is None or pulumi_exit == 0:
+        if pulumi_exit == 0 and classification.has_changes:
+            out.warnings.append("pulumi exited 0 despite --expect-no-changes, but its JSON lists changes")
+        return out
+    said_changes = pulumi_exit == PULUMI_EXIT_CHANGES or (
+        pulumi_exit in _GENERIC_FAILURE_CODES and _NO_CHANGES_EXPECTED.search(stderr) is not None
+    )
+    if said_changes:
+        if not classification.has_changes:
+            # The CLI saw changes that no step or count in the JSON shows: drift, but unnamed.
+            out.unattributed = {"unknown": 1}
+            out.warnings.append(
+                f"pulumi reported changes (exit code {pulumi_exit}) that its JSON does not list; "
+                "run `pulumi preview --refresh --diff` for this stack to see them"
+            )
+        return out
+    out.errors.append(
+        f"pulumi preview failed with exit code {pulumi_exit} ({describe_exit(pulumi_exit)})"
+        + (", so the changes it listed may be incomplete" if classification.has_changes else "")
+        + _stderr_tail(stderr)
+    )
+    return out
+
+
+def _stderr_tail(stderr: str) -> str:
+    text = stderr.strip()
+    if not text:
+        return ""
+    if len(text) > _STDERR_TAIL_CHARS:
+        text = "..." + text[-_STDERR_TAIL_CHARS:]
+    return f"; pulumi said: {text}"
+
+
+def _echo_stderr(stderr: str) -> None:
+    # Keep pulumi's own messages visible in CI logs, marked as pulumi's.
+    for line in stderr.splitlines():
+        if line.strip():
+            print(f"pulumi: {line}", file=sys.stderr)
+
+
+def _check_stack_file(project_dir: Path, stack: str) -> None:
+    path = project_dir / "stacks" / f"Pulumi.{stack}.yaml"
+    if not path.is_file():
+        known = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in path.parent.glob("Pulumi.*.yaml"))
+        raise DriftError(f"no stack file {path}; known stacks: {', '.join(known) or 'none'}")
+
+
+def _read_input(path: Path) -> str:
+    if str(path) == "-":
+        return sys.stdin.read()
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DriftError(f"cannot read {path}: {exc}") from None
+
+
+# --- coverage drift -------------------------------------------------------------------------------
+
+
+def coverage_drift(stack: str, project_dir: Path) -> list[dict[str, str]]:
+    """In-scope resources missing from the inventory, from mssp.discover.command (imported only when asked for)."""
+    try:
+        from mssp.discover.command import coverage_drift as discover_coverage
+    except ImportError as exc:
+        raise DriftError(f"--discover needs mssp.discover.command.coverage_drift, which cannot be imported: {exc}") from None
+    try:
+        found = discover_coverage(stack, project_dir)
+    except UserError as exc:
+        raise DriftError(f"coverage check failed: {exc}") from None
+    except Exception as exc:  # an SDK or network failure must end as an error report, not a traceback
+        raise DriftError(f"coverage check failed: {type(exc).__name__}: {exc}") from None
+    if not isinstance(found, list) or not all(isinstance(item, Mapping) for item in found):
+        raise DriftError("coverage check returned something other than a list of {id, type, reason}")
+    items = [{k: str(item.get(k, "")) for k in ("id", "type", "reason")} for item in found]
+    return sorted(items, key=lambda item: (item["type"].lower(), item["id"].lower()))
+
+
+# --- the report -----------------------------------------------------------------------------------
+
+
+def build_report(
+    stack: str,
+    source: Mapping[str, Any],
+    classification: preview_json.Classification | None,
+    assessment: Assessment,
+    coverage: list[dict[str, str]] | None,
+) -> dict[str, Any]:
+    resources = [r.as_dict() for r in classification.resources] if classification else []
+    summary: dict[str, int] = {c: 0 for c in preview_json.CATEGORIES}
+    for r in resources:
+        summary[r["category"]] += 1
+    summary["uncovered"] = len(coverage or [])
+    hints = [ACCESS_HINT] if any(_ACCESS_DENIED.search(e) for e in assessment.errors) else []
+    drift = bool(resources) or bool(assessment.unattributed) or bool(coverage)
+    if assessment.errors:
+        status, exit_code = "error", EXIT_ERROR
+    elif drift:
+        status, exit_code = "drift", EXIT_DRIFT
+    else:
+        status, exit_code = "clean", EXIT_CLEAN
+    return {
+        "stack": stack,
+        "status": status,
+        "exitCode": exit_code,
+        "source": dict(source),
+        "summary": summary,
+        "resources": resources,
+        "unattributedChanges": dict(assessment.unattributed),
+        "coverage": coverage,
+        "errors": list(assessment.errors),
+        "hints": hints,
+        "warnings": list(assessment.warnings),
+    }
+
+
+_HEADINGS: Mapping[str, tuple[str, str]] = {
+    "delegation-removed": (
+        "Lighthouse delegations removed",
+        "In the program but no longer in Azure: the customer removed the delegation, so the MSSP loses access "
+        "to the subscription. `pulumi up` with the customer's credentials re-creates it.",
+    ),
+    "deleted": (
+        "Deleted outside Pulumi",
+        "Pulumi's state had these, Azure no longer does (the refresh dropped them): `pulumi up` would create "
+        "them again.",
+    ),
+    "missing": (
+        "Not in the state",
+        "Declared by the program with no record in the state: deleted outside Pulumi, or never deployed "
+        "(the preview showed no refresh step that would tell which).",
+    ),
+    "replaced": (
+        "Would be replaced",
+        "`pulumi up` would delete and re-create these because of the properties named. In tenants that deny "
+        "deleting diagnostic settings (Azure Landing Zones DenyAction-DiagnosticLogs) the delete will fail.",
+    ),
+    "changed": (
+        "Changed",
+        "Azure differs from the program: changed outside Pulumi, or a program change not yet applied. "
+        "'Azure' is the value read back from Azure, 'program' the value `pulumi up` would set.",
+    ),
+    "removed-from-program": (
+        "No longer in the program",
+        "Still in the state but no longer declared (for example removed from the inventory): `pulumi up` "
+        "would delete them.",
+    ),
+    "other": ("Other pending changes", "Steps that would change the stack but fit none of the groups above."),
+}
+_SHORT: Mapping[str, str] = {
+    "delegation-removed": "delegation(s) removed",
+    "deleted": "deleted outside Pulumi",
+    "missing": "missing from the state",
+    "replaced": "to be replaced",
+    "changed": "changed",
+    "removed-from-program": "no longer in the program",
+    "other": "other change(s)",
+}
+_VALUE_CHARS = 200
+
+
+def render_markdown(report: Mapping[str, Any]) -> str:
+    """The report for people: status first, then each category with operation, name, type, URN, paths."""
+    lines = [f"# Drift report: {_code(report['stack'])}", ""]
+    status = report["status"]
+    counts = [f"{n} {_SHORT[c]}" for c, n in report["summary"].items() if c in _SHORT and n]
+    if report["summary"]["uncovered"]:
+        counts.append(f"{report['summary']['uncovered']} not covered by the inventory")
+    if status == "error":
+        lines.append("**Status: error** (exit 1). The check could not decide; this is neither drift nor clean.")
+    elif status == "drift":
+        lines.append(f"**Status: drift** (exit 3): {', '.join(counts) or 'changes pending'}.")
+    else:
+        lines.append("**Status: clean** (exit 0): Azure matches the program; nothing changed outside Pulumi.")
+    lines += ["", _source_line(report["source"]), ""]
+
+    if report["errors"]:
+        lines += ["## Errors", ""]
+        lines += [f"- {_one_line(e)}" for e in report["errors"]]
+        lines += [f"- Hint: {h}" for h in report["hints"]]
+        lines.append("")
+        if report["resources"]:
+            lines += ["The preview did not complete: the changes below may be incomplete.", ""]
+
+    by_category: dict[str, list[Mapping[str, Any]]] = {}
+    for r in report["resources"]:
+        by_category.setdefault(r["category"], []).append(r)
+    for category in preview_json.CATEGORIES:
+        items = by_category.get(category, [])
+        if not items:
+            continue
+        heading, explanation = _HEADINGS[category]
+        lines += [f"## {heading} ({len(items)})", "", explanation, ""]
+        for r in items:
+            lines += _resource_lines(r)
+        lines.append("")
+
+    if report["unattributedChanges"]:
+        ops = ", ".join(f"{op}: {n}" for op, n in report["unattributedChanges"].items())
+        lines += [
+            "## Changes Pulumi counted but did not list",
+            "",
+            f"- {ops}. Run `pulumi preview --refresh --diff` for this stack to see them.",
+            "",
+        ]
+
+    if report["coverage"] is not None:
+        cov = report["coverage"]
+        lines += [f"## Not covered: in scope but not in the inventory ({len(cov)})", ""]
+        if cov:
+            lines += [f"- {_code(c['id'])} ({_code(c['type'])}): {_one_line(c['reason'])}" for c in cov]
+            lines += ["", "Run `python -m mssp discover` for this stack to add them to the inventory."]
+        else:
+            lines.append("Every in-scope resource is in the inventory.")
+        lines.append("")
+
+    if report["warnings"]:
+        lines += ["<details><summary>Warnings from the preview ({})</summary>".format(len(report["warnings"])), ""]
+        lines += [f"- {_one_line(w)}" for w in report["warnings"]]
+        lines += ["", "</details>", ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _source_line(source: Mapping[str, Any]) -> str:
+    if source.get("kind") == "file":
+        return f"Source: saved preview {_code(str(source.get('path')))}."
+    if "command" in source:
+        code = source.get("exitCode")
+        meaning = describe_exit(code) if isinstance(code, int) else "not run"
+        return f"Source: {_code(str(source['command']))}, pulumi exit code {code} ({meaning})."
+    return "Source: `pulumi preview` (not run)."
+
+
+def _resource_lines(r: Mapping[str, Any]) -> list[str]:
+    out = [f"- **{_md_text(r['name'])}** {_code(r['type'])}: operation {_code(r['operation'])}"]
+    out.append(f"  - URN: {_code(r['urn'])}")
+    if r["replaceReasons"]:
+        out.append(f"  - replaced because of: {', '.join(_code(p) for p in r['replaceReasons'])}")
+    for p in r["properties"]:
+        detail = []
+        if "current" in p:
+            detail.append(f"Azure {_value(p['current'])}")
+        if "desired" in p:
+            detail.append(f"program {_value(p['desired'])}")
+        kind = f" ({p['kind']})" if p.get("kind") else ""
+        out.append(f"  - {_code(p['path'])}{kind}" + (f": {', '.join(detail)}" if detail else ""))
+    if r["category"] == "delegation-removed" and not r["refreshed"]:
+        out.append("  - no refresh step for it in the preview: removed in Azure, or never deployed")
+    if not r["properties"] and r["category"] in ("changed", "replaced"):
+        out.append("  - (the provider named no properties)")
+    return out
+
+
+def _value(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True, ensure_ascii=False)
+    if len(text) > _VALUE_CHARS:
+        text = text[: _VALUE_CHARS - 3] + "..."
+    return _code(text)
+
+
+def _code(text: str) -> str:
+    text = _one_line(text)
+    return f"`` {text} ``" if "`" in text else f"`{text}`"
+
+
+def _md_text(text: str) -> str:
+    return re.sub(r"([\\`*_\[\]<>|])", r"\\\1", _one_line(text))
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    except OSError as exc:
+        raise UserError(f"cannot write {path}: {exc}", 1) from None

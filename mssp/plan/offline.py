@@ -1,0 +1,221 @@
+"""Run the real Pulumi program in-process under mocks and record what it would create.
+
+This is the engine of the offline plan and of every whole-graph test: the program's own
+`__main__.py` runs with the stack's real config; a recording monitor keeps each registration
+(type, name, parent, provider, inputs as the engine would receive them, protect, retainOnDelete,
+dependsOn) and the stack's outputs. Secret values are replaced by "[secret]" at the moment they are
+recorded, so they cannot leak into a manifest, a Markdown plan or stdout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import json
+import runpy
+import sys
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc, settings
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from components.config import PROJECT, SECRET_PLACEHOLDER
+from mssp.plan.mock_azure import OfflineMocks
+
+SECRET = SECRET_PLACEHOLDER
+
+# Cyclic-GC thresholds while a program runs. The SDK allocates dozens of short-lived asyncio objects
+# (tasks, futures, handles) per resource, so with CPython's defaults (700, 10, 10) the collector runs
+# thousands of times and its full collections rescan the whole growing resource graph: about 60% of
+# a 10,000-resource plan's time (README "Scale benchmark", measured with gc.callbacks). Collecting less
+# often halves that time at the same peak memory (the garbage is mostly freed by reference counting).
+PLAN_GC_THRESHOLDS = (50_000, 20, 20)
+
+
+def scrub(value: Any) -> Any:
+    """Replace Pulumi secret envelopes (and unknowns) with plain markers, recursively."""
+    if isinstance(value, dict):
+        if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
+            return SECRET
+        # Sorted keys: protobuf maps carry no order, and two plans must be byte-identical.
+        return {k: scrub(value[k]) for k in sorted(value)}
+    if isinstance(value, (list, tuple)):
+        return [scrub(v) for v in value]
+    if value == rpc.UNKNOWN:
+        return "[unknown]"
+    return value
+
+
+class DuplicateUrnError(Exception):
+    """Two resources of one program share a URN: a real `pulumi up` would fail the same way."""
+
+
+def provider_name(reference: str) -> str | None:
+    """The logical name of a provider reference ("<provider urn>::<provider id>")."""
+    return reference.rsplit("::", 1)[0].split("::")[-1] if reference else None
+
+
+@dataclass
+class Registration:
+    urn: str
+    type: str
+    name: str
+    parent: str | None
+    custom: bool
+    provider: str | None
+    inputs: dict[str, Any]
+    protect: bool
+    retain_on_delete: bool
+    depends_on: list[str]
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """A MockMonitor that also keeps every registration request, secrets scrubbed."""
+
+    def __init__(self, mocks: pulumi.runtime.Mocks):
+        super().__init__(mocks)
+        self.registrations: list[Registration] = []
+        self._urns: set[str] = set()
+        # Raising inside the monitor would leave SDK futures failed and unretrieved (asyncio then
+        # prints them at exit); duplicates are collected here and raised by run_program afterwards.
+        self.duplicate_urns: list[str] = []
+
+    def RegisterResource(self, request: Any) -> Any:
+        # The engine refuses two resources with one URN ("Duplicate resource URN"); so does the plan.
+        urn = self.make_urn(request.parent, request.type, request.name)
+        if request.type != "pulumi:pulumi:Stack" and urn in self._urns:
+            self.duplicate_urns.append(urn)
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            self._urns.add(response.urn)
+            inputs = scrub(rpc.deserialize_properties(request.object, keep_unknowns=True))
+            self.registrations.append(Registration(
+                urn=response.urn,
+                type=request.type,
+                name=request.name,
+                parent=request.parent if request.parent and "::pulumi:pulumi:Stack::" not in request.parent else None,
+                custom=bool(request.custom),
+                provider=provider_name(request.provider),
+                inputs=inputs,
+                protect=bool(request.protect),
+                retain_on_delete=bool(request.retainOnDelete),
+                depends_on=sorted(request.dependencies),
+            ))
+        return response
+
+    def Invoke(self, request: Any) -> Any:
+        response = super().Invoke(request)
+        # The SDK's mock Invoke gives each worker thread its own event loop and never closes it; left
+        # open, those loops print "Exception ignored ... Invalid file descriptor" at interpreter exit.
+        if threading.current_thread() is not threading.main_thread():
+            with contextlib.suppress(RuntimeError):
+                loop = asyncio.get_event_loop()
+                if not loop.is_running():
+                    loop.close()
+                    asyncio.set_event_loop(None)
+        return response
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        # As the engine does (sdk/go/common/resource/urn.go NewURN): the root stack is nobody's type
+        # parent, so resources parented to the stack have no "pulumi:pulumi:Stack$" prefix.
+        if "::pulumi:pulumi:Stack::" in parent:
+            parent = ""
+        return super().make_urn(parent, type_, name)
+
+    def ReadResource(self, request: Any) -> Any:
+        # Reads (StackReferences) create nothing, but the plan shows them: other resources depend on them.
+        response = super().ReadResource(request)
+        if response.urn in self._urns:
+            self.duplicate_urns.append(response.urn)
+        self._urns.add(response.urn)
+        self.registrations.append(Registration(
+            urn=response.urn,
+            type=request.type,
+            name=request.name,
+            parent=request.parent if request.parent and "::pulumi:pulumi:Stack::" not in request.parent else None,
+            custom=True,
+            provider=provider_name(request.provider),
+            inputs=scrub(rpc.deserialize_properties(request.properties, keep_unknowns=True)),
+            protect=False,
+            retain_on_delete=False,
+            depends_on=sorted(request.dependencies),
+        ))
+        return response
+
+
+@dataclass
+class ProgramRun:
+    stack: str
+    registrations: list[Registration]
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+
+@contextlib.contextmanager
+def plan_gc() -> Iterator[None]:
+    """PLAN_GC_THRESHOLDS for the block, then the previous thresholds: they are process-wide."""
+    previous = gc.get_threshold()
+    gc.set_threshold(*PLAN_GC_THRESHOLDS)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*previous)
+
+
+def _engine_config(values: Mapping[str, Any]) -> dict[str, str]:
+    """Config as the engine hands it to a program: strings, structured values as JSON text."""
+    return {k: v if isinstance(v, str) else json.dumps(v) for k, v in values.items()}
+
+
+def run_program(
+    project_dir: Path,
+    stack: str,
+    config_values: Mapping[str, Any],
+    secret_keys: set[str],
+    stack_outputs: Mapping[str, Mapping[str, Any]] | None = None,
+) -> ProgramRun:
+    """Run `project_dir/__main__.py` for one stack under offline mocks."""
+    monitor = RecordingMonitor(OfflineMocks(stack_outputs))
+    # A fresh root stack for every run, so runs in one process (tests) do not share outputs.
+    settings.set_root_resource(None)  # type: ignore[arg-type]
+    pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+    pulumi.runtime.set_all_config(_engine_config(config_values), sorted(secret_keys))
+    settings.SETTINGS.rpc_manager.clear()
+    settings.SETTINGS.outputs.clear()
+
+    if str(project_dir) not in sys.path:
+        sys.path.insert(0, str(project_dir))
+    collected: dict[str, Any] = {}
+
+    def program() -> None:
+        runpy.run_path(str(project_dir / "__main__.py"), run_name="__main__")
+
+    async def outputs() -> None:
+        root = settings.get_root_resource()
+        for key, value in (getattr(root, "outputs", {}) or {}).items():
+            serialized = await rpc.serialize_property(value, [], None, keep_output_values=False)
+            collected[key] = scrub(serialized)
+
+    with plan_gc():
+        try:
+            _sync_await(run_pulumi_func(program))
+        except BaseException:
+            # A failed run leaves SDK tasks whose exceptions nobody retrieves; asyncio reports them when they
+            # are collected. Collect now, while the caller still owns stderr, not at interpreter exit.
+            gc.collect()
+            raise
+        _sync_await(run_pulumi_func(outputs))
+    if monitor.duplicate_urns:
+        # The engine refuses a program that registers one URN twice ("Duplicate resource URN").
+        raise DuplicateUrnError(
+            f"duplicate resource URN {monitor.duplicate_urns[0]}: two resources share a logical name"
+            + (f" (and {len(monitor.duplicate_urns) - 1} more)" if len(monitor.duplicate_urns) > 1 else "")
+        )
+    return ProgramRun(stack=stack, registrations=list(monitor.registrations), outputs=collected)

@@ -1,0 +1,143 @@
+"""`python -m mssp splunk-ping STACK [--url URL]`: after a deployment, send a Splunk-shaped test alert to a
+customer's webhook Logic App and report what happened.
+
+The URL comes from `--url` or from the deployed customer stack's secret output `splunkWebhookUrl`
+(`pulumi stack output --show-secrets --json -s STACK`). The body is Splunk's webhook payload shape
+(Splunk docs "Use a webhook alert action"), marked as a test: search name "mssp-sentinel splunk-ping",
+a `_time` of now, so it lands in the Splunk table and raises a clearly named Sentinel alert, which is the
+end-to-end check. The URL's `sig` (the credential) is never printed: it is shown as `sig=[redacted]`.
+
+Exit 0 when the Logic App answered 2xx (the alert was ingested); 1 when it answered otherwise or could
+not be reached; 2 for usage problems (no URL, no such output, no pulumi CLI).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from mssp import PROJECT_DIR
+from mssp.errors import UserError
+
+OUTPUT_NAME = "splunkWebhookUrl"
+# The signature, also URL-encoded (sig%3D) as it appears when the URL is itself a query value.
+_SIG = re.compile(r"(sig(?:=|%3D))[^&\s\"']*", re.IGNORECASE)
+URL_ENV = "MSSP_SPLUNK_WEBHOOK_URL"
+MAX_BODY_SHOWN = 1000
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("splunk-ping", help="send a test Splunk alert to a customer's webhook and report the result")
+    p.add_argument("stack", help="customer stack whose splunkWebhookUrl output to use")
+    p.add_argument("--url", help=f"the webhook URL (prefer the environment variable {URL_ENV}, which stays out of "
+                                 "shell history and process lists; default: the stack's secret output splunkWebhookUrl)")
+    p.add_argument("--timeout", type=float, default=150.0,
+                   help="seconds to wait for the answer (the Logic App answers within about two minutes)")
+    p.set_defaults(func=run)
+
+
+def redact(text: str) -> str:
+    """The text with every `sig=...` value replaced, so a webhook URL can be shown."""
+    return _SIG.sub(r"\1[redacted]", text)
+
+
+def sample_alert(now: float | None = None) -> dict[str, Any]:
+    """A Splunk webhook body (documented shape) for a test alert."""
+    now = time.time() if now is None else now
+    return {
+        "result": {
+            "_time": f"{now:.3f}",
+            "source": "mssp-sentinel",
+            "message": "Test alert sent by `python -m mssp splunk-ping`; no action needed.",
+        },
+        "sid": f"mssp_sentinel_splunk_ping_{int(now)}",
+        "results_link": None,
+        "search_name": "mssp-sentinel splunk-ping",
+        "owner": "mssp-sentinel",
+        "app": "mssp-sentinel",
+    }
+
+
+def url_from_stack(stack: str, project_dir: Path = PROJECT_DIR) -> str:
+    """The stack's webhook URL, read from its deployed outputs with the Pulumi CLI."""
+    pulumi = shutil.which("pulumi")
+    if pulumi is None:
+        raise UserError("the pulumi CLI is not on PATH; install it, or pass the webhook URL with --url")
+    try:
+        proc = subprocess.run(
+            [pulumi, "stack", "output", "--show-secrets", "--json", "-s", stack],
+            cwd=project_dir, capture_output=True, text=True, timeout=120, check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise UserError(f"`pulumi stack output -s {stack}` did not answer within 120 seconds") from None
+    if proc.returncode != 0:
+        raise UserError(f"`pulumi stack output -s {stack}` failed (exit {proc.returncode}): "
+                        f"{redact(proc.stderr.strip()) or 'no message'}")
+    try:
+        outputs = json.loads(proc.stdout or "{}")
+    except json.JSONDecodeError:
+        raise UserError(f"`pulumi stack output -s {stack}` did not print JSON") from None
+    url = outputs.get(OUTPUT_NAME) if isinstance(outputs, dict) else None
+    if not isinstance(url, str) or not url:
+        raise UserError(f"stack {stack} has no {OUTPUT_NAME} output: is Splunk enabled for this customer "
+                        "(customer.splunk.enabled) and the stack deployed?")
+    return url
+
+
+def post(url: str, payload: dict[str, Any], timeout: float) -> tuple[int | None, str, str]:
+    """POST the payload: (HTTP status or None when unreachable, reason, response body)."""
+    request = urllib.request.Request(
+        url, data=json.dumps(payload).encode("utf-8"), method="POST",
+        headers={"Content-Type": "application/json", "User-Agent": "mssp-sentinel splunk-ping"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, response.reason, response.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as exc:
+        return exc.code, str(exc.reason), exc.read().decode("utf-8", "replace")
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        return None, str(reason), ""
+
+
+def run(args: argparse.Namespace) -> int:
+    url = args.url or os.environ.get(URL_ENV) or url_from_stack(args.stack)
+    if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc:
+        raise UserError(f"not an http(s) URL: {redact(url)}")
+    shown = redact(url)
+    print(f"POST {shown}")
+    started = time.monotonic()
+    status, reason, body = post(url, sample_alert(), args.timeout)
+    elapsed = time.monotonic() - started
+    text = redact(body.strip())
+    if len(text) > MAX_BODY_SHOWN:
+        text = text[:MAX_BODY_SHOWN] + " ..."
+    if status is None:
+        print(f"FAILED: could not reach the webhook: {redact(reason)} (after {elapsed:.1f} s)")
+        return 1
+    print(f"HTTP {status} {reason} (after {elapsed:.1f} s)")
+    if text:
+        print(f"response: {text}")
+    if 200 <= status < 300:
+        print("OK: the test alert was accepted; it appears in the Splunk table and as a Sentinel alert "
+              "named after 'mssp-sentinel splunk-ping' within the analytics rule's query frequency.")
+        return 0
+    hints = {
+        401: "the URL's signature was rejected: take the current splunkWebhookUrl output",
+        403: "the caller's IP address is not in customer.splunk.allowedCallerIpRanges, or the signature is wrong",
+        404: "no such workflow or trigger: is the stack deployed and the workflow enabled?",
+        502: "the Logic App could not ingest the alert: see ingestionStatus/ingestionError above and the "
+             "workflow's run history (Monitoring Metrics Publisher on the DCR? role assignments can take minutes)",
+    }
+    print(f"FAILED: {hints.get(status, 'the webhook did not accept the alert')}")
+    return 1

@@ -1,0 +1,301 @@
+"""A local stand-in for Azure Resource Graph, ARM `/batch` and diagnostic-settings reads.
+
+Used only by the tests (tests/mssp/discover/) and by scripts/discovery_calls.py, never by the
+CLI. It runs an HTTP server on 127.0.0.1 in a thread and answers with the shapes Microsoft documents,
+so the real client code (mssp.azure.rest, mssp.discover.discovery) runs unchanged against it:
+
+- Resource Graph: Azure/azure-rest-api-specs specification/resourcegraph/resource-manager/
+  Microsoft.ResourceGraph/stable/2022-10-01/resourcegraph.json (QueryRequest / QueryResponse) and
+  examples/ResourcesFirstPageQuery.json, ResourcesNextPageQuery.json ({totalRecords, count,
+  resultTruncated: "false", facets: [], $skipToken, data: [{id, type (lower case), ...}]}).
+  Throttling: HTTP 429 with Retry-After (MicrosoftDocs/azure-docs articles/governance/resource-graph/
+  concepts/guidance-for-throttled-requests.md).
+- ARM batch (undocumented): request {requests: [{httpMethod, name, url}]}, answer {responses: [{name,
+  httpStatusCode, headers, content, contentLength}]}, as used by AAFC-Cloud/Cloud-Terrastodon
+  crates/azure/src/batch_api.rs and Azure/azqr internal/scanners/diagnostics_settings.go.
+- Diagnostic settings list: Azure/azure-rest-api-specs specification/monitor/resource-manager/
+  Microsoft.Insights/preview/2021-05-01-preview/examples/listDiagnosticSettings.json ({value: [{id, type,
+  name, properties {storageAccountId, eventHubAuthorizationRuleId, workspaceId, metrics[], logs[]}}]}).
+- ARM errors: {"error": {"code", "message"}}.
+
+It does not run KQL: it reads the type list out of the `in~ (...)` clause discovery sends and adds
+the readable subscriptions when the query unions ResourceContainers.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlsplit
+
+from components.facts import catalog
+from mssp.azure import arm as arm_api
+
+SETTINGS_MARK = arm_api.DIAGNOSTIC_SETTINGS_PROVIDER.lower()
+
+
+@dataclass
+class Fault:
+    """An answer to give instead of the normal one."""
+
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)
+    body: Any = None  # JSON-encoded unless bytes
+
+
+def throttled(retry_after: str = "1") -> Fault:
+    return Fault(429, {"Retry-After": retry_after},
+                 {"error": {"code": "RateLimiting", "message": "Please provide below info when asking for support"}})
+
+
+def server_error() -> Fault:
+    return Fault(500, {}, {"error": {"code": "InternalServerError", "message": "Encountered internal server error."}})
+
+
+def arm_error(status: int, code: str, message: str) -> Fault:
+    return Fault(status, {}, {"error": {"code": code, "message": message}})
+
+
+def make_setting(
+    resource_uri: str,
+    name: str,
+    *,
+    workspace_id: str | None = None,
+    logs: Sequence[str] = ("allLogs",),
+    metrics: Sequence[str] = (),
+    storage_account_id: str | None = None,
+) -> dict[str, Any]:
+    """A setting as the list API returns it (listDiagnosticSettings.json); logs entries are category
+    groups when they start with a lower-case letter (allLogs, audit), categories otherwise."""
+    def log_entry(c: str) -> dict[str, Any]:
+        key = "categoryGroup" if c[:1].islower() else "category"
+        return {key: c, "enabled": True, "retentionPolicy": {"enabled": False, "days": 0}}
+
+    return {
+        "id": f"{resource_uri}/providers/microsoft.insights/diagnosticSettings/{name}",
+        "type": "Microsoft.Insights/diagnosticSettings",
+        "name": name,
+        "properties": {
+            "storageAccountId": storage_account_id,
+            "eventHubAuthorizationRuleId": None,
+            "workspaceId": workspace_id or "",
+            "metrics": [{"category": m, "enabled": True, "retentionPolicy": {"enabled": False, "days": 0}}
+                        for m in metrics],
+            "logs": [log_entry(c) for c in logs],
+        },
+    }
+
+
+def resource_id(subscription: str, group: str, resource_type: str, name: str) -> str:
+    """A synthetic ARM id for a catalog type: nested types get a parent named after the child."""
+    namespace, *segments = resource_type.split("/")
+    path = "/".join(f"{seg}/{name}" if i == len(segments) - 1 else f"{seg}/{name}-parent"
+                    for i, seg in enumerate(segments))
+    return f"/subscriptions/{subscription}/resourceGroups/{group}/providers/{namespace}/{path}"
+
+
+def synthetic_estate(count: int, subscriptions: Sequence[str], types: Sequence[str] | None = None) -> list[dict[str, str]]:
+    """count resources spread round-robin over the types and subscriptions, as Resource Graph rows."""
+    types = list(types or catalog.supported_types())
+    rows = []
+    for i in range(count):
+        t = types[i % len(types)]
+        sub = subscriptions[(i // len(types)) % len(subscriptions)]
+        rid = resource_id(sub, f"rg-{i % 40:02d}", t, f"r{i:05d}")
+        rows.append({"id": rid, "type": t.lower(), "subscriptionId": sub})
+    return rows
+
+
+class FakeArm:
+    """The server's state and scripted misbehaviour. Use as a context manager; base_url is set inside."""
+
+    def __init__(
+        self,
+        resources: Iterable[dict[str, str]] = (),
+        *,
+        readable_subscriptions: Iterable[str] = (),
+        settings: dict[str, list[dict[str, Any]]] | None = None,
+        token: str = "test-token",
+    ):
+        self.resources = sorted(resources, key=lambda r: r["id"].lower())
+        self.readable = {s.lower() for s in readable_subscriptions}
+        self.settings = {k.lower(): v for k, v in (settings or {}).items()}
+        self.token = token
+        self.page_cap: int | None = None  # the server's own page size limit
+        self.graph_faults: dict[int, Fault] = {}  # by Resource Graph call number, 1-based
+        self.batch_faults: dict[int, Fault] = {}  # by /batch call number, 1-based
+        self.batch_refusal: Fault | None = None  # answer every /batch with this
+        self.item_faults: dict[str, list[int]] = {}  # uri -> statuses for its next reads (batch item or GET)
+        self.gone: set[str] = set()  # resources deleted since Resource Graph indexed them
+        self.garbled_items: set[str] = set()  # uris whose next batch item content is not a settings list
+        self.calls: list[tuple[str, str]] = []  # (kind, path) of every request
+        self.graph_bodies: list[Any] = []  # the JSON body of every Resource Graph request
+        self.batch_sizes: list[int] = []
+        self._lock = threading.Lock()
+        self._target_cache: set[str] | None = None  # resources do not change while the server runs
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self.base_url = ""
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def __enter__(self) -> FakeArm:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                fake._handle(self, "GET")
+
+            def do_POST(self) -> None:
+                fake._handle(self, "POST")
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return None
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._server is not None and self._thread is not None
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def count(self, kind: str) -> int:
+        with self._lock:
+            return sum(1 for k, _ in self.calls if k == kind)
+
+    # -- routing -----------------------------------------------------------------------------
+
+    def _handle(self, req: BaseHTTPRequestHandler, method: str) -> None:
+        length = int(req.headers.get("Content-Length") or 0)
+        raw = req.rfile.read(length) if length else b""
+        path = urlsplit(req.path).path
+        kind = ("graph" if path.lower() == arm_api.RESOURCE_GRAPH_PATH.lower() else
+                "batch" if path.lower() == arm_api.BATCH_PATH else
+                "get" if method == "GET" and SETTINGS_MARK in path.lower() else "other")
+        with self._lock:
+            self.calls.append((kind, req.path))
+            number = sum(1 for k, _ in self.calls if k == kind)
+        if req.headers.get("Authorization") != f"Bearer {self.token}":
+            return self._send(req, arm_error(401, "AuthenticationFailed", "missing or wrong bearer token"))
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            return self._send(req, arm_error(400, "InvalidRequestContent", "body is not JSON"))
+        if kind == "graph" and method == "POST":
+            with self._lock:
+                self.graph_bodies.append(body)
+            fault = self.graph_faults.pop(number, None)
+            return self._send(req, fault or self._graph(body))
+        if kind == "batch" and method == "POST":
+            fault = self.batch_faults.pop(number, None) or self.batch_refusal
+            return self._send(req, fault or self._batch(body))
+        if kind == "get":
+            status, content = self._settings_of(path)
+            return self._send(req, Fault(status, {}, content))
+        return self._send(req, arm_error(404, "NotFound", f"no route for {method} {path}"))
+
+    def _send(self, req: BaseHTTPRequestHandler, answer: Fault) -> None:
+        data = answer.body if isinstance(answer.body, bytes) else json.dumps(answer.body).encode()
+        req.send_response(answer.status)
+        req.send_header("Content-Type", "application/json; charset=utf-8")
+        req.send_header("Content-Length", str(len(data)))
+        for k, v in answer.headers.items():
+            req.send_header(k, v)
+        req.end_headers()
+        req.wfile.write(data)
+
+    # -- Resource Graph ----------------------------------------------------------------------
+
+    def _graph(self, body: Any) -> Fault:
+        if not isinstance(body, dict) or not isinstance(body.get("query"), str):
+            return arm_error(400, "BadRequest", "query is required")
+        query = body["query"]
+        subs = {s.lower() for s in body.get("subscriptions") or []}
+        m = re.search(r"type in~ \(([^)]*)\)", query)
+        types = {t.strip().strip("'").lower() for t in m.group(1).split(",")} if m else set()
+        rows = [dict(r) for r in self.resources
+                if r["type"].lower() in types and r["subscriptionId"].lower() in subs & self.readable]
+        if "resourcecontainers" in query.lower():
+            rows += [{"id": f"/subscriptions/{s}", "type": arm_api.SUBSCRIPTION_TYPE, "subscriptionId": s}
+                     for s in sorted(subs & self.readable)]
+        rows.sort(key=lambda r: r["id"].lower())
+        options = body.get("options") or {}
+        top = int(options.get("$top") or 100)
+        if self.page_cap:
+            top = min(top, self.page_cap)
+        offset = 0
+        if options.get("$skipToken"):
+            offset = json.loads(base64.b64decode(options["$skipToken"]))["offset"]
+        page = rows[offset:offset + top]
+        answer: dict[str, Any] = {"totalRecords": len(rows), "count": len(page), "resultTruncated": "false",
+                                  "facets": []}
+        if offset + top < len(rows):
+            answer["$skipToken"] = base64.b64encode(json.dumps({"offset": offset + top}).encode()).decode()
+        answer["data"] = page
+        return Fault(200, {"x-ms-user-quota-remaining": "14", arm_api.QUOTA_RESETS_AFTER_HEADER: "00:00:05"}, answer)
+
+    # -- batch and settings ------------------------------------------------------------------
+
+    def _batch(self, body: Any) -> Fault:
+        if not isinstance(body, dict) or not isinstance(body.get("requests"), list):
+            return arm_error(400, "InvalidBatchRequest", "requests is required")
+        requests = body["requests"]
+        with self._lock:
+            self.batch_sizes.append(len(requests))
+        if len(requests) > arm_api.BATCH_MAX_REQUESTS:
+            return arm_error(400, "BatchRequestTooLarge", f"at most {arm_api.BATCH_MAX_REQUESTS} requests")
+        responses = []
+        for r in requests:
+            url = urlsplit(r.get("url", ""))
+            if r.get("httpMethod") != "GET" or SETTINGS_MARK not in url.path.lower():
+                status, content = 400, {"error": {"code": "BadRequest", "message": "unsupported request"}}
+            else:
+                status, content = self._settings_of(url.path)
+                uri = url.path[: url.path.lower().index(SETTINGS_MARK)].lower()
+                with self._lock:
+                    if uri in self.garbled_items:
+                        self.garbled_items.discard(uri)
+                        content = {"unexpected": True}
+            encoded = json.dumps(content)
+            responses.append({"name": r.get("name"), "httpStatusCode": status, "headers": {},
+                              "content": content, "contentLength": len(encoded)})
+        return Fault(200, {}, {"responses": responses})
+
+    def _targets(self) -> set[str]:
+        with self._lock:
+            if self._target_cache is not None:
+                return self._target_cache
+        out = set()
+        for r in self.resources:
+            out.add(r["id"].lower())
+            entry = catalog.entry_for(r["type"])
+            for svc in entry.sub_services if entry else ():
+                out.add(f"{r['id']}/{svc.path}".lower())
+        with self._lock:
+            self._target_cache = out
+        return out
+
+    def _settings_of(self, path: str) -> tuple[int, Any]:
+        uri = path[: path.lower().index(SETTINGS_MARK)].lower()
+        with self._lock:
+            queued = self.item_faults.get(uri)
+            status = queued.pop(0) if queued else None
+        if status is not None:
+            code = {403: "AuthorizationFailed", 429: "TooManyRequests", 500: "InternalServerError"}.get(status, "Error")
+            return status, {"error": {"code": code, "message": f"scripted {status} for {uri}"}}
+        base = next((g for g in self.gone if uri == g or uri.startswith(g + "/")), None)
+        if base is not None or uri not in self._targets():
+            return 404, {"error": {"code": "ResourceNotFound", "message": f"The Resource '{uri}' was not found."}}
+        return 200, {"value": self.settings.get(uri, [])}

@@ -1,0 +1,295 @@
+"""Whole-graph tests of the platform stack with the ITSM sync: automation rule, workflows, grants, secrets.
+
+The automation rule is checked against Microsoft's AutomationRules REST spec (tests/fixtures/rest-specs).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import PROJECT_DIR, by_type, example_manifest
+
+from components.config import load_stack, read_stack_values, stack_file
+from components.facts import roles
+from components.itsm.sync import AZURE_SECURITY_INSIGHTS_APP_ID, GRAPH_APP_ROLE_ID_OFFLINE, MICROSOFT_GRAPH_APP_ID
+from components.workflows.check import check_workflow
+from mssp.plan.command import build_manifest
+from mssp.plan.mock_azure import offline_guid
+from mssp.plan.offline import run_program
+
+SPEC = PROJECT_DIR / "tests" / "fixtures" / "rest-specs" / "securityinsights_2023-02-01_AutomationRules.json"
+SPEC_EXAMPLE = PROJECT_DIR / "tests" / "fixtures" / "rest-specs" / "securityinsights_2023-02-01_examples_AutomationRules_Get.json"
+KNOWN_SECRET = "Kn0wn-ITSM-secret-value-7f3a"
+CREDENTIAL_KEY = "mssp-sentinel:itsmCredential"
+
+
+def one(manifest: dict[str, Any], type_token: str, name_part: str = "") -> dict[str, Any]:
+    (found,) = [r for r in by_type(manifest, type_token) if name_part in r["name"]]
+    return found
+
+
+def workflow(manifest: dict[str, Any], which: str) -> dict[str, Any]:
+    return one(manifest, "azure-native:logic:Workflow", which)
+
+
+# -- a small validator for the subset of Swagger 2.0 the AutomationRules spec uses --------------------------
+
+def _resolve(spec: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in schema:
+        schema = spec["definitions"][schema["$ref"].split("/")[-1]]
+    return schema
+
+
+def _properties(spec: dict[str, Any], schema: dict[str, Any]) -> tuple[dict[str, Any], set[str]]:
+    props, required = dict(schema.get("properties", {})), set(schema.get("required", []))
+    for parent in schema.get("allOf", []):
+        p, r = _properties(spec, _resolve(spec, parent))
+        props, required = {**p, **props}, required | r
+    return props, required
+
+
+def _subtype(spec: dict[str, Any], base: str, value: str) -> dict[str, Any] | None:
+    for name, d in spec["definitions"].items():
+        refs = [a.get("$ref", "").split("/")[-1] for a in d.get("allOf", [])]
+        if base in refs and d.get("x-ms-discriminator-value") == value:
+            return spec["definitions"][name]
+    return None
+
+
+def swagger_problems(spec: dict[str, Any], schema: dict[str, Any], value: Any, path: str) -> list[str]:
+    """Problems of `value` against `schema`: types, enums, required and unknown properties, discriminators."""
+    base_name = schema["$ref"].split("/")[-1] if "$ref" in schema else None
+    schema = _resolve(spec, schema)
+    problems: list[str] = []
+    if "enum" in schema and value not in schema["enum"]:
+        return [f"{path}: {value!r} not in {schema['enum']}"]
+    kind = schema.get("type")
+    if kind == "array" or "items" in schema:
+        if not isinstance(value, list):
+            return [f"{path}: expected an array"]
+        for i, item in enumerate(value):
+            problems += swagger_problems(spec, schema["items"], item, f"{path}[{i}]")
+        return problems
+    if kind == "string":
+        return [] if isinstance(value, str) else [f"{path}: expected a string"]
+    if kind == "boolean":
+        return [] if isinstance(value, bool) else [f"{path}: expected a boolean"]
+    if kind == "integer":
+        return [] if isinstance(value, (int, float)) and float(value).is_integer() else [f"{path}: expected an integer"]
+    if kind == "object" or "properties" in schema or "allOf" in schema:
+        if not isinstance(value, dict):
+            return [f"{path}: expected an object"]
+        if "discriminator" in schema and base_name is not None:
+            sub = _subtype(spec, base_name, value.get(schema["discriminator"]))
+            if sub is None:
+                return [f"{path}.{schema['discriminator']}: no subtype {value.get(schema['discriminator'])!r}"]
+            schema = sub
+        props, required = _properties(spec, schema)
+        problems += [f"{path}.{k}: required" for k in sorted(required - set(value))]
+        for key, item in value.items():
+            if key not in props:
+                problems.append(f"{path}.{key}: not a property in the spec")
+            elif not props[key].get("readOnly"):
+                problems += swagger_problems(spec, props[key], item, f"{path}.{key}")
+    return problems
+
+
+@pytest.fixture(scope="module")
+def spec() -> dict[str, Any]:
+    return json.loads(SPEC.read_text())
+
+
+def automation_rule_properties(rule: dict[str, Any]) -> dict[str, Any]:
+    """The request body's `properties` as azure-native sends them: the rule's inputs minus path parameters."""
+    path_params = {"automationRuleId", "resourceGroupName", "workspaceName"}
+    return {k: v for k, v in rule["inputs"].items() if k not in path_params}
+
+
+def test_swagger_validator_is_not_vacuous(spec):
+    example = json.loads(SPEC_EXAMPLE.read_text())["responses"]["200"]["body"]["properties"]
+    schema = {"$ref": "#/definitions/AutomationRuleProperties"}
+    assert swagger_problems(spec, schema, example, "properties") == []
+    bad = json.loads(json.dumps(example))
+    bad["triggeringLogic"]["conditions"][0]["conditionType"] = "Labels"
+    bad["actions"][0]["actionConfiguration"]["playbookId"] = "x"
+    del bad["triggeringLogic"]["triggersWhen"]
+    problems = swagger_problems(spec, schema, bad, "properties")
+    assert any("conditionType" in p for p in problems)
+    assert any("triggersWhen: required" in p for p in problems)
+
+
+def test_automation_rule_matches_the_rest_spec(spec):
+    rule = one(example_manifest("mssp"), "azure-native:securityinsights:AutomationRule")
+    body = automation_rule_properties(rule)
+    assert swagger_problems(spec, {"$ref": "#/definitions/AutomationRuleProperties"}, body, "properties") == []
+
+
+def test_automation_rule_runs_the_playbook_when_redirected_is_added():
+    m = example_manifest("mssp")
+    platform = load_stack("mssp", PROJECT_DIR).platform
+    rule = one(m, "azure-native:securityinsights:AutomationRule")
+    inputs = rule["inputs"]
+    assert (inputs["resourceGroupName"], inputs["workspaceName"]) == ("rg-mssp-sentinel", "law-mssp-sentinel")
+    logic = inputs["triggeringLogic"]
+    assert (logic["isEnabled"], logic["triggersOn"], logic["triggersWhen"]) == (True, "Incidents", "Updated")
+    assert {"conditionType": "PropertyArrayChanged",
+            "conditionProperties": {"arrayType": "Labels", "changeType": "Added"}} in logic["conditions"]
+    assert {"conditionType": "Property",
+            "conditionProperties": {"propertyName": "IncidentLabel", "operator": "Contains",
+                                    "propertyValues": ["redirected"]}} in logic["conditions"]
+    (run,) = inputs["actions"]
+    assert run["actionType"] == "RunPlaybook"
+    playbook = workflow(m, "playbook")
+    assert run["actionConfiguration"]["logicAppResourceId"] == m["outputs"]["itsmPlaybookId"]
+    assert run["actionConfiguration"]["logicAppResourceId"].endswith(
+        f"/resourceGroups/{platform.resource_group}/providers/Microsoft.Logic/workflows/"
+        f"{playbook['inputs']['workflowName']}")
+    assert run["actionConfiguration"]["tenantId"] == platform.tenant_id
+    assert playbook["urn"] in rule["options"]["dependsOn"]
+    grant = one(m, "azure-native:authorization:RoleAssignment", "sentinel-automation-contributor")
+    assert grant["urn"] in rule["options"]["dependsOn"]  # Sentinel may run the playbook before the rule exists
+
+
+def test_workflows_are_consumption_with_system_identity_and_pass_the_checker():
+    m = example_manifest("mssp")
+    for which in ("playbook", "poller"):
+        wf = workflow(m, which)
+        assert wf["inputs"]["identity"] == {"type": "SystemAssigned"}
+        assert wf["inputs"]["state"] == "Enabled"
+        assert wf["provider"] == "mssp-arm"
+        definition = wf["inputs"]["definition"]
+        # The supplied parameters are a Pulumi secret as a whole (they carry the credential): the
+        # checker gets stand-in values for the declared ones.
+        assert wf["inputs"]["parameters"] == "[secret]"
+        stand_ins = {name: {} for name in definition["parameters"]}
+        assert check_workflow(definition, stand_ins) == [], which
+        assert definition["parameters"]["itsmCredential"]["type"] == "SecureString"
+    poller = workflow(m, "poller")["inputs"]["definition"]
+    graph_filter = poller["actions"]["Graph_filter"]["inputs"]
+    assert "status eq 'redirected'" in graph_filter and "lastUpdateDateTime ge" in graph_filter
+    assert poller["triggers"]["Recurrence"]["recurrence"] == {"frequency": "Minute", "interval": 15}
+
+
+def test_sentinel_connection_uses_managed_identity():
+    m = example_manifest("mssp")
+    platform = load_stack("mssp", PROJECT_DIR).platform
+    conn = one(m, "azure-native:resources:Resource", "sentinel-connection")["inputs"]
+    assert (conn["resourceProviderNamespace"], conn["resourceType"], conn["apiVersion"], conn["kind"]) == (
+        "Microsoft.Web", "connections", "2016-06-01", "V1")
+    assert conn["properties"]["parameterValueType"] == "Alternative"
+    assert conn["properties"]["api"]["id"] == (
+        f"/subscriptions/{platform.subscription_id}/providers/Microsoft.Web/locations/{platform.location}"
+        "/managedApis/azuresentinel")
+    assert conn["resourceGroupName"] == platform.resource_group
+
+
+def test_role_assignments_at_the_right_scopes():
+    m = example_manifest("mssp")
+    platform = load_stack("mssp", PROJECT_DIR).platform
+    rg_scope = f"/subscriptions/{platform.subscription_id}/resourceGroups/{platform.resource_group}"
+    automation = one(m, "azure-native:authorization:RoleAssignment", "sentinel-automation-contributor")["inputs"]
+    assert automation["scope"] == rg_scope
+    assert automation["roleDefinitionId"].endswith(f"/roleDefinitions/{roles.SENTINEL_AUTOMATION_CONTRIBUTOR.guid}")
+    assert roles.SENTINEL_AUTOMATION_CONTRIBUTOR.guid == "f4c81013-99ee-4d62-a7ee-b3f1f648599a"
+    # Sentinel's service principal, looked up by the well-known app id (offline: the mock's answer).
+    assert automation["principalId"] == offline_guid("service-principal", AZURE_SECURITY_INSIGHTS_APP_ID)
+    responder = one(m, "azure-native:authorization:RoleAssignment", "playbook-sentinel-responder")["inputs"]
+    assert responder["scope"] == platform.workspace_id
+    assert responder["roleDefinitionId"].endswith(f"/roleDefinitions/{roles.SENTINEL_RESPONDER.guid}")
+    assert roles.SENTINEL_RESPONDER.guid == "3e150937-b8fe-4cfb-8069-0eaf05ecd056"
+    assert responder["principalId"] == offline_guid("workflow-identity", "itsm-redirect-playbook")
+    assert responder["principalType"] == "ServicePrincipal"
+    # Nothing else in the ITSM sync holds an Azure role (no Key Vault in the example).
+    itsm_assignments = [r for r in by_type(m, "azure-native:authorization:RoleAssignment")
+                        if r["parent"] and "RedirectedIncidentSync" in r["parent"]]
+    assert len(itsm_assignments) == 2
+
+
+def test_graph_permission_is_incident_read_for_each_workflow_and_nothing_broader():
+    m = example_manifest("mssp")
+    grants = by_type(m, "azuread:index/appRoleAssignment:AppRoleAssignment")
+    assert {g["name"] for g in grants} == {"itsm-redirect-playbook-graph-incident-read",
+                                           "itsm-redirect-poller-graph-incident-read"}
+    principals = {offline_guid("workflow-identity", "itsm-redirect-playbook"),
+                  offline_guid("workflow-identity", "itsm-redirect-poller")}
+    assert {g["inputs"]["principalObjectId"] for g in grants} == principals
+    for g in grants:
+        assert g["inputs"]["appRoleId"] == GRAPH_APP_ROLE_ID_OFFLINE
+        assert g["inputs"]["resourceObjectId"] == offline_guid("service-principal", MICROSOFT_GRAPH_APP_ID)
+        assert g["provider"] == "mssp-entra"
+
+
+def test_well_known_ids():
+    # Sources in components/itsm/sync.py.
+    assert AZURE_SECURITY_INSIGHTS_APP_ID == "98785600-1bb7-4fb9-b9fa-19afe2c8a360"
+    assert MICROSOFT_GRAPH_APP_ID == "00000003-0000-0000-c000-000000000000"
+    assert GRAPH_APP_ROLE_ID_OFFLINE == "45cc0394-e837-488b-a098-1918f48d186c"
+
+
+def test_no_itsm_credential_in_plain_text_anywhere(tmp_path: Path):
+    # The real program with the credential as a secret config value of a known string (as the engine
+    # hands it over after `pulumi config set --secret`): it must not appear in any input or output.
+    values, secrets = read_stack_values(stack_file(PROJECT_DIR, "mssp"))
+    values[CREDENTIAL_KEY] = KNOWN_SECRET
+    run = run_program(PROJECT_DIR, "mssp", values, secrets | {CREDENTIAL_KEY})
+    text = json.dumps([r.inputs for r in run.registrations]) + json.dumps(run.outputs)
+    assert KNOWN_SECRET not in text
+    playbook = next(r for r in run.registrations if r.name == "itsm-redirect-playbook")
+    assert playbook.inputs["parameters"] == "[secret]"  # the value was passed, as a secret
+    for r in run.registrations:
+        if r.type == "azure-native:logic:Workflow":
+            assert "itsmCredential" in json.dumps(r.inputs["definition"])  # referenced, never inlined
+
+
+def test_key_vault_credential_and_webhook(stack_doc, write_stack):
+    doc = stack_doc("mssp")
+    platform = doc["config"]["mssp-sentinel:platform"]
+    del doc["config"][CREDENTIAL_KEY]
+    vault = ("/subscriptions/0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d/resourceGroups/rg-kv/providers/"
+             "Microsoft.KeyVault/vaults/kv-acme-mssp")
+    platform["itsm"] = {"kind": "webhook", "webhook": {"url": "https://itsm.example.com/hooks/sentinel"},
+                        "poller": {"enabled": False},
+                        "credential": {"keyVaultSecretUri": "https://kv-acme-mssp.vault.azure.net/secrets/webhook",
+                                       "keyVaultId": vault}}
+    m = build_manifest("mssp", PROJECT_DIR, write_stack(doc, "mssp"))
+    assert not [w for w in by_type(m, "azure-native:logic:Workflow") if "poller" in w["name"]]
+    assert "itsmPollerId" not in m["outputs"]
+    playbook = workflow(m, "playbook")
+    assert "itsmCredential" not in playbook["inputs"]["definition"]["parameters"]
+    (kv,) = [r for r in by_type(m, "azure-native:authorization:RoleAssignment") if "keyvault" in r["name"]]
+    assert kv["inputs"]["scope"] == vault
+    assert kv["inputs"]["roleDefinitionId"].endswith("/roleDefinitions/4633458b-17de-408a-b874-0445c86b69e6")
+    assert kv["inputs"]["principalId"] == offline_guid("workflow-identity", "itsm-redirect-playbook")
+
+
+def test_no_itsm_section_no_itsm_resources(stack_doc, write_stack):
+    doc = stack_doc("mssp")
+    del doc["config"]["mssp-sentinel:platform"]["itsm"]
+    del doc["config"][CREDENTIAL_KEY]
+    m = build_manifest("mssp", PROJECT_DIR, write_stack(doc, "mssp"))
+    assert not [r for r in m["resources"] if "itsm" in r["urn"]]
+    assert "itsmPlaybookId" not in m["outputs"]
+
+
+def test_configured_sentinel_principal_and_workspace_in_another_subscription(stack_doc, write_stack):
+    doc = stack_doc("mssp")
+    platform = doc["config"]["mssp-sentinel:platform"]
+    object_id = "0d2c4b6a-8e1f-4a3b-9c5d-7e6f8a9b0c1d"
+    ws_sub = "5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b"
+    platform["itsm"]["sentinelServicePrincipalObjectId"] = object_id
+    platform["workspace"]["subscriptionId"] = ws_sub
+    m = build_manifest("mssp", PROJECT_DIR, write_stack(doc, "mssp"))
+    automation = one(m, "azure-native:authorization:RoleAssignment", "sentinel-automation-contributor")
+    assert automation["inputs"]["principalId"] == object_id
+    rule = one(m, "azure-native:securityinsights:AutomationRule")
+    assert rule["provider"] == "mssp-arm-workspace"
+    (provider,) = [r for r in m["resources"] if r["name"] == "mssp-arm-workspace"]
+    assert provider["inputs"]["subscriptionId"] == ws_sub
+    responder = one(m, "azure-native:authorization:RoleAssignment", "playbook-sentinel-responder")["inputs"]
+    assert responder["scope"].startswith(f"/subscriptions/{ws_sub}/")
+    assert responder["roleDefinitionId"].startswith(f"/subscriptions/{ws_sub}/")
+    # The playbook and its connection stay in the platform subscription's resource group.
+    assert workflow(m, "playbook")["provider"] == "mssp-arm"

@@ -1,0 +1,276 @@
+"""The ITSM sync's workflow definitions, as pure functions: checker, request shapes, idempotency, no credential.
+
+Request shapes are pinned against the documented APIs:
+- ServiceNow Table API: GET /api/now/table/{tableName} with sysparm_query / sysparm_limit / sysparm_fields,
+  PATCH /api/now/table/{tableName}/{sys_id} with a JSON body of field values, responses {"result": ...}.
+  Source: https://www.servicenow.com/docs/r/api-reference/rest-apis/c_TableAPI.html
+- Microsoft Graph: GET /v1.0/security/incidents[/{id}], $filter on status and lastUpdateDateTime,
+  paging through @odata.nextLink. Source: microsoftgraph/microsoft-graph-docs-contrib
+  api-reference/v1.0/api/security-list-incidents.md, resources/security-incident.md.
+- Sentinel connector trigger and "Update incident": Azure/Azure-Sentinel
+  Solutions/Servicenow/Playbooks/ServiceNow-CreateAndUpdateIncident/azuredeploy.json.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from components.config.itsm import ItsmConfig
+from components.itsm.workflows import (
+    CREDENTIAL_PARAMETER,
+    EVENT_SCHEMA,
+    SYNCED_LABEL,
+    CredentialSource,
+    playbook_definition,
+    poller_definition,
+)
+from components.workflows.check import check_workflow
+
+SERVICENOW = {"kind": "servicenow",
+              "servicenow": {"instanceUrl": "https://acme.service-now.com", "userName": "svc-sync"}}
+WEBHOOK = {"kind": "webhook", "webhook": {"url": "https://itsm.example.com/hooks/sentinel", "headerName": "X-Api-Key"}}
+WEBHOOK_SECRET_URL = {"kind": "webhook", "webhook": {}}
+KEY_VAULT = {"keyVaultSecretUri": "https://kv-acme.vault.azure.net/secrets/itsm",
+             "keyVaultId": "/subscriptions/0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d/resourceGroups/rg/providers/"
+                           "Microsoft.KeyVault/vaults/kv-acme"}
+
+# (config, credential source) combinations the config accepts.
+CASES = {
+    "servicenow-secret": (SERVICENOW, CredentialSource("parameter")),
+    "servicenow-keyvault": ({**SERVICENOW, "credential": KEY_VAULT},
+                            CredentialSource("keyvault", KEY_VAULT["keyVaultSecretUri"])),
+    "servicenow-no-raise": ({**SERVICENOW, "raisePriorityOnMerge": False}, CredentialSource("parameter")),
+    "webhook-header": (WEBHOOK, CredentialSource("parameter")),
+    "webhook-no-auth": (WEBHOOK, CredentialSource("none")),
+    "webhook-secret-url": (WEBHOOK_SECRET_URL, CredentialSource("parameter")),
+    "webhook-keyvault": ({**WEBHOOK, "credential": KEY_VAULT},
+                         CredentialSource("keyvault", KEY_VAULT["keyVaultSecretUri"])),
+}
+
+
+def definitions(case: str) -> tuple[dict[str, Any], dict[str, Any], CredentialSource]:
+    cfg, cred = CASES[case]
+    itsm = ItsmConfig.model_validate(cfg)
+    return playbook_definition(itsm, cred), poller_definition(itsm, cred), cred
+
+
+def all_actions(actions: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for name, action in actions.items():
+        yield name, action
+        for nested in (action.get("actions"), (action.get("else") or {}).get("actions")):
+            if nested:
+                yield from all_actions(nested)
+
+
+def action(definition: dict[str, Any], name: str) -> dict[str, Any]:
+    found = dict(all_actions(definition["actions"]))
+    assert name in found, sorted(found)
+    return found[name]
+
+
+def supplied(definition: dict[str, Any]) -> dict[str, Any]:
+    """The parameter values the component supplies on the workflow resource."""
+    values: dict[str, Any] = {}
+    if "$connections" in definition["parameters"]:
+        values["$connections"] = {"azuresentinel": {"connectionId": "/subscriptions/x/connections/y"}}
+    if CREDENTIAL_PARAMETER in definition["parameters"]:
+        values[CREDENTIAL_PARAMETER] = "supplied-at-deployment"
+    return values
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_both_workflows_pass_the_checker(case):
+    playbook, poller, _ = definitions(case)
+    assert check_workflow(playbook, supplied(playbook)) == []
+    assert check_workflow(poller, supplied(poller)) == []
+
+
+def test_the_checker_catches_a_broken_reference():
+    # The checker is not vacuous on these definitions: break one reference and it reports it.
+    playbook, _, _ = definitions("servicenow-secret")
+    action(playbook, "Close_source_ticket")["runAfter"] = {"No_such_action": ["Succeeded"]}
+    assert any("No_such_action" in p for p in check_workflow(playbook, supplied(playbook)))
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_credential_only_as_securestring_parameter_or_key_vault(case):
+    playbook, poller, cred = definitions(case)
+    for definition in (playbook, poller):
+        params = definition["parameters"]
+        text = json.dumps(definition)
+        if cred.kind == "parameter":
+            assert params[CREDENTIAL_PARAMETER]["type"] == "SecureString"
+            assert "defaultValue" not in params[CREDENTIAL_PARAMETER]
+            assert f"@parameters('{CREDENTIAL_PARAMETER}')" in text
+        else:
+            assert CREDENTIAL_PARAMETER not in params
+            assert "parameters('itsmCredential')" not in text
+        if cred.kind == "keyvault":
+            get = action(definition, "Get_ITSM_credential")
+            assert get["inputs"]["uri"] == f"{KEY_VAULT['keyVaultSecretUri']}?api-version=7.4"
+            assert get["inputs"]["authentication"] == {"type": "ManagedServiceIdentity",
+                                                       "audience": "https://vault.azure.net"}
+            assert get["runtimeConfiguration"]["secureData"]["properties"] == ["inputs", "outputs"]
+
+
+def test_playbook_trigger_and_connection_reference():
+    playbook, _, _ = definitions("servicenow-secret")
+    trigger = playbook["triggers"]["Microsoft_Sentinel_incident"]
+    assert trigger["type"] == "ApiConnectionWebhook"
+    assert trigger["inputs"]["path"] == "/incident-creation"
+    assert trigger["inputs"]["host"]["connection"]["name"] == "@parameters('$connections')['azuresentinel']['connectionId']"
+    assert playbook["parameters"]["$connections"] == {"type": "Object", "defaultValue": {}}
+
+
+def test_playbook_matches_the_label_case_insensitively_and_skips_synced_incidents():
+    playbook, _, _ = definitions("servicenow-secret")
+    labels = playbook["actions"]["Redirected_labels"]
+    assert labels["type"] == "Query"
+    assert labels["inputs"]["where"] == "@equals(toLower(item()?['labelName']), 'redirected')"
+    assert "['labels']" in labels["inputs"]["from"]
+    gate = playbook["actions"]["Redirected_and_not_synced"]
+    assert gate["expression"]["and"][1] == {"equals": ["@length(body('Synced_labels'))", 0]}
+    assert playbook["actions"]["Synced_labels"]["inputs"]["where"].endswith(f"'{SYNCED_LABEL}')")
+    # The tag that makes a second run a no-op is added last, after the ITSM steps succeeded.
+    mark = action(playbook, "Mark_incident_synced")
+    assert mark["runAfter"] == {"Source_ticket_open": ["Succeeded"]}
+    assert mark["inputs"]["method"] == "put" and mark["inputs"]["path"] == "/Incidents"
+    assert mark["inputs"]["body"] == {"incidentArmId": "@triggerBody()?['object']?['id']",
+                                      "tagsToAdd": {"TagsToAdd": [{"Tag": SYNCED_LABEL}]}}
+
+
+def test_playbook_finds_the_target_through_graph_with_managed_identity():
+    playbook, _, _ = definitions("servicenow-secret")
+    source = action(playbook, "Get_source_incident")
+    assert source["inputs"]["method"] == "GET"
+    assert source["inputs"]["uri"].startswith("https://graph.microsoft.com/v1.0/security/incidents/@{")
+    assert "providerIncidentId" in source["inputs"]["uri"]
+    assert source["inputs"]["authentication"] == {"type": "ManagedServiceIdentity",
+                                                  "audience": "https://graph.microsoft.com"}
+    assert action(playbook, "Has_target")["expression"] == \
+        "@not(empty(body('Get_source_incident')?['redirectIncidentId']))"
+    target = action(playbook, "Get_target_incident")
+    assert "body('Get_source_incident')?['redirectIncidentId']" in target["inputs"]["uri"]
+    event = action(playbook, "Sync_event")["inputs"]
+    assert "providerIncidentUrl" in event["source"]["url"]  # fallback when Graph has no incidentWebUrl
+
+
+def test_poller_lists_redirected_incidents_and_follows_next_link():
+    _, poller, _ = definitions("servicenow-secret")
+    assert poller["triggers"]["Recurrence"] == {"type": "Recurrence",
+                                                "recurrence": {"frequency": "Minute", "interval": 15}}
+    graph_filter = poller["actions"]["Graph_filter"]["inputs"]
+    assert graph_filter.startswith("status eq 'redirected' and lastUpdateDateTime ge @{")
+    assert "addMinutes(utcNow(), -30)" in graph_filter  # two intervals: no gap after a late run
+    page = poller["actions"]["Initialize_page_url"]["inputs"]["variables"][0]
+    assert page["value"] == ("https://graph.microsoft.com/v1.0/security/incidents?$filter="
+                             "@{encodeUriComponent(outputs('Graph_filter'))}")
+    until = poller["actions"]["Until_no_next_page"]
+    assert until["type"] == "Until" and until["expression"] == "@empty(variables('pageUrl'))"
+    listing = until["actions"]["List_redirected_incidents"]
+    assert listing["inputs"]["uri"] == "@variables('pageUrl')"
+    assert listing["inputs"]["authentication"]["type"] == "ManagedServiceIdentity"
+    assert until["actions"]["Set_next_page"]["inputs"]["value"] == \
+        "@{coalesce(body('List_redirected_incidents')?['@odata.nextLink'], '')}"
+    loop = until["actions"]["For_each_redirected_incident"]
+    assert loop["runtimeConfiguration"]["concurrency"]["repetitions"] == 1
+
+
+def test_both_workflows_run_the_same_itsm_steps():
+    playbook, poller, _ = definitions("servicenow-secret")
+    names = ("Find_source_ticket", "Find_target_ticket", "Source_ticket_open")
+    for name in names:
+        assert action(playbook, name) == action(poller, name)
+    pb_event, po_event = action(playbook, "Sync_event")["inputs"], action(poller, "Sync_event")["inputs"]
+    assert pb_event.keys() == po_event.keys()
+    assert pb_event["source"].keys() == po_event["source"].keys()
+    assert (pb_event["detectedBy"], po_event["detectedBy"]) == ("sentinel-playbook", "graph-poller")
+
+
+def test_servicenow_find_by_correlation_id():
+    playbook, _, _ = definitions("servicenow-secret")
+    find = action(playbook, "Find_source_ticket")["inputs"]
+    assert find["method"] == "GET"
+    assert find["uri"] == "https://acme.service-now.com/api/now/table/incident"
+    assert find["queries"]["sysparm_query"] == "correlation_id=@{outputs('Sync_event')?['source']?['defenderIncidentId']}"
+    assert find["queries"]["sysparm_limit"] == "1"
+    assert set(find["queries"]["sysparm_fields"].split(",")) >= {"sys_id", "number", "state", "close_notes"}
+    assert find["authentication"] == {"type": "Basic", "username": "svc-sync",
+                                      "password": "@parameters('itsmCredential')"}
+    target = action(playbook, "Find_target_ticket")["inputs"]
+    assert target["queries"]["sysparm_query"].endswith("?['target']?['defenderIncidentId']}")
+
+
+def test_servicenow_close_source_and_note_target():
+    playbook, _, _ = definitions("servicenow-secret")
+    close = action(playbook, "Close_source_ticket")["inputs"]
+    assert close["method"] == "PATCH"
+    assert close["uri"] == ("https://acme.service-now.com/api/now/table/incident/"
+                            "@{first(body('Find_source_ticket')?['result'])?['sys_id']}")
+    assert close["headers"]["Content-Type"] == "application/json"
+    assert close["body"]["state"] == "7"
+    assert close["body"]["close_code"] == "Closed/Resolved by Caller"
+    assert close["body"]["close_notes"].startswith("[mssp-sentinel redirected to @{")
+    assert "?['target']?['url']" in close["body"]["close_notes"]  # links the target
+    note = action(playbook, "Note_on_target_ticket")["inputs"]
+    assert note["method"] == "PATCH"
+    assert note["uri"].endswith("@{first(body('Find_target_ticket')?['result'])?['sys_id']}")
+    assert set(note["body"]) == {"work_notes"}
+    assert "?['source']?['defenderIncidentId']" in note["body"]["work_notes"]
+
+
+def test_servicenow_steps_are_idempotent():
+    playbook, _, _ = definitions("servicenow-secret")
+    gate = action(playbook, "Source_ticket_open")
+    # Nothing happens unless the source ticket exists and does not carry this sync's marker for this target.
+    exists, not_marked = gate["expression"]["and"]
+    assert exists["greater"][1] == 0 and "Find_source_ticket" in exists["greater"][0]
+    contains = not_marked["not"]["contains"]
+    assert "close_notes" in contains[0]
+    assert contains[1] == "@concat('[mssp-sentinel redirected to ', outputs('Sync_event')?['target']?['defenderIncidentId'], ']')"
+    # The target note and priority raise only run after the source was closed in this run.
+    assert set(gate["actions"]) == {"Close_source_ticket", "Target_ticket_found"}
+    assert gate["actions"]["Target_ticket_found"]["runAfter"] == {"Close_source_ticket": ["Succeeded"]}
+
+
+def test_priority_raise_is_configurable():
+    playbook, _, _ = definitions("servicenow-secret")
+    raise_ = action(playbook, "Raise_target_priority")["inputs"]
+    assert set(raise_["body"]) == {"impact", "urgency"}
+    assert action(playbook, "Source_more_severe")["expression"] == "@equals(outputs('Sync_event')?['raisePriority'], true)"
+    assert action(playbook, "Sync_event")["inputs"]["raisePriority"].startswith("@greater(indexOf(")
+    off, _, _ = definitions("servicenow-no-raise")
+    assert "Raise_target_priority" not in dict(all_actions(off["actions"]))
+    assert action(off, "Sync_event")["inputs"]["raisePriority"] is False
+
+
+def test_webhook_posts_the_documented_event():
+    playbook, poller, _ = definitions("webhook-header")
+    post = action(playbook, "Post_sync_event")
+    assert post["inputs"]["method"] == "POST"
+    assert post["inputs"]["uri"] == "https://itsm.example.com/hooks/sentinel"
+    assert post["inputs"]["headers"] == {"Content-Type": "application/json",
+                                         "X-Api-Key": "@parameters('itsmCredential')"}
+    assert post["inputs"]["body"] == "@outputs('Sync_event')"
+    assert post["runtimeConfiguration"]["secureData"]["properties"] == ["inputs"]
+    event = action(playbook, "Sync_event")["inputs"]
+    # The documented event (README "ITSM sync for redirected incidents" "Webhook event").
+    assert set(event) == {"schema", "eventType", "eventId", "detectedBy", "raisePriority", "source", "target"}
+    assert event["schema"] == EVENT_SCHEMA and event["eventType"] == "incident.redirected"
+    assert set(event["source"]) == {"defenderIncidentId", "severity", "url", "sentinelIncidentUrl"}
+    assert set(event["target"]) == {"defenderIncidentId", "severity", "url"}
+    assert event["eventId"] == "@{body('Get_source_incident')?['id']}->@{body('Get_target_incident')?['id']}"
+    assert action(poller, "Post_sync_event") == post
+
+
+def test_webhook_secret_url_and_no_auth():
+    playbook, _, _ = definitions("webhook-secret-url")
+    assert action(playbook, "Post_sync_event")["inputs"]["uri"] == "@parameters('itsmCredential')"
+    playbook, _, _ = definitions("webhook-no-auth")
+    post = action(playbook, "Post_sync_event")
+    assert post["inputs"]["headers"] == {"Content-Type": "application/json"}
+    assert "runtimeConfiguration" not in post
