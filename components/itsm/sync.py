@@ -127,6 +127,21 @@ class RedirectedIncidentSync(pulumi.ComponentResource):
                     type="SecureString", value=pulumi.Output.secret(args.credential))
             return params
 
+        def workflow(role: str, definition: object, parameters: dict[str, object]) -> azure_native.logic.Workflow:
+            """One of the sync's Consumption Logic Apps, `{name}-{role}`, signed in as its own managed identity."""
+            return azure_native.logic.Workflow(
+                f"{name}-{role}",
+                workflow_name=f"{name}-{role}",
+                resource_group_name=args.resource_group,
+                location=args.location,
+                identity=azure_native.logic.ManagedServiceIdentityArgs(type="SystemAssigned"),
+                state="Enabled",
+                definition=definition,
+                parameters=workflow_parameters(parameters),
+                tags=args.tags,
+                opts=arm,
+            )
+
         # The Sentinel connection, authenticated by the playbook's managed identity. azure-native's
         # web.Connection (spec 2016-06-01) has no `parameterValueType` (Azure/azure-rest-api-specs#20851),
         # so the connection is a generic ARM resource carrying the property exactly as the ARM template does.
@@ -151,26 +166,14 @@ class RedirectedIncidentSync(pulumi.ComponentResource):
             opts=arm,
         )
 
-        playbook_def = playbook_definition(itsm, credential)
-        playbook = azure_native.logic.Workflow(
-            f"{name}-playbook",
-            workflow_name=f"{name}-playbook",
-            resource_group_name=args.resource_group,
-            location=args.location,
-            identity=azure_native.logic.ManagedServiceIdentityArgs(type="SystemAssigned"),
-            state="Enabled",
-            definition=playbook_def,
-            parameters=workflow_parameters({
-                "$connections": {CONNECTION_KEY: {
-                    "connectionId": connection.id,
-                    "connectionName": connection_name,
-                    "id": managed_api_id(args.subscription_id, args.location, SENTINEL_MANAGED_API),
-                    "connectionProperties": {"authentication": {"type": "ManagedServiceIdentity"}},
-                }},
-            }),
-            tags=args.tags,
-            opts=arm,
-        )
+        playbook = workflow("playbook", playbook_definition(itsm, credential), {
+            "$connections": {CONNECTION_KEY: {
+                "connectionId": connection.id,
+                "connectionName": connection_name,
+                "id": managed_api_id(args.subscription_id, args.location, SENTINEL_MANAGED_API),
+                "connectionProperties": {"authentication": {"type": "ManagedServiceIdentity"}},
+            }},
+        })
         playbook_principal = playbook.identity.apply(lambda i: i.principal_id if i else None)
 
         # Sentinel's own service principal runs playbooks for automation rules.
@@ -222,18 +225,7 @@ class RedirectedIncidentSync(pulumi.ComponentResource):
         principals: dict[str, pulumi.Output[str]] = {"playbook": playbook_principal}
         self.poller_id = None
         if itsm.poller.enabled:
-            poller = azure_native.logic.Workflow(
-                f"{name}-poller",
-                workflow_name=f"{name}-poller",
-                resource_group_name=args.resource_group,
-                location=args.location,
-                identity=azure_native.logic.ManagedServiceIdentityArgs(type="SystemAssigned"),
-                state="Enabled",
-                definition=poller_definition(itsm, credential),
-                parameters=workflow_parameters({}),
-                tags=args.tags,
-                opts=arm,
-            )
+            poller = workflow("poller", poller_definition(itsm, credential), {})
             principals["poller"] = poller.identity.apply(lambda i: i.principal_id if i else None)
             self.poller_id = poller.id
 

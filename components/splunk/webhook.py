@@ -53,6 +53,21 @@ def ingestion_uri(logs_ingestion_endpoint: str, dcr_immutable_id: str, stream_na
             f"?api-version={LOGS_INGESTION_API_VERSION}")
 
 
+def _reply(status_code: int, status: str, after: list[str], **extra: str) -> dict[str, Any]:
+    """The Response action that answers Splunk once Send_to_Sentinel ends in one of the `after` states."""
+    return {
+        "type": "Response",
+        "kind": "Http",
+        "inputs": {
+            "statusCode": status_code,
+            "headers": {"Content-Type": "application/json"},
+            "body": {"status": status, "sid": "@triggerBody()?['sid']",
+                     "ingestionStatus": "@outputs('Send_to_Sentinel')?['statusCode']", **extra},
+        },
+        "runAfter": {"Send_to_Sentinel": after},
+    }
+
+
 def workflow_definition(customer_name: str, customer_tenant_id: str, uri: str) -> dict[str, Any]:
     """The workflow definition (pure): Request trigger -> record -> Logs Ingestion API -> response to Splunk."""
     return {
@@ -87,29 +102,9 @@ def workflow_definition(customer_name: str, customer_tenant_id: str, uri: str) -
                 },
                 "runAfter": {"Build_record": ["Succeeded"]},
             },
-            "Accepted": {
-                "type": "Response",
-                "kind": "Http",
-                "inputs": {
-                    "statusCode": 200,
-                    "headers": {"Content-Type": "application/json"},
-                    "body": {"status": "ingested", "sid": "@triggerBody()?['sid']",
-                             "ingestionStatus": "@outputs('Send_to_Sentinel')?['statusCode']"},
-                },
-                "runAfter": {"Send_to_Sentinel": ["Succeeded"]},
-            },
-            "Ingestion_failed": {
-                "type": "Response",
-                "kind": "Http",
-                "inputs": {
-                    "statusCode": 502,
-                    "headers": {"Content-Type": "application/json"},
-                    "body": {"status": "ingestion failed", "sid": "@triggerBody()?['sid']",
-                             "ingestionStatus": "@outputs('Send_to_Sentinel')?['statusCode']",
-                             "ingestionError": "@body('Send_to_Sentinel')"},
-                },
-                "runAfter": {"Send_to_Sentinel": ["Failed", "TimedOut"]},
-            },
+            "Accepted": _reply(200, "ingested", ["Succeeded"]),
+            "Ingestion_failed": _reply(502, "ingestion failed", ["Failed", "TimedOut"],
+                                       ingestionError="@body('Send_to_Sentinel')"),
         },
         "outputs": {},
     }
