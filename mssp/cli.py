@@ -1,6 +1,7 @@
 """Argument parsing and dispatch for `python -m mssp`.
 
-Each command lives in its own module with `register(subparsers)`, which adds its sub-parser and sets
+Each command lives in a folder named for it (`mssp/plan/command.py`, `mssp/splunk/ping.py` for
+`splunk-ping`) whose module has `register(subparsers)`, which adds its sub-parser and sets
 `func(args) -> int`. Modules import heavy dependencies (the Pulumi SDK, Azure SDKs) inside their
 functions, so `--help` and unrelated commands stay fast.
 """

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mssp import PROJECT_DIR
 from mssp.errors import UserError
 
 if TYPE_CHECKING:
@@ -31,8 +32,6 @@ if TYPE_CHECKING:
     from components.forwarding.inventory import InventoryItem
     from mssp.azure.rest import AzureRestClient
     from mssp.discover.discovery import Adoption, DiscoveryReport
-
-from mssp import PROJECT_DIR
 
 ENDPOINT_ENV = "MSSP_ARM_ENDPOINT"  # another ARM endpoint (sovereign clouds, a local test server)
 
