@@ -156,10 +156,10 @@ def child_project(project_dir: Path) -> dict[str, Any]:
     peak = _peak_mib()
     # The plan also registers the platform stack's resources (its outputs feed the customer's
     # StackReference); count them too, after the clock and the peak were read.
-    from components.config import read_stack_values, stack_file
+    from components.config import stack_file, stack_values
     from mssp.plan.offline import run_program
 
-    platform = run_program(project_dir, PLATFORM_STACK, *read_stack_values(stack_file(project_dir, PLATFORM_STACK)))
+    platform = run_program(project_dir, PLATFORM_STACK, *stack_values(stack_file(project_dir, PLATFORM_STACK), project_dir, PLATFORM_STACK))
     resources = manifest["resources"]
     return {
         "seconds": seconds,

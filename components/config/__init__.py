@@ -13,6 +13,7 @@ MSSP tenant are caught before anything runs.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,7 @@ from pydantic import ValidationError
 from components.config.base import ConfigError, Model, issues_from
 from components.config.customer import CustomerConfig
 from components.config.platform import PlatformConfig
+from components.config.project import apply_project_config, load_project, stack_key
 from components.forwarding.inventory import InventoryError, InventoryItem, load_inventory
 
 PROJECT = "mssp-sentinel"
@@ -48,6 +50,7 @@ __all__ = [
     "load_stack_file",
     "parse_config",
     "stack_file",
+    "stack_values",
 ]
 
 
@@ -73,35 +76,106 @@ def stack_file(project_dir: Path, stack: str) -> Path:
     return project_dir / "stacks" / f"Pulumi.{stack}.yaml"
 
 
-def read_stack_values(path: Path) -> tuple[dict[str, Any], set[str]]:
-    """The project's config values of a stack file, and which keys are Pulumi secrets.
+class _StackYamlLoader(yaml.SafeLoader):
+    """Stack files as the Pulumi CLI reads them (yaml.v3, YAML 1.2): `on`, `yes`, `off` are text, not
+    booleans, `1:20` is text, not a base-60 number, and a key given twice is an error, not "last wins"."""
 
-    `secure:` values are ciphertext only the Pulumi CLI can decrypt; here they stand as the
-    placeholder "[secret]" and their keys are marked secret, which is all validation needs.
+
+# YAML 1.2 core schema booleans and integers (PyYAML implements YAML 1.1, whose resolvers differ).
+_StackYamlLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag not in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:int")]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_StackYamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+_StackYamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:int", re.compile(r"^(?:[-+]?[0-9][0-9_]*|0o[0-7_]+|0x[0-9a-fA-F_]+|0b[01_]+)$"),
+    list("-+0123456789"))
+
+
+def _construct_mapping(loader: _StackYamlLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+    seen: dict[Any, yaml.Node] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
+        try:
+            hash(key)
+        except TypeError:
+            raise yaml.constructor.ConstructorError(
+                None, None, "a mapping key must be a plain value", key_node.start_mark) from None
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"mapping key {key!r} given twice (first at line {seen[key].start_mark.line + 1}); "
+                "a YAML mapping takes each key once", key_node.start_mark)
+        seen[key] = key_node
+    return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
+
+
+_StackYamlLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def load_yaml(path: Path) -> Any:
+    """A YAML file of the project (stack file, inventory) read as the Pulumi CLI reads stack files."""
+    with path.open(encoding="utf-8") as f:
+        return yaml.load(f, Loader=_StackYamlLoader)  # noqa: S506 - a SafeLoader subclass
+
+
+def read_stack_values(path: Path) -> tuple[dict[str, Any], set[str]]:
+    """The config values of a stack file, keyed as the CLI keys them, and which keys are Pulumi secrets.
+
+    Keys are parsed as `pulumi` parses them (components.config.project.stack_key): a key without a
+    namespace belongs to the project, so `kind:` is `mssp-sentinel:kind`; of two spellings of one
+    key the later wins, as in the CLI. `secure:` values are ciphertext only the Pulumi CLI can
+    decrypt; here they stand as the placeholder "[secret]" and their keys are marked secret, which
+    is all validation needs.
     """
     try:
-        with path.open(encoding="utf-8") as f:
-            doc = yaml.safe_load(f) or {}
+        if path.is_dir():
+            raise ConfigError([(str(path), "is a folder, not a stack file")])
+        doc = load_yaml(path)
     except FileNotFoundError:
         raise ConfigError([(str(path), "stack file not found")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([(str(path), f"cannot read the stack file: {exc}")]) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError([(str(path), f"cannot read the stack file: not UTF-8 text ({exc.reason} at byte {exc.start})")]) from None
+    except OSError as exc:
+        raise ConfigError([(str(path), f"cannot read the stack file: {exc.strerror or exc}")]) from None
     except yaml.YAMLError as exc:
-        raise ConfigError([(str(path), f"not valid YAML: {exc}")]) from None
+        raise ConfigError([(str(path), f"not valid YAML: {_yaml_problem(exc)}")]) from None
+    if doc is None:
+        doc = {}
     if not isinstance(doc, dict):
         raise ConfigError([(str(path), f"a stack file is a mapping with a 'config' key (found {type(doc).__name__})")])
-    config = doc.get("config") or {}
+    config = doc.get("config")
+    if config is None:
+        config = {}
     if not isinstance(config, dict):
-        raise ConfigError([(f"{path}:config", "expected a mapping of config keys")])
+        raise ConfigError([(f"{path}:config", f"expected a mapping of config keys (found {type(config).__name__}); "
+                            f"e.g. `config: {{{PROJECT}:kind: customer, ...}}`")])
     values: dict[str, Any] = {}
     secrets: set[str] = set()
-    for key, value in config.items():
+    for raw_key, value in config.items():
+        key = stack_key(PROJECT, raw_key, f"{path}:config")
+        values.pop(key, None)
+        secrets.discard(key)
         if isinstance(value, dict) and set(value) == {"secure"}:
             values[key] = SECRET_PLACEHOLDER
             secrets.add(key)
         else:
             values[key] = value
     return values, secrets
+
+
+def stack_values(path: Path, project_dir: Path, stack: str) -> tuple[dict[str, Any], set[str]]:
+    """A stack file's config as the engine hands it to the program: the CLI's rules applied
+    (components.config.project), the project's defaults filled in; refused where `pulumi preview` refuses."""
+    values, secrets = read_stack_values(path)
+    return apply_project_config(load_project(project_dir), values, secrets, stack=stack, where=str(path)), secrets
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """A YAML error in one line: what and where, without PyYAML's multi-line excerpt."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    return f"{problem} (line {mark.line + 1}, column {mark.column + 1})" if mark else str(problem)
 
 
 def _section(values: Mapping[str, Any], key: str) -> Any:
@@ -131,7 +205,9 @@ def _check_keys(values: Mapping[str, Any], kind: str) -> list[tuple[str, str]]:
         if namespace == PROJECT and name not in KEYS:
             issues.append((name, f"unknown key; allowed keys: {', '.join(KEYS)}"))
     other = "customer" if kind == "platform" else "platform"
-    if f"{PROJECT}:{other}" in values:
+    # Pulumi.yaml gives both sections the default {} (the CLI requires every declared key without a
+    # default in every stack), so an empty one is the project default, not a misplaced section.
+    if values.get(f"{PROJECT}:{other}") not in (None, {}, "{}"):
         issues.append((other, f"not allowed in a {kind} stack"))
     if kind == "customer":
         issues.extend((key, "not allowed in a customer stack (it belongs to the platform stack)")
@@ -199,12 +275,15 @@ def parse_config(
     project_dir: Path,
     platform_values: Mapping[str, Any] | None = None,
     require_inventory: bool = True,
+    source: str = "stack config",
 ) -> LoadedStack:
     """Validate a stack's config values (and, for a customer, its platform's) into a LoadedStack.
 
     `require_inventory=False` accepts a customer whose inventory file does not exist yet (discovery
-    is what writes it); everything else is validated the same way.
+    is what writes it); everything else is validated the same way. `source` names where the values
+    come from in messages (the stack file, or the engine's config).
     """
+    values = apply_project_config(load_project(project_dir), values, secret_keys, stack=stack, where=source)
     kind = _section(values, "kind")
     if kind not in ("platform", "customer"):
         raise ConfigError([("kind", f"must be 'platform' or 'customer' (found {kind!r})")])
@@ -229,7 +308,7 @@ def parse_config(
         if not platform_file.exists():
             raise ConfigError([("customer.platformStack", f"no platform stack file stacks/{platform_file.name} for "
                                 f"'{customer.platform_stack}' (its last segment names the platform stack)")])
-        platform_values, _ = read_stack_values(platform_file)
+        platform_values, _ = stack_values(platform_file, project_dir, customer.platform_stack_name)
     try:
         platform = parse_platform(platform_values)
     except ConfigError as exc:
@@ -313,7 +392,8 @@ def load_stack_file(
     """Load and validate a stack file (any path; platform files are looked up in project_dir/stacks)."""
     values, secrets = read_stack_values(path)
     name = stack or path.name.removeprefix("Pulumi.").removesuffix(".yaml").removesuffix(".yml")
-    return parse_config(values, secrets, stack=name, project_dir=project_dir, require_inventory=require_inventory)
+    return parse_config(values, secrets, stack=name, project_dir=project_dir, require_inventory=require_inventory,
+                        source=str(path))
 
 
 def load_stack(stack: str, project_dir: Path, *, require_inventory: bool = True) -> LoadedStack:

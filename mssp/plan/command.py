@@ -44,17 +44,17 @@ def build_manifest(stack: str, project_dir: Path = PROJECT_DIR, config_file: Pat
 
 
 def _build_manifest(stack: str, project_dir: Path, config_file: Path | None) -> dict[str, Any]:
-    from components.config import load_stack_file, read_stack_values, stack_file
+    from components.config import load_stack_file, stack_file, stack_values
     from mssp.plan.offline import run_program
 
     path = config_file or stack_file(project_dir, stack)
     loaded = load_stack_file(path, project_dir, stack)
-    values, secrets = read_stack_values(path)
+    values, secrets = stack_values(path, project_dir, stack)
     stack_outputs: dict[str, dict[str, Any]] = {}
     if loaded.customer is not None:
         # Platform outputs come from the platform stack's own offline plan: same program, same mocks.
         platform_name = loaded.customer.platform_stack_name
-        p_values, p_secrets = read_stack_values(stack_file(project_dir, platform_name))
+        p_values, p_secrets = stack_values(stack_file(project_dir, platform_name), project_dir, platform_name)
         platform_run = run_program(project_dir, platform_name, p_values, p_secrets)
         stack_outputs[loaded.customer.platform_stack] = platform_run.outputs
     run = run_program(project_dir, stack, values, secrets, stack_outputs)

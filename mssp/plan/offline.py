@@ -51,6 +51,10 @@ def scrub(value: Any) -> Any:
         return [scrub(v) for v in value]
     if value == rpc.UNKNOWN:
         return "[unknown]"
+    if isinstance(value, float) and value.is_integer():
+        # The SDK sends every number as a protobuf double; the engine prints whole ones as integers
+        # (`pulumi preview --json` shows 90, not 90.0: Go's encoding/json), and so does the manifest.
+        return int(value)
     return value
 
 

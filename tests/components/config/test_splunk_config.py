@@ -94,6 +94,7 @@ def isolated_project(tmp_path: Path, platform_splunk: bool) -> Path:
     """A project dir with the example platform stack (with or without splunk) and contoso's inventory."""
     project = tmp_path / "project"
     (project / "stacks" / "inventories").mkdir(parents=True)
+    shutil.copy(REPO / "Pulumi.yaml", project / "Pulumi.yaml")
     doc = stack_doc("mssp")
     if not platform_splunk:
         doc["config"]["mssp-sentinel:platform"].pop("splunk")

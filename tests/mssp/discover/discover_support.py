@@ -38,6 +38,7 @@ def client_for(fake: FakeArm, sleeps: list[float] | None = None, **kwargs: Any) 
 
 
 def make_project(tmp_path: Path) -> Path:
-    """A copy of the project's stacks/ folder (stack files and inventories) to run discovery in."""
+    """A copy of the project's Pulumi.yaml and stacks/ folder (stack files and inventories) to run discovery in."""
     shutil.copytree(PROJECT_DIR / "stacks", tmp_path / "stacks")
+    shutil.copy(PROJECT_DIR / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
     return tmp_path
