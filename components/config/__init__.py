@@ -116,7 +116,7 @@ _StackYamlLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
 def load_yaml(path: Path) -> Any:
     """A YAML file of the project (stack file, inventory) read as the Pulumi CLI reads stack files."""
     with path.open(encoding="utf-8") as f:
-        return yaml.load(f, Loader=_StackYamlLoader)  # noqa: S506 - a SafeLoader subclass
+        return yaml.load(f, Loader=_StackYamlLoader)
 
 
 def read_stack_values(path: Path) -> tuple[dict[str, Any], set[str]]:
