@@ -1,0 +1,1 @@
+"""Test doubles: local servers that answer like Azure APIs (never imported by the product)."""
