@@ -26,9 +26,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "mssp.discover",
     "mssp.drift",
     "mssp.splunk_ping",
-    "mssp.health.command",
-    "mssp.report.command",
-    "mssp.offboard.command",
+    "mssp.health",
+    "mssp.report",
+    "mssp.offboard",
 )
 
 

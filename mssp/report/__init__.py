@@ -1,1 +1,5 @@
 """`python -m mssp report`: the fleet coverage page (one self-contained HTML file plus Markdown)."""
+
+from mssp.report.command import register
+
+__all__ = ["register"]
