@@ -24,20 +24,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from mssp.azure_rest import AzureRestError
+
 # Public cloud query endpoint and token audience (azure-monitor-query's default; sovereign clouds differ).
 DEFAULT_ENDPOINT = "https://api.loganalytics.io"
 # Bounded retries: throttling answers are retried after Retry-After, then the run ends as an error.
 DEFAULT_RETRIES = 3
 
 
-class LogAnalyticsError(Exception):
-    """The query failed as a whole: no row of it can be trusted."""
+class LogAnalyticsError(AzureRestError):
+    """The query failed as a whole: no row of it can be trusted (the REST client's error, for one handler)."""
 
     def __init__(self, message: str, *, status: int | None = None, code: str | None = None):
-        self.status = status
-        self.code = code
-        detail = " ".join(p for p in (f"HTTP {status}" if status else "", code or "") if p)
-        super().__init__(f"Log Analytics query failed: {detail + ': ' if detail else ''}{message}")
+        super().__init__("Log Analytics query failed", message, status=status, code=code)
 
 
 @dataclass(frozen=True)

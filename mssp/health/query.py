@@ -147,10 +147,10 @@ def _iso(value: Any) -> str | None:
     return str(value)
 
 
-def _owner(key: str, ids: Mapping[str, str]) -> str | None:
+def owner_of(key: str, ids: Mapping[str, str]) -> str | None:
     """The inventoried resource a row's _ResourceId belongs to: itself or its nearest listed parent
     (storage service logs carry the service's id, .../blobServices/default)."""
-    parts = key.rstrip("/").split("/")
+    parts = key.lower().rstrip("/").split("/")
     for n in range(len(parts), 0, -1):
         candidate = "/".join(parts[:n])
         if candidate in ids:
@@ -175,7 +175,7 @@ def assess(
     seen: dict[tuple[str, str], tuple[Any, int]] = {}
     for row in rows:
         kind, key = str(row.get("Kind") or ""), str(row.get("Key") or "").lower()
-        owner = _owner(key, ids) if kind == "resource" else key
+        owner = owner_of(key, ids) if kind == "resource" else key
         if owner is None:
             continue
         k = (kind, owner.lower())

@@ -45,15 +45,6 @@ def _type_of(resource_id: str) -> str | None:
     return None
 
 
-def _owner_id(uri: str, inventory_ids: Mapping[str, str]) -> str | None:
-    parts = uri.split("/")
-    for n in range(len(parts), 0, -1):
-        key = "/".join(parts[:n]).lower()
-        if key in inventory_ids:
-            return inventory_ids[key]
-    return None
-
-
 def read_reports(paths: Iterable[Path], what: str) -> dict[str, dict[str, Any]]:
     """JSON reports (health or drift) keyed by short stack name; a bad file is a clear error."""
     out: dict[str, dict[str, Any]] = {}
@@ -87,6 +78,7 @@ def customer_row(stack: str, project_dir: Path, health: Mapping[str, Any] | None
     from components import roles
     from components.config import ConfigError, load_stack
     from components.lighthouse import definition_properties
+    from mssp.health.query import owner_of
     from mssp.plan import build_manifest, config_errors_text
 
     try:
@@ -102,7 +94,7 @@ def customer_row(stack: str, project_dir: Path, health: Mapping[str, Any] | None
     configured: dict[str, str] = {}  # inventory id -> type
     for r in manifest["resources"]:
         if r["type"] == "azure-native:monitor:DiagnosticSetting":
-            owner = _owner_id(r["inputs"]["resourceUri"], inventory)
+            owner = owner_of(r["inputs"]["resourceUri"], inventory)
             if owner is not None:
                 configured[owner] = _type_of(owner) or "?"
     silent_ids = {i.lower() for i in (health or {}).get("silentResources", [])}
