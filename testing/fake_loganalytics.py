@@ -64,6 +64,12 @@ def server_error() -> Fault:
 PARTIAL = "partial"  # marker fault: answer 200 with part of the rows and a PartialError
 
 
+def wrong_shape() -> Fault:
+    """A 200 whose table lacks the projected columns (a query someone edited, a proxy answering)."""
+    return Fault(200, {}, {"tables": [{"name": "PrimaryResult", "columns": [{"name": "Count", "type": "long"}],
+                                       "rows": [[0]]}]})
+
+
 def _parse_time(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 

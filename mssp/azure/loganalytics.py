@@ -44,6 +44,7 @@ class QueryOutcome:
     rows: list[dict[str, Any]]
     partial_error: str | None = None  # set when the service returned only part of the answer
     tables: list[str] = field(default_factory=list)
+    columns: list[str] = field(default_factory=list)  # of the first table (a summarize yields one)
 
 
 def make_client(credential: Any, endpoint: str = DEFAULT_ENDPOINT, *, retries: int = DEFAULT_RETRIES,
@@ -89,8 +90,10 @@ def run_query(client: Any, resource_id: str, query: str, start: datetime, end: d
         code, message = _error_text(response.partial_error)
         tables = response.partial_data
         return QueryOutcome(_rows(tables), partial_error=f"{code or 'PartialError'}: {message}",
-                            tables=[t.name for t in tables])
-    return QueryOutcome(_rows(response.tables), tables=[t.name for t in response.tables])
+                            tables=[t.name for t in tables], columns=list(tables[0].columns) if tables else [])
+    tables = response.tables
+    return QueryOutcome(_rows(tables), tables=[t.name for t in tables],
+                        columns=list(tables[0].columns) if tables else [])
 
 
 def _rows(tables: Any) -> list[dict[str, Any]]:

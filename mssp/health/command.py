@@ -113,6 +113,11 @@ def check(
         client = make(credential, endpoint or loganalytics.DEFAULT_ENDPOINT)
         outcome = loganalytics.run_query(client, expect.workspace_resource_id, kql, start, end)
         rows = outcome.rows
+        missing = [c for c in health_query.RESULT_COLUMNS if c not in outcome.columns]
+        if missing:
+            # An answer without the columns asked for would make every resource look silent.
+            raise loganalytics.LogAnalyticsError(f"malformed answer: no column {', '.join(missing)} in "
+                                                 f"{outcome.tables or 'no table'}")
         if outcome.partial_error:
             partial = True
             errors.append(f"the query returned a partial result ({outcome.partial_error}); resources without "

@@ -17,6 +17,8 @@ from mssp.errors import UserError
 # Metrics sent by a diagnostic setting land in AzureMetrics (Azure Monitor reference, tables/azuremetrics:
 # "Metric data emitted by Azure services ... collected by diagnostic settings").
 METRICS_TABLE = "AzureMetrics"
+# The columns the query projects, in order.
+RESULT_COLUMNS = ("Kind", "Key", "LastSeen", "Rows")
 
 
 @dataclass(frozen=True)
@@ -135,7 +137,7 @@ def build_query(expect: Expectations) -> str:
                   f"| where CustomerName =~ {_kql_string(expect.customer)}",
                   "| summarize LastSeen = max(TimeGenerated), Rows = count() by Key = tolower(CustomerName)",
                   '| extend Kind = "splunk";']
-    parts += [f"union {', '.join(names)}", "| project Kind, Key, LastSeen, Rows"]
+    parts += [f"union {', '.join(names)}", f"| project {', '.join(RESULT_COLUMNS)}"]
     return "\n".join(parts)
 
 

@@ -92,11 +92,13 @@ def customer_row(stack: str, project_dir: Path, health: Mapping[str, Any] | None
     cells: dict[str, dict[str, int]] = {c: dict.fromkeys(COUNT_KEYS, 0) for c in columns()}
     inventory = {it.id.lower(): it.id for it in loaded.inventory}
     configured: dict[str, str] = {}  # inventory id -> type
+    settings: dict[str, int] = {}  # type -> planned settings (a storage account has up to five)
     for r in manifest["resources"]:
         if r["type"] == "azure-native:monitor:DiagnosticSetting":
             owner = owner_of(r["inputs"]["resourceUri"], inventory)
             if owner is not None:
                 configured[owner] = _type_of(owner) or "?"
+                settings[configured[owner]] = settings.get(configured[owner], 0) + 1
     silent_ids = {i.lower() for i in (health or {}).get("silentResources", [])}
     for rid, rtype in configured.items():
         cells.setdefault(rtype, dict.fromkeys(COUNT_KEYS, 0))
@@ -137,6 +139,7 @@ def customer_row(stack: str, project_dir: Path, health: Mapping[str, Any] | None
                           for s in customer.subscriptions],
         "authorizations": authorizations,
         "cells": cells,
+        "settings": settings,
         # Totals count resources; the Activity log column counts subscriptions and stays out of them.
         "totals": {k: sum(c[k] for t, c in cells.items() if t != ACTIVITY) for k in COUNT_KEYS},
         "health": None if health is None else {

@@ -78,6 +78,8 @@ def render_html(data: Mapping[str, Any], title: str = "mssp-sentinel fleet cover
         for c in cols:
             counts = cust["cells"].get(c) or dict.fromkeys(COUNT_KEYS, 0)
             attrs = " ".join(f'data-{k.lower()}="{counts[k]}"' for k in COUNT_KEYS)
+            n_settings = cust.get("settings", {}).get(c, 0)
+            attrs += f' data-settings="{n_settings}" title="{n_settings} diagnostic settings planned"' if n_settings else ""
             tds.append(f'<td data-customer="{name}" data-type="{escape(c)}" data-sort="{counts["forwarding"]}" {attrs}>'
                        f"{_cell(counts)}</td>")
         rows.append(f'<tr data-customer="{name}">{"".join(tds)}</tr>')

@@ -14,7 +14,15 @@ import pytest
 from mssp.health import command as health
 from mssp.health import query as hq
 from testing.credentials import StaticTokenCredential
-from testing.fake_loganalytics import PARTIAL, FakeLogAnalytics, Record, query_error, server_error, throttled
+from testing.fake_loganalytics import (
+    PARTIAL,
+    FakeLogAnalytics,
+    Record,
+    query_error,
+    server_error,
+    throttled,
+    wrong_shape,
+)
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 SCHEMA = json.loads((PROJECT_DIR / "tests/fixtures/loganalytics/query-results-schema.json").read_text())
@@ -187,6 +195,14 @@ def test_lasting_failure_is_exit_1_never_silent(fault):
         assert 2 <= fake.calls <= 1 + 3  # bounded retries
     assert report["exitCode"] == 1 and report["silentResources"] == [] and report["silentSubscriptions"] == []
     assert f"HTTP {fault.status}" in report["errors"][0]
+
+
+def test_an_answer_without_the_projected_columns_is_an_error():
+    with FakeLogAnalytics(estate(set())) as fake:
+        fake.always = wrong_shape()
+        report = check(fake)
+    assert report["exitCode"] == 1 and report["silentResources"] == []
+    assert "malformed answer" in report["errors"][0]
 
 
 def test_server_unreachable_is_exit_1():

@@ -21,6 +21,7 @@ def test_counts_and_details_from_the_plans(run_cli, tmp_path):
     assert [c["customer"] for c in data["customers"]] == ["contoso", "fabrikam"]
     contoso, fabrikam = data["customers"]
     assert contoso["cells"]["Microsoft.Storage/storageAccounts"]["forwarding"] == 1  # 5 settings, one account
+    assert contoso["settings"]["Microsoft.Storage/storageAccounts"] == 5
     assert contoso["cells"]["Microsoft.KeyVault/vaults"]["forwarding"] == 2
     assert contoso["cells"][fleet.ACTIVITY]["forwarding"] == 2 and fabrikam["cells"][fleet.ACTIVITY]["forwarding"] == 1
     assert contoso["totals"]["forwarding"] == 12 and fabrikam["totals"]["forwarding"] == 2
