@@ -16,7 +16,7 @@ import traceback
 from mssp.errors import UserError
 
 # Exit code of an unexpected failure (sysexits.h EX_SOFTWARE): distinct from every command's own codes
-# (plan: 1 guardrail, 2 config; drift: 1 error, 3 drift).
+# (plan: 1 guardrail, 2 config; drift and health: 1 error, 3 drift / silent; offboard: 1 error, 2 refused).
 INTERNAL_ERROR = 70
 
 # Order is the order shown in --help.
@@ -27,13 +27,17 @@ COMMAND_MODULES: tuple[str, ...] = (
     "mssp.discover.command",
     "mssp.drift.command",
     "mssp.splunk.ping",
+    "mssp.health.command",
+    "mssp.report.command",
+    "mssp.offboard.command",
 )
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m mssp",
-        description="Operator CLI of mssp-sentinel: offline plans, templates, diffs, discovery and drift.",
+        description="Operator CLI of mssp-sentinel: offline plans, templates, diffs, discovery, drift, data health, "
+        "the fleet coverage page and offboarding.",
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:

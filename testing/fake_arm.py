@@ -296,6 +296,8 @@ class FakeArm:
             code = {403: "AuthorizationFailed", 429: "TooManyRequests", 500: "InternalServerError"}.get(status, "Error")
             return status, {"error": {"code": code, "message": f"scripted {status} for {uri}"}}
         base = next((g for g in self.gone if uri == g or uri.startswith(g + "/")), None)
-        if base is not None or uri not in self._targets():
+        # Subscription-scope settings (the Activity log) live on /subscriptions/{id} of a readable subscription.
+        subscription_scope = uri.count("/") == 2 and uri.rsplit("/", 1)[-1] in self.readable
+        if base is not None or (uri not in self._targets() and not subscription_scope):
             return 404, {"error": {"code": "ResourceNotFound", "message": f"The Resource '{uri}' was not found."}}
         return 200, {"value": self.settings.get(uri, [])}

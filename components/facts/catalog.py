@@ -42,6 +42,22 @@ ACTIVITY_LOG_CATEGORIES: tuple[str, ...] = (
 
 _STORAGE_SERVICE_CATEGORIES = ("StorageRead", "StorageWrite", "StorageDelete")
 
+# Log Analytics tables the data lands in. Source: the "Log table" column of the Azure Monitor reference
+# "Supported logs for <type>" pages (MicrosoftDocs/azure-monitor-docs articles/azure-monitor/reference/
+# supported-logs/, copied into tests/fixtures/supported-logs-tables.md, which a test pins this against).
+# A category lands in AzureDiagnostics unless the setting says logAnalyticsDestinationType Dedicated
+# (then its resource-specific table, where it has one) or the category only has a resource-specific
+# table (storage services). Tables that need Dedicated say so in the tables reference ("Requires
+# Diagnostic Settings to use the Resource Specific destination table", e.g. AKSAudit); the catalog
+# sets Dedicated only for Azure Firewall, so AKS, App Gateway etc. land in AzureDiagnostics.
+AZURE_DIAGNOSTICS = "AzureDiagnostics"
+# The Activity log's table (Azure Monitor reference, tables/azureactivity).
+ACTIVITY_LOG_TABLE = "AzureActivity"
+
+
+def _diagnostics(categories: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    return tuple((c, AZURE_DIAGNOSTICS) for c in categories)
+
 
 @dataclass(frozen=True)
 class SubService:
@@ -52,6 +68,7 @@ class SubService:
     categories: tuple[str, ...]
     groups: tuple[str, ...]
     metrics: tuple[str, ...]
+    tables: tuple[tuple[str, str], ...] = ()  # (category, Log Analytics table it lands in)
 
 
 @dataclass(frozen=True)
@@ -66,6 +83,16 @@ class CatalogEntry:
     # leaving it unset where Azure defaults differently gives perpetual diffs (pulumi-azure#930).
     destination_type: str | None = None
     sub_services: tuple[SubService, ...] = field(default=())
+    # (category, Log Analytics table it lands in under this entry's destination type). Left empty, every
+    # category lands in AzureDiagnostics (the docs' "Log table" for each of them without Dedicated).
+    tables: tuple[tuple[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.tables:
+            object.__setattr__(self, "tables", _diagnostics(self.categories))
+
+    def table_of(self, category: str) -> str | None:
+        return next((t for c, t in self.tables if c.lower() == category.lower()), None)
 
 
 CATALOG: tuple[CatalogEntry, ...] = (
@@ -115,6 +142,23 @@ CATALOG: tuple[CatalogEntry, ...] = (
         metrics=("AllMetrics",),
         source="supported-logs/microsoft-network-azurefirewalls-logs.md (2026)",
         destination_type="Dedicated",
+        # With Dedicated each AZFW* category has its own table (named after it, except AZFWDnsAdditional);
+        # the legacy categories have only AzureDiagnostics. AZFWFqdnResolveFailure has no table in the
+        # supported-logs page; the tables reference lists AZFWInternalFqdnResolutionFailure for
+        # microsoft.network/azurefirewalls (MicrosoftDocs/azure-reference-other azure-monitor-ref/tables/
+        # azfwinternalfqdnresolutionfailure.md).
+        tables=(
+            ("AzureFirewallApplicationRule", AZURE_DIAGNOSTICS), ("AzureFirewallNetworkRule", AZURE_DIAGNOSTICS),
+            ("AzureFirewallDnsProxy", AZURE_DIAGNOSTICS),
+            ("AZFWApplicationRule", "AZFWApplicationRule"),
+            ("AZFWApplicationRuleAggregation", "AZFWApplicationRuleAggregation"),
+            ("AZFWDnsAdditional", "AZFWDnsFlowTrace"), ("AZFWDnsQuery", "AZFWDnsQuery"),
+            ("AZFWFatFlow", "AZFWFatFlow"), ("AZFWFlowTrace", "AZFWFlowTrace"),
+            ("AZFWFqdnResolveFailure", "AZFWInternalFqdnResolutionFailure"),
+            ("AZFWIdpsSignature", "AZFWIdpsSignature"), ("AZFWNatRule", "AZFWNatRule"),
+            ("AZFWNatRuleAggregation", "AZFWNatRuleAggregation"), ("AZFWNetworkRule", "AZFWNetworkRule"),
+            ("AZFWNetworkRuleAggregation", "AZFWNetworkRuleAggregation"), ("AZFWThreatIntel", "AZFWThreatIntel"),
+        ),
     ),
     CatalogEntry(
         type="Microsoft.Network/publicIPAddresses",
@@ -178,6 +222,8 @@ CATALOG: tuple[CatalogEntry, ...] = (
                 categories=_STORAGE_SERVICE_CATEGORIES,
                 groups=(ALL_LOGS, AUDIT),
                 metrics=("Transaction",),
+                # Storage logs have only resource-specific tables: StorageBlobLogs, StorageFileLogs, ...
+                tables=tuple((c, f"Storage{svc.capitalize()}Logs") for c in _STORAGE_SERVICE_CATEGORIES),
             )
             for svc in ("blob", "file", "queue", "table")
         ),

@@ -1,0 +1,162 @@
+"""The fleet coverage data: per customer stack, counts per resource type, details, last health and drift.
+
+Counts come from each stack's offline plan (the design's manifest contract) and config:
+- forwarding: inventoried resources with at least one planned diagnostic setting (a storage account
+  with its four service settings counts once), minus those the health report found silent;
+- silent: from a `mssp health --json` report of the stack, when given;
+- not in inventory: coverage drift (`mssp drift --discover --json`, its `coverage` list), when given;
+- excluded: inventoried but listed in forwarding.exclude; skipped: inventoried but not forwarded for
+  another reason (type not in scope, nothing selected). Both from the plan's `skippedResources` output.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from mssp.errors import UserError
+
+ACTIVITY = "Activity log"
+COUNT_KEYS = ("forwarding", "silent", "notInInventory", "excluded", "skipped")
+_EXCLUDED_REASON = "excluded in config"
+
+
+def columns() -> list[str]:
+    from components.facts import catalog
+
+    return [*catalog.supported_types(), ACTIVITY]
+
+
+def _type_of(resource_id: str) -> str | None:
+    from components.facts import catalog
+    from components.forwarding.inventory import parse_resource_id
+
+    rid = parse_resource_id(resource_id)
+    if rid is not None and catalog.entry_for(rid.type):
+        return catalog.entry_for(rid.type).type  # type: ignore[union-attr]
+    # A storage service id (.../blobServices/default): the account's type.
+    parts = resource_id.split("/")
+    for n in range(len(parts) - 2, 0, -2):
+        rid = parse_resource_id("/".join(parts[:n]))
+        if rid is not None and catalog.entry_for(rid.type):
+            return catalog.entry_for(rid.type).type  # type: ignore[union-attr]
+    return None
+
+
+def read_reports(paths: Iterable[Path], what: str) -> dict[str, dict[str, Any]]:
+    """JSON reports (health or drift) keyed by short stack name; a bad file is a clear error."""
+    out: dict[str, dict[str, Any]] = {}
+    for path in paths:
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise UserError(f"cannot read {what} report {path}: {exc}") from None
+        if not isinstance(doc, dict) or not isinstance(doc.get("stack"), str):
+            raise UserError(f"{path}: not a {what} report (no 'stack' key); write one with `mssp {what} --json`")
+        out[doc["stack"].rsplit("/", 1)[-1]] = doc
+    return out
+
+
+def customer_stacks(project_dir: Path) -> list[str]:
+    from components.config import ConfigError, load_stack
+
+    out = []
+    for path in sorted((project_dir / "stacks").glob("Pulumi.*.yaml")):
+        name = path.name[len("Pulumi."):-len(".yaml")]
+        try:
+            if load_stack(name, project_dir, require_inventory=False).customer is not None:
+                out.append(name)
+        except ConfigError:
+            out.append(name)  # planned below, where the error is reported with its keys
+    return out
+
+
+def customer_row(stack: str, project_dir: Path, health: Mapping[str, Any] | None,
+                 drift: Mapping[str, Any] | None) -> dict[str, Any]:
+    from components.config import ConfigError, load_stack
+    from components.facts import roles
+    from components.lighthouse.delegation import definition_properties
+    from mssp.health.query import owner_of
+    from mssp.plan.command import build_manifest, config_errors_text
+
+    try:
+        loaded = load_stack(stack, project_dir)
+        manifest = build_manifest(stack, project_dir)
+    except ConfigError as exc:
+        raise UserError(f"stack {stack}: " + config_errors_text(exc.issues)) from None
+    customer = loaded.customer
+    if customer is None:
+        raise UserError(f"stack {stack} is the platform stack; the coverage page lists customer stacks")
+    cells: dict[str, dict[str, int]] = {c: dict.fromkeys(COUNT_KEYS, 0) for c in columns()}
+    inventory = {it.id.lower(): it.id for it in loaded.inventory}
+    configured: dict[str, str] = {}  # inventory id -> type
+    settings: dict[str, int] = {}  # type -> planned settings (a storage account has up to five)
+    for r in manifest["resources"]:
+        if r["type"] == "azure-native:monitor:DiagnosticSetting":
+            owner = owner_of(r["inputs"]["resourceUri"], inventory)
+            if owner is not None:
+                configured[owner] = _type_of(owner) or "?"
+                settings[configured[owner]] = settings.get(configured[owner], 0) + 1
+    silent_ids = {i.lower() for i in (health or {}).get("silentResources", [])}
+    for rid, rtype in configured.items():
+        cells.setdefault(rtype, dict.fromkeys(COUNT_KEYS, 0))
+        cells[rtype]["silent" if rid.lower() in silent_ids else "forwarding"] += 1
+    for s in manifest["outputs"].get("skippedResources") or []:
+        rtype = _type_of(s["id"]) or "?"
+        cells.setdefault(rtype, dict.fromkeys(COUNT_KEYS, 0))
+        cells[rtype]["excluded" if s["reason"].startswith(_EXCLUDED_REASON) else "skipped"] += 1
+    for c in (drift or {}).get("coverage") or []:
+        rtype = _type_of(c.get("id", "")) or c.get("type", "?")
+        rtype = next((t for t in columns() if t.lower() == str(rtype).lower()), str(rtype))
+        cells.setdefault(rtype, dict.fromkeys(COUNT_KEYS, 0))
+        cells[rtype]["notInInventory"] += 1
+    activity_subs = [r for r in manifest["resources"] if r["type"] == "azure-native:monitor:SubscriptionDiagnosticSetting"]
+    silent_subs = {s.lower() for s in (health or {}).get("silentSubscriptions", [])}
+    cells[ACTIVITY]["silent"] = len(silent_subs)
+    cells[ACTIVITY]["forwarding"] = len(activity_subs) - len(silent_subs)
+    lighthouse = customer.access_model == "lighthouse"
+    authorizations = []
+    if lighthouse:
+        props = definition_properties(customer, loaded.platform.tenant_id, customer.subscriptions[0].id,
+                                      "platform service principal", loaded.platform.identity.display_name)
+        for kind, key in (("permanent", "authorizations"), ("eligible (just in time)", "eligibleAuthorizations")):
+            for a in props.get(key) or []:
+                role = roles.BY_GUID.get(a["roleDefinitionId"])
+                authorizations.append({"principal": a.get("principalIdDisplayName", ""),
+                                       "principalId": a["principalId"], "kind": kind,
+                                       "role": role.name if role else a["roleDefinitionId"]})
+    return {
+        "stack": stack,
+        "customer": customer.name,
+        "displayName": customer.display_name,
+        "accessModel": customer.access_model,
+        "lighthouseMode": customer.lighthouse.mode if lighthouse else None,
+        "subscriptions": [{"id": s.id, "displayName": s.display_name,
+                           "activityLog": "silent" if s.id.lower() in silent_subs else
+                           ("forwarding" if customer.forwarding.activity_log.enabled else "off")}
+                          for s in customer.subscriptions],
+        "authorizations": authorizations,
+        "cells": cells,
+        "settings": settings,
+        # Totals count resources; the Activity log column counts subscriptions and stays out of them.
+        "totals": {k: sum(c[k] for t, c in cells.items() if t != ACTIVITY) for k in COUNT_KEYS},
+        "health": None if health is None else {
+            "status": health.get("status"), "end": (health.get("window") or {}).get("end"),
+            "hours": (health.get("window") or {}).get("hours"), "silent": len(health.get("silentResources") or []),
+            "silentSubscriptions": len(health.get("silentSubscriptions") or []), "errors": health.get("errors") or []},
+        "drift": None if drift is None else {
+            "status": drift.get("status"), "summary": drift.get("summary") or {}, "errors": drift.get("errors") or []},
+    }
+
+
+def build(project_dir: Path, stacks: Sequence[str] | None, health_files: Iterable[Path],
+          drift_files: Iterable[Path]) -> dict[str, Any]:
+    health = read_reports(health_files, "health")
+    drift = read_reports(drift_files, "drift")
+    names = list(stacks) if stacks else customer_stacks(project_dir)
+    if not names:
+        raise UserError(f"no customer stack files in {project_dir / 'stacks'}")
+    rows = [customer_row(s, project_dir, health.get(s), drift.get(s)) for s in names]
+    return {"columns": columns(), "customers": sorted(rows, key=lambda r: r["customer"])}
