@@ -30,7 +30,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from mssp.diff_markdown import COMMENT_LIMIT
+from mssp.diff_markdown import COMMENT_LIMIT, MARKER  # noqa: F401 (MARKER: part of this module's interface)
 from mssp.errors import UserError
 
 SECRET = "[secret]"

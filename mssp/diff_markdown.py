@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mssp import plan_facts as facts
-from mssp.plan_markdown import access_cells, code, short_name, text
+from mssp.plan_markdown import access_cells, code, short_id, short_name, text
 
 MARKER = "<!-- mssp-sentinel:plan-diff -->"
 COMMENT_LIMIT = 65_536  # GitHub refuses longer issue and pull-request comment bodies
@@ -93,12 +93,28 @@ def key_facts(resource: Mapping[str, Any] | None, manifest: Mapping[str, Any] | 
         return "<br>".join(parts)
     if rtype in (facts.DIAGNOSTIC_SETTING, facts.SUBSCRIPTION_SETTING):
         f = facts.forwarding_row(resource)
-        return f"{code(f.resource)}: logs {text(f.logs)}; metrics {text(f.metrics)}"
+        where = f" of subscription {code(f.subscription)}" if rtype == facts.SUBSCRIPTION_SETTING else ""
+        return f"{code(f.resource)}{where}: logs {text(f.logs)}; metrics {text(f.metrics)}"
+    inputs = resource.get("inputs") or {}
+    if str(rtype).startswith("pulumi:providers:"):
+        aux = inputs.get("auxiliaryTenantIds")
+        return (f"signs in to tenant {code(inputs.get('tenantId', '(ambient)'))}"
+                + (f" (+ auxiliary {', '.join(code(a) for a in aux)})" if aux else "")
+                + (f", subscription {code(inputs['subscriptionId'])}" if inputs.get("subscriptionId") else ""))
     if rtype == facts.WORKFLOW:
         (w,) = facts.workflow_rows({**manifest, "resources": [resource]}, grants=())
         return (f"callers: {', '.join(code(c) for c in w.allowed_callers) or 'any address'}; "
                 f"identity {text(w.identity.split(' ', 1)[0])}; {len(w.calls)} HTTP call(s)")
-    return ""
+    scalars = [(k, v) for k, v in sorted(inputs.items()) if isinstance(v, (str, int, float, bool))]
+    shown = "; ".join(f"{code(k)} {code(short_id(v, subs_of(manifest)) if isinstance(v, str) else json.dumps(v))}"
+                      for k, v in scalars[:4])
+    more = len(inputs) - min(len(scalars), 4)
+    return shown + (f" (+{more} more input(s))" if more else "")
+
+
+def subs_of(manifest: Mapping[str, Any]) -> dict[str, str]:
+    subs = facts.review(manifest).get("subscriptions") or {}
+    return {str(k).lower(): str(v) for k, v in subs.items()} if isinstance(subs, Mapping) else {}
 
 
 def describe_change(change: Any) -> str:
@@ -133,12 +149,19 @@ def change_row(c: Any, base: Mapping[str, Any] | None, head: Mapping[str, Any] |
                base_by_urn: Mapping[str, Mapping[str, Any]], head_by_urn: Mapping[str, Mapping[str, Any]]) -> str:
     op = _ICON[c.op] + (f" (forced by {', '.join(code(r) for r in c.reasons)})" if c.reasons else "")
     if c.op == "create":
-        what = "new: " + (key_facts(head_by_urn.get(c.urn), head) or f"{len(c.properties)} input(s)")
+        what = "new: " + (key_facts(head_by_urn.get(c.urn), head) or "no inputs")
     elif c.op == "delete":
         what = "removed from the program" + (f": {k}" if (k := key_facts(base_by_urn.get(c.urn), base)) else "")
     else:
         what = describe_change(c)
-    return f"| {op} | {code(short_name(c.name))} | {code(c.type.rsplit(':', 1)[-1])} | {what} | {_flags(c)} |"
+    return f"| {op} | {code(short_name(c.name))} | {code(type_label(c.type))} | {what} | {_flags(c)} |"
+
+
+def type_label(token: str) -> str:
+    """`DiagnosticSetting` for `azure-native:monitor:DiagnosticSetting`; `provider azure-native` for providers."""
+    if token.startswith("pulumi:providers:"):
+        return "provider " + token.rsplit(":", 1)[-1]
+    return token.rsplit(":", 1)[-1]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -151,8 +174,7 @@ def _more(n: int, hint: str) -> str:
 def access_section(stacks: Sequence[Mapping[str, Any]], limits: Limits, hint: str) -> list[str]:
     rows: list[tuple[str, facts.AccessChange, Mapping[str, str]]] = []
     for s in stacks:
-        subs = {str(k).lower(): str(v) for k, v in (facts.review(s.get("_head") or s.get("_base") or {})
-                                                     .get("subscriptions") or {}).items()}
+        subs = subs_of(s.get("_head") or s.get("_base") or {})
         rows += [(s["stack"], c, subs) for c in s["_access"]]
     lines = ["", "### Access changes", ""]
     if not rows:
@@ -227,7 +249,7 @@ def changes_section(s: Mapping[str, Any], limits: Limits, hint: str) -> list[str
         return [*lines, "", *header, *(change_row(c, base, head, base_by_urn, head_by_urn) for c in changes)]
     for (op, rtype), group in sorted(groups.items(), key=lambda kv: (list(_ICON).index(kv[0][0]), kv[0][1])):
         shown = group if limits.rows is None else group[:limits.rows]
-        lines += ["", f"<details><summary>{_ICON[op]}: {len(group)} × {text(rtype.rsplit(':', 1)[-1])}</summary>", "",
+        lines += ["", f"<details><summary>{_ICON[op]}: {len(group)} × {text(type_label(rtype))}</summary>", "",
                   *header, *(change_row(c, base, head, base_by_urn, head_by_urn) for c in shown)]
         if len(shown) < len(group):
             lines += ["", _more(len(group) - len(shown), hint)]
@@ -283,7 +305,7 @@ def stack_section(s: Mapping[str, Any], limits: Limits, hint: str) -> list[str]:
     if limits.per_stack_details:
         lines += changes_section(s, limits, hint)
     else:
-        by_kind = Counter((c.op, c.type.rsplit(":", 1)[-1]) for c in s["_changes"])
+        by_kind = Counter((c.op, type_label(c.type)) for c in s["_changes"])
         lines += [", ".join(f"{n} × {_ICON[op]} {t}" for (op, t), n in sorted(by_kind.items()))]
     lines += outputs
     lines += guardrails_section(s, limits, hint)
