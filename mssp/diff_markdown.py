@@ -334,14 +334,19 @@ def render(stacks: Sequence[Mapping[str, Any]], base: str, head: str, limits: Li
     return "\n".join(lines) + "\n"
 
 
+def comment_length(body: str) -> int:
+    """Length as JavaScript counts it (UTF-16 code units; an emoji is two): the workflow checks `body.length`."""
+    return len(body.encode("utf-16-le")) // 2
+
+
 def render_comment(stacks: Sequence[Mapping[str, Any]], base: str, head: str,
                    hint: str = "in the `--full-markdown` file", limit: int = COMMENT_LIMIT) -> str:
     """The report as one pull-request comment: the full report when it fits, shorter ones when not."""
     budget = limit - _MARGIN
     for limits in (FULL, COMPACT, SUMMARY):
         body = render(stacks, base, head, limits, hint)
-        if len(body) <= budget:
+        if comment_length(body) <= budget:
             return body
     # Even the summary is too long (hundreds of stacks): cut it at a line and say so.
-    cut = body[:budget - 200].rsplit("\n", 1)[0]
+    cut = body[:budget // 2].rsplit("\n", 1)[0]  # at most two UTF-16 units a character
     return cut + f"\n\n… cut to fit a pull-request comment: the full report is {hint}.\n"

@@ -355,7 +355,7 @@ def test_a_10000_resource_customer_fits_in_one_comment(tmp_path):
     for base, head in (({}, {"bench": m}), ({"bench": m}, {})):  # onboarded, then offboarded
         stacks = diff.diff_sides(base, head)
         comment = diff.render_markdown(stacks, "main", "pr", limit=diff.COMMENT_LIMIT, hint=hint)
-        assert len(comment) < diff.COMMENT_LIMIT
+        assert diff_markdown.comment_length(comment) < diff.COMMENT_LIMIT
         assert comment.startswith(diff.MARKER) and hint in comment
         assert "### Access changes" in comment and "<details>" in comment
         # The gist survives the cut: counts per type and selection, and every grant.
@@ -364,3 +364,26 @@ def test_a_10000_resource_customer_fits_in_one_comment(tmp_path):
             assert lines_with(comment, f"**{r.role_name}**", r.principal_name), r
         full = diff.render_markdown(stacks, "main", "pr")
         assert len(full) > diff.COMMENT_LIMIT and "diag-9999" in full
+
+
+def test_many_large_stacks_still_fit_and_say_where_the_full_report_is(tmp_path):
+    m = large_manifest(tmp_path, 2_000)
+    heads = {}
+    for i in range(40):  # forty customers onboarded in one pull request
+        copy = json.loads(json.dumps(m))
+        copy["stack"] = f"bench{i}"
+        heads[copy["stack"]] = copy
+    stacks = diff.diff_sides({}, heads)
+    comment = diff.render_markdown(stacks, "main", "pr", limit=diff.COMMENT_LIMIT, hint="HINT-X")
+    assert diff_markdown.comment_length(comment) < diff.COMMENT_LIMIT and "HINT-X" in comment
+    assert "### Access changes" in comment
+
+
+def test_the_pr_workflow_uploads_the_full_report():
+    wf = yaml.safe_load((PROJECT_DIR / ".github" / "workflows" / "pr.yml").read_text(encoding="utf-8"))
+    steps = wf["jobs"]["plan-diff"]["steps"]
+    run = next(s["run"] for s in steps if "./dev diff" in str(s.get("run")))
+    assert "--markdown out/diff.md" in run and "--full-markdown out/diff-full.md" in run
+    assert "plan-diff artifact" in run
+    upload = next(s for s in steps if str(s.get("uses", "")).startswith("actions/upload-artifact"))
+    assert upload["with"]["name"] == "plan-diff" and upload["with"]["path"].rstrip("/") == "out"
