@@ -7,8 +7,10 @@ or a git ref. A ref is planned offline in a temporary worktree (`git worktree ad
 Per stack the report counts creates, updates, replaces and deletes; lists per resource the input
 property paths that change; flags replaces with the property that forces them; highlights deletes and
 replaces of protected resources; and shows the guardrail results of HEAD (the manifest's `policies`)
-plus the advisory change rules (`policies.rules.evaluate_changes`). Secret values are "[secret]" in
-manifests and stay so here: a changed secret is not visible in the diff. `--json` writes the same
+plus the advisory change rules (`policies.rules.evaluate_changes`). Access changes (grants added,
+removed or widened) and the stack outputs with their secretness come from `mssp.plan_facts`; the
+Markdown, kept under GitHub's comment limit, from `mssp.diff_markdown`. Secret values are "[secret]"
+in manifests and stay so here: a changed secret is not visible in the diff. `--json` writes the same
 report for tools.
 
 The offline diff knows which properties force a replacement only from the table below (the real

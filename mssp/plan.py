@@ -3,7 +3,8 @@
 Runs the real program in-process under Pulumi mocks with the stack's real config and writes what it
 would create: every resource with its inputs and options, the stack outputs, the guardrail results.
 Exit 0 planned; 2 invalid configuration (each bad key by path on stderr, no traceback); 1 a
-mandatory guardrail failed. Never talks to a network. The manifest format is the design's contract.
+mandatory guardrail failed. Never talks to a network. The manifest format: docs/manifest.md (a
+contract: `mssp diff` and the tests read it). The Markdown: mssp/plan_markdown.py.
 """
 
 from __future__ import annotations
@@ -101,12 +102,11 @@ def manifest_json(manifest: dict[str, Any]) -> str:
     return json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def split_resources(manifest: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def split_resources(manifest: dict[str, Any]) -> tuple[list[Any], list[Any]]:
     """(resources, explicit providers) of a manifest; components are neither."""
     from mssp.plan_markdown import split_resources as split
 
-    custom, providers = split(manifest)
-    return list(custom), list(providers)  # type: ignore[arg-type]
+    return split(manifest)
 
 
 def render_markdown(manifest: dict[str, Any]) -> str:

@@ -281,7 +281,7 @@ def _guardrails(manifest: Mapping[str, Any]) -> list[str]:
     return lines
 
 
-def split_resources(manifest: Mapping[str, Any]) -> tuple[list[Mapping[str, Any]], list[Mapping[str, Any]]]:
+def split_resources(manifest: Mapping[str, Any]) -> tuple[list[Any], list[Any]]:
     """(resources, explicit providers) of a manifest; components are neither."""
     providers = [r for r in manifest["resources"] if r["type"].startswith("pulumi:providers:")]
     custom = [r for r in manifest["resources"] if r["custom"] and not r["type"].startswith("pulumi:providers:")]

@@ -387,3 +387,28 @@ def test_the_pr_workflow_uploads_the_full_report():
     assert "plan-diff artifact" in run
     upload = next(s for s in steps if str(s.get("uses", "")).startswith("actions/upload-artifact"))
     assert upload["with"]["name"] == "plan-diff" and upload["with"]["path"].rstrip("/") == "out"
+
+
+def test_deploy_mode_role_widening_and_role_assignment_scope_broadening_are_access_changes():
+    base, head = example_manifest("contoso"), example_manifest("contoso")
+    for r in facts.resources(head, facts.REGISTRATION_DEFINITION):
+        props = r["inputs"]["properties"]
+        soc = next(a for a in props["authorizations"] if a["principalIdDisplayName"] == "SOC Analysts")
+        soc["roleDefinitionId"] = roles.BY_NAME["contributor"].guid
+        props["eligibleAuthorizations"][0]["justInTimeAccessPolicy"]["maximumActivationDuration"] = "PT8H"
+    (stack,) = diff.diff_sides({"contoso": base}, {"contoso": head})
+    md = diff.render_markdown([stack], "a", "b")
+    widened = lines_with(md, "⚠️ widened", "SOC Analysts", "**Reader**", "**Contributor**", "(broader)")
+    assert len(widened) == 2  # both subscriptions
+    assert len(lines_with(md, "⚠️ widened", "SOC Tier 3", "maximum activation PT4H → PT8H (longer)")) == 2
+    assert md.index("### Access changes") < md.index("🟡 update")
+
+    base, head = example_manifest("mssp"), example_manifest("mssp")
+    (la,) = [r for r in facts.resources(head, facts.ROLE_ASSIGNMENT) if r["name"].endswith("la-contributor")]
+    la["inputs"]["scope"] = la["inputs"]["scope"].split("/providers/")[0]  # the workspace's resource group
+    (stack,) = diff.diff_sides({"mssp": base}, {"mssp": head})
+    (change,) = stack["accessChanges"]
+    assert change["change"] == "widened" and "(broader)" in change["reasons"][0]
+    md = diff.render_markdown([stack], "a", "b")
+    assert lines_with(md, "⚠️ widened", "MSSP Sentinel onboarding", "mssp-identity", "**Log Analytics Contributor**")
+    assert lines_with(md, "🟠 replace (forced by `scope`)")  # a role assignment's scope forces a replace
