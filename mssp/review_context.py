@@ -36,21 +36,29 @@ def graph_principals(registrations: Iterable[Any]) -> dict[str, dict[str, Any]]:
     for r in regs:
         by_parent.setdefault(r.parent, []).append(r)
     found: dict[str, dict[str, Any]] = {}
+    apps = {}  # client id -> (application, its service principal), for service principals of the same app
+    for r in regs:
+        if r.type == SERVICE_PRINCIPAL:
+            app = next((s for s in by_parent.get(r.parent, []) if s.type == APPLICATION), None)
+            if app is not None and r.inputs.get("clientId"):
+                apps[r.inputs["clientId"]] = (app, r)
     for r in regs:
         if not r.principal_id:
             continue
-        siblings = by_parent.get(r.parent, [])
         if r.type == SERVICE_PRINCIPAL:
-            app = next((s for s in siblings if s.type == APPLICATION), None)
+            own = next((s for s in by_parent.get(r.parent, []) if s.type == APPLICATION), None)
+            app, home = (own, r) if own is not None else apps.get(r.inputs.get("clientId"), (None, None))
+            siblings = by_parent.get(home.parent, []) if home is not None else []
             if app is None:
-                # The service principal of an application registered elsewhere (the MSSP's multitenant
-                # app in a customer tenant): it signs in as that application.
                 found[r.principal_id] = {
                     "displayName": f"service principal of application {r.inputs.get('clientId')}",
                     "type": "ServicePrincipal", "identity": _last(r.parent) or r.name}
                 continue
+            # The application's own service principal, or its service principal in another tenant (the
+            # direct model's customer-tenant one): it signs in as the same application.
+            elsewhere = "" if own is not None else " (its service principal in this tenant)"
             found[r.principal_id] = {
-                "displayName": app.inputs.get("displayName") or r.name,
+                "displayName": str(app.inputs.get("displayName") or r.name) + elsewhere,
                 "type": "ServicePrincipal",
                 "identity": _last(r.parent) or r.name,
                 "signsInFrom": sorted(str(s.inputs.get("subject")) for s in siblings if s.type == FEDERATED_CREDENTIAL),
@@ -81,7 +89,7 @@ def review_section(loaded: Any, registrations: Sequence[Any], platform_registrat
                    platform_outputs: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The `review` section of a stack's manifest (keys sorted, like everything in a manifest)."""
     platform = loaded.platform
-    principals = graph_principals(platform_registrations) | graph_principals(registrations)
+    principals = graph_principals([*platform_registrations, *registrations])
     customer = loaded.customer
     if customer is None:
         section: dict[str, Any] = {

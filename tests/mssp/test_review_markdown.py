@@ -412,3 +412,14 @@ def test_deploy_mode_role_widening_and_role_assignment_scope_broadening_are_acce
     md = diff.render_markdown([stack], "a", "b")
     assert lines_with(md, "⚠️ widened", "MSSP Sentinel onboarding", "mssp-identity", "**Log Analytics Contributor**")
     assert lines_with(md, "🟠 replace (forced by `scope`)")  # a role assignment's scope forces a replace
+
+
+def test_direct_model_grants_name_the_msp_application_in_the_customer_tenant(stack_doc, write_stack):
+    doc = stack_doc("contoso")
+    cust = doc["config"]["mssp-sentinel:customer"]
+    cust["accessModel"] = "direct"
+    cust["lighthouse"] = {}
+    md = render_plan(build_manifest("contoso", PROJECT_DIR, write_stack(doc, "contoso")))
+    rows = lines_with(md, "MSSP Sentinel onboarding (its service principal in this tenant)", "contoso-identity",
+                      "**Monitoring Contributor**", "role assignment")
+    assert len(rows) == 2 and all("subscription Contoso" in r for r in rows)
