@@ -44,8 +44,8 @@ class Limits:
 
 
 FULL = Limits()
-COMPACT = Limits(rows=15, access_rows=60)
-SUMMARY = Limits(rows=0, access_rows=40, per_stack_details=False)
+COMPACT = Limits(rows=15)  # every access change stays: they are what the review is for
+SUMMARY = Limits(rows=0, access_rows=150, per_stack_details=False)
 
 
 # --------------------------------------------------------------------------------------------------
