@@ -33,15 +33,55 @@ COMMAND_MODULES: tuple[str, ...] = (
 )
 
 
+# Every command's one-line description and its exit codes, shown by `--help` (the top level lists them
+# all). Kept here, beside the dispatch that turns errors into these codes; the commands' own modules say
+# the same in their docstrings.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "plan": ("Plan a stack offline (no network, no credentials): Markdown for reviewers, JSON manifest.",
+             "0 planned; 1 a mandatory guardrail failed; 2 invalid configuration or arguments"),
+    "template": ("Write the Lighthouse ARM template that a customer in template mode deploys.",
+                 "0 written; 1 the delegation breaks Lighthouse rules; 2 invalid configuration or arguments"),
+    "diff": ("Compare two offline plans (manifests or git refs) as a PR comment.",
+             "0 compared; 1 HEAD breaks a mandatory guardrail (with --fail-on-mandatory); 2 bad input"),
+    "discover": ("Write a customer stack's inventory from Azure Resource Graph (reads Azure, never writes it).",
+                 "0 discovery ran; 1 an Azure call failed or a subscription is unreadable; 2 invalid configuration or arguments"),
+    "drift": ("Report drift from `pulumi preview --refresh --json` (never changes anything).",
+              "0 no drift; 3 drift; 1 error (the check could not decide)"),
+    "splunk-ping": ("Send a test Splunk alert to a customer's webhook Logic App and report the result.",
+                    "0 the alert was ingested; 1 the workflow refused it or could not be reached; 2 usage problem"),
+    "health": ("Does each configured resource's data arrive? One Log Analytics query per stack.",
+               "0 healthy; 3 silent resources or subscriptions found; 1 error (the query failed or was partial); "
+               "2 invalid configuration or arguments"),
+    "report": ("Write the fleet coverage page: one self-contained HTML file plus Markdown and JSON.",
+               "0 written; 2 invalid configuration or input files"),
+    "offboard": ("Offboard a customer in one reviewed flow: what goes, what stays, then destroy and verify.",
+                 "0 planned, or destroyed and verified; 3 settings remain after destroy; 1 error; "
+                 "2 refused (no --yes) or invalid configuration"),
+}
+COMMON_EXIT_CODES = f"every command: {INTERNAL_ERROR} internal error (a bug: please report it), 130 interrupted"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m mssp",
         description="Operator CLI of mssp-sentinel: offline plans, templates, diffs, discovery, drift, data health, "
         "the fleet coverage page and offboarding.",
+        epilog="exit codes:\n" + "\n".join(f"  {name:12} {codes}" for name, (_, codes) in COMMANDS.items())
+        + f"\n  {COMMON_EXIT_CODES}\nRun `python -m mssp COMMAND --help` for a command's options.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(subparsers)
+    for name, sub in subparsers.choices.items():
+        if name not in COMMANDS:  # a new command without its entry: tests/mssp/test_cli_help.py says so
+            continue
+        line, codes = COMMANDS[name]
+        sub.description = line + (f"\n\n{sub.description}" if sub.description and sub.description != line else "")
+        sub.epilog = f"exit codes: {codes}; {COMMON_EXIT_CODES}"
+        sub.formatter_class = argparse.RawDescriptionHelpFormatter
+    for action in subparsers._choices_actions:  # the one-line descriptions in the top-level listing
+        action.help = COMMANDS.get(action.dest, (action.help, ""))[0]
     return parser
 
 

@@ -7,8 +7,10 @@ or a git ref. A ref is planned offline in a temporary worktree (`git worktree ad
 Per stack the report counts creates, updates, replaces and deletes; lists per resource the input
 property paths that change; flags replaces with the property that forces them; highlights deletes and
 replaces of protected resources; and shows the guardrail results of HEAD (the manifest's `policies`)
-plus the advisory change rules (`policies.rules.evaluate_changes`). Secret values are "[secret]" in
-manifests and stay so here: a changed secret is not visible in the diff. `--json` writes the same
+plus the advisory change rules (`policies.rules.evaluate_changes`). Access changes (grants added,
+removed or widened) and the stack outputs with their secretness come from `mssp.plan.facts`; the
+Markdown, kept under GitHub's comment limit, from `mssp.diff.markdown`. Secret values are "[secret]"
+in manifests and stay so here: a changed secret is not visible in the diff. `--json` writes the same
 report for tools.
 
 The offline diff knows which properties force a replacement only from the table below (the real
@@ -30,10 +32,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from mssp.diff.markdown import COMMENT_LIMIT, MARKER  # noqa: F401 (MARKER: part of this module's interface)
 from mssp.errors import UserError
 
-# Hidden marker that identifies the PR comment holding this report, so the workflow updates it in place.
-MARKER = "<!-- mssp-sentinel:plan-diff -->"
 SECRET = "[secret]"
 _SECRET_SIG = ("4dabf18193072939515e22adb298388d", "1b47061264138c4ac30d75fd1eb44270")  # azure-facts.md §6
 
@@ -326,6 +327,10 @@ def diff_stack(stack: str, base: Mapping[str, Any] | None, head: Mapping[str, An
     advisories = rules.evaluate_changes(
         [{"op": c.op, "urn": c.urn, "type": c.type, "reasons": c.reasons} for c in changes]
     )
+    from mssp.plan import facts as plan_facts
+
+    access = plan_facts.access_changes(plan_facts.access_rows(base or {}), plan_facts.access_rows(head or {}))
+    outputs = plan_facts.compare_outputs((base or {}).get("outputs"), (head or {}).get("outputs"))
     status = "added" if base is None else "removed" if head is None else "changed" if changes else "unchanged"
     return {
         "stack": stack,
@@ -336,8 +341,28 @@ def diff_stack(stack: str, base: Mapping[str, Any] | None, head: Mapping[str, An
         "policies": [{**p, "new": _policy_key(p) not in before} for p in head_policies],
         "resolvedPolicies": [p for p in base_policies if _policy_key(p) not in after],
         "changeAdvisories": advisories,
-        "_changes": changes,  # dropped from JSON; kept for the Markdown renderer
+        "accessChanges": [_access_json(a) for a in access],
+        "outputs": [{"name": o.name, "op": o.op, "secretBefore": o.secret_before, "secretAfter": o.secret_after,
+                     "stoppedBeingSecret": o.stopped_being_secret} for o in outputs],
+        # Dropped from JSON; kept for the Markdown renderer.
+        "_changes": changes,
+        "_access": access,
+        "_outputs": outputs,
+        "_base": base,
+        "_head": head,
     }
+
+
+def _access_json(change: Any) -> dict[str, Any]:
+    def row(r: Any) -> dict[str, Any] | None:
+        if r is None:
+            return None
+        return {"scope": r.scope, "principalId": r.principal_id, "principalName": r.principal_name,
+                "principalType": r.principal_type, "identity": r.identity, "role": r.role_name, "roleGuid": r.role_guid,
+                "eligible": r.eligible, "maximumActivationDuration": r.max_duration or None, "multiFactorAuth": r.mfa or None,
+                "approvers": list(r.approvers), "via": r.via}
+
+    return {"change": change.kind, "before": row(change.before), "after": row(change.after), "reasons": list(change.reasons)}
 
 
 def diff_sides(base: Mapping[str, dict[str, Any]], head: Mapping[str, dict[str, Any]]) -> list[dict[str, Any]]:
@@ -354,111 +379,28 @@ def has_mandatory(stacks: Sequence[Mapping[str, Any]]) -> bool:
 
 
 # --------------------------------------------------------------------------------------------------
-# Markdown
+# Markdown (mssp/diff/markdown.py)
 # --------------------------------------------------------------------------------------------------
-_ICON = {"create": "🟢 create", "update": "🟡 update", "replace": "🟠 replace", "delete": "🔴 delete"}
-_MAX_PATHS = 12
-_MAX_VALUE = 60
-
-
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
 def _short(value: Any, start: int = 0) -> str:
-    """A value for a table cell; long strings are cut to a window that begins near `start`."""
-    if value is MISSING:
-        return "(none)"
-    if isinstance(value, Mapping):
-        return "{…}"
-    if isinstance(value, list):
-        return f"[{len(value)} items]"
-    if isinstance(value, str) and len(value) > _MAX_VALUE:
-        begin = max(0, min(start - 10, len(value) - _MAX_VALUE))
-        window = value[begin:begin + _MAX_VALUE]
-        return ("\"…" if begin else "\"") + window + ("…\"" if begin + _MAX_VALUE < len(value) else "\"")
-    return json.dumps(value, ensure_ascii=False)
+    from mssp.diff.markdown import short_value
+
+    return short_value(value, start)
 
 
 def _first_difference(old: Any, new: Any) -> int:
-    """Where two strings start to differ, so a long id shows the part that changed."""
-    if not (isinstance(old, str) and isinstance(new, str)):
-        return 0
-    return next((i for i, (a, b) in enumerate(zip(old, new, strict=False)) if a != b), min(len(old), len(new)))
+    from mssp.diff.markdown import first_difference
+
+    return first_difference(old, new)
 
 
-def _type_short(token: str) -> str:
-    return token.rsplit(":", 1)[-1]
+def render_markdown(stacks: Sequence[Mapping[str, Any]], base: str, head: str, limit: int | None = None,
+                    hint: str = "in the `--full-markdown` file") -> str:
+    """The report as Markdown; with `limit`, shortened to fit a comment of that many characters."""
+    from mssp.diff import markdown as diff_markdown
 
-
-def _describe(c: ResourceChange) -> str:
-    if c.op == "create":
-        return "new"
-    if c.op == "delete":
-        return "removed from the program"
-    parts = []
-    for p in c.properties[:_MAX_PATHS]:
-        forced = " **(forces replacement)**" if p.path in c.reasons or any(
-            p.path.startswith((r + ".", r + "[")) for r in c.reasons) else ""
-        at = _first_difference(p.old, p.new)
-        parts.append(f"`{p.path}`: `{_short(p.old, at)}` → `{_short(p.new, at)}`{forced}")
-    if len(c.properties) > _MAX_PATHS:
-        parts.append(f"… and {len(c.properties) - _MAX_PATHS} more")
-    return "<br>".join(_cell(x) for x in parts)
-
-
-def _flags(c: ResourceChange) -> str:
-    flags = []
-    if c.blocked_by_protect:
-        flags.append("⛔ **protected**: Pulumi refuses this until `protect` is removed")
-    elif c.protect:
-        flags.append("protected")
-    if c.retain_on_delete and c.op in ("delete", "replace"):
-        flags.append("retained in Azure")
-    return "<br>".join(flags)
-
-
-def render_markdown(stacks: Sequence[Mapping[str, Any]], base: str, head: str) -> str:
-    lines = [MARKER, "## Offline plan diff", "",
-             f"`{_cell(base)}` → `{_cell(head)}` · planned offline under mocks; secrets show as `[secret]` "
-             "(a changed secret is not visible).", ""]
-    lines += ["| Stack | Create | Update | Replace | Delete | Mandatory | Advisory |", "|---|---:|---:|---:|---:|---:|---:|"]
-    for s in stacks:
-        c = s["counts"]
-        mand = sum(1 for p in s["policies"] if p["level"] == "mandatory")
-        adv = sum(1 for p in s["policies"] if p["level"] == "advisory") + len(s["changeAdvisories"])
-        name = f"`{s['stack']}`" + ("" if s["status"] in ("changed", "unchanged") else f" ({s['status']})")
-        lines.append(f"| {name} | {c['create']} | {c['update']} | {c['replace']} | {c['delete']} | "
-                     f"{'❌ ' if mand else ''}{mand} | {adv} |")
-    for s in stacks:
-        changes: list[ResourceChange] = s["_changes"]
-        findings = [*s["policies"], *s["changeAdvisories"]]
-        if not changes and not findings and not s["resolvedPolicies"]:
-            continue
-        lines += ["", f"### `{s['stack']}`" + ("" if s["status"] in ("changed", "unchanged") else f" ({s['status']})"), ""]
-        blocked = [c for c in changes if c.blocked_by_protect]
-        if blocked:
-            lines.append(f"> ⛔ **{len(blocked)} protected resource(s) would be deleted or replaced**: "
-                         + ", ".join(f"`{c.name}`" for c in blocked))
-            lines.append("")
-        if changes:
-            lines += ["| Operation | Resource | Type | Changes | Notes |", "|---|---|---|---|---|"]
-            for c in changes:
-                op = _ICON[c.op] + (f" (forced by `{'`, `'.join(c.reasons)}`)" if c.reasons else "")
-                lines.append(f"| {op} | `{_cell(c.name)}` | `{_type_short(c.type)}` | {_describe(c)} | {_flags(c)} |")
-        if findings:
-            lines += ["", "**Guardrails**", ""]
-            for p in findings:
-                icon = "❌" if p["level"] == "mandatory" else "⚠️"
-                new = " (new)" if p.get("new") else ""
-                target = p["urn"].rsplit("::", 1)[-1] if p.get("urn") else "stack"
-                lines.append(f"- {icon} **{p['level']}** `{p['policy']}`{new} on `{_cell(target)}`: {_cell(p['message'])}")
-        if s["resolvedPolicies"]:
-            lines += ["", "Resolved by this change: " + ", ".join(
-                f"`{p['policy']}` on `{p['urn'].rsplit('::', 1)[-1]}`" for p in s["resolvedPolicies"])]
-    if all(not s["changed"] for s in stacks):
-        lines += ["", "No stack changes."]
-    return "\n".join(lines) + "\n"
+    if limit is None:
+        return diff_markdown.render(stacks, base, head, diff_markdown.FULL, hint)
+    return diff_markdown.render_comment(stacks, base, head, hint, limit)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -469,7 +411,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("base", help="manifest file, directory of manifests, or git ref (planned in a temporary worktree)")
     p.add_argument("head", help="manifest file, directory of manifests, or git ref")
     p.add_argument("--json", type=Path, metavar="OUT", help="write the report as JSON here")
-    p.add_argument("--markdown", type=Path, metavar="OUT", help="write the Markdown here instead of stdout")
+    p.add_argument("--markdown", type=Path, metavar="OUT",
+                   help="write the Markdown here instead of stdout, shortened to fit a PR comment (65,536 characters)")
+    p.add_argument("--full-markdown", type=Path, metavar="OUT", help="also write the whole, unshortened Markdown here")
+    p.add_argument("--full-report-hint", metavar="TEXT", default=None,
+                   help="where readers of a shortened report find the full one (default: the --full-markdown path)")
     p.add_argument("--repo", type=Path, default=Path.cwd(), help="git repository for refs (default: current directory)")
     p.add_argument("--fail-on-mandatory", action="store_true", help="exit 1 when HEAD breaks a mandatory guardrail")
     p.set_defaults(func=run)
@@ -479,7 +425,12 @@ def run(args: argparse.Namespace) -> int:
     base = load_side(args.base, args.repo)
     head = load_side(args.head, args.repo)
     stacks = diff_sides(base, head)
-    markdown = render_markdown(stacks, args.base, args.head)
+    hint = args.full_report_hint or (f"in `{args.full_markdown}`" if args.full_markdown else
+                                     "in the output of `mssp diff` with `--full-markdown`")
+    markdown = render_markdown(stacks, args.base, args.head, limit=COMMENT_LIMIT, hint=hint)
+    if args.full_markdown:
+        args.full_markdown.parent.mkdir(parents=True, exist_ok=True)
+        args.full_markdown.write_text(render_markdown(stacks, args.base, args.head), encoding="utf-8")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(report_json(stacks, args.base, args.head), encoding="utf-8")

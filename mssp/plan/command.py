@@ -3,14 +3,14 @@
 Runs the real program in-process under Pulumi mocks with the stack's real config and writes what it
 would create: every resource with its inputs and options, the stack outputs, the guardrail results.
 Exit 0 planned; 2 invalid configuration (each bad key by path on stderr, no traceback); 1 a
-mandatory guardrail failed. Never talks to a network. The manifest format is the design's contract.
+mandatory guardrail failed. Never talks to a network. The manifest format: docs/manifest.md (a
+contract: `mssp diff` and the tests read it). The Markdown: mssp/plan/markdown.py.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +50,10 @@ def _build_manifest(stack: str, project_dir: Path, config_file: Path | None) -> 
     path = config_file or stack_file(project_dir, stack)
     loaded = load_stack_file(path, project_dir, stack)
     values, secrets = stack_values(path, project_dir, stack)
+    from mssp.plan.review import review_section
+
     stack_outputs: dict[str, dict[str, Any]] = {}
+    platform_run = None
     if loaded.customer is not None:
         # Platform outputs come from the platform stack's own offline plan: same program, same mocks.
         platform_name = loaded.customer.platform_stack_name
@@ -77,6 +80,8 @@ def _build_manifest(stack: str, project_dir: Path, config_file: Path | None) -> 
         "resources": resources,
         "outputs": dict(sorted(run.outputs.items())),
         "policies": [],
+        "review": review_section(loaded, run.registrations, platform_run.registrations if platform_run else (),
+                                 platform_run.outputs if platform_run else None),
     }
     manifest["policies"] = evaluate_policies(manifest, loaded)
     return manifest
@@ -92,56 +97,22 @@ def evaluate_policies(manifest: dict[str, Any], loaded: Any) -> list[dict[str, A
 
 
 def manifest_json(manifest: dict[str, Any]) -> str:
-    return json.dumps(manifest, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+    # Every object's keys sorted (docs/manifest.md): a manifest's bytes depend only on its content.
+    return json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def _summary_inputs(resource: dict[str, Any]) -> str:
-    inputs = resource["inputs"]
-    keys = ("resourceUri", "scope", "workspaceId", "tenantId", "subscriptionId", "displayName", "clientId")
-    parts = [f"{k}=`{inputs[k]}`" for k in keys if isinstance(inputs.get(k), str)]
-    return "; ".join(parts)
-
-
-def split_resources(manifest: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def split_resources(manifest: dict[str, Any]) -> tuple[list[Any], list[Any]]:
     """(resources, explicit providers) of a manifest; components are neither."""
-    providers = [r for r in manifest["resources"] if r["type"].startswith("pulumi:providers:")]
-    custom = [r for r in manifest["resources"] if r["custom"] and not r["type"].startswith("pulumi:providers:")]
-    return custom, providers
+    from mssp.plan.markdown import split_resources as split
+
+    return split(manifest)
 
 
 def render_markdown(manifest: dict[str, Any]) -> str:
-    outputs = manifest["outputs"]
-    custom, providers = split_resources(manifest)
-    lines = [f"# Offline plan: stack `{manifest['stack']}`", ""]
-    kind = outputs.get("stackKind", "?")
-    lines.append(f"- kind: **{kind}**")
-    if kind == "customer":
-        lines.append(f"- access model: **{outputs.get('accessModel')}**"
-                     + (f" (Lighthouse {outputs.get('lighthouseMode')} mode)" if outputs.get("lighthouseMode") else ""))
-    lines.append(f"- resources: {len(custom)} (plus {len(providers)} explicit providers)")
-    lines += ["", "## Resources by type", "", "| type | count |", "|---|---|"]
-    for rtype, n in sorted(Counter(r["type"] for r in custom).items()):
-        lines.append(f"| `{rtype}` | {n} |")
-    lines += ["", "## Providers", "", "| provider | signs in to | subscription |", "|---|---|---|"]
-    for p in providers:
-        inp = p["inputs"]
-        tenant = inp.get("tenantId", "")
-        aux = inp.get("auxiliaryTenantIds")
-        lines.append(f"| `{p['name']}` | tenant `{tenant}`{' + auxiliary ' + str(aux) if aux else ''} | "
-                     f"`{inp.get('subscriptionId', '-')}` |")
-    lines += ["", "## Resources", "", "| name | type | provider | options | key inputs |", "|---|---|---|---|---|"]
-    for r in custom:
-        opts = ", ".join(k for k in ("protect", "retainOnDelete") if r["options"][k]) or "-"
-        lines.append(f"| `{r['name']}` | `{r['type']}` | `{r['provider'] or '-'}` | {opts} | {_summary_inputs(r)} |")
-    lines += ["", "## Outputs", ""]
-    for key, value in outputs.items():
-        lines.append(f"- `{key}`: `{json.dumps(value)}`")
-    lines += ["", "## Guardrails", ""]
-    if not manifest["policies"]:
-        lines.append("No guardrail findings.")
-    for v in manifest["policies"]:
-        lines.append(f"- **{v['level']}** `{v['policy']}` on `{v['urn']}`: {v['message']}")
-    return "\n".join(lines) + "\n"
+    """The reviewer's Markdown plan (mssp/plan/markdown.py)."""
+    from mssp.plan.markdown import render_plan
+
+    return render_plan(manifest)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -58,6 +58,20 @@ def scrub(value: Any) -> Any:
     return value
 
 
+# Types whose created state is itself an Entra principal (its objectId); other resources carry one in
+# `identity.principalId` (system-assigned managed identities, Microsoft.Logic/workflows response).
+PRINCIPAL_TYPES = frozenset({"azuread:index/servicePrincipal:ServicePrincipal"})
+
+
+def principal_of(state: Mapping[str, Any]) -> str | None:
+    """The principal object id in a resource's created state, if it has one."""
+    identity = state.get("identity")
+    if isinstance(identity, Mapping) and isinstance(identity.get("principalId"), str):
+        return identity["principalId"]
+    object_id = state.get("objectId")
+    return object_id if isinstance(object_id, str) else None
+
+
 class DuplicateUrnError(Exception):
     """Two resources of one program share a URN: a real `pulumi up` would fail the same way."""
 
@@ -79,6 +93,9 @@ class Registration:
     protect: bool
     retain_on_delete: bool
     depends_on: list[str]
+    # The Entra object id this resource IS or carries (a service principal, a managed identity), as the
+    # mocks answered it: lets the plan name the principal of a role assignment (mssp.plan review facts).
+    principal_id: str | None = None
 
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):
@@ -101,6 +118,9 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         if request.type != "pulumi:pulumi:Stack":
             self._urns.add(response.urn)
             inputs = scrub(rpc.deserialize_properties(request.object, keep_unknowns=True))
+            principal = None
+            if request.type in PRINCIPAL_TYPES or "identity" in inputs:
+                principal = principal_of(rpc.deserialize_properties(response.object))
             self.registrations.append(Registration(
                 urn=response.urn,
                 type=request.type,
@@ -112,6 +132,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 protect=bool(request.protect),
                 retain_on_delete=bool(request.retainOnDelete),
                 depends_on=sorted(request.dependencies),
+                principal_id=principal,
             ))
         return response
 

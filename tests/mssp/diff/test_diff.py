@@ -17,6 +17,7 @@ import pytest
 from conftest import example_manifest
 
 from mssp.diff import command as diff
+from mssp.diff import markdown as diff_markdown
 from mssp.errors import UserError
 from policies import rules
 
@@ -299,7 +300,7 @@ def test_long_values_show_the_part_that_changed():
     at = diff._first_difference(old, new)
     assert at == len(old) - 1
     assert diff._short(old, at).endswith('vaults/kv-a"') and diff._short(new, at).endswith('vaults/kv-b"')
-    assert diff._short(old, at).startswith('"…') and len(diff._short(old, at)) <= diff._MAX_VALUE + 4
+    assert diff._short(old, at).startswith('"…') and len(diff._short(old, at)) <= diff_markdown._MAX_VALUE + 4
     assert diff._short("short", 0) == '"short"' and diff._short({"a": 1}) == "{…}" and diff._short(diff.MISSING) == "(none)"
 
 

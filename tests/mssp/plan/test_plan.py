@@ -16,7 +16,7 @@ def test_every_example_stack_plans_and_follows_the_manifest_contract(run_cli, tm
     code, stdout, err = run_cli(["plan", stack, "--json", str(out), "--markdown", str(md)])
     assert code == 0, err
     m = json.loads(out.read_text())
-    assert set(m) == {"stack", "resources", "outputs", "policies"} and m["stack"] == stack
+    assert set(m) == {"stack", "resources", "outputs", "policies", "review"} and m["stack"] == stack
     urns = [r["urn"] for r in m["resources"]]
     assert urns == sorted(urns) and len(urns) == len(set(urns))
     for r in m["resources"]:

@@ -1,0 +1,135 @@
+"""The manifest's `review` section: facts a reviewer needs that are not any resource's inputs.
+
+The Markdown plan and the PR diff render only from manifests (the diff's base side may be planned by
+older code), so what they show about a stack must be in its manifest: the customer's display name and
+tenant, the subscriptions' names, the destination workspace, who each principal id is, and in
+Lighthouse template mode the delegation the customer deploys (no resource of the graph holds it).
+
+Principals are named from the graph, not from a fixed list of identities: every service principal and
+managed identity the program registers (this stack's and, for a customer, its platform's) is an
+entry, labelled with the component that creates it and, for an application's service principal, the
+federated credential subjects it signs in from. A second platform identity (for example a read-only
+one) therefore shows up under its own label without any change here. Config principals (SOC groups,
+approvers) come with the type the config declares.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+FEDERATED_CREDENTIAL = "azuread:index/applicationFederatedIdentityCredential:ApplicationFederatedIdentityCredential"
+APPLICATION = "azuread:index/application:Application"
+SERVICE_PRINCIPAL = "azuread:index/servicePrincipal:ServicePrincipal"
+CLIENT_SECRET = "azuread:index/applicationPassword:ApplicationPassword"
+_CONFIG_TYPE = {"group": "Group", "user": "User", "servicePrincipal": "ServicePrincipal"}
+
+
+def _last(urn: str | None) -> str:
+    return (urn or "").rsplit("::", 1)[-1]
+
+
+def graph_principals(registrations: Iterable[Any]) -> dict[str, dict[str, Any]]:
+    """Principal id -> who it is, for every registration that is or carries an Entra principal."""
+    regs = list(registrations)
+    by_parent: dict[str | None, list[Any]] = {}
+    for r in regs:
+        by_parent.setdefault(r.parent, []).append(r)
+    found: dict[str, dict[str, Any]] = {}
+    apps = {}  # client id -> (application, its service principal), for service principals of the same app
+    for r in regs:
+        if r.type == SERVICE_PRINCIPAL:
+            app = next((s for s in by_parent.get(r.parent, []) if s.type == APPLICATION), None)
+            if app is not None and r.inputs.get("clientId"):
+                apps[r.inputs["clientId"]] = (app, r)
+    for r in regs:
+        if not r.principal_id:
+            continue
+        if r.type == SERVICE_PRINCIPAL:
+            own = next((s for s in by_parent.get(r.parent, []) if s.type == APPLICATION), None)
+            app, home = (own, r) if own is not None else apps.get(r.inputs.get("clientId"), (None, None))
+            siblings = by_parent.get(home.parent, []) if home is not None else []
+            if app is None:
+                found[r.principal_id] = {
+                    "displayName": f"service principal of application {r.inputs.get('clientId')}",
+                    "type": "ServicePrincipal", "identity": _last(r.parent) or r.name}
+                continue
+            # The application's own service principal, or its service principal in another tenant (the
+            # direct model's customer-tenant one): it signs in as the same application.
+            elsewhere = "" if own is not None else " (its service principal in this tenant)"
+            found[r.principal_id] = {
+                "displayName": str(app.inputs.get("displayName") or r.name) + elsewhere,
+                "type": "ServicePrincipal",
+                "identity": _last(r.parent) or r.name,
+                "signsInFrom": sorted(str(s.inputs.get("subject")) for s in siblings if s.type == FEDERATED_CREDENTIAL),
+                "clientSecret": any(s.type == CLIENT_SECRET for s in siblings),
+            }
+        else:
+            label = r.inputs.get("workflowName") or r.inputs.get("name") or r.name
+            found[r.principal_id] = {
+                "displayName": f"managed identity of {label}",
+                "type": "ServicePrincipal",
+                "identity": f"managed identity of {r.name}",
+            }
+    return found
+
+
+def config_principals(customer: Any) -> dict[str, dict[str, Any]]:
+    """The customer config's Lighthouse principals and approvers, with their declared type."""
+    found: dict[str, dict[str, Any]] = {}
+    for auth in customer.lighthouse.authorizations:
+        found[auth.principal_id] = {"displayName": auth.display_name, "type": _CONFIG_TYPE[auth.principal_type]}
+        for approver in (auth.just_in_time.approvers if auth.just_in_time else []):
+            # Approvers are MSSP-tenant users or groups; Lighthouse does not say which.
+            found.setdefault(approver.principal_id, {"displayName": approver.display_name, "type": "User or Group"})
+    return found
+
+
+def review_section(loaded: Any, registrations: Sequence[Any], platform_registrations: Sequence[Any] = (),
+                   platform_outputs: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The `review` section of a stack's manifest (keys sorted, like everything in a manifest)."""
+    platform = loaded.platform
+    principals = graph_principals([*platform_registrations, *registrations])
+    customer = loaded.customer
+    if customer is None:
+        section: dict[str, Any] = {
+            "kind": "platform",
+            "displayName": "MSSP platform",
+            "tenantId": platform.tenant_id,
+            "workspaceId": platform.workspace_id,
+            "subscriptions": {platform.subscription_id: "MSSP platform subscription"},
+        }
+    else:
+        lighthouse = customer.access_model == "lighthouse"
+        outputs = platform_outputs or {}
+        section = {
+            "kind": "customer",
+            "displayName": customer.display_name,
+            "tenantId": customer.tenant_id,
+            "managingTenantId": platform.tenant_id,
+            "accessModel": customer.access_model,
+            "lighthouseMode": customer.lighthouse.mode if lighthouse else None,
+            # What the customer's settings target: the deployed platform's workspace output.
+            "workspaceId": outputs.get("workspaceResourceId", platform.workspace_id),
+            "subscriptions": {s.id: s.display_name for s in customer.subscriptions},
+        }
+        principals = config_principals(customer) | principals
+        if lighthouse and customer.lighthouse.mode == "template":
+            from components.lighthouse.delegation import definition_properties
+
+            mssp_id = str(outputs.get("servicePrincipalObjectId", "(platform output servicePrincipalObjectId)"))
+            section["delegationTemplate"] = {
+                "scopes": [f"/subscriptions/{s.id}" for s in customer.subscriptions],
+                "properties": definition_properties(customer, platform.tenant_id, "", mssp_id,
+                                                    platform.identity.display_name),
+            }
+    section["principals"] = principals
+    return _sorted(section)
+
+
+def _sorted(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _sorted(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted(v) for v in value]
+    return value
