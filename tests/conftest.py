@@ -51,6 +51,52 @@ def stack_doc() -> Callable[[str], dict[str, Any]]:
     return lambda name: copy.deepcopy(read_stack(name))
 
 
+# The ITSM credential as the secret key `pulumi config set --secret itsmCredential <value>` writes it. The
+# example platform stack cannot ship such a value (only that stack's secrets provider decrypts it, and the
+# real CLI refuses ciphertext it cannot decrypt), so it takes the credential from Key Vault; tests of the
+# secret-key form build that variant themselves. The ciphertext is a stand-in: the offline plan never
+# decrypts (it plans with "[secret]").
+ITSM_CREDENTIAL_KEY = "mssp-sentinel:itsmCredential"
+ITSM_SECRET_PLACEHOLDER = {"secure": "v1:b2ZmbGluZQ==:cGxhY2Vob2xkZXI="}
+
+
+def with_itsm_secret_credential(doc: dict[str, Any]) -> dict[str, Any]:
+    """The example platform stack's document (mutated in place) with the ITSM credential as the secret key
+    itsmCredential instead of the example's Key Vault secret (`platform.itsm.credential`)."""
+    config = doc["config"]
+    itsm = config["mssp-sentinel:platform"]["itsm"]
+    del itsm["credential"]  # a KeyError here: the example no longer uses Key Vault, revisit the variant
+    assert ITSM_CREDENTIAL_KEY not in config
+    config[ITSM_CREDENTIAL_KEY] = dict(ITSM_SECRET_PLACEHOLDER)
+    return doc
+
+
+def itsm_secret_stack_doc() -> dict[str, Any]:
+    """A fresh copy of the example platform stack with the ITSM credential as the secret key."""
+    return with_itsm_secret_credential(copy.deepcopy(read_stack("mssp")))
+
+
+@pytest.fixture(scope="session")
+def itsm_secret_stack_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The secret-key variant of the example platform stack, written once per session (read it, don't edit it)."""
+    path = tmp_path_factory.mktemp("itsm-secret-credential") / "Pulumi.mssp.yaml"
+    path.write_text(yaml.safe_dump(itsm_secret_stack_doc(), sort_keys=False))
+    return path
+
+
+@pytest.fixture(scope="session")
+def _itsm_secret_manifest_json(itsm_secret_stack_file: Path) -> str:
+    from mssp.plan.command import build_manifest
+
+    return json.dumps(build_manifest("mssp", PROJECT_DIR, itsm_secret_stack_file))
+
+
+@pytest.fixture
+def itsm_secret_manifest(_itsm_secret_manifest_json: str) -> dict[str, Any]:
+    """The offline plan of the secret-key variant (planned once per session, a fresh copy per test)."""
+    return json.loads(_itsm_secret_manifest_json)
+
+
 @pytest.fixture
 def write_stack(tmp_path: Path) -> Callable[..., Path]:
     def write(doc: dict[str, Any], name: str = "custom") -> Path:

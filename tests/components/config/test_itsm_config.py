@@ -6,11 +6,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import ITSM_CREDENTIAL_KEY as CREDENTIAL_KEY
+from conftest import ITSM_SECRET_PLACEHOLDER as SECURE
+from conftest import with_itsm_secret_credential
 
 from components.config import ConfigError, parse_config
-
-CREDENTIAL_KEY = "mssp-sentinel:itsmCredential"
-SECURE = {"secure": "v1:b2ZmbGluZQ==:cGxhY2Vob2xkZXI="}  # ciphertext stand-in: the offline plan never decrypts
 
 
 def itsm(doc: dict[str, Any]) -> dict[str, Any]:
@@ -92,8 +92,21 @@ def test_poll_interval_bounds_are_inclusive(run_cli, stack_doc, write_stack, min
     assert code == 0, err
 
 
+def plans(run_cli, path: Path) -> None:
+    code, _out, err = run_cli(["plan", "mssp", "--config", str(path), "--quiet"])
+    assert code == 0, err
+
+
 def test_servicenow_needs_a_credential(run_cli, stack_doc, write_stack):
+    # The example's form: a Key Vault secret. Enough on its own; without it (and no secret key), refused.
     doc = stack_doc("mssp")
+    assert CREDENTIAL_KEY not in doc["config"] and "keyVaultSecretUri" in itsm(doc)["credential"]
+    plans(run_cli, write_stack(doc, "mssp"))
+    del itsm(doc)["credential"]
+    expect_config_error(run_cli, write_stack(doc, "mssp"), "platform.itsm.credential", "itsmCredential")
+    # The secret-key form: enough on its own; without it (and no Key Vault secret), refused.
+    doc = with_itsm_secret_credential(stack_doc("mssp"))
+    plans(run_cli, write_stack(doc, "mssp"))
     del doc["config"][CREDENTIAL_KEY]
     expect_config_error(run_cli, write_stack(doc, "mssp"), "platform.itsm.credential", "itsmCredential")
 
@@ -108,22 +121,32 @@ def test_webhook_url_with_a_signature_is_refused(run_cli, stack_doc, write_stack
 
 def test_webhook_without_url_needs_the_url_as_secret(run_cli, stack_doc, write_stack):
     doc = stack_doc("mssp")
+    key_vault = itsm(doc).pop("credential")  # the example's Key Vault credential: neither form to start with
     itsm(doc).pop("servicenow")
     itsm(doc).update({"kind": "webhook", "webhook": {}})
-    del doc["config"][CREDENTIAL_KEY]
+    assert CREDENTIAL_KEY not in doc["config"]
     expect_config_error(run_cli, write_stack(doc, "mssp"), "platform.itsm.webhook.url", "required unless")
+    # The whole URL as the secret key.
     doc["config"][CREDENTIAL_KEY] = SECURE
-    code, _out, err = run_cli(["plan", "mssp", "--config", str(write_stack(doc, "mssp")), "--quiet"])
-    assert code == 0, err
+    plans(run_cli, write_stack(doc, "mssp"))
+    # Or as a Key Vault secret.
+    del doc["config"][CREDENTIAL_KEY]
+    itsm(doc)["credential"] = key_vault
+    plans(run_cli, write_stack(doc, "mssp"))
 
 
 def test_credential_given_twice(run_cli, stack_doc, write_stack):
-    doc = stack_doc("mssp")
+    # The secret-key variant (valid on its own, see above) plus a Key Vault secret.
+    doc = with_itsm_secret_credential(stack_doc("mssp"))
     itsm(doc)["credential"] = {
         "keyVaultSecretUri": "https://kv-acme-mssp.vault.azure.net/secrets/servicenow",
         "keyVaultId": "/subscriptions/0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d/resourceGroups/rg-kv/providers/"
                       "Microsoft.KeyVault/vaults/kv-acme-mssp",
     }
+    expect_config_error(run_cli, write_stack(doc, "mssp"), "platform.itsm.credential", "not both")
+    # The example (Key Vault, valid on its own) plus the secret key.
+    doc = stack_doc("mssp")
+    doc["config"][CREDENTIAL_KEY] = SECURE
     expect_config_error(run_cli, write_stack(doc, "mssp"), "platform.itsm.credential", "not both")
 
 
@@ -136,7 +159,7 @@ def test_itsm_credential_not_allowed_in_a_customer_stack(run_cli, stack_doc, wri
 
 
 def test_secret_value_reaches_loaded_stack_but_not_its_repr(stack_doc, project_dir):
-    doc = stack_doc("mssp")
+    doc = with_itsm_secret_credential(stack_doc("mssp"))
     values = dict(doc["config"])
     values[CREDENTIAL_KEY] = "known-secret-value-1"
     loaded = parse_config(values, {CREDENTIAL_KEY}, stack="mssp", project_dir=project_dir)
@@ -145,6 +168,9 @@ def test_secret_value_reaches_loaded_stack_but_not_its_repr(stack_doc, project_d
     with pytest.raises(ConfigError) as exc:
         parse_config(values, set(), stack="mssp", project_dir=project_dir)
     assert [p for p, _ in exc.value.issues] == ["itsmCredential"]
+    # The example's Key Vault form: no secret config, so no secret value is loaded at all.
+    example = parse_config(dict(stack_doc("mssp")["config"]), set(), stack="mssp", project_dir=project_dir)
+    assert example.secret_values == {}
 
 
 @pytest.mark.parametrize("url_key", ["servicenow", "webhook"])

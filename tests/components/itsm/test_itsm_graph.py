@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import PROJECT_DIR, by_type, example_manifest
+from conftest import ITSM_CREDENTIAL_KEY, PROJECT_DIR, by_type, example_manifest, read_stack
 
 from components.config import load_stack, read_stack_values, stack_file
 from components.facts import roles
@@ -23,7 +23,9 @@ from mssp.plan.offline import run_program
 SPEC = PROJECT_DIR / "tests" / "fixtures" / "rest-specs" / "securityinsights_2023-02-01_AutomationRules.json"
 SPEC_EXAMPLE = PROJECT_DIR / "tests" / "fixtures" / "rest-specs" / "securityinsights_2023-02-01_examples_AutomationRules_Get.json"
 KNOWN_SECRET = "Kn0wn-ITSM-secret-value-7f3a"
-CREDENTIAL_KEY = "mssp-sentinel:itsmCredential"
+CREDENTIAL_KEY = ITSM_CREDENTIAL_KEY
+KEY_VAULT_SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
+KEY_VAULT_READ = "Get_ITSM_credential"  # the workflows' action that reads the credential from Key Vault
 
 
 def one(manifest: dict[str, Any], type_token: str, name_part: str = "") -> dict[str, Any]:
@@ -33,6 +35,35 @@ def one(manifest: dict[str, Any], type_token: str, name_part: str = "") -> dict[
 
 def workflow(manifest: dict[str, Any], which: str) -> dict[str, Any]:
     return one(manifest, "azure-native:logic:Workflow", which)
+
+
+def example_key_vault() -> dict[str, str]:
+    """The example platform stack's ITSM credential: a Key Vault secret (keyVaultSecretUri, keyVaultId)."""
+    return read_stack("mssp")["config"]["mssp-sentinel:platform"]["itsm"]["credential"]
+
+
+def all_actions(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every action of a workflow definition by name, nested ones (If, Until, Foreach, ...) included."""
+    found: dict[str, dict[str, Any]] = {}
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "actions" and isinstance(value, dict):
+                    found.update(value)
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(definition)
+    return found
+
+
+def basic_auth_passwords(definition: dict[str, Any]) -> list[str]:
+    """The password of every Basic-authenticated HTTP action (the ServiceNow calls)."""
+    return [a["inputs"]["authentication"]["password"] for a in all_actions(definition).values()
+            if a.get("type") == "Http" and a["inputs"].get("authentication", {}).get("type") == "Basic"]
 
 
 # -- a small validator for the subset of Swagger 2.0 the AutomationRules spec uses --------------------------
@@ -153,21 +184,33 @@ def test_automation_rule_runs_the_playbook_when_redirected_is_added():
     assert grant["urn"] in rule["options"]["dependsOn"]  # Sentinel may run the playbook before the rule exists
 
 
-def test_workflows_are_consumption_with_system_identity_and_pass_the_checker():
-    m = example_manifest("mssp")
-    for which in ("playbook", "poller"):
-        wf = workflow(m, which)
-        assert wf["inputs"]["identity"] == {"type": "SystemAssigned"}
-        assert wf["inputs"]["state"] == "Enabled"
-        assert wf["provider"] == "mssp-arm"
-        definition = wf["inputs"]["definition"]
-        # The supplied parameters are a Pulumi secret as a whole (they carry the credential): the
-        # checker gets stand-in values for the declared ones.
-        assert wf["inputs"]["parameters"] == "[secret]"
-        stand_ins = {name: {} for name in definition["parameters"]}
-        assert check_workflow(definition, stand_ins) == [], which
-        assert definition["parameters"]["itsmCredential"]["type"] == "SecureString"
-    poller = workflow(m, "poller")["inputs"]["definition"]
+def test_workflows_are_consumption_with_system_identity_and_pass_the_checker(itsm_secret_manifest):
+    # Both credential forms: the example's Key Vault secret, and the secret key itsmCredential.
+    for form, m in (("keyvault", example_manifest("mssp")), ("secret", itsm_secret_manifest)):
+        for which in ("playbook", "poller"):
+            wf = workflow(m, which)
+            assert wf["inputs"]["identity"] == {"type": "SystemAssigned"}, (form, which)
+            assert wf["inputs"]["state"] == "Enabled"
+            assert wf["provider"] == "mssp-arm"
+            definition = wf["inputs"]["definition"]
+            # The checker gets stand-in values for the declared parameters.
+            stand_ins = {name: {} for name in definition["parameters"]}
+            assert check_workflow(definition, stand_ins) == [], (form, which)
+            passwords = basic_auth_passwords(definition)
+            assert passwords, (form, which)  # the ServiceNow calls are there
+            if form == "secret":
+                # The supplied parameters are a Pulumi secret as a whole (they carry the credential).
+                assert wf["inputs"]["parameters"] == "[secret]"
+                assert definition["parameters"]["itsmCredential"]["type"] == "SecureString"
+                assert set(passwords) == {"@parameters('itsmCredential')"}
+                assert KEY_VAULT_READ not in all_actions(definition)
+            else:
+                # Nothing secret is supplied: the workflows read the credential from Key Vault at run time.
+                assert wf["inputs"]["parameters"] != "[secret]"
+                assert "itsmCredential" not in definition["parameters"]
+                assert "itsmCredential" not in json.dumps(wf["inputs"]["parameters"])
+                assert set(passwords) == {f"@body('{KEY_VAULT_READ}')?['value']"}
+    poller = workflow(example_manifest("mssp"), "poller")["inputs"]["definition"]
     graph_filter = poller["actions"]["Graph_filter"]["inputs"]
     assert "status eq 'redirected'" in graph_filter and "lastUpdateDateTime ge" in graph_filter
     assert poller["triggers"]["Recurrence"]["recurrence"] == {"frequency": "Minute", "interval": 15}
@@ -186,7 +229,12 @@ def test_sentinel_connection_uses_managed_identity():
     assert conn["resourceGroupName"] == platform.resource_group
 
 
-def test_role_assignments_at_the_right_scopes():
+def itsm_role_assignments(manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    return [r for r in by_type(manifest, "azure-native:authorization:RoleAssignment")
+            if r["parent"] and "RedirectedIncidentSync" in r["parent"]]
+
+
+def test_role_assignments_at_the_right_scopes(itsm_secret_manifest):
     m = example_manifest("mssp")
     platform = load_stack("mssp", PROJECT_DIR).platform
     rg_scope = f"/subscriptions/{platform.subscription_id}/resourceGroups/{platform.resource_group}"
@@ -202,10 +250,22 @@ def test_role_assignments_at_the_right_scopes():
     assert roles.SENTINEL_RESPONDER.guid == "3e150937-b8fe-4cfb-8069-0eaf05ecd056"
     assert responder["principalId"] == offline_guid("workflow-identity", "itsm-redirect-playbook")
     assert responder["principalType"] == "ServicePrincipal"
-    # Nothing else in the ITSM sync holds an Azure role (no Key Vault in the example).
-    itsm_assignments = [r for r in by_type(m, "azure-native:authorization:RoleAssignment")
-                        if r["parent"] and "RedirectedIncidentSync" in r["parent"]]
-    assert len(itsm_assignments) == 2
+    # The example's credential is a Key Vault secret: each workflow identity reads it as Key Vault
+    # Secrets User on that vault, and on nothing broader.
+    vault = example_key_vault()["keyVaultId"]
+    for who in ("playbook", "poller"):
+        kv = one(m, "azure-native:authorization:RoleAssignment", f"itsm-redirect-{who}-keyvault-secrets-user")["inputs"]
+        assert kv["scope"] == vault
+        assert kv["roleDefinitionId"] == (f"/subscriptions/{vault.split('/')[2]}/providers/Microsoft.Authorization"
+                                          f"/roleDefinitions/{KEY_VAULT_SECRETS_USER}")
+        assert roles.BY_NAME["key vault secrets user"].guid == KEY_VAULT_SECRETS_USER
+        assert kv["principalId"] == offline_guid("workflow-identity", f"itsm-redirect-{who}")
+        assert kv["principalType"] == "ServicePrincipal"
+    # Nothing else in the ITSM sync holds an Azure role.
+    assert len(itsm_role_assignments(m)) == 4
+    # With the credential as the secret key there is no vault to read: only the two grants above.
+    assert {r["name"] for r in itsm_role_assignments(itsm_secret_manifest)} == {
+        "itsm-redirect-sentinel-automation-contributor", "itsm-redirect-playbook-sentinel-responder"}
 
 
 def test_graph_permission_is_incident_read_for_each_workflow_and_nothing_broader():
@@ -229,10 +289,11 @@ def test_well_known_ids():
     assert GRAPH_APP_ROLE_ID_OFFLINE == "45cc0394-e837-488b-a098-1918f48d186c"
 
 
-def test_no_itsm_credential_in_plain_text_anywhere(tmp_path: Path):
+def test_no_itsm_credential_in_plain_text_anywhere(itsm_secret_stack_file: Path):
     # The real program with the credential as a secret config value of a known string (as the engine
     # hands it over after `pulumi config set --secret`): it must not appear in any input or output.
-    values, secrets = read_stack_values(stack_file(PROJECT_DIR, "mssp"))
+    values, secrets = read_stack_values(itsm_secret_stack_file)
+    assert CREDENTIAL_KEY in secrets  # the secret-key variant of the example
     values[CREDENTIAL_KEY] = KNOWN_SECRET
     run = run_program(PROJECT_DIR, "mssp", values, secrets | {CREDENTIAL_KEY})
     text = json.dumps([r.inputs for r in run.registrations]) + json.dumps(run.outputs)
@@ -244,10 +305,34 @@ def test_no_itsm_credential_in_plain_text_anywhere(tmp_path: Path):
             assert "itsmCredential" in json.dumps(r.inputs["definition"])  # referenced, never inlined
 
 
+def test_example_key_vault_credential_is_read_at_run_time_and_kept_out_of_run_history():
+    # The example's form: the program never sees the credential; each workflow reads it from the vault
+    # with its managed identity, and neither that read nor the calls that use it show it in run history.
+    m = example_manifest("mssp")
+    secret_uri = example_key_vault()["keyVaultSecretUri"]
+    values, secrets = read_stack_values(stack_file(PROJECT_DIR, "mssp"))
+    assert not secrets and CREDENTIAL_KEY not in values  # no secret config in the example at all
+    for which in ("playbook", "poller"):
+        wf = workflow(m, which)
+        assert "[secret]" not in json.dumps(wf["inputs"])  # nothing secret reaches the resource
+        actions = all_actions(wf["inputs"]["definition"])
+        read = actions[KEY_VAULT_READ]
+        assert read["type"] == "Http"
+        assert read["inputs"]["method"] == "GET"
+        assert read["inputs"]["uri"].startswith(f"{secret_uri}?api-version=")
+        assert read["inputs"]["authentication"] == {"type": "ManagedServiceIdentity", "audience": "https://vault.azure.net"}
+        assert {"inputs", "outputs"} <= set(read["runtimeConfiguration"]["secureData"]["properties"])
+        users = [(name, a) for name, a in actions.items()
+                 if name != KEY_VAULT_READ and KEY_VAULT_READ in json.dumps(a.get("inputs", {}))]
+        assert users, which
+        for name, a in users:
+            assert "inputs" in a.get("runtimeConfiguration", {}).get("secureData", {}).get("properties", []), (which, name)
+
+
 def test_key_vault_credential_and_webhook(stack_doc, write_stack):
     doc = stack_doc("mssp")
     platform = doc["config"]["mssp-sentinel:platform"]
-    del doc["config"][CREDENTIAL_KEY]
+    doc["config"].pop(CREDENTIAL_KEY, None)  # only the Key Vault form below (both is a config error)
     vault = ("/subscriptions/0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d/resourceGroups/rg-kv/providers/"
              "Microsoft.KeyVault/vaults/kv-acme-mssp")
     platform["itsm"] = {"kind": "webhook", "webhook": {"url": "https://itsm.example.com/hooks/sentinel"},
@@ -267,8 +352,8 @@ def test_key_vault_credential_and_webhook(stack_doc, write_stack):
 
 def test_no_itsm_section_no_itsm_resources(stack_doc, write_stack):
     doc = stack_doc("mssp")
-    del doc["config"]["mssp-sentinel:platform"]["itsm"]
-    del doc["config"][CREDENTIAL_KEY]
+    del doc["config"]["mssp-sentinel:platform"]["itsm"]  # the example's Key Vault credential with it
+    doc["config"].pop(CREDENTIAL_KEY, None)  # a secret key without the section is a config error
     m = build_manifest("mssp", PROJECT_DIR, write_stack(doc, "mssp"))
     assert not [r for r in m["resources"] if "itsm" in r["urn"]]
     assert "itsmPlaybookId" not in m["outputs"]
