@@ -183,6 +183,9 @@ def parse_platform(values: Mapping[str, Any]) -> PlatformConfig:
     if issues:
         raise ConfigError(issues)
     platform: PlatformConfig = _validate(PlatformConfig, _section(values, "platform"), "platform")
+    identity_issues = platform.identity_issues()
+    if identity_issues:
+        raise ConfigError(identity_issues)
     if platform.splunk is not None and platform.splunk.location not in (None, platform.location):
         # A DCR sends only to workspaces in its own region (azure-facts §4).
         raise ConfigError([("platform.splunk.location", f"'{platform.splunk.location}' differs from the workspace's "
@@ -235,7 +238,7 @@ def parse_config(
     except ConfigError as exc:
         raise ConfigError([(f"customer.platformStack ({customer.platform_stack_name}): {p}", m)
                            for p, m in exc.issues]) from None
-    issues = []
+    issues = customer.authorization_issues()
     if customer.tenant_id == platform.tenant_id:
         issues.append(("customer.tenantId", "must differ from the MSSP tenant (Lighthouse needs two tenants; "
                        f"the platform stack's tenantId is {platform.tenant_id})"))
