@@ -89,7 +89,20 @@ def evaluate_policies(manifest: dict[str, Any], loaded: Any) -> list[dict[str, A
         from policies import rules
     except ImportError:
         return []
-    return rules.evaluate_manifest(manifest, rules.context_from_config(loaded))
+    return rules.evaluate_manifest(manifest, rules.context_from_config(loaded)) + config_findings(loaded)
+
+
+def config_findings(loaded: Any) -> list[dict[str, Any]]:
+    """Advisories only the config can tell (a Lighthouse authorization carries no principal type)."""
+    customer = getattr(loaded, "customer", None)
+    found = []
+    for i, auth in enumerate(customer.lighthouse.authorizations if customer is not None else ()):
+        if auth.principal_type == "user":
+            found.append({"policy": "lighthouse-groups-not-users", "level": "advisory", "urn": "",
+                          "message": f"customer.lighthouse.authorizations[{i}] '{auth.display_name}' names a user: "
+                                     "authorize a security group of the MSSP tenant instead (members change without "
+                                     "a new delegation; Microsoft's Lighthouse recommended security practices)"})
+    return found
 
 
 def manifest_json(manifest: dict[str, Any]) -> str:

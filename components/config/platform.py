@@ -131,7 +131,8 @@ def identity_issues(identity: IdentityConfig, path: str, *, deploy: bool) -> lis
             continue
         if _WILDCARD.search(fic.subject):
             issues.append((f"{at}.subject", f"'{fic.subject}' ({fic.name}): no wildcards on the deploy identity; "
-                           "name one protected environment: repo:<owner>/<repo>:environment:<name>"))
+                           "name one protected environment: repo:<owner>/<repo>:environment:<name> (pull requests and "
+                           "drift use the readOnlyIdentity)"))
         elif fic.issuer == GITHUB_ISSUER and not _GITHUB_ENVIRONMENT_SUBJECT.match(fic.subject):
             reason = ("pull requests can obtain it" if fic.subject.endswith(":pull_request")
                       else "anyone who can push a branch or tag can obtain it" if ":ref:" in fic.subject
