@@ -63,7 +63,7 @@ def test_unknown_issuer_refused_unless_allowed(run_cli, stack_doc, write_stack, 
     expect_config_error(run_cli, write_stack(doc, "mssp"), f"platform.{where}.federatedCredentials[0].issuer",
                         "not a known issuer", f"platform.{where}.allowedIssuers")
     platform(doc)[where]["allowedIssuers"] = ["https://gitlab.example.com"]
-    fic["subject"] = f"project_path:acme/mssp:ref_type:branch:ref:main" if where == "readOnlyIdentity" else "env:production"
+    fic["subject"] = "project_path:acme/mssp:ref_type:branch:ref:main" if where == "readOnlyIdentity" else "env:production"
     code, _, err = run_cli(["plan", "mssp", "--config", str(write_stack(doc, "mssp")), "--quiet"])
     assert code == 0, err
 
@@ -94,7 +94,7 @@ def test_permanent_broad_role_needs_a_named_acknowledgement(run_cli, stack_doc, 
                               "acknowledgeBroadRole")
     assert "Traceback" not in err
     auth["acknowledgeBroadRole"] = "CAB-2041 approved by the SOC lead for incident response"
-    code, out, err = run_cli(["plan", "contoso", "--config", str(write_stack(doc)), "--quiet"])
+    code, _, err = run_cli(["plan", "contoso", "--config", str(write_stack(doc)), "--quiet"])
     assert code == 0, err
 
 
