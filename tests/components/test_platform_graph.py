@@ -28,6 +28,7 @@ def test_multitenant_application_and_its_service_principal():
     # The deploy identity trusts only the protected environment; pull requests get the read-only one.
     assert by_parent["mssp-identity"] == ["repo:acme-mssp/mssp-sentinel:environment:production"]
     assert sorted(by_parent["mssp-readonly-identity"]) == ["repo:acme-mssp/mssp-sentinel:environment:drift",
+                                                         "repo:acme-mssp/mssp-sentinel:environment:preview",
                                                          "repo:acme-mssp/mssp-sentinel:pull_request"]
     # Secretless by default.
     assert not by_type(m, "azuread:index/applicationPassword:ApplicationPassword")
