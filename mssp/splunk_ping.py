@@ -178,8 +178,9 @@ def run(args: argparse.Namespace) -> int:
         401: "the URL's signature was rejected: take the current splunkWebhookUrl output",
         403: "the caller's IP address is not in customer.splunk.allowedCallerIpRanges, or the signature is wrong",
         404: "no such workflow or trigger: is the stack deployed and the workflow enabled?",
-        502: "the Logic App could not ingest the alert: see ingestionStatus/ingestionError above and the "
-             "workflow's run history (Monitoring Metrics Publisher on the DCR? role assignments can take minutes)",
+        502: "the Logic App could not ingest the alert: see ingestionStatus above, and the workflow's run "
+             "history under the correlationId (Monitoring Metrics Publisher on the DCR? role assignments can "
+             "take minutes)",
     }
     print(f"FAILED: {hints.get(status, 'the webhook did not accept the alert')}")
     return 1

@@ -536,6 +536,22 @@ _DATA_PLANE_SCOPES: Mapping[str, tuple[re.Pattern[str], str]] = MappingProxyType
 })
 
 
+def check_request_trigger_callers(res: ResourceView, ctx: PolicyContext) -> list[str]:
+    """A workflow with a Request trigger and no allowed caller IP ranges: anyone holding the URL can call it."""
+    definition = _map(res.props.get("definition"))
+    requests = [n for n, t in _map(definition.get("triggers")).items() if _map(t).get("type") == "Request"]
+    if not requests:
+        return []
+    ac = res.props.get("accessControl")
+    if is_unknown(ac):
+        return []
+    ranges = _list(_map(_map(ac).get("triggers")).get("allowedCallerIpAddresses"))
+    if ranges:
+        return []
+    return [f"Request trigger {', '.join(requests)} accepts calls from any IP address: whoever holds the callback "
+            "URL can post alerts; set customer.splunk.allowedCallerIpRanges to the Splunk search heads' egress ranges"]
+
+
 def check_data_plane_scope(res: ResourceView, ctx: PolicyContext) -> list[str]:
     """Data-plane roles are assigned on the resource they are for, never above it."""
     rid = _str(res.props.get("roleDefinitionId"))
@@ -749,6 +765,15 @@ RULES: tuple[Rule, ...] = (
         resource_check=check_dcr_region,
         uses_context=True,
         types=frozenset({DATA_COLLECTION_RULE}),
+    ),
+    Rule(
+        name="webhook-caller-ip-restriction",
+        level="advisory",
+        kind="resource",
+        description="A Logic App Request trigger without allowed caller IP ranges accepts calls from anywhere.",
+        remediation="Set customer.splunk.allowedCallerIpRanges (accessControl.triggers.allowedCallerIpAddresses).",
+        resource_check=check_request_trigger_callers,
+        types=frozenset({WORKFLOW}),
     ),
     Rule(
         name="diagnostic-settings-per-resource-limit",
