@@ -24,6 +24,7 @@ from pydantic import ValidationError
 
 from components.config.base import ConfigError, Model, issues_from
 from components.config.customer import CustomerConfig
+from components.config.itsm import url_problem
 from components.config.platform import PlatformConfig
 from components.inventory import InventoryError, InventoryItem, load_inventory
 
@@ -172,6 +173,14 @@ def _itsm_issues(platform: PlatformConfig, values: Mapping[str, Any]) -> list[tu
     if itsm.kind == "webhook" and itsm.webhook is not None and itsm.webhook.url is None and not has_credential:
         return [("platform.itsm.webhook.url", "required unless the whole URL is the secret key itsmCredential "
                                               "(or a Key Vault secret in credential.keyVaultSecretUri)")]
+    if itsm.kind == "webhook" and itsm.webhook is not None and itsm.webhook.url is None and has_secret:
+        # The secret IS the URL: validated like webhook.url, wherever it is decrypted (pulumi preview/up;
+        # the offline plan only has the placeholder), and never quoted.
+        value = str(values.get(f"{PROJECT}:itsmCredential", ""))
+        problem = None if value == SECRET_PLACEHOLDER else url_problem(value)
+        if problem:
+            return [("itsmCredential", f"the secret webhook URL (platform.itsm.webhook without url) {problem}; "
+                                       "its value is not shown")]
     return []
 
 

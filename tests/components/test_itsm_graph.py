@@ -260,7 +260,8 @@ def test_key_vault_credential_and_webhook(stack_doc, write_stack):
     playbook = workflow(m, "playbook")
     assert "itsmCredential" not in playbook["inputs"]["definition"]["parameters"]
     (kv,) = [r for r in by_type(m, "azure-native:authorization:RoleAssignment") if "keyvault" in r["name"]]
-    assert kv["inputs"]["scope"] == vault
+    # Scoped to the one secret the workflows read, not the vault (issue 10).
+    assert kv["inputs"]["scope"] == f"{vault}/secrets/webhook"
     assert kv["inputs"]["roleDefinitionId"].endswith("/roleDefinitions/4633458b-17de-408a-b874-0445c86b69e6")
     assert kv["inputs"]["principalId"] == offline_guid("workflow-identity", "itsm-redirect-playbook")
 

@@ -61,7 +61,7 @@ def test_a_stack_config_with_a_credential_in_a_static_header_makes_plan_exit_1(r
     doc = stack_doc("mssp")
     doc["config"]["mssp-sentinel:platform"]["itsm"] = {
         "kind": "webhook",
-        "webhook": {"url": "https://itsm.example.net/events", "extraHeaders": {"X-Api-Key": "k3y-in-plain-text"}},
+        "webhook": {"url": "https://itsm.example.net/events", "extraHeaders": {"X-Source": "Bearer abcdefghijklmnopqrstuvwxyz012345"}},
     }
     code, stdout, err = run_cli(["plan", "mssp", "--config", str(write_stack(doc, "mssp")), "--quiet"])
     assert code == 1, err
