@@ -36,11 +36,14 @@ def config_errors_text(issues: list[tuple[str, str]]) -> str:
 
 def build_manifest(stack: str, project_dir: Path = PROJECT_DIR, config_file: Path | None = None) -> dict[str, Any]:
     """Validate the stack, run it under mocks and return its manifest. Raises ConfigError."""
+    from components.config import allow_stack_dir, outside_stack_dir
     from mssp.offline import plan_gc
 
     # All of it under the plan's GC thresholds (README "Scale benchmark"), not only the program runs:
-    # building the manifest from the registrations allocates about as much again.
-    with plan_gc():
+    # building the manifest from the registrations allocates about as much again. Paths in a --config
+    # file outside the project may point inside that file's folder (components.config.project_path_issue).
+    extra = outside_stack_dir(config_file, project_dir) if config_file is not None else None
+    with plan_gc(), allow_stack_dir(extra):
         return _build_manifest(stack, project_dir, config_file)
 
 

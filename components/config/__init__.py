@@ -13,7 +13,9 @@ MSSP tenant are caught before anything runs.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -211,11 +213,13 @@ def parse_config(
     project_dir: Path,
     platform_values: Mapping[str, Any] | None = None,
     require_inventory: bool = True,
+    stack_dir: Path | None = None,
 ) -> LoadedStack:
     """Validate a stack's config values (and, for a customer, its platform's) into a LoadedStack.
 
     `require_inventory=False` accepts a customer whose inventory file does not exist yet (discovery
-    is what writes it); everything else is validated the same way.
+    is what writes it); everything else is validated the same way. `stack_dir`: the folder of a stack
+    file given explicitly (`--config`), whose own tree may hold its inventory too.
     """
     kind = _section(values, "kind")
     if kind not in ("platform", "customer"):
@@ -255,6 +259,11 @@ def parse_config(
         issues.append(("customer.splunk", "Splunk is enabled for this customer but its platform stack "
                        f"({customer.platform_stack_name}) has no platform.splunk ingestion configured; "
                        "add platform.splunk there or set customer.splunk.enabled: false"))
+    path_issues = [issue for key, value in (("customer.forwarding.inventory", customer.forwarding.inventory),
+                                            ("customer.forwarding.importFile", customer.forwarding.import_file))
+                   if value is not None and (issue := project_path_issue(key, value, project_dir, stack_dir))]
+    if path_issues:
+        raise ConfigError(issues + path_issues)
     inv_path = customer.inventory_path(project_dir)
     inventory: list[InventoryItem] = []
     try:
@@ -288,6 +297,46 @@ def parse_config(
         inventory_path=inv_path,
         secret_keys=frozenset(secret_keys),
     )
+
+
+# The folder of a stack file planned explicitly with `mssp plan --config FILE` from outside the project:
+# the program, run in-process under mocks, validates the same file and may read paths inside that folder.
+_EXTRA_ROOT: ContextVar[Path | None] = ContextVar("mssp_sentinel_extra_config_root", default=None)
+
+
+@contextmanager
+def allow_stack_dir(stack_dir: Path | None) -> Iterator[None]:
+    """Within the block, config paths may also point inside `stack_dir` (see project_path_issue)."""
+    token = _EXTRA_ROOT.set(stack_dir)
+    try:
+        yield
+    finally:
+        _EXTRA_ROOT.reset(token)
+
+
+def outside_stack_dir(path: Path, project_dir: Path) -> Path | None:
+    """The folder of a stack file outside the project (None for one inside it)."""
+    return None if project_dir.resolve() in path.resolve().parents else path.parent
+
+
+def project_path_issue(key: str, value: str, project_dir: Path, stack_dir: Path | None = None) -> tuple[str, str] | None:
+    """A config path must stay inside the project: no `..` segment, no absolute path elsewhere.
+
+    A stack file is reviewed config, but a path like ../../home/runner/.azure/... or /etc/... would make
+    the plan read (and a diff show parts of) files outside the checkout. A stack file named explicitly
+    with `--config` outside the project may also use paths inside its own folder."""
+    parts = Path(value).parts
+    if ".." in parts or "\\" in value:
+        return (key, f"'{value}' must not contain '..' (or backslashes); give a path inside the project, "
+                     "relative to it (e.g. stacks/inventories/<customer>.yaml)")
+    root = project_dir.resolve()
+    resolved = (project_dir / value).resolve()
+    extra = stack_dir if stack_dir is not None else _EXTRA_ROOT.get()
+    roots = [root] + ([extra.resolve()] if extra is not None else [])
+    if not any(resolved == r or r in resolved.parents for r in roots):
+        return (key, f"'{value}' is outside the project ({root}); give a path inside the project, relative to the "
+                     "project directory")
+    return None
 
 
 # The Pulumi type of the settings an import file may adopt.
@@ -325,7 +374,8 @@ def load_stack_file(
     """Load and validate a stack file (any path; platform files are looked up in project_dir/stacks)."""
     values, secrets = read_stack_values(path)
     name = stack or path.name.removeprefix("Pulumi.").removesuffix(".yaml").removesuffix(".yml")
-    return parse_config(values, secrets, stack=name, project_dir=project_dir, require_inventory=require_inventory)
+    return parse_config(values, secrets, stack=name, project_dir=project_dir, require_inventory=require_inventory,
+                        stack_dir=outside_stack_dir(path, project_dir))
 
 
 def load_stack(stack: str, project_dir: Path, *, require_inventory: bool = True) -> LoadedStack:

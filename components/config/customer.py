@@ -236,6 +236,14 @@ class CustomerConfig(Model):
     forwarding: ForwardingConfig
     splunk: CustomerSplunkConfig | None = None  # Splunk alerts via a webhook Logic App
 
+    @field_validator("platform_stack")
+    @classmethod
+    def _no_dot_segments(cls, value: str) -> str:
+        # Its last segment names the stack file stacks/Pulumi.<name>.yaml: '.' or '..' would not be a stack.
+        if any(seg in (".", "..") for seg in value.split("/")):
+            raise ValueError(f"'{value}': a stack reference has no '.' or '..' segments (e.g. mssp or org/project/mssp)")
+        return value
+
     @field_validator("subscriptions")
     @classmethod
     def _unique(cls, values: list[Subscription]) -> list[Subscription]:
