@@ -157,9 +157,8 @@ Host `template.json` and `createUiDefinition.json` where the portal can read the
 `https://portal.azure.com/#create/Microsoft.Template/uri/<url-encoded template URL>/createUIDefinitionUri/<url-encoded UI definition URL>`
 and fill the parameters from the subscription's `parameters.<subscription id>.json`.
 
-## Consent to the MSSP application
-Open the admin-consent link your MSSP sends you (the stack output `adminConsentUrl`) as a Global
-Administrator or Privileged Role Administrator of your tenant.
+No admin consent is needed: Lighthouse lets the MSSP's own principals in, nothing is added to your
+Entra tenant.
 
 Deploying again changes nothing: the ids are fixed for your tenant and subscription.
 """
