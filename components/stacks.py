@@ -6,13 +6,14 @@ named after what it signs in as, so a reviewer sees in the plan which credential
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import pulumi
 import pulumi_azure_native as azure_native
 import pulumi_azuread as azuread
 
 from components.config import LoadedStack
+from components.config.platform import IdentityConfig
 from components.customer_identity import CustomerTenantIdentity, CustomerTenantIdentityArgs
 from components.forwarding import DiagnosticForwarding, DiagnosticForwardingArgs
 from components.itsm_sync import RedirectedIncidentSync, RedirectedIncidentSyncArgs
@@ -35,17 +36,13 @@ def build_platform(loaded: LoadedStack) -> dict[str, Any]:
     p = loaded.platform
     arm = azure_native.Provider("mssp-arm", tenant_id=p.tenant_id, subscription_id=p.subscription_id, location=p.location)
     entra = azuread.Provider("mssp-entra", tenant_id=p.tenant_id)
-    identity = MultitenantServicePrincipal(
-        "mssp-identity",
-        MultitenantServicePrincipalArgs(
-            identity=p.identity,
-            tenant_id=p.tenant_id,
-            subscription_id=p.subscription_id,
-            workspace_id=p.workspace_id,
-            entra_provider=entra,
-            arm_provider=arm,
-        ),
-    )
+
+    def principal(name: str, config: IdentityConfig, purpose: Literal["deploy", "read-only"]) -> MultitenantServicePrincipal:
+        return MultitenantServicePrincipal(name, MultitenantServicePrincipalArgs(
+            identity=config, tenant_id=p.tenant_id, subscription_id=p.subscription_id, workspace_id=p.workspace_id,
+            entra_provider=entra, arm_provider=arm, purpose=purpose, resource_group=p.resource_group))
+
+    identity = principal("mssp-identity", p.identity, "deploy")
     outputs: dict[str, Any] = {
         "stackKind": "platform",
         "tenantId": p.tenant_id,
@@ -59,19 +56,7 @@ def build_platform(loaded: LoadedStack) -> dict[str, Any]:
     if identity.client_secret is not None:
         outputs["applicationClientSecret"] = identity.client_secret
     if p.read_only_identity is not None:
-        reader = MultitenantServicePrincipal(
-            "mssp-readonly-identity",
-            MultitenantServicePrincipalArgs(
-                identity=p.read_only_identity,
-                tenant_id=p.tenant_id,
-                subscription_id=p.subscription_id,
-                workspace_id=p.workspace_id,
-                entra_provider=entra,
-                arm_provider=arm,
-                purpose="read-only",
-                resource_group=p.resource_group,
-            ),
-        )
+        reader = principal("mssp-readonly-identity", p.read_only_identity, "read-only")
         outputs |= {"readOnlyClientId": reader.client_id, "readOnlyServicePrincipalObjectId": reader.object_id,
                     "readOnlyServicePrincipalName": p.read_only_identity.display_name}
         if reader.client_secret is not None:

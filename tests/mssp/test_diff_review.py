@@ -7,13 +7,12 @@ from __future__ import annotations
 import copy
 import json
 import os
-import shutil
 import sys
 from pathlib import Path
 
 import pytest
 from conftest import example_manifest
-from test_diff import PROJECT_DIR, commit, fake_repo, git, write
+from test_diff import commit, fake_repo, git, project_copy, write
 
 from mssp import diff
 from mssp.cli import main
@@ -116,20 +115,9 @@ def test_head_guardrail_results_are_recomputed_not_trusted() -> None:
     assert "lighthouse-delegable-roles" in {p["policy"] for p in stack["policies"] if p["level"] == "mandatory"}
 
 
-def _project_copy(repo: Path) -> None:
-    repo.mkdir()
-    for part in ("components", "mssp", "policies", "stacks", "__main__.py", "Pulumi.yaml"):
-        src = PROJECT_DIR / part
-        if src.is_dir():
-            shutil.copytree(src, repo / part, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy(src, repo / part)
-
-
 def test_a_branch_that_weakens_a_rule_and_exports_the_webhook_url_plain(tmp_path: Path) -> None:
     """As the PR workflow runs it: the base checkout's `mssp diff BASE HEAD`, with HEAD planned in a worktree."""
-    repo = tmp_path / "project"
-    _project_copy(repo)
+    repo = project_copy(tmp_path / "project")
     git(repo, "init", "-q")
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "base")
