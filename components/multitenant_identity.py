@@ -89,16 +89,20 @@ class MultitenantServicePrincipal(pulumi.ComponentResource):
         arm = pulumi.ResourceOptions(parent=self, provider=args.arm_provider)
         ws_sub = args.workspace_id.split("/")[2]
         if args.purpose == "deploy":
-            # Only what a diagnostic setting needs on its destination (roles.DIAGNOSTIC_DESTINATION_ACTIONS),
-            # defined and assignable on the workspace alone.
+            # Only what a diagnostic setting needs on its destination (roles.DIAGNOSTIC_DESTINATION_ACTIONS).
+            # A custom role's assignable scopes are management groups, subscriptions or resource groups
+            # (MicrosoftDocs azure-docs articles/role-based-access-control/custom-roles.md: "you can assign
+            # custom roles ... at management group, subscription, and resource group scopes"), so it is
+            # defined on the workspace's resource group; the assignment below is on the workspace alone.
+            ws_rg = "/".join(args.workspace_id.split("/")[:5])
             definition = azure_native.authorization.RoleDefinition(
                 f"{name}-diagnostic-destination-role",
                 role_definition_id=naming.stable_guid(args.workspace_id, roles.DIAGNOSTIC_DESTINATION_ROLE_NAME),
                 role_name=roles.DIAGNOSTIC_DESTINATION_ROLE_NAME,
                 description="mssp-sentinel: use this workspace as a diagnostic-setting destination; no log queries",
                 role_type="CustomRole",
-                scope=args.workspace_id,
-                assignable_scopes=[args.workspace_id],
+                scope=ws_rg,
+                assignable_scopes=[ws_rg],
                 permissions=[{"actions": list(roles.DIAGNOSTIC_DESTINATION_ACTIONS), "not_actions": []}],
                 opts=arm,
             )

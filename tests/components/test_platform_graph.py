@@ -44,8 +44,9 @@ def test_deploy_identity_gets_only_the_diagnostic_destination_actions_on_the_wor
     assert not any(r["inputs"].get("roleDefinitionId", "").endswith(roles.LOG_ANALYTICS_CONTRIBUTOR.guid)
                    for r in by_type(m, "azure-native:authorization:RoleAssignment"))
     (definition,) = by_type(m, "azure-native:authorization:RoleDefinition")
-    assert definition["inputs"]["assignableScopes"] == [platform.workspace_id]
-    assert definition["inputs"]["scope"] == platform.workspace_id
+    # Custom roles are assignable at resource-group scope at the narrowest; the assignment is on the workspace.
+    ws_rg = platform.workspace_id.split("/providers/")[0]
+    assert definition["inputs"]["assignableScopes"] == [ws_rg] and definition["inputs"]["scope"] == ws_rg
     assert definition["inputs"]["permissions"] == [{"actions": [
         "Microsoft.OperationalInsights/workspaces/read",
         "Microsoft.OperationalInsights/workspaces/sharedKeys/action"], "notActions": []}]
