@@ -43,8 +43,9 @@ class Webhook(BaseHTTPRequestHandler):
         if self.path.startswith("/ok"):
             status, answer = 200, {"status": "ingested", "sid": body.get("sid"), "ingestionStatus": 204}
         else:
+            # The workflow's Ingestion_failed answer (components/splunk_webhook.py): status + correlation id.
             status, answer = 502, {"status": "ingestion failed", "ingestionStatus": 403,
-                                   "ingestionError": {"error": {"code": "OperationFailed"}}}
+                                   "correlationId": "08585000000000000000000000000CU00"}
         data = json.dumps(answer).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
