@@ -6,13 +6,14 @@ named after what it signs in as, so a reviewer sees in the plan which credential
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import pulumi
 import pulumi_azure_native as azure_native
 import pulumi_azuread as azuread
 
 from components.config import LoadedStack
+from components.config.platform import IdentityConfig
 from components.forwarding.diagnostics import DiagnosticForwarding, DiagnosticForwardingArgs
 from components.identity.customer import CustomerTenantIdentity, CustomerTenantIdentityArgs
 from components.identity.multitenant import MultitenantServicePrincipal, MultitenantServicePrincipalArgs
@@ -21,8 +22,10 @@ from components.lighthouse.delegation import LighthouseDelegation, LighthouseDel
 from components.splunk.ingestion import SplunkAlertIngestion, SplunkAlertIngestionArgs
 from components.splunk.webhook import SplunkWebhook, SplunkWebhookArgs
 
-# Platform outputs customer stacks read through their StackReference ("splunk" only when configured).
-PLATFORM_OUTPUTS = ("applicationClientId", "servicePrincipalObjectId", "workspaceResourceId", "splunk")
+# Platform outputs customer stacks read through their StackReference ("splunk" and "readOnly*" only when
+# configured).
+PLATFORM_OUTPUTS = ("applicationClientId", "servicePrincipalObjectId", "workspaceResourceId", "splunk",
+                    "readOnlyClientId", "readOnlyServicePrincipalObjectId")
 
 
 def build(loaded: LoadedStack) -> dict[str, Any]:
@@ -33,20 +36,17 @@ def build_platform(loaded: LoadedStack) -> dict[str, Any]:
     p = loaded.platform
     arm = azure_native.Provider("mssp-arm", tenant_id=p.tenant_id, subscription_id=p.subscription_id, location=p.location)
     entra = azuread.Provider("mssp-entra", tenant_id=p.tenant_id)
-    identity = MultitenantServicePrincipal(
-        "mssp-identity",
-        MultitenantServicePrincipalArgs(
-            identity=p.identity,
-            tenant_id=p.tenant_id,
-            subscription_id=p.subscription_id,
-            workspace_id=p.workspace_id,
-            entra_provider=entra,
-            arm_provider=arm,
-        ),
-    )
+
+    def principal(name: str, config: IdentityConfig, purpose: Literal["deploy", "read-only"]) -> MultitenantServicePrincipal:
+        return MultitenantServicePrincipal(name, MultitenantServicePrincipalArgs(
+            identity=config, tenant_id=p.tenant_id, subscription_id=p.subscription_id, workspace_id=p.workspace_id,
+            entra_provider=entra, arm_provider=arm, purpose=purpose, resource_group=p.resource_group))
+
+    identity = principal("mssp-identity", p.identity, "deploy")
     outputs: dict[str, Any] = {
         "stackKind": "platform",
         "tenantId": p.tenant_id,
+        # The deploy identity (`pulumi up`); the read-only one below is for previews and drift.
         "applicationClientId": identity.client_id,
         "servicePrincipalObjectId": identity.object_id,
         "servicePrincipalName": p.identity.display_name,
@@ -55,6 +55,12 @@ def build_platform(loaded: LoadedStack) -> dict[str, Any]:
     }
     if identity.client_secret is not None:
         outputs["applicationClientSecret"] = identity.client_secret
+    if p.read_only_identity is not None:
+        reader = principal("mssp-readonly-identity", p.read_only_identity, "read-only")
+        outputs |= {"readOnlyClientId": reader.client_id, "readOnlyServicePrincipalObjectId": reader.object_id,
+                    "readOnlyServicePrincipalName": p.read_only_identity.display_name}
+        if reader.client_secret is not None:
+            outputs["readOnlyClientSecret"] = reader.client_secret
     ws_sub, ws_rg, ws_name = p.workspace.parts(p.subscription_id)
     # The workspace may live in another MSSP subscription: what goes into it goes through that one.
     ws_provider = None
@@ -121,24 +127,22 @@ def build_customer(loaded: LoadedStack) -> dict[str, Any]:
     sp_object_id = ref.require_output("servicePrincipalObjectId")
     lighthouse = customer.access_model == "lighthouse"
     deploy = not lighthouse or customer.lighthouse.mode == "deploy"
+    # The read-only identity (previews, drift): Reader + Monitoring Reader in the customer.
+    reader_id = reader_client_id = None
+    if platform.read_only_identity is not None:
+        reader_id = ref.require_output("readOnlyServicePrincipalObjectId")
+        reader_client_id = ref.require_output("readOnlyClientId")
 
     # Customer-tenant Owner credentials: only where Pulumi itself creates things in the customer tenant.
     admin: dict[str, azure_native.Provider] = {}
-    entra = None
     if deploy:
-        entra = azuread.Provider("customer-entra", tenant_id=customer.tenant_id)
         admin = {
             s.id: azure_native.Provider(f"customer-admin-{s.id}", tenant_id=customer.tenant_id, subscription_id=s.id)
             for s in customer.subscriptions
         }
 
-    identity = CustomerTenantIdentity(
-        f"{customer.name}-identity",
-        CustomerTenantIdentityArgs(customer=customer, app_client_id=client_id, entra_provider=entra,
-                                   admin_providers=admin),
-    )
-
     depends_on: dict[str, list[pulumi.Resource]] = {}
+    identity = None
     if lighthouse and deploy:
         delegation = LighthouseDelegation(
             f"{customer.name}-lighthouse",
@@ -148,10 +152,20 @@ def build_customer(loaded: LoadedStack) -> dict[str, Any]:
                 mssp_principal_id=sp_object_id,
                 mssp_principal_name=platform.identity.display_name,
                 admin_providers=admin,
+                read_only_principal_id=reader_id,
+                read_only_principal_name=platform.read_only_identity.display_name if platform.read_only_identity else None,
             ),
         )
         depends_on = {sub: [a] for sub, a in delegation.assignments.items()}
     elif not lighthouse:
+        # Only the direct model needs the applications' service principals in the customer tenant (and so
+        # the customer's admin consent): Lighthouse projects the MSSP-tenant principals instead.
+        identity = CustomerTenantIdentity(
+            f"{customer.name}-identity",
+            CustomerTenantIdentityArgs(customer=customer, app_client_id=client_id,
+                                       entra_provider=azuread.Provider("customer-entra", tenant_id=customer.tenant_id),
+                                       admin_providers=admin, read_only_client_id=reader_client_id),
+        )
         depends_on = {s.id: [identity] for s in customer.subscriptions}
 
     # The MSSP identity writes the settings: through the Lighthouse projection (MSSP tenant), or, in
@@ -213,7 +227,11 @@ def build_customer(loaded: LoadedStack) -> dict[str, Any]:
         "accessModel": customer.access_model,
         "lighthouseMode": customer.lighthouse.mode if lighthouse else None,
         "subscriptions": [s.id for s in customer.subscriptions],
-        "adminConsentUrl": identity.consent_url,
+        **({"adminConsentUrl": identity.consent_url} if identity is not None else {}),
+        # Permanent broad authorizations accepted by name (customer.lighthouse.authorizations[].acknowledgeBroadRole):
+        # the guardrail lighthouse-least-privilege reads them here, and every diff shows a change to them.
+        "lighthouseAcknowledgements": {a.display_name: a.acknowledge_broad_role
+                                       for a in customer.lighthouse.authorizations if a.acknowledge_broad_role},
         "diagnosticSettings": len(forwarding.plan.settings),
         "skippedResources": [{"id": s.resource_id, "reason": s.reason} for s in forwarding.plan.skipped],
     }

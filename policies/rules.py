@@ -277,6 +277,43 @@ def check_lighthouse_roles(res: ResourceView, ctx: PolicyContext) -> list[str]:
     return out
 
 
+def check_lighthouse_least_privilege(
+    views: Sequence[ResourceView], outputs: Mapping[str, Any] | None, ctx: PolicyContext
+) -> list[Finding]:
+    """Microsoft's Lighthouse security practices (least privilege; eligible access for anything privileged):
+    a permanent authorization with a role that writes outside monitoring and Sentinel (roles.is_broad)
+    needs a named acknowledgement (stack output `lighthouseAcknowledgements`, from the config's
+    acknowledgeBroadRole); an eligible one needs MFA and at least one approver.
+    Source: azure-management-docs articles/lighthouse/concepts/recommended-security-practices.md.
+    """
+    acknowledged = _map(_map(outputs).get("lighthouseAcknowledgements"))
+    found: list[Finding] = []
+    for res in views:
+        if base_type(res.type) != REGISTRATION_DEFINITION:
+            continue
+        props = _map(res.props.get("properties"))
+        for i, auth in enumerate(_list(props.get("authorizations"))):
+            auth = _map(auth)
+            guid = _role_guid(_str(auth.get("roleDefinitionId")) or "")
+            who = _str(auth.get("principalIdDisplayName")) or f"authorizations[{i}]"
+            if guid and roles.is_broad(guid) and not _str(acknowledged.get(who)):
+                role = roles.resolve(guid)
+                found.append((res.urn, f"authorization '{who}' ({role.name if role else guid}) is permanent and can "
+                              "write outside monitoring and Sentinel: use a monitoring/Sentinel role, make it "
+                              "justInTime with MFA and approvers, or acknowledge it by name (acknowledgeBroadRole)"))
+        for i, auth in enumerate(_list(props.get("eligibleAuthorizations"))):
+            auth = _map(auth)
+            who = _str(auth.get("principalIdDisplayName")) or f"eligibleAuthorizations[{i}]"
+            policy = _map(auth.get("justInTimeAccessPolicy"))
+            if _str(policy.get("multiFactorAuthProvider")) != "Azure":
+                found.append((res.urn, f"eligible authorization '{who}' does not require MFA: set "
+                              "justInTimeAccessPolicy.multiFactorAuthProvider to Azure (justInTime.multiFactorAuth)"))
+            if not _list(policy.get("managedByTenantApprovers")):
+                found.append((res.urn, f"eligible authorization '{who}' has no approver: add at least one "
+                              "managedByTenantApprovers entry (justInTime.approvers)"))
+    return found
+
+
 def check_diagnostic_destination(res: ResourceView, ctx: PolicyContext) -> list[str]:
     """Every diagnostic setting sends to the MSSP workspace (or at least to a Log Analytics workspace)."""
     ws = res.props.get("workspaceId")
@@ -499,6 +536,22 @@ _DATA_PLANE_SCOPES: Mapping[str, tuple[re.Pattern[str], str]] = MappingProxyType
 })
 
 
+def check_request_trigger_callers(res: ResourceView, ctx: PolicyContext) -> list[str]:
+    """A workflow with a Request trigger and no allowed caller IP ranges: anyone holding the URL can call it."""
+    definition = _map(res.props.get("definition"))
+    requests = [n for n, t in _map(definition.get("triggers")).items() if _map(t).get("type") == "Request"]
+    if not requests:
+        return []
+    ac = res.props.get("accessControl")
+    if is_unknown(ac):
+        return []
+    ranges = _list(_map(_map(ac).get("triggers")).get("allowedCallerIpAddresses"))
+    if ranges:
+        return []
+    return [f"Request trigger {', '.join(requests)} accepts calls from any IP address: whoever holds the callback "
+            "URL can post alerts; set customer.splunk.allowedCallerIpRanges to the Splunk search heads' egress ranges"]
+
+
 def check_data_plane_scope(res: ResourceView, ctx: PolicyContext) -> list[str]:
     """Data-plane roles are assigned on the resource they are for, never above it."""
     rid = _str(res.props.get("roleDefinitionId"))
@@ -623,6 +676,16 @@ RULES: tuple[Rule, ...] = (
         types=frozenset({REGISTRATION_DEFINITION}),
     ),
     Rule(
+        name="lighthouse-least-privilege",
+        level="mandatory",
+        kind="stack",
+        description="Permanent Lighthouse authorizations hold only roles that read or write monitoring and "
+        "Sentinel, unless acknowledged by name; eligible (just-in-time) ones require MFA and an approver.",
+        remediation="Use a monitoring or Sentinel role, or make the authorization justInTime with multiFactorAuth "
+        "Azure and approvers; a deliberate broad role needs acknowledgeBroadRole in the stack config.",
+        stack_check=check_lighthouse_least_privilege,
+    ),
+    Rule(
         name="diagnostic-settings-to-mssp-workspace",
         level="mandatory",
         kind="resource",
@@ -702,6 +765,15 @@ RULES: tuple[Rule, ...] = (
         resource_check=check_dcr_region,
         uses_context=True,
         types=frozenset({DATA_COLLECTION_RULE}),
+    ),
+    Rule(
+        name="webhook-caller-ip-restriction",
+        level="advisory",
+        kind="resource",
+        description="A Logic App Request trigger without allowed caller IP ranges accepts calls from anywhere.",
+        remediation="Set customer.splunk.allowedCallerIpRanges (accessControl.triggers.allowedCallerIpAddresses).",
+        resource_check=check_request_trigger_callers,
+        types=frozenset({WORKFLOW}),
     ),
     Rule(
         name="diagnostic-settings-per-resource-limit",

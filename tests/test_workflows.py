@@ -95,8 +95,12 @@ def test_no_pull_request_target_and_minimal_permissions(path: Path):
 def test_jobs_run_the_tests_plan_the_diff_and_comment_once():
     jobs = pr_workflow()["jobs"]
     assert "./dev test" in run_lines({"jobs": {"t": jobs["test"]}})
-    diff_lines = run_lines({"jobs": {"d": jobs["plan-diff"]}})
-    assert any(line.startswith("./dev diff ") and "--json" in line and "--markdown" in line for line in diff_lines)
+    diff_runs = [" ".join(str(s.get("run", "")).replace("\\\n", " ").split()) for s in jobs["plan-diff"]["steps"]]
+    (diff_run,) = [r for r in diff_runs if "./dev diff " in r]
+    assert "--json" in diff_run and "--markdown" in diff_run and "--fail-on-mandatory" in diff_run
+    # The base commit's own code runs the diff (its rules judge HEAD), from a worktree of the base.
+    assert diff_run.startswith('cd "$RUNNER_TEMP/base"')
+    assert any('git worktree add --detach "$RUNNER_TEMP/base" "$BASE_SHA"' in r for r in diff_runs)
     checkout = jobs["plan-diff"]["steps"][0]
     assert checkout["uses"].startswith("actions/checkout@") and checkout["with"]["fetch-depth"] == 0
     assert jobs["plan-diff"]["permissions"] == {"contents": "read"}
@@ -116,11 +120,16 @@ def test_real_preview_uses_pulumi_actions_for_same_repository_prs_with_oidc_only
     assert job["permissions"] == {"contents": "read", "id-token": "write", "pull-requests": "write"}
     assert job["env"]["ARM_USE_OIDC"] == "true" and "ARM_CLIENT_SECRET" not in job["env"]
     (step,) = [s for s in job["steps"] if str(s.get("uses", "")).startswith("pulumi/actions@")]
-    assert step["uses"] == "pulumi/actions@v6"
     w = step["with"]
     assert w["command"] == "preview" and w["diff"] is True and w["comment-on-pr"] is True
     assert w["edit-pr-comment"] is True
-    assert (ROOT / w["policyPacks"] / "PulumiPolicy.yaml").exists()
+    # The base commit's policy pack judges the preview (checked out into .base).
+    (base,) = [s for s in job["steps"] if s.get("with", {}).get("path") == ".base"]
+    assert base["with"]["ref"] == "${{ github.event.pull_request.base.sha }}"
+    assert w["policyPacks"] == ".base/policies" and (ROOT / "policies" / "PulumiPolicy.yaml").exists()
+    # Its Pulumi secrets sit on the one step that needs them, in an environment with reviewers.
+    assert job["environment"] == "preview"
+    assert set(step["env"]) == {"PULUMI_ACCESS_TOKEN", "PULUMI_CONFIG_PASSPHRASE"}
     assert "matrix.stack" in w["stack-name"]
     assert job["strategy"]["matrix"]["stack"] == "${{ fromJSON(needs.plan-diff.outputs.stacks) }}"
 
@@ -133,3 +142,110 @@ def test_only_the_preview_job_sees_secrets_or_an_oidc_token():
             continue
         assert "secrets." not in text, name
         assert "id-token" not in str(job.get("permissions")), name
+
+
+# --------------------------------------------------------------------------------------------------
+# Hardening (issue 10)
+# --------------------------------------------------------------------------------------------------
+PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d+(\.\d+)*$")
+
+
+def uses_lines(path: Path) -> list[str]:
+    return [ln.split("uses:", 1)[1].strip() for ln in path.read_text().splitlines()
+            if re.match(r"^\s*(- )?uses:", ln)]
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_every_action_is_pinned_by_full_commit_sha_with_its_tag(path: Path):
+    lines = uses_lines(path)
+    assert lines
+    for line in lines:
+        assert PINNED.match(line), f"{path.name}: `{line}` is not pinned as <action>@<40-hex sha> # vX.Y.Z"
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_every_checkout_drops_its_credentials(path: Path):
+    doc = load(path)
+    checkouts = [s for job in doc["jobs"].values() for s in job.get("steps", [])
+                 if str(s.get("uses", "")).startswith("actions/checkout@")]
+    assert checkouts
+    for step in checkouts:
+        assert step.get("with", {}).get("persist-credentials") is False, f"{path.name}: {step}"
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_secrets_only_on_the_step_that_needs_them(path: Path):
+    doc = load(path)
+    assert "secrets." not in yaml.safe_dump(doc.get("env", {}))
+    for name, job in doc["jobs"].items():
+        assert "secrets." not in yaml.safe_dump(job.get("env", {})), f"{path.name}: job {name} sets a secret for every step"
+        if any("secrets." in yaml.safe_dump(s.get("env", {})) for s in job.get("steps", [])):
+            # A job handling a Pulumi token runs in an environment (reviewers, branch limits).
+            assert job.get("environment"), f"{path.name}: job {name} uses secrets outside an environment"
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_the_pulumi_cli_version_is_pinned(path: Path):
+    doc = load(path)
+    steps = [s for job in doc["jobs"].values() for s in job.get("steps", [])
+             if str(s.get("uses", "")).startswith("pulumi/actions@")]
+    for step in steps:
+        assert re.fullmatch(r"\d+\.\d+\.\d+", str(step.get("with", {}).get("pulumi-version", ""))), step
+
+
+def test_no_workflow_can_reach_the_deploy_identity():
+    """Only an environment the deploy identity trusts yields its token; no PR or drift job names one."""
+    from components.config import load_stack
+
+    platform = load_stack("mssp", ROOT).platform
+    deploy_envs = {f.subject.rsplit(":environment:", 1)[-1] for f in platform.identity.federated_credentials}
+    reader_envs = {f.subject.rsplit(":environment:", 1)[-1] for f in platform.read_only_identity.federated_credentials
+                   if ":environment:" in f.subject}
+    for path in WORKFLOWS:
+        for name, job in load(path)["jobs"].items():
+            env = job.get("environment")
+            if env is None:
+                continue
+            assert "${{" not in str(env), f"{path.name}: job {name} picks its environment from an expression"
+            assert env not in deploy_envs, f"{path.name}: job {name} runs in the deploy identity's environment"
+            assert env in reader_envs, f"{path.name}: job {name}: environment {env} is not a read-only identity subject"
+
+
+def test_manual_drift_runs_only_on_the_default_branch():
+    job = load(ROOT / ".github" / "workflows" / "drift.yml")["jobs"]["drift"]
+    assert job["environment"] == "drift"
+    assert "github.event_name == 'schedule'" in job["if"] and "default_branch" in job["if"]
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_workflow_installs_use_hashes(path: Path):
+    for line in run_lines(load(path)):
+        if re.search(r"pip install", line):
+            assert "--require-hashes" in line and "requirements.lock" in line, line
+
+
+def test_zizmor_offline_finds_nothing_above_informational():
+    import shutil
+    import subprocess
+    import sys
+
+    exe = shutil.which("zizmor") or str(Path(sys.executable).parent / "zizmor")
+    if not Path(exe).exists():
+        pytest.skip("zizmor is not installed (requirements-dev.txt pins it; ./dev installs it)")
+    proc = subprocess.run([exe, "--offline", "--min-severity", "low", "--format", "json", str(ROOT / ".github" / "workflows")],
+                          capture_output=True, text=True, timeout=300, check=False)
+    import json
+
+    findings = json.loads(proc.stdout or "[]")
+    assert findings == [], proc.stdout[:4000] + proc.stderr[-2000:]
+
+
+def test_codeowners_cover_the_guardrails_and_what_deploys():
+    lines = [ln.split() for ln in (ROOT / ".github" / "CODEOWNERS").read_text().splitlines()
+             if ln.strip() and not ln.startswith("#")]
+    owned = {parts[0]: parts[1:] for parts in lines}
+    for path in ("/policies/", "/components/roles.py", "/.github/", "/stacks/"):
+        assert owned.get(path), f"CODEOWNERS names no owner for {path}"
+    # The guardrail paths the diff reports are all owned.
+    for path in diff.GUARDRAIL_PATHS:
+        assert any(p.strip("/").startswith(path) or path.startswith(p.strip("/")) for p in owned if p != "*"), path

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -25,6 +27,7 @@ from pydantic import ValidationError
 
 from components.config.base import ConfigError, Model, issues_from
 from components.config.customer import CustomerConfig
+from components.config.itsm import url_problem
 from components.config.platform import PlatformConfig
 from components.config.project import apply_project_config, load_project, stack_key
 from components.forwarding.inventory import InventoryError, InventoryItem, load_inventory
@@ -248,6 +251,14 @@ def _itsm_issues(platform: PlatformConfig, values: Mapping[str, Any]) -> list[tu
     if itsm.kind == "webhook" and itsm.webhook is not None and itsm.webhook.url is None and not has_credential:
         return [("platform.itsm.webhook.url", "required unless the whole URL is the secret key itsmCredential "
                                               "(or a Key Vault secret in credential.keyVaultSecretUri)")]
+    if itsm.kind == "webhook" and itsm.webhook is not None and itsm.webhook.url is None and has_secret:
+        # The secret IS the URL: validated like webhook.url, wherever it is decrypted (pulumi preview/up;
+        # the offline plan only has the placeholder), and never quoted.
+        value = str(values.get(f"{PROJECT}:itsmCredential", ""))
+        problem = None if value == SECRET_PLACEHOLDER else url_problem(value)
+        if problem:
+            return [("itsmCredential", f"the secret webhook URL (platform.itsm.webhook without url) {problem}; "
+                                       "its value is not shown")]
     return []
 
 
@@ -259,6 +270,9 @@ def parse_platform(values: Mapping[str, Any]) -> PlatformConfig:
     if issues:
         raise ConfigError(issues)
     platform: PlatformConfig = _validate(PlatformConfig, _section(values, "platform"), "platform")
+    identity_issues = platform.identity_issues()
+    if identity_issues:
+        raise ConfigError(identity_issues)
     if platform.splunk is not None and platform.splunk.location not in (None, platform.location):
         # A DCR sends only to workspaces in its own region (azure-facts §4).
         raise ConfigError([("platform.splunk.location", f"'{platform.splunk.location}' differs from the workspace's "
@@ -276,12 +290,14 @@ def parse_config(
     platform_values: Mapping[str, Any] | None = None,
     require_inventory: bool = True,
     source: str = "stack config",
+    stack_dir: Path | None = None,
 ) -> LoadedStack:
     """Validate a stack's config values (and, for a customer, its platform's) into a LoadedStack.
 
     `require_inventory=False` accepts a customer whose inventory file does not exist yet (discovery
     is what writes it); everything else is validated the same way. `source` names where the values
-    come from in messages (the stack file, or the engine's config).
+    come from in messages (the stack file, or the engine's config). `stack_dir`: the folder of a stack
+    file given explicitly (`--config`), whose own tree may hold its inventory too.
     """
     values = apply_project_config(load_project(project_dir), values, secret_keys, stack=stack, where=source)
     kind = _section(values, "kind")
@@ -314,7 +330,7 @@ def parse_config(
     except ConfigError as exc:
         raise ConfigError([(f"customer.platformStack ({customer.platform_stack_name}): {p}", m)
                            for p, m in exc.issues]) from None
-    issues = []
+    issues = customer.authorization_issues()
     if customer.tenant_id == platform.tenant_id:
         issues.append(("customer.tenantId", "must differ from the MSSP tenant (Lighthouse needs two tenants; "
                        f"the platform stack's tenantId is {platform.tenant_id})"))
@@ -322,6 +338,11 @@ def parse_config(
         issues.append(("customer.splunk", "Splunk is enabled for this customer but its platform stack "
                        f"({customer.platform_stack_name}) has no platform.splunk ingestion configured; "
                        "add platform.splunk there or set customer.splunk.enabled: false"))
+    path_issues = [issue for key, value in (("customer.forwarding.inventory", customer.forwarding.inventory),
+                                            ("customer.forwarding.importFile", customer.forwarding.import_file))
+                   if value is not None and (issue := project_path_issue(key, value, project_dir, stack_dir))]
+    if path_issues:
+        raise ConfigError(issues + path_issues)
     inv_path = customer.inventory_path(project_dir)
     inventory: list[InventoryItem] = []
     try:
@@ -355,6 +376,46 @@ def parse_config(
         inventory_path=inv_path,
         secret_keys=frozenset(secret_keys),
     )
+
+
+# The folder of a stack file planned explicitly with `mssp plan --config FILE` from outside the project:
+# the program, run in-process under mocks, validates the same file and may read paths inside that folder.
+_EXTRA_ROOT: ContextVar[Path | None] = ContextVar("mssp_sentinel_extra_config_root", default=None)
+
+
+@contextmanager
+def allow_stack_dir(stack_dir: Path | None) -> Iterator[None]:
+    """Within the block, config paths may also point inside `stack_dir` (see project_path_issue)."""
+    token = _EXTRA_ROOT.set(stack_dir)
+    try:
+        yield
+    finally:
+        _EXTRA_ROOT.reset(token)
+
+
+def outside_stack_dir(path: Path, project_dir: Path) -> Path | None:
+    """The folder of a stack file outside the project (None for one inside it)."""
+    return None if project_dir.resolve() in path.resolve().parents else path.parent
+
+
+def project_path_issue(key: str, value: str, project_dir: Path, stack_dir: Path | None = None) -> tuple[str, str] | None:
+    """A config path must stay inside the project: no `..` segment, no absolute path elsewhere.
+
+    A stack file is reviewed config, but a path like ../../home/runner/.azure/... or /etc/... would make
+    the plan read (and a diff show parts of) files outside the checkout. A stack file named explicitly
+    with `--config` outside the project may also use paths inside its own folder."""
+    parts = Path(value).parts
+    if ".." in parts or "\\" in value:
+        return (key, f"'{value}' must not contain '..' (or backslashes); give a path inside the project, "
+                     "relative to it (e.g. stacks/inventories/<customer>.yaml)")
+    root = project_dir.resolve()
+    resolved = (project_dir / value).resolve()
+    extra = stack_dir if stack_dir is not None else _EXTRA_ROOT.get()
+    roots = [root] + ([extra.resolve()] if extra is not None else [])
+    if not any(resolved == r or r in resolved.parents for r in roots):
+        return (key, f"'{value}' is outside the project ({root}); give a path inside the project, relative to the "
+                     "project directory")
+    return None
 
 
 # The Pulumi type of the settings an import file may adopt.
@@ -393,7 +454,7 @@ def load_stack_file(
     values, secrets = read_stack_values(path)
     name = stack or path.name.removeprefix("Pulumi.").removesuffix(".yaml").removesuffix(".yml")
     return parse_config(values, secrets, stack=name, project_dir=project_dir, require_inventory=require_inventory,
-                        source=str(path))
+                        source=str(path), stack_dir=outside_stack_dir(path, project_dir))
 
 
 def load_stack(stack: str, project_dir: Path, *, require_inventory: bool = True) -> LoadedStack:

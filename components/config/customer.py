@@ -54,6 +54,9 @@ class Authorization(Model):
     principal_type: Literal["group", "user", "servicePrincipal"] = "group"
     delegated_roles: list[str] = []  # only with User Access Administrator
     just_in_time: JustInTime | None = None
+    # A permanent authorization with a broad role (roles.is_broad) is refused unless this names why it is
+    # accepted (who decided, which ticket); it is exported and shown in every plan and diff.
+    acknowledge_broad_role: Annotated[str, Field(min_length=10, max_length=300)] | None = None
 
     @field_validator("role")
     @classmethod
@@ -94,6 +97,26 @@ class Authorization(Model):
                 "use a user or a group"
             )
         return self
+
+    def least_privilege_issues(self, path: str) -> list[tuple[str, str]]:
+        """Microsoft's Lighthouse security practices as config rules (roles.MONITORING_SCOPED)."""
+        role = roles.BY_GUID[self.role]
+        who = f"authorization '{self.display_name}' ({role.name})"
+        issues: list[tuple[str, str]] = []
+        if self.just_in_time is None and roles.is_broad(self.role) and not self.acknowledge_broad_role:
+            issues.append((f"{path}.role", f"{who}: a permanent authorization with a role that can write outside "
+                           "monitoring and Sentinel is refused. Instead: a monitoring/Sentinel role "
+                           f"({', '.join(sorted(roles.BY_GUID[g].name for g in roles.MONITORING_SCOPED))}), or make "
+                           "it justInTime (eligible, with MFA and approvers), or set acknowledgeBroadRole: "
+                           "'<who decided and why>'"))
+        if self.just_in_time is not None:
+            if self.just_in_time.multi_factor_auth != "Azure":
+                issues.append((f"{path}.justInTime.multiFactorAuth", f"{who}: just-in-time activation must require "
+                               "multi-factor authentication; set multiFactorAuth: Azure"))
+            if not self.just_in_time.approvers:
+                issues.append((f"{path}.justInTime.approvers", f"{who}: just-in-time activation needs at least one "
+                               "approver (a group of the MSSP tenant); add justInTime.approvers"))
+        return issues
 
     @property
     def role_name(self) -> str:
@@ -213,6 +236,14 @@ class CustomerConfig(Model):
     forwarding: ForwardingConfig
     splunk: CustomerSplunkConfig | None = None  # Splunk alerts via a webhook Logic App
 
+    @field_validator("platform_stack")
+    @classmethod
+    def _no_dot_segments(cls, value: str) -> str:
+        # Its last segment names the stack file stacks/Pulumi.<name>.yaml: '.' or '..' would not be a stack.
+        if any(seg in (".", "..") for seg in value.split("/")):
+            raise ValueError(f"'{value}': a stack reference has no '.' or '..' segments (e.g. mssp or org/project/mssp)")
+        return value
+
     @field_validator("subscriptions")
     @classmethod
     def _unique(cls, values: list[Subscription]) -> list[Subscription]:
@@ -228,6 +259,10 @@ class CustomerConfig(Model):
         if self.access_model == "direct" and self.lighthouse.authorizations:
             raise ValueError("lighthouse.authorizations apply only when accessModel is lighthouse")
         return self
+
+    def authorization_issues(self) -> list[tuple[str, str]]:
+        return [issue for i, auth in enumerate(self.lighthouse.authorizations)
+                for issue in auth.least_privilege_issues(f"customer.lighthouse.authorizations[{i}]")]
 
     @property
     def platform_stack_name(self) -> str:

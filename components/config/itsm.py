@@ -31,13 +31,41 @@ _CREDENTIAL_HINT = ("credentials are not allowed in plain config: set the secret
                     "`pulumi config set --secret itsmCredential <value>`, or give credential.keyVaultSecretUri")
 
 
-def _https_url(value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme != "https" or not parts.netloc:
-        raise ValueError(f"'{value}' must be an https:// URL")
-    if parts.username is not None or parts.password is not None:
+# Static headers that may be written into a workflow definition in plain text: names that carry routing
+# or descriptive data, never a credential. An allowlist, so a new credential header name (X-Api-Key,
+# X-Auth-Token, Ocp-Apim-Subscription-Key, ...) is refused instead of slipping past a denylist;
+# credentials go in itsmCredential and are sent in webhook.headerName.
+ALLOWED_EXTRA_HEADERS: frozenset[str] = frozenset(h.lower() for h in (
+    "Accept", "Accept-Language", "User-Agent", "X-Source", "X-Source-System", "X-Routing-Key", "X-Queue",
+    "X-Assignment-Group", "X-Category", "X-Environment", "X-Tenant", "X-Customer", "X-Event-Type",
+    "X-Integration", "X-Request-Source",
+))
+
+
+def url_problem(value: str) -> str | None:
+    """Why a URL cannot be an ITSM endpoint (None when it can). Never quotes the URL: a webhook URL given
+    through itsmCredential is a secret."""
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        return "is not a valid URL"
+    if any(ch.isspace() or ord(ch) < 0x20 for ch in value):
+        return "must not contain whitespace or control characters"
+    if parts.scheme != "https" or not parts.hostname:
+        return "must be an https:// URL"
+    if parts.username is not None or parts.password is not None or "@" in parts.netloc:
         # user:password@host would sit in plain text in the workflow definition.
-        raise ValueError("the URL must not carry user info (user:password@); " + _CREDENTIAL_HINT)
+        return "must not carry user info (user:password@); " + _CREDENTIAL_HINT
+    return None
+
+
+def _https_url(value: str) -> str:
+    problem = url_problem(value)
+    if problem:
+        # A plain url (not the secret) may be quoted, except its user info.
+        shown = value.split("@")[-1] if "@" in value else value
+        raise ValueError(f"'{shown}' {problem}" if "user info" not in problem else f"the URL {problem}")
     return value.rstrip("/")
 
 
@@ -71,10 +99,20 @@ class WebhookConfig(Model):
     url: str | None = None
     # When url is given, the credential (if any) is sent in this header.
     header_name: Annotated[str, Field(pattern=r"^[A-Za-z0-9-]+$")] = "Authorization"
-    # Static, NON-secret headers sent with every event (a routing key, a source tag). They are written
-    # into the workflow definition in plain text: a credential here is stopped by the mandatory
-    # guardrail `workflow-no-credentials` (the plan exits 1); put credentials in itsmCredential.
+    # Static, NON-secret headers sent with every event (a routing key, a source tag), from the allowlist
+    # ALLOWED_EXTRA_HEADERS. They are written into the workflow definition in plain text; the mandatory
+    # guardrail `workflow-no-credentials` still checks their values. Credentials go in itsmCredential.
     extra_headers: dict[str, str] = {}
+
+    @field_validator("extra_headers")
+    @classmethod
+    def _allowed_headers(cls, values: dict[str, str]) -> dict[str, str]:
+        bad = sorted(k for k in values if k.lower() not in ALLOWED_EXTRA_HEADERS)
+        if bad:
+            allowed = ", ".join(sorted({h.title() for h in ALLOWED_EXTRA_HEADERS}))
+            raise ValueError(f"header(s) {', '.join(bad)} not allowed as static (plain-text) headers; allowed: "
+                             f"{allowed}. A credential header goes in itsmCredential with webhook.headerName")
+        return values
 
     @field_validator("url")
     @classmethod
@@ -124,6 +162,28 @@ class CredentialConfig(Model):
             raise ValueError("must look like /subscriptions/<guid>/resourceGroups/<rg>/providers/"
                              "Microsoft.KeyVault/vaults/<name>")
         return value
+
+    @model_validator(mode="after")
+    def _same_vault(self) -> CredentialConfig:
+        # The role is granted on keyVaultId; the workflows read keyVaultSecretUri: they must be one vault.
+        if self.vault_name.lower() != self.key_vault_id.rsplit("/", 1)[-1].lower():
+            raise ValueError(f"keyVaultSecretUri names vault '{self.vault_name}' but keyVaultId is vault "
+                             f"'{self.key_vault_id.rsplit('/', 1)[-1]}': give the id of the vault that holds the secret")
+        return self
+
+    @property
+    def vault_name(self) -> str:
+        return urlsplit(self.key_vault_secret_uri).hostname.split(".", 1)[0]  # type: ignore[union-attr]
+
+    @property
+    def secret_name(self) -> str:
+        return self.key_vault_secret_uri.split("/secrets/", 1)[1].split("/", 1)[0]
+
+    @property
+    def secret_scope(self) -> str:
+        """The ARM id of the one secret: the only scope Key Vault Secrets User is granted on (Key Vault RBAC
+        supports secret-level scopes: MicrosoftDocs azure-docs articles/key-vault/general/rbac-guide.md)."""
+        return f"{self.key_vault_id}/secrets/{self.secret_name}"
 
 
 class ItsmConfig(Model):

@@ -51,14 +51,29 @@ class WorkspaceConfig(Model):
         return (self.subscription_id or default_subscription), self.resource_group, self.name
 
 
+# The audience Microsoft recommends for Entra workload identity federation (Microsoft Entra docs
+# "Workload identity federation", audiences: "api://AzureADTokenExchange").
+DEFAULT_AUDIENCE = "api://AzureADTokenExchange"
+# Issuers the project knows the subject grammar of. GitHub Actions OIDC: docs.github.com "About security
+# hardening with OpenID Connect" (issuer https://token.actions.githubusercontent.com; subjects
+# repo:<owner>/<repo>:environment:<name>, :pull_request, :ref:refs/heads/<branch>, :ref:refs/tags/<tag>).
+GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
+KNOWN_ISSUERS: frozenset[str] = frozenset({GITHUB_ISSUER})
+# The only GitHub subject the deploy identity accepts: a deployment environment. An environment can be
+# limited to protected branches and require reviewers (README "Branch protection and environments");
+# `pull_request`, branch and tag subjects can be obtained by code nobody reviewed (a pull request's
+# workflow, a pushed branch, a pushed tag), and wildcards match whatever comes.
+_GITHUB_ENVIRONMENT_SUBJECT = re.compile(r"^repo:[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+:environment:([A-Za-z0-9_.-]+)$")
+_WILDCARD = re.compile(r"[*?\[\]{}]")
+
+
 class FederatedCredential(Model):
     """A workload identity federation trust (e.g. GitHub Actions OIDC): no secret to leak or rotate."""
 
     name: Annotated[str, Field(pattern=_FIC_NAME)]
     issuer: Annotated[str, Field(pattern=r"^https://\S+$")]
     subject: Annotated[str, Field(min_length=1, max_length=600)]
-    # The audience Microsoft recommends for Entra workload identity federation.
-    audiences: list[str] = ["api://AzureADTokenExchange"]
+    audiences: list[str] = [DEFAULT_AUDIENCE]
     description: str | None = None
 
 
@@ -75,6 +90,10 @@ class IdentityConfig(Model):
     display_name: Annotated[str, Field(min_length=1, max_length=120)]
     federated_credentials: list[FederatedCredential] = []
     client_secret: ClientSecretConfig = ClientSecretConfig()
+    # Explicit, reviewed exceptions: issuers other than KNOWN_ISSUERS and audiences other than
+    # DEFAULT_AUDIENCE are refused unless listed here.
+    allowed_issuers: list[Annotated[str, Field(pattern=r"^https://\S+$")]] = []
+    allowed_audiences: list[Annotated[str, Field(min_length=1)]] = []
 
     @model_validator(mode="after")
     def _can_sign_in(self) -> IdentityConfig:
@@ -89,15 +108,69 @@ class IdentityConfig(Model):
         return self
 
 
+def identity_issues(identity: IdentityConfig, path: str, *, deploy: bool) -> list[tuple[str, str]]:
+    """Federated credential problems of one identity, by key path.
+
+    Every identity: issuers from KNOWN_ISSUERS or `allowedIssuers`; audiences DEFAULT_AUDIENCE or
+    `allowedAudiences`. The deploy identity also: no wildcard, and for GitHub only
+    `repo:<owner>/<repo>:environment:<name>` subjects (see _GITHUB_ENVIRONMENT_SUBJECT).
+    """
+    issues: list[tuple[str, str]] = []
+    issuers = KNOWN_ISSUERS | set(identity.allowed_issuers)
+    audiences = {DEFAULT_AUDIENCE, *identity.allowed_audiences}
+    for i, fic in enumerate(identity.federated_credentials):
+        at = f"{path}.federatedCredentials[{i}]"
+        if fic.issuer not in issuers:
+            issues.append((f"{at}.issuer", f"'{fic.issuer}' ({fic.name}) is not a known issuer ({', '.join(sorted(KNOWN_ISSUERS))}); "
+                           f"list it in {path}.allowedIssuers if this trust is intended"))
+        for j, aud in enumerate(fic.audiences):
+            if aud not in audiences:
+                issues.append((f"{at}.audiences[{j}]", f"'{aud}' ({fic.name}): use {DEFAULT_AUDIENCE}, or list the "
+                               f"audience in {path}.allowedAudiences if it is intended"))
+        if not deploy:
+            continue
+        if _WILDCARD.search(fic.subject):
+            issues.append((f"{at}.subject", f"'{fic.subject}' ({fic.name}): no wildcards on the deploy identity; "
+                           "name one protected environment: repo:<owner>/<repo>:environment:<name> (pull requests and "
+                           "drift use the readOnlyIdentity)"))
+        elif fic.issuer == GITHUB_ISSUER and not _GITHUB_ENVIRONMENT_SUBJECT.match(fic.subject):
+            reason = ("pull requests can obtain it" if fic.subject.endswith(":pull_request")
+                      else "anyone who can push a branch or tag can obtain it" if ":ref:" in fic.subject
+                      else "it is not a deployment-environment subject")
+            issues.append((f"{at}.subject", f"'{fic.subject}' ({fic.name}) is refused on the deploy identity: {reason}. "
+                           "Allowed: repo:<owner>/<repo>:environment:<name> of a protected environment (required "
+                           "reviewers, deployment branches limited to main); give pull requests and drift the "
+                           "readOnlyIdentity instead"))
+    return issues
+
+
 class PlatformConfig(Model):
     tenant_id: Guid
     subscription_id: Guid
     location: Region  # the workspace's region; DCRs must live there too
     resource_group: str  # where the platform's own resources (DCR, playbooks) go; must exist
     workspace: WorkspaceConfig
+    # The deploy identity (`pulumi up` only): writes diagnostic settings in customer subscriptions.
     identity: IdentityConfig
+    # The read-only identity (PR previews, scheduled drift): Reader + Monitoring Reader in customers,
+    # Reader on the platform resource group and the workspace; never any write.
+    read_only_identity: IdentityConfig | None = None
     itsm: ItsmConfig | None = None  # the ITSM sync for redirected incidents (README "ITSM sync for redirected incidents")
     splunk: SplunkPlatformConfig | None = None  # Splunk alert ingestion (table, DCR, analytics rule)
+
+    def identity_issues(self) -> list[tuple[str, str]]:
+        """The federated credential rules of both identities, and that they share no subject."""
+        issues = identity_issues(self.identity, "platform.identity", deploy=True)
+        if self.read_only_identity is not None:
+            issues += identity_issues(self.read_only_identity, "platform.readOnlyIdentity", deploy=False)
+            deploy_subjects = {(f.issuer, f.subject) for f in self.identity.federated_credentials}
+            for i, fic in enumerate(self.read_only_identity.federated_credentials):
+                if (fic.issuer, fic.subject) in deploy_subjects:
+                    issues.append((f"platform.readOnlyIdentity.federatedCredentials[{i}].subject",
+                                   f"'{fic.subject}' is also a subject of the deploy identity: a job that gets the "
+                                   "read-only identity would get the deploy identity too; use a separate "
+                                   "environment (e.g. environment:drift) or pull_request"))
+        return issues
 
     @property
     def workspace_id(self) -> str:

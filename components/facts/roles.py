@@ -90,6 +90,41 @@ OWNER = BY_NAME["owner"]
 SENTINEL_RESPONDER = BY_NAME["microsoft sentinel responder"]
 SENTINEL_AUTOMATION_CONTRIBUTOR = BY_NAME["microsoft sentinel automation contributor"]
 
+MONITORING_READER = BY_NAME["monitoring reader"]
+
+# Roles that only read, or write only monitoring and Microsoft Sentinel objects (diagnostic settings,
+# alerts, Sentinel incidents/rules/automation). Any other role is "broad" for a permanent Lighthouse
+# authorization: Contributor writes everything; Log Analytics Contributor also writes VM extensions and
+# deployments and reads storage keys; Logic App roles change or run arbitrary workflows; User Access
+# Administrator assigns roles (permissions listed per role in built-in-roles.md). Microsoft's Lighthouse
+# recommendations: least privilege, groups, eligible (JIT) access for anything privileged
+# (azure-management-docs articles/lighthouse/concepts/recommended-security-practices.md).
+MONITORING_SCOPED: frozenset[str] = frozenset(BY_NAME[n].guid for n in (
+    "reader", "monitoring reader", "monitoring contributor", "log analytics reader",
+    "microsoft sentinel reader", "microsoft sentinel responder", "microsoft sentinel contributor",
+    "microsoft sentinel automation contributor", "microsoft sentinel playbook operator",
+    "managed services registration assignment delete role",
+))
+
+
+def is_broad(role_guid: str) -> bool:
+    """Whether a role can write outside monitoring and Sentinel (see MONITORING_SCOPED)."""
+    return role_guid.lower() not in MONITORING_SCOPED
+
+
+# What a diagnostic setting needs on its destination workspace, and nothing more: MicrosoftDocs azure-docs
+# articles/azure-monitor/logs/manage-access.md, custom role example 2 ("Microsoft.OperationalInsights/
+# workspaces/read and Microsoft.OperationalInsights/workspaces/sharedKeys/action ... users can't perform
+# any workspace-level queries. They can only enumerate the workspace and use it as a destination for
+# diagnostic settings"). No built-in role is that narrow (Log Analytics Contributor also reads every log
+# and writes VM extensions), so the platform stack defines it as a custom role on the workspace only; a
+# custom role is fine here because it is assigned in the MSSP tenant, not delegated through Lighthouse.
+DIAGNOSTIC_DESTINATION_ROLE_NAME = "MSSP Sentinel diagnostic destination"
+DIAGNOSTIC_DESTINATION_ACTIONS: tuple[str, ...] = (
+    "Microsoft.OperationalInsights/workspaces/read",
+    "Microsoft.OperationalInsights/workspaces/sharedKeys/action",
+)
+
 GUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 

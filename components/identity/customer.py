@@ -1,13 +1,14 @@
-"""CustomerTenantIdentity: the MSSP's multitenant application as seen from the customer tenant.
+"""CustomerTenantIdentity: the MSSP's multitenant applications as seen from the customer tenant, in the
+direct model only (Lighthouse needs no customer-tenant service principal and no admin consent: it
+projects the MSSP-tenant principals into the delegated subscriptions).
 
-- deploy (Lighthouse deploy mode, or the direct model): the application's service principal is
-  created in the customer tenant through an azuread provider signed in there (adopted if the
-  customer already consented).
-- template mode: nothing is created; the admin-consent link is an output for the customer's
-  administrator to open (Microsoft identity platform admin consent endpoint,
-  https://login.microsoftonline.com/{tenant}/adminconsent?client_id={app}).
-- direct model: that service principal holds Monitoring Contributor on each customer subscription,
-  which is what lets it write diagnostic settings without Lighthouse.
+- The deploy application's service principal is created in the customer tenant through an azuread
+  provider signed in there (adopted if the customer already consented); it holds Monitoring
+  Contributor on each customer subscription, which lets it write diagnostic settings.
+- The read-only application's service principal (when the platform has one) holds Reader and
+  Monitoring Reader there: what previews and drift read.
+- The admin-consent link is an output for the customer's administrator (Microsoft identity platform
+  admin consent endpoint, https://login.microsoftonline.com/{tenant}/adminconsent?client_id={app}).
 """
 
 from __future__ import annotations
@@ -30,8 +31,9 @@ def admin_consent_url(customer_tenant_id: str, client_id: str) -> str:
 class CustomerTenantIdentityArgs:
     customer: CustomerConfig
     app_client_id: pulumi.Input[str]
-    entra_provider: azuread.Provider | None  # None: template mode, nothing is created
+    entra_provider: azuread.Provider | None  # None: nothing is created (only the consent link)
     admin_providers: dict[str, azure_native.Provider]  # per subscription; used by the direct model
+    read_only_client_id: pulumi.Input[str] | None = None  # the read-only application, if the platform has one
 
 
 class CustomerTenantIdentity(pulumi.ComponentResource):
@@ -69,4 +71,24 @@ class CustomerTenantIdentity(pulumi.ComponentResource):
                         description="mssp-sentinel: write diagnostic settings to the MSSP workspace (direct model)",
                         opts=pulumi.ResourceOptions(parent=self, provider=args.admin_providers[sub.id]),
                     )
+                if args.read_only_client_id is not None:
+                    reader = azuread.ServicePrincipal(
+                        f"{name}-readonly-sp",
+                        client_id=args.read_only_client_id,
+                        use_existing=True,
+                        opts=pulumi.ResourceOptions(parent=self, provider=args.entra_provider, retain_on_delete=True),
+                    )
+                    for sub in customer.subscriptions:
+                        for role in (roles.READER, roles.MONITORING_READER):
+                            azure_native.authorization.RoleAssignment(
+                                f"{name}-readonly-{role.name.lower().replace(' ', '-')}-{sub.id}",
+                                role_assignment_name=naming.stable_guid("direct-readonly", customer.tenant_id, sub.id,
+                                                                        role.guid),
+                                scope=f"/subscriptions/{sub.id}",
+                                role_definition_id=roles.role_definition_id(sub.id, role),
+                                principal_id=reader.object_id,
+                                principal_type="ServicePrincipal",
+                                description="mssp-sentinel read-only identity: previews and drift (direct model)",
+                                opts=pulumi.ResourceOptions(parent=self, provider=args.admin_providers[sub.id]),
+                            )
         self.register_outputs({"adminConsentUrl": self.consent_url, "servicePrincipalObjectId": self.object_id})

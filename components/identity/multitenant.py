@@ -1,5 +1,12 @@
-"""MultitenantServicePrincipal: the MSSP's multitenant Entra application, its service principal, how it
-signs in, and the one Azure role it holds in the MSSP tenant.
+"""MultitenantServicePrincipal: one of the MSSP's two multitenant Entra applications, its service
+principal, how it signs in, and the Azure roles it holds in the MSSP tenant.
+
+- purpose "deploy" (`pulumi up` only): the custom role "MSSP Sentinel diagnostic destination" on the
+  workspace (workspaces/read + sharedKeys/action, components/roles.py), which is what a diagnostic
+  setting in a customer subscription needs on its destination; not Log Analytics Contributor, which
+  would also read every customer's logs.
+- purpose "read-only" (PR previews, drift): Reader on the workspace and on the platform resource
+  group, which is what `pulumi preview --refresh` reads; nothing that writes.
 
 Created in the MSSP tenant (platform stack). Customer stacks use its client id: Lighthouse delegates
 customer subscriptions to its service principal, and in the direct model the same application gets a
@@ -11,6 +18,7 @@ Pulumi secret output.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import pulumi
 import pulumi_azure_native as azure_native
@@ -32,6 +40,8 @@ class MultitenantServicePrincipalArgs:
     workspace_id: str  # the MSSP Log Analytics workspace; the only scope the identity gets a role on
     entra_provider: azuread.Provider
     arm_provider: azure_native.Provider
+    purpose: Literal["deploy", "read-only"] = "deploy"
+    resource_group: str | None = None  # the platform resource group (read by the read-only identity)
 
 
 class MultitenantServicePrincipal(pulumi.ComponentResource):
@@ -76,19 +86,53 @@ class MultitenantServicePrincipal(pulumi.ComponentResource):
             )
             self.client_secret = pulumi.Output.secret(password.value)
 
-        # Diagnostic settings in customer subscriptions write to this workspace: the identity needs
-        # Log Analytics Contributor there, scoped to the workspace itself and nothing above it.
-        azure_native.authorization.RoleAssignment(
-            f"{name}-workspace-la-contributor",
-            role_assignment_name=naming.stable_guid(args.workspace_id, roles.LOG_ANALYTICS_CONTRIBUTOR.guid, name),
-            scope=args.workspace_id,
-            # The role definition id names the subscription of the scope (the workspace's, which may differ).
-            role_definition_id=roles.role_definition_id(args.workspace_id.split("/")[2], roles.LOG_ANALYTICS_CONTRIBUTOR),
-            principal_id=sp.object_id,
-            principal_type="ServicePrincipal",
-            description="mssp-sentinel: write diagnostic settings that target the MSSP workspace",
-            opts=pulumi.ResourceOptions(parent=self, provider=args.arm_provider),
-        )
+        arm = pulumi.ResourceOptions(parent=self, provider=args.arm_provider)
+        ws_sub = args.workspace_id.split("/")[2]
+        if args.purpose == "deploy":
+            # Only what a diagnostic setting needs on its destination (roles.DIAGNOSTIC_DESTINATION_ACTIONS).
+            # A custom role's assignable scopes are management groups, subscriptions or resource groups
+            # (MicrosoftDocs azure-docs articles/role-based-access-control/custom-roles.md: "you can assign
+            # custom roles ... at management group, subscription, and resource group scopes"), so it is
+            # defined on the workspace's resource group; the assignment below is on the workspace alone.
+            ws_rg = "/".join(args.workspace_id.split("/")[:5])
+            definition = azure_native.authorization.RoleDefinition(
+                f"{name}-diagnostic-destination-role",
+                role_definition_id=naming.stable_guid(args.workspace_id, roles.DIAGNOSTIC_DESTINATION_ROLE_NAME),
+                role_name=roles.DIAGNOSTIC_DESTINATION_ROLE_NAME,
+                description="mssp-sentinel: use this workspace as a diagnostic-setting destination; no log queries",
+                role_type="CustomRole",
+                scope=ws_rg,
+                assignable_scopes=[ws_rg],
+                permissions=[{"actions": list(roles.DIAGNOSTIC_DESTINATION_ACTIONS), "not_actions": []}],
+                opts=arm,
+            )
+            azure_native.authorization.RoleAssignment(
+                f"{name}-workspace-diagnostic-destination",
+                role_assignment_name=naming.stable_guid(args.workspace_id, roles.DIAGNOSTIC_DESTINATION_ROLE_NAME, name),
+                scope=args.workspace_id,
+                role_definition_id=definition.id,
+                principal_id=sp.object_id,
+                principal_type="ServicePrincipal",
+                description="mssp-sentinel: diagnostic settings in customer subscriptions send to this workspace",
+                opts=arm,
+            )
+        else:
+            scopes = [args.workspace_id]
+            if args.resource_group:
+                scopes.append(f"/subscriptions/{args.subscription_id}/resourceGroups/{args.resource_group}")
+            for scope in scopes:
+                sub = scope.split("/")[2]
+                kind = "workspace" if scope == args.workspace_id else "platform-rg"
+                azure_native.authorization.RoleAssignment(
+                    f"{name}-{kind}-reader",
+                    role_assignment_name=naming.stable_guid(scope, roles.READER.guid, name),
+                    scope=scope,
+                    role_definition_id=roles.role_definition_id(sub if kind == "platform-rg" else ws_sub, roles.READER),
+                    principal_id=sp.object_id,
+                    principal_type="ServicePrincipal",
+                    description="mssp-sentinel read-only identity: previews and drift read, never write",
+                    opts=arm,
+                )
 
         self.client_id = app.client_id
         self.object_id = sp.object_id

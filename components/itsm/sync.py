@@ -11,7 +11,7 @@ Created on the platform stack, in the MSSP tenant (README "ITSM sync for redirec
   automation rules may run it; Microsoft Sentinel Responder for the playbook's identity on the
   workspace (read the incident, add the "synced" tag); the Graph application permission
   SecurityIncident.Read.All for each workflow identity (read `redirectIncidentId`; nothing is
-  written to Defender); Key Vault Secrets User on the vault when the credential lives there.
+  written to Defender); Key Vault Secrets User on the one secret when the credential lives in Key Vault.
 
 The ITSM credential reaches the workflows only as the value of their `itsmCredential` securestring
 parameter, as a Pulumi secret; the definitions never contain it.
@@ -241,11 +241,13 @@ class RedirectedIncidentSync(pulumi.ComponentResource):
                 opts=entra,
             )
             if itsm.credential is not None:
+                # On the one secret the workflows read, not the vault (credential.secret_scope).
                 vault = itsm.credential.key_vault_id
+                secret = itsm.credential.secret_scope
                 azure_native.authorization.RoleAssignment(
                     f"{name}-{who}-keyvault-secrets-user",
-                    role_assignment_name=naming.stable_guid(vault, roles.BY_NAME["key vault secrets user"].guid, name, who),
-                    scope=vault,
+                    role_assignment_name=naming.stable_guid(secret, roles.BY_NAME["key vault secrets user"].guid, name, who),
+                    scope=secret,
                     role_definition_id=roles.role_definition_id(vault.split("/")[2], roles.BY_NAME["key vault secrets user"]),
                     principal_id=principal,
                     principal_type="ServicePrincipal",

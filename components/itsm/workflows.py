@@ -35,7 +35,9 @@ articles/logic-apps/authenticate-with-managed-identity.md.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from components.config.itsm import ItsmConfig
@@ -78,6 +80,13 @@ class CredentialSource:
         if self.kind == "keyvault":
             return "body('Get_ITSM_credential')?['value']"
         return None
+
+
+# Every ITSM HTTP action hides its inputs (auth headers, URL, ticket data) and outputs (ticket data) from
+# run history. Source: MicrosoftDocs azure-docs articles/logic-apps/logic-apps-securing-a-logic-app.md
+# ("Secure data in run history by using obfuscation": runtimeConfiguration.secureData.properties).
+SECURE_INPUTS_OUTPUTS: Mapping[str, Any] = MappingProxyType(
+    {"runtimeConfiguration": {"secureData": {"properties": ["inputs", "outputs"]}}})
 
 
 def _after(*names: str) -> dict[str, list[str]]:
@@ -155,7 +164,7 @@ def _servicenow_actions(itsm: ItsmConfig, credential: CredentialSource) -> tuple
     assert sn is not None
     table_url = f"{sn.instance_url}/api/now/table/{sn.table}"
     auth = {"type": "Basic", "username": sn.user_name, "password": f"@{credential.expression}"}
-    secure = {"runtimeConfiguration": {"secureData": {"properties": ["inputs"]}}} if credential.kind == "keyvault" else {}
+    secure = dict(SECURE_INPUTS_OUTPUTS)
 
     def find(name: str, side: str) -> dict[str, Any]:
         return {"type": "Http", "runAfter": _after("Sync_event"), **secure, "inputs": {
@@ -234,10 +243,8 @@ def _webhook_actions(itsm: ItsmConfig, credential: CredentialSource) -> tuple[di
         uri = wh.url
         if credential.expression is not None:
             headers[wh.header_name] = f"@{credential.expression}"
-    action: dict[str, Any] = {"type": "Http", "runAfter": _after("Sync_event"),
+    action: dict[str, Any] = {"type": "Http", "runAfter": _after("Sync_event"), **SECURE_INPUTS_OUTPUTS,
                               "inputs": {"method": "POST", "uri": uri, "headers": headers, "body": f"@{_EVENT}"}}
-    if credential.kind != "none":
-        action["runtimeConfiguration"] = {"secureData": {"properties": ["inputs"]}}
     return {"Post_sync_event": action}, "Post_sync_event"
 
 
@@ -349,7 +356,11 @@ def poller_definition(itsm: ItsmConfig, credential: CredentialSource) -> dict[st
         "contentVersion": "1.0.0.0",
         "parameters": _declared_parameters(credential, with_connections=False),
         "triggers": {
-            "Recurrence": {"type": "Recurrence", "recurrence": {"frequency": "Minute", "interval": interval}},
+            # One run at a time: a run still working when the next interval starts must not race it and
+            # close (or note) the same ticket twice. Source: logic-apps-workflow-actions-triggers.md
+            # ("Change trigger concurrency", runtimeConfiguration.concurrency.runs).
+            "Recurrence": {"type": "Recurrence", "recurrence": {"frequency": "Minute", "interval": interval},
+                           "runtimeConfiguration": {"concurrency": {"runs": 1}}},
         },
         "actions": {
             **creds,

@@ -35,14 +35,25 @@ SERVICE_PRINCIPAL_ROLES: tuple[roles.Role, ...] = (
 )
 
 
+# Roles the read-only identity (previews, drift) holds: what `pulumi preview --refresh` reads.
+READ_ONLY_ROLES: tuple[roles.Role, ...] = (roles.READER, roles.MONITORING_READER)
+
+
 def definition_properties(
-    customer: CustomerConfig, managing_tenant_id: str, subscription_id: str, mssp_principal_id: T, mssp_principal_name: str
+    customer: CustomerConfig, managing_tenant_id: str, subscription_id: str, mssp_principal_id: T, mssp_principal_name: str,
+    read_only_principal_id: T | None = None, read_only_principal_name: str | None = None,
 ) -> dict[str, Any]:
     """The registration definition's `properties`, in ARM's camelCase, for one subscription."""
     authorizations: list[dict[str, Any]] = [
         {"principalId": mssp_principal_id, "principalIdDisplayName": mssp_principal_name, "roleDefinitionId": role.guid}
         for role in SERVICE_PRINCIPAL_ROLES
     ]
+    if read_only_principal_id is not None:
+        authorizations += [
+            {"principalId": read_only_principal_id, "principalIdDisplayName": read_only_principal_name or "read-only",
+             "roleDefinitionId": role.guid}
+            for role in READ_ONLY_ROLES
+        ]
     eligible: list[dict[str, Any]] = []
     for auth in customer.lighthouse.authorizations:
         if auth.just_in_time is None:
@@ -100,6 +111,8 @@ class LighthouseDelegationArgs:
     mssp_principal_name: str
     # One provider per subscription, signed in as a customer-tenant Owner.
     admin_providers: dict[str, azure_native.Provider]
+    read_only_principal_id: pulumi.Input[str] | None = None  # the read-only identity (previews, drift)
+    read_only_principal_name: str | None = None
 
 
 class LighthouseDelegation(pulumi.ComponentResource):
@@ -119,7 +132,8 @@ class LighthouseDelegation(pulumi.ComponentResource):
                 ),
                 scope=scope,
                 properties=_snake(definition_properties(
-                    customer, args.managing_tenant_id, sub.id, args.mssp_principal_id, args.mssp_principal_name
+                    customer, args.managing_tenant_id, sub.id, args.mssp_principal_id, args.mssp_principal_name,
+                    args.read_only_principal_id, args.read_only_principal_name,
                 )),
                 opts=child,
             )

@@ -24,13 +24,21 @@ UI_SCHEMA = "https://schema.management.azure.com/schemas/0.1.2-preview/CreateUID
 MANAGED_SERVICES_API = "2022-10-01"
 PRINCIPAL_PARAMETER = "msspServicePrincipalObjectId"
 PRINCIPAL_PLACEHOLDER = "00000000-0000-0000-0000-000000000000"
+# The read-only identity (previews, drift): Reader + Monitoring Reader, when the platform has one.
+READ_ONLY_PARAMETER = "msspReadOnlyServicePrincipalObjectId"
 
 
-def arm_template(customer: CustomerConfig, managing_tenant_id: str, mssp_principal_name: str) -> dict[str, Any]:
+def arm_template(customer: CustomerConfig, managing_tenant_id: str, mssp_principal_name: str,
+                 read_only_principal_name: str | None = None) -> dict[str, Any]:
     # The authorizations do not depend on the subscription; only the ids do (parameters).
     props = definition_properties(
-        customer, managing_tenant_id, "", f"[parameters('{PRINCIPAL_PARAMETER}')]", mssp_principal_name
+        customer, managing_tenant_id, "", f"[parameters('{PRINCIPAL_PARAMETER}')]", mssp_principal_name,
+        f"[parameters('{READ_ONLY_PARAMETER}')]" if read_only_principal_name else None, read_only_principal_name,
     )
+    read_only_parameter = {READ_ONLY_PARAMETER: {
+        "type": "string",
+        "metadata": {"description": "Object id of the MSSP's read-only service principal (previews, drift)"},
+    }} if read_only_principal_name else {}
     return {
         "$schema": TEMPLATE_SCHEMA,
         "contentVersion": "1.0.0.0",
@@ -48,6 +56,7 @@ def arm_template(customer: CustomerConfig, managing_tenant_id: str, mssp_princip
                 "type": "string",
                 "metadata": {"description": "Object id of the MSSP's service principal in the MSSP tenant"},
             },
+            **read_only_parameter,
         },
         "resources": [
             {
@@ -75,7 +84,9 @@ def arm_template(customer: CustomerConfig, managing_tenant_id: str, mssp_princip
     }
 
 
-def parameters_file(customer: CustomerConfig, managing_tenant_id: str, subscription_id: str, principal_id: str) -> dict[str, Any]:
+def parameters_file(customer: CustomerConfig, managing_tenant_id: str, subscription_id: str, principal_id: str,
+                    read_only_principal_id: str | None = None) -> dict[str, Any]:
+    extra = {READ_ONLY_PARAMETER: {"value": read_only_principal_id}} if read_only_principal_id else {}
     return {
         "$schema": PARAMETERS_SCHEMA,
         "contentVersion": "1.0.0.0",
@@ -87,6 +98,7 @@ def parameters_file(customer: CustomerConfig, managing_tenant_id: str, subscript
                 "value": naming.registration_assignment_guid(managing_tenant_id, customer.tenant_id, subscription_id)
             },
             PRINCIPAL_PARAMETER: {"value": principal_id},
+            **extra,
         },
     }
 
@@ -145,9 +157,8 @@ Host `template.json` and `createUiDefinition.json` where the portal can read the
 `https://portal.azure.com/#create/Microsoft.Template/uri/<url-encoded template URL>/createUIDefinitionUri/<url-encoded UI definition URL>`
 and fill the parameters from the subscription's `parameters.<subscription id>.json`.
 
-## Consent to the MSSP application
-Open the admin-consent link your MSSP sends you (the stack output `adminConsentUrl`) as a Global
-Administrator or Privileged Role Administrator of your tenant.
+No admin consent is needed: Lighthouse lets the MSSP's own principals in, nothing is added to your
+Entra tenant.
 
 Deploying again changes nothing: the ids are fixed for your tenant and subscription.
 """

@@ -5,8 +5,13 @@ A Consumption Logic App with a system-assigned managed identity:
   -> Build_record (Compose: the stream's record, stamped with the customer, `Result` kept as an object)
   -> Send_to_Sentinel (HTTP POST to the DCR's Logs Ingestion API, authenticated as the workflow's managed
      identity for audience https://monitor.azure.com, exponential retries)
-  -> Accepted (200 to Splunk) | Ingestion_failed (502 to Splunk with the ingestion status, when the POST
-     failed or timed out), so Splunk's alert log shows whether the alert reached Sentinel.
+  -> Accepted (200 to Splunk) | Ingestion_failed (502 to Splunk with the ingestion status and the run id
+     as correlation id, when the POST failed or timed out), so Splunk's alert log shows whether the alert
+     reached Sentinel. The Logs Ingestion API's error body is never returned: it names the DCR, the
+     stream and the identity, which someone holding the URL has no business learning; the MSSP finds it
+     in the run history under the correlation id.
+The trigger validates the body against the schema (a 400 for anything else, before a run starts) and
+limits concurrent runs, so a leaked URL cannot fan out into unbounded runs and ingestion calls.
 The identity holds Monitoring Metrics Publisher on the DCR only (what the Logs Ingestion API needs), and
 the webhook URL (whose SAS `sig` is the only credential Splunk can carry: its webhook action cannot add
 headers) is exported only as a Pulumi secret. No credential is in the definition.
@@ -43,6 +48,15 @@ TRIGGER_NAME = "splunk_alert"
 LOGS_INGESTION_API_VERSION = "2023-01-01"
 # Token audience of the Logs Ingestion API (azure-facts §4).
 MONITOR_AUDIENCE = "https://monitor.azure.com"
+# Trigger concurrency: at most this many runs at once, further calls wait (up to MAX_WAITING_RUNS) rather
+# than start. Source: MicrosoftDocs azure-docs articles/logic-apps/logic-apps-workflow-actions-triggers.md
+# ("Change trigger concurrency": runtimeConfiguration.concurrency.runs 1-100, maximumWaitingRuns 1-100;
+# once on, concurrency control cannot be switched off without recreating the trigger).
+CONCURRENT_RUNS = 10
+MAX_WAITING_RUNS = 50
+# Same document, "Operation options": EnableSchemaValidation makes a Request trigger reject a body that
+# does not match its schema with 400 Bad Request instead of starting a run.
+SCHEMA_VALIDATION = "EnableSchemaValidation"
 RETRY_POLICY: Mapping[str, Any] = MappingProxyType({
     "type": "exponential", "count": 3, "interval": "PT5S", "minimumInterval": "PT5S", "maximumInterval": "PT30S"})
 
@@ -81,6 +95,9 @@ def workflow_definition(customer_name: str, customer_tenant_id: str, uri: str) -
                 # The schema gives the designer Splunk's fields and is what the contract tests check
                 # Splunk's documented payload against.
                 "inputs": {"method": "POST", "schema": schema.trigger_schema()},
+                "operationOptions": SCHEMA_VALIDATION,
+                "runtimeConfiguration": {"concurrency": {"runs": CONCURRENT_RUNS,
+                                                         "maximumWaitingRuns": MAX_WAITING_RUNS}},
             }
         },
         "actions": {
@@ -103,8 +120,10 @@ def workflow_definition(customer_name: str, customer_tenant_id: str, uri: str) -
                 "runAfter": {"Build_record": ["Succeeded"]},
             },
             "Accepted": _reply(200, "ingested", ["Succeeded"]),
+            # Status and correlation id (this run's id in the run history) only: never the ingestion
+            # API's error body.
             "Ingestion_failed": _reply(502, "ingestion failed", ["Failed", "TimedOut"],
-                                       ingestionError="@body('Send_to_Sentinel')"),
+                                       correlationId="@workflow()?['run']?['name']"),
         },
         "outputs": {},
     }

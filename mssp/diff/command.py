@@ -4,6 +4,14 @@ BASE and HEAD are each a plan manifest (`mssp plan --json`), a directory of mani
 or a git ref. A ref is planned offline in a temporary worktree (`git worktree add --detach`), one
 `python -m mssp plan STACK --json` per `stacks/Pulumi.*.yaml`, and the worktree is removed afterwards.
 
+A ref's code is code nobody may have reviewed yet: it runs with a scrubbed environment (an allowlist:
+PATH, locale, TZ; no ARM_*, AZURE_*, PULUMI_*, GITHUB_*/ACTIONS_*, *TOKEN*/*SECRET*/*KEY* variables) and an
+empty temporary HOME. The guardrail results are decided by THIS checkout's rules (or `--rules DIR`), not
+taken from the manifests: the PR workflow runs this command from the base branch, so a HEAD that weakens
+a rule is still judged by the base's rule, and its edits to the guardrail files (GUARDRAIL_PATHS) are
+shown as a guardrail change. Stack outputs are compared too; one that was secret in BASE and is not in
+HEAD is a mandatory finding (`outputs-stay-secret`).
+
 Per stack the report counts creates, updates, replaces and deletes; lists per resource the input
 property paths that change; flags replaces with the property that forces them; highlights deletes and
 replaces of protected resources; and shows the guardrail results of HEAD (the manifest's `policies`)
@@ -21,6 +29,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -101,14 +111,36 @@ def stacks_in(tree: Path) -> list[str]:
     return sorted(p.name[len("Pulumi."):-len(".yaml")] for p in (tree / "stacks").glob("Pulumi.*.yaml"))
 
 
+# What a ref's code may see of the caller's environment: an allowlist, so no credential (ARM_*, AZURE_*,
+# PULUMI_*, GITHUB_TOKEN, ACTIONS_*, anything named *TOKEN*, *SECRET*, *PASSWORD*, *KEY*) can reach code
+# nobody reviewed yet. HOME is replaced by an empty temporary folder (no ~/.azure, ~/.pulumi, ~/.ssh).
+_ENV_KEEP = frozenset({"PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TERM", "SYSTEMROOT", "OPENBLAS_CORETYPE",
+                       "OPENBLAS_L2_SIZE"})
+_ENV_NEVER = re.compile(r"TOKEN|SECRET|PASSW|CREDENTIAL|KEY|^ARM_|^AZURE_|^PULUMI_|^ACTIONS_|^GITHUB_|^GH_",
+                        re.IGNORECASE)
+
+
+def scrubbed_env(environ: Mapping[str, str], home: Path) -> dict[str, str]:
+    """The environment a ref's code runs in: the allowlisted variables of `environ`, HOME=`home`."""
+    env = {k: v for k, v in environ.items() if k in _ENV_KEEP and not _ENV_NEVER.search(k)}
+    env.update({"HOME": str(home), "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1"})
+    return env
+
+
 def plan_tree(tree: Path, out_dir: Path, python: str = sys.executable) -> dict[str, dict[str, Any]]:
-    """Plan every stack of a checkout with that checkout's own `python -m mssp plan`."""
+    """Plan every stack of a checkout with that checkout's own `python -m mssp plan`.
+
+    The checkout's code runs in a scrubbed environment (`scrubbed_env`) with a temporary HOME.
+    """
     manifests: dict[str, dict[str, Any]] = {}
+    home = out_dir / "home"
+    home.mkdir(parents=True, exist_ok=True)
+    env = scrubbed_env(os.environ, home)
     for stack in stacks_in(tree):
         out = out_dir / f"{stack}.json"
         proc = subprocess.run(
             [python, "-m", "mssp", "plan", stack, "--json", str(out)],
-            cwd=tree, capture_output=True, text=True, timeout=900, check=False,
+            cwd=tree, capture_output=True, text=True, timeout=900, check=False, env=env,
         )
         # Exit 1 (a mandatory guardrail failed) still writes the manifest; the diff shows the failure.
         if proc.returncode not in (0, 1) or not out.exists():
@@ -303,25 +335,149 @@ def _policy_key(p: Mapping[str, Any]) -> tuple[str, str, str]:
     return (str(p.get("policy")), str(p.get("urn")), str(p.get("message")))
 
 
-def _policies_of(manifest: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+def _policies_of(manifest: Mapping[str, Any] | None, context: Any = None) -> list[dict[str, Any]]:
+    """The guardrail results of a plan, decided by THIS checkout's rules (policies/rules.py).
+
+    A manifest carries the results its own code computed; that code may be the change under review,
+    which could have weakened or emptied them. So every plan is re-evaluated here, and what the
+    manifest reported is added only where this checkout's rules did not already find it (a rule that
+    exists only on the other side still shows). The PR workflow runs this command from the base
+    branch, so the base's rules decide (README "Guardrails come from the base branch").
+    """
     if manifest is None:
         return []
-    if isinstance(manifest.get("policies"), list):
-        return [dict(p) for p in manifest["policies"]]
+    if isinstance(context, RulesSource):
+        found = context.evaluate(manifest)
+    else:
+        from policies import rules
+
+        found = rules.evaluate_manifest(manifest, context)
+    keys = {_policy_key(p) for p in found}
+    reported = manifest.get("policies") if isinstance(manifest.get("policies"), list) else []
+    extra = [dict(p) for p in reported if isinstance(p, Mapping) and _policy_key(p) not in keys]
+    return [*found, *extra]
+
+
+def output_findings(base: Mapping[str, Any] | None, head: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    """Stack outputs that were secret in BASE and are not in HEAD: a credential about to be exported in
+    plain text (e.g. the Splunk webhook URL). Only the output's path is named, never its value."""
+    if base is None or head is None:
+        return []
+    found: list[dict[str, Any]] = []
+    for path in _secret_paths(_outputs(base)):
+        value = _at(_outputs(head), path)
+        if value is not MISSING and value != SECRET:
+            found.append({"policy": "outputs-stay-secret", "level": "mandatory", "urn": "",
+                          "message": f"stack output `{path}` was a secret and is no longer one: its value would be "
+                                     "stored and shown in plain text; keep it wrapped in pulumi.Output.secret(...)"})
+    return found
+
+
+def output_changes(base: Mapping[str, Any] | None, head: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    """Per top-level stack output: added, removed or changed, and whether it is secret on each side."""
+    old, new = _outputs(base), _outputs(head)
+    out = []
+    for key in sorted(set(old) | set(new)):
+        if key in old and key in new and old[key] == new[key]:
+            continue
+        change = "added" if key not in old else "removed" if key not in new else "changed"
+        out.append({"output": key, "change": change,
+                    "baseSecret": bool(_secret_paths({key: old[key]})) if key in old else None,
+                    "headSecret": bool(_secret_paths({key: new[key]})) if key in new else None})
+    return out
+
+
+def _outputs(manifest: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    outputs = (manifest or {}).get("outputs")
+    return outputs if isinstance(outputs, Mapping) else {}
+
+
+def _secret_paths(value: Any, path: str = "") -> list[str]:
+    if value == SECRET:
+        return [path]
+    if isinstance(value, Mapping):
+        return [p for k, v in value.items() for p in _secret_paths(v, f"{path}.{k}" if path else str(k))]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in _secret_paths(v, f"{path}[{i}]")]
+    return []
+
+
+def _at(value: Any, path: str) -> Any:
+    for part in re.findall(r"[^.\[\]]+|\[\d+\]", path):
+        if part.startswith("["):
+            i = int(part[1:-1])
+            if not isinstance(value, list) or i >= len(value):
+                return MISSING
+            value = value[i]
+        elif isinstance(value, Mapping) and part in value:
+            value = value[part]
+        else:
+            return MISSING
+    return value
+
+
+def policy_context(*sides: Mapping[str, dict[str, Any]]) -> Any:
+    """The guardrails' context (the MSSP workspace) from the first side with a platform plan: BASE first,
+    so the change under review cannot move the workspace the rules compare against."""
     from policies import rules
 
-    return rules.evaluate_manifest(manifest)  # a manifest written without guardrails: shape checks only
+    for side in sides:
+        for manifest in side.values():
+            outputs = _outputs(manifest)
+            if outputs.get("stackKind") == "platform" and isinstance(outputs.get("workspaceResourceId"), str):
+                return rules.PolicyContext(workspace_resource_id=outputs["workspaceResourceId"],
+                                           workspace_location=_str_or_none(outputs.get("workspaceLocation")))
+    return rules.PolicyContext()
 
 
-def diff_stack(stack: str, base: Mapping[str, Any] | None, head: Mapping[str, Any] | None) -> dict[str, Any]:
+# Runs in the rules checkout (cwd): its policies.rules over the manifest on stdin, results on stdout.
+_EVALUATE = (
+    "import json, sys\n"
+    "from policies import rules\n"
+    "job = json.load(sys.stdin)\n"
+    "json.dump(rules.evaluate_manifest(job['manifest'], job['context']), sys.stdout)\n"
+)
+
+
+@dataclass(frozen=True)
+class RulesSource:
+    """Guardrails taken from another checkout (`--rules DIR`), e.g. the base branch's."""
+
+    tree: Path
+    context: Mapping[str, Any]
+    python: str = sys.executable
+
+    def evaluate(self, manifest: Mapping[str, Any]) -> list[dict[str, Any]]:
+        home = Path(tempfile.mkdtemp(prefix="mssp-rules-home-"))
+        try:
+            proc = subprocess.run([self.python, "-c", _EVALUATE], cwd=self.tree, input=json.dumps(
+                {"manifest": manifest, "context": dict(self.context)}), capture_output=True, text=True,
+                timeout=300, check=False, env=scrubbed_env(os.environ, home))
+        finally:
+            shutil.rmtree(home, ignore_errors=True)
+        if proc.returncode != 0:
+            detail = " / ".join(proc.stderr.strip().splitlines()[-3:])
+            raise UserError(f"--rules {self.tree}: its policies/rules.py could not evaluate the plan: {detail}")
+        return list(json.loads(proc.stdout))
+
+
+def _str_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) and value != SECRET else None
+
+
+def diff_stack(stack: str, base: Mapping[str, Any] | None, head: Mapping[str, Any] | None,
+               context: Any = None) -> dict[str, Any]:
     """The report of one stack (JSON-ready)."""
     from policies import rules
 
     changes, same = compare_resources((base or {}).get("resources") or [], (head or {}).get("resources") or [])
     counts = {op: sum(1 for c in changes if c.op == op) for op in OPS}
     counts["same"] = same
-    base_policies = _policies_of(base)
-    head_policies = _policies_of(head)
+    output_list = output_changes(base, head)
+    if output_list:
+        counts["outputs"] = len(output_list)
+    base_policies = _policies_of(base, context)
+    head_policies = [*_policies_of(head, context), *output_findings(base, head)]
     before = {_policy_key(p) for p in base_policies}
     after = {_policy_key(p) for p in head_policies}
     advisories = rules.evaluate_changes(
@@ -329,15 +485,18 @@ def diff_stack(stack: str, base: Mapping[str, Any] | None, head: Mapping[str, An
     )
     from mssp.plan import facts as plan_facts
 
+    changed = bool(changes) or bool(output_list)
+
     access = plan_facts.access_changes(plan_facts.access_rows(base or {}), plan_facts.access_rows(head or {}))
     outputs = plan_facts.compare_outputs((base or {}).get("outputs"), (head or {}).get("outputs"))
-    status = "added" if base is None else "removed" if head is None else "changed" if changes else "unchanged"
+    status = "added" if base is None else "removed" if head is None else "changed" if changed else "unchanged"
     return {
         "stack": stack,
         "status": status,
-        "changed": bool(changes),
+        "changed": changed,
         "counts": counts,
         "changes": [c.to_json() for c in changes],
+        "outputChanges": output_list,
         "policies": [{**p, "new": _policy_key(p) not in before} for p in head_policies],
         "resolvedPolicies": [p for p in base_policies if _policy_key(p) not in after],
         "changeAdvisories": advisories,
@@ -365,13 +524,48 @@ def _access_json(change: Any) -> dict[str, Any]:
     return {"change": change.kind, "before": row(change.before), "after": row(change.after), "reasons": list(change.reasons)}
 
 
-def diff_sides(base: Mapping[str, dict[str, Any]], head: Mapping[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    return [diff_stack(s, base.get(s), head.get(s)) for s in sorted(set(base) | set(head))]
+def diff_sides(base: Mapping[str, dict[str, Any]], head: Mapping[str, dict[str, Any]],
+               rules_tree: Path | None = None) -> list[dict[str, Any]]:
+    context = policy_context(base, head)
+    if rules_tree is not None:
+        context = RulesSource(rules_tree, {"workspaceResourceId": context.workspace_resource_id,
+                                           "workspaceLocation": context.workspace_location})
+    return [diff_stack(s, base.get(s), head.get(s), context) for s in sorted(set(base) | set(head))]
 
 
-def report_json(stacks: Sequence[Mapping[str, Any]], base: str, head: str) -> str:
+# The files that decide what the guardrails allow: a change to them is a change to the review itself.
+GUARDRAIL_PATHS: tuple[str, ...] = ("policies", "components/roles.py", "components/config", ".github")
+_MAX_GUARDRAIL_DIFF_LINES = 300
+
+
+def guardrail_changes(base: str, head: str, repo: Path) -> dict[str, Any] | None:
+    """What HEAD changes in the guardrail files (GUARDRAIL_PATHS), when both sides are git refs.
+
+    None when a side is not a ref (manifests carry no code). The text diff is what the PR comment shows,
+    so weakening a rule or a role table is visible to the reviewer, not only its effect on today's plans.
+    """
+    if any(Path(spec).exists() for spec in (base, head)):
+        return None
+    if any(_git(repo, "rev-parse", "--verify", "--quiet", f"{spec}^{{commit}}").returncode != 0 for spec in (base, head)):
+        return None
+    numstat = _git(repo, "diff", "--numstat", "--no-renames", base, head, "--", *GUARDRAIL_PATHS)
+    files = []
+    for line in numstat.stdout.splitlines():
+        added, deleted, path = line.split("\t", 2)
+        files.append({"path": path, "added": int(added) if added.isdigit() else 0,
+                      "deleted": int(deleted) if deleted.isdigit() else 0})
+    text = _git(repo, "diff", "--no-color", "--no-renames", base, head, "--", *GUARDRAIL_PATHS).stdout
+    return {"files": files, "diff": "\n".join(text.splitlines()[:_MAX_GUARDRAIL_DIFF_LINES]),
+            "truncated": len(text.splitlines()) > _MAX_GUARDRAIL_DIFF_LINES}
+
+
+def report_json(stacks: Sequence[Mapping[str, Any]], base: str, head: str,
+                guardrails: Mapping[str, Any] | None = None) -> str:
     clean = [{k: v for k, v in s.items() if not k.startswith("_")} for s in stacks]
-    return json.dumps({"base": base, "head": head, "stacks": clean}, indent=2, ensure_ascii=False) + "\n"
+    doc: dict[str, Any] = {"base": base, "head": head, "stacks": clean}
+    if guardrails is not None:
+        doc["guardrailChanges"] = guardrails["files"]
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
 
 def has_mandatory(stacks: Sequence[Mapping[str, Any]]) -> bool:
@@ -394,20 +588,51 @@ def _first_difference(old: Any, new: Any) -> int:
 
 
 def render_markdown(stacks: Sequence[Mapping[str, Any]], base: str, head: str, limit: int | None = None,
-                    hint: str = "in the `--full-markdown` file") -> str:
-    """The report as Markdown; with `limit`, shortened to fit a comment of that many characters."""
+                    hint: str = "in the `--full-markdown` file", guardrails: Mapping[str, Any] | None = None) -> str:
+    """The report as Markdown; with `limit`, shortened to fit a comment of that many characters. A change
+    to the guardrails' own files (policies, role tables) comes first, whatever the size."""
     from mssp.diff import markdown as diff_markdown
 
+    warning = "\n".join(_guardrail_section(guardrails))
     if limit is None:
-        return diff_markdown.render(stacks, base, head, diff_markdown.FULL, hint)
-    return diff_markdown.render_comment(stacks, base, head, hint, limit)
+        body = diff_markdown.render(stacks, base, head, diff_markdown.FULL, hint)
+    else:
+        body = diff_markdown.render_comment(stacks, base, head, hint, limit - len(warning) - 2)
+    if not warning:
+        return body
+    # After the comment's marker and title line, before the summary.
+    head_lines, _, rest = body.partition("\n\n")
+    return f"{head_lines}\n\n{warning}\n\n{rest}"
+
+
+def _guardrail_section(guardrails: Mapping[str, Any] | None) -> list[str]:
+    if not guardrails or not guardrails["files"]:
+        return []
+    lines = ["> ⚠️ **Guardrail change**: this change edits the files that decide what the guardrails allow. "
+             "The results below use the rules of the side this command ran from (the base branch in the PR "
+             "workflow); review the rule change itself:", ">"]
+    from mssp.plan.markdown import code
+
+    lines += [f"> - {code(f['path'])} (+{f['added']} −{f['deleted']})" for f in guardrails["files"]]
+    fence = "````"
+    lines += ["", "<details><summary>Guardrail diff</summary>", "", fence + "diff",
+              guardrails["diff"].replace(fence, "` ` ` `"), fence,
+              *(["… truncated"] if guardrails["truncated"] else []), "", "</details>", ""]
+    return lines
 
 
 # --------------------------------------------------------------------------------------------------
 # Command
 # --------------------------------------------------------------------------------------------------
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("diff", help="compare two offline plans (manifests or git refs) as Markdown")
+    p = subparsers.add_parser(
+        "diff", help="compare two offline plans (manifests or git refs) as Markdown",
+        description="Compare two offline plans. A git ref is checked out in a temporary worktree and planned "
+        "with THAT ref's code: it runs with a scrubbed environment (only PATH, locale and TZ pass; no ARM_*, "
+        "AZURE_*, PULUMI_*, GITHUB_*/ACTIONS_* or *TOKEN*/*SECRET*/*KEY* variable) and an empty temporary HOME. "
+        "Exit codes: 0 compared; 1 --fail-on-mandatory and HEAD breaks a mandatory guardrail (or "
+        "--fail-on-guardrail-change and the guardrails changed); 2 a side cannot be read or planned.",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("base", help="manifest file, directory of manifests, or git ref (planned in a temporary worktree)")
     p.add_argument("head", help="manifest file, directory of manifests, or git ref")
     p.add_argument("--json", type=Path, metavar="OUT", help="write the report as JSON here")
@@ -418,22 +643,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="where readers of a shortened report find the full one (default: the --full-markdown path)")
     p.add_argument("--repo", type=Path, default=Path.cwd(), help="git repository for refs (default: current directory)")
     p.add_argument("--fail-on-mandatory", action="store_true", help="exit 1 when HEAD breaks a mandatory guardrail")
+    p.add_argument("--rules", type=Path, metavar="DIR",
+                   help="take the guardrails from this checkout's policies/rules.py (e.g. the base branch's), run "
+                   "in a scrubbed environment; default: this command's own checkout")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     base = load_side(args.base, args.repo)
     head = load_side(args.head, args.repo)
-    stacks = diff_sides(base, head)
+    if args.rules is not None and not (args.rules / "policies" / "rules.py").is_file():
+        raise UserError(f"--rules {args.rules}: no policies/rules.py there")
+    stacks = diff_sides(base, head, args.rules.resolve() if args.rules else None)
+    guardrails = guardrail_changes(args.base, args.head, args.repo)
     hint = args.full_report_hint or (f"in `{args.full_markdown}`" if args.full_markdown else
                                      "in the output of `mssp diff` with `--full-markdown`")
-    markdown = render_markdown(stacks, args.base, args.head, limit=COMMENT_LIMIT, hint=hint)
+    markdown = render_markdown(stacks, args.base, args.head, limit=COMMENT_LIMIT, hint=hint, guardrails=guardrails)
     if args.full_markdown:
         args.full_markdown.parent.mkdir(parents=True, exist_ok=True)
-        args.full_markdown.write_text(render_markdown(stacks, args.base, args.head), encoding="utf-8")
+        args.full_markdown.write_text(render_markdown(stacks, args.base, args.head, guardrails=guardrails),
+                                      encoding="utf-8")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(report_json(stacks, args.base, args.head), encoding="utf-8")
+        args.json.write_text(report_json(stacks, args.base, args.head, guardrails), encoding="utf-8")
     if args.markdown:
         args.markdown.parent.mkdir(parents=True, exist_ok=True)
         args.markdown.write_text(markdown, encoding="utf-8")
@@ -441,6 +673,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"diff written to {args.markdown}: {len(changed)} stack(s) changed" + (f" ({', '.join(changed)})" if changed else ""))
     else:
         print(markdown, end="")
+    if guardrails and guardrails["files"]:
+        print(f"guardrail change: {', '.join(f['path'] for f in guardrails['files'])}", file=sys.stderr)
     if args.fail_on_mandatory and has_mandatory(stacks):
         print("HEAD breaks a mandatory guardrail", file=sys.stderr)
         return 1

@@ -35,11 +35,14 @@ def config_errors_text(issues: list[tuple[str, str]]) -> str:
 
 def build_manifest(stack: str, project_dir: Path = PROJECT_DIR, config_file: Path | None = None) -> dict[str, Any]:
     """Validate the stack, run it under mocks and return its manifest. Raises ConfigError."""
+    from components.config import allow_stack_dir, outside_stack_dir
     from mssp.plan.offline import plan_gc
 
     # All of it under the plan's GC thresholds (README "Scale benchmark"), not only the program runs:
-    # building the manifest from the registrations allocates about as much again.
-    with plan_gc():
+    # building the manifest from the registrations allocates about as much again. Paths in a --config
+    # file outside the project may point inside that file's folder (components.config.project_path_issue).
+    extra = outside_stack_dir(config_file, project_dir) if config_file is not None else None
+    with plan_gc(), allow_stack_dir(extra):
         return _build_manifest(stack, project_dir, config_file)
 
 
@@ -93,7 +96,20 @@ def evaluate_policies(manifest: dict[str, Any], loaded: Any) -> list[dict[str, A
         from policies import rules
     except ImportError:
         return []
-    return rules.evaluate_manifest(manifest, rules.context_from_config(loaded))
+    return rules.evaluate_manifest(manifest, rules.context_from_config(loaded)) + config_findings(loaded)
+
+
+def config_findings(loaded: Any) -> list[dict[str, Any]]:
+    """Advisories only the config can tell (a Lighthouse authorization carries no principal type)."""
+    customer = getattr(loaded, "customer", None)
+    found = []
+    for i, auth in enumerate(customer.lighthouse.authorizations if customer is not None else ()):
+        if auth.principal_type == "user":
+            found.append({"policy": "lighthouse-groups-not-users", "level": "advisory", "urn": "",
+                          "message": f"customer.lighthouse.authorizations[{i}] '{auth.display_name}' names a user: "
+                                     "authorize a security group of the MSSP tenant instead (members change without "
+                                     "a new delegation; Microsoft's Lighthouse recommended security practices)"})
+    return found
 
 
 def manifest_json(manifest: dict[str, Any]) -> str:
@@ -106,6 +122,38 @@ def split_resources(manifest: dict[str, Any]) -> tuple[list[Any], list[Any]]:
     from mssp.plan.markdown import split_resources as split
 
     return split(manifest)
+
+
+def access_rows(manifest: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """(who, role, where, how) for every role the stack grants: role assignments and Lighthouse
+    authorizations, so a reviewer sees which identity holds what (deploy vs read-only)."""
+    from components.facts import roles
+
+    outputs = manifest.get("outputs") or {}
+    known = {outputs.get("servicePrincipalObjectId"): "deploy identity",
+             outputs.get("readOnlyServicePrincipalObjectId"): "read-only identity"}
+    custom_roles = {r["name"]: r["inputs"].get("roleName", r["name"]) for r in manifest["resources"]
+                    if r["type"] == "azure-native:authorization:RoleDefinition"}
+
+    def role_name(definition_id: Any) -> str:
+        role = roles.resolve(str(definition_id).rsplit("/", 1)[-1]) if isinstance(definition_id, str) else None
+        if role is not None:
+            return role.name
+        return next(iter(custom_roles.values()), str(definition_id)) if custom_roles else str(definition_id)
+
+    rows = []
+    for r in manifest["resources"]:
+        inputs = r["inputs"]
+        if r["type"] == "azure-native:authorization:RoleAssignment":
+            who = known.get(inputs.get("principalId")) or r["name"]
+            rows.append((who, role_name(inputs.get("roleDefinitionId")), str(inputs.get("scope")), "role assignment"))
+        elif r["type"] == "azure-native:managedservices:RegistrationDefinition":
+            props = inputs.get("properties") or {}
+            for key, how in (("authorizations", "Lighthouse, permanent"), ("eligibleAuthorizations", "Lighthouse, just in time")):
+                for auth in props.get(key) or []:
+                    rows.append((str(auth.get("principalIdDisplayName")), role_name(auth.get("roleDefinitionId")),
+                                 str(inputs.get("scope")), how))
+    return sorted(set(rows))
 
 
 def render_markdown(manifest: dict[str, Any]) -> str:

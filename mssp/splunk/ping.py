@@ -7,8 +7,12 @@ The URL comes from `--url` or from the deployed customer stack's secret output `
 a `_time` of now, so it lands in the Splunk table and raises a clearly named Sentinel alert, which is the
 end-to-end check. The URL's `sig` (the credential) is never printed: it is shown as `sig=[redacted]`.
 
+The URL must be https (plain http only to a loopback test server), without user info or whitespace;
+`sig` is redacted in every message, error messages included, in any spelling (`SIG=`, `si%67=`,
+`sig%3D`).
+
 Exit 0 when the Logic App answered 2xx (the alert was ingested); 1 when it answered otherwise or could
-not be reached; 2 for usage problems (no URL, no such output, no pulumi CLI).
+not be reached; 2 for usage problems (no URL, no such output, no pulumi CLI, a URL refused as above).
 """
 
 from __future__ import annotations
@@ -30,8 +34,20 @@ from mssp import PROJECT_DIR
 from mssp.errors import UserError
 
 OUTPUT_NAME = "splunkWebhookUrl"
-# The signature, also URL-encoded (sig%3D) as it appears when the URL is itself a query value.
-_SIG = re.compile(r"(sig(?:=|%3D))[^&\s\"']*", re.IGNORECASE)
+
+def _letter(ch: str) -> str:
+    """A regex for one ASCII character written plainly or percent-encoded, any number of times over
+    (`g`, `%67`, `%2567`): a server decodes `si%67=` to `sig=`, so it is the same credential."""
+    codes = "|".join(sorted({f"{ord(c):02x}" for c in (ch.lower(), ch.upper())}))
+    return f"(?:{re.escape(ch)}|%(?:25)*(?:{codes}))"
+
+
+# `sig` and `=` in every spelling (any case, percent-encoded letters, `sig%3D` as it appears when the URL
+# is itself a query value); the value runs to the next literal `&`, `#`, whitespace, quote or bracket.
+_SIG = re.compile("(" + "".join(_letter(c) for c in "sig") + _letter("=") + r")[^&#\s\"'<>()\[\]]*",
+                  re.IGNORECASE)
+# Hosts a plain-http test URL may name: the signature then never leaves this machine.
+_LOOPBACK = re.compile(r"^(?:127(?:\.\d{1,3}){3}|localhost|::1)$", re.IGNORECASE)
 URL_ENV = "MSSP_SPLUNK_WEBHOOK_URL"
 MAX_BODY_SHOWN = 1000
 
@@ -49,6 +65,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def redact(text: str) -> str:
     """The text with every `sig=...` value replaced, so a webhook URL can be shown."""
     return _SIG.sub(r"\1[redacted]", text)
+
+
+def check_url(url: str) -> None:
+    """Refuse a URL that would send the signature in clear text, hide credentials, or is malformed.
+
+    Logic Apps callback URLs are always https; plain http is accepted only for a loopback host (a test
+    server on this machine). Every message shows the URL redacted.
+    """
+    if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in url):
+        raise UserError(f"the webhook URL contains whitespace or control characters: {redact(url)!r}")
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError as exc:
+        raise UserError(f"not a valid URL ({redact(str(exc))}): {redact(url)}") from None
+    if parts.scheme.lower() not in ("https", "http") or not host:
+        raise UserError(f"not an https URL: {redact(url)}")
+    if parts.username is not None or parts.password is not None or "@" in parts.netloc:
+        raise UserError(f"the webhook URL must not carry user info (user:password@): {redact(url.split('@')[-1])}")
+    if parts.scheme.lower() == "http" and not _LOOPBACK.match(host):
+        raise UserError(f"refusing plain http: the signature would cross the network unencrypted; use the https "
+                        f"URL of the splunkWebhookUrl output: {redact(url)}")
 
 
 def sample_alert(now: float | None = None) -> dict[str, Any]:
@@ -105,19 +144,22 @@ def post(url: str, payload: dict[str, Any], timeout: float) -> tuple[int | None,
             return response.status, response.reason, response.read().decode("utf-8", "replace")
     except urllib.error.HTTPError as exc:
         return exc.code, str(exc.reason), exc.read().decode("utf-8", "replace")
-    except (urllib.error.URLError, OSError) as exc:
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        # http.client puts the URL into some of its messages (InvalidURL): redacted by the caller.
         reason = getattr(exc, "reason", exc)
         return None, str(reason), ""
 
 
 def run(args: argparse.Namespace) -> int:
     url = args.url or os.environ.get(URL_ENV) or url_from_stack(args.stack)
-    if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc:
-        raise UserError(f"not an http(s) URL: {redact(url)}")
+    check_url(url)
     shown = redact(url)
     print(f"POST {shown}")
     started = time.monotonic()
-    status, reason, body = post(url, sample_alert(), args.timeout)
+    try:
+        status, reason, body = post(url, sample_alert(), args.timeout)
+    except Exception as exc:  # anything unforeseen: its text may quote the URL, so never re-raise it raw
+        raise UserError(f"could not send the test alert: {type(exc).__name__}: {redact(str(exc))}", exit_code=1) from None
     elapsed = time.monotonic() - started
     text = redact(body.strip())
     if len(text) > MAX_BODY_SHOWN:
@@ -136,8 +178,9 @@ def run(args: argparse.Namespace) -> int:
         401: "the URL's signature was rejected: take the current splunkWebhookUrl output",
         403: "the caller's IP address is not in customer.splunk.allowedCallerIpRanges, or the signature is wrong",
         404: "no such workflow or trigger: is the stack deployed and the workflow enabled?",
-        502: "the Logic App could not ingest the alert: see ingestionStatus/ingestionError above and the "
-             "workflow's run history (Monitoring Metrics Publisher on the DCR? role assignments can take minutes)",
+        502: "the Logic App could not ingest the alert: see ingestionStatus above, and the workflow's run "
+             "history under the correlationId (Monitoring Metrics Publisher on the DCR? role assignments can "
+             "take minutes)",
     }
     print(f"FAILED: {hints.get(status, 'the webhook did not accept the alert')}")
     return 1

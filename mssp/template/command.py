@@ -23,15 +23,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder to write the files into")
     p.add_argument("--config", type=Path, help="use this stack file instead of stacks/Pulumi.STACK.yaml")
     p.add_argument("--mssp-principal-id", help="object id of the MSSP service principal (platform output)")
+    p.add_argument("--read-only-principal-id",
+                   help="object id of the MSSP read-only service principal (platform output readOnlyServicePrincipalObjectId)")
     p.set_defaults(func=run)
 
 
-def _principal_from_pulumi(platform_stack: str) -> str | None:
+def _principal_from_pulumi(platform_stack: str, output: str = "servicePrincipalObjectId") -> str | None:
     if shutil.which("pulumi") is None:
         return None
     try:
         result = subprocess.run(
-            ["pulumi", "stack", "output", "servicePrincipalObjectId", "--stack", platform_stack],
+            ["pulumi", "stack", "output", output, "--stack", platform_stack],
             capture_output=True, text=True, timeout=120, check=False,
         )
     except (OSError, subprocess.TimeoutExpired):
@@ -67,8 +69,17 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--mssp-principal-id: '{args.mssp_principal_id}' is not a GUID")
     principal = args.mssp_principal_id or _principal_from_pulumi(customer.platform_stack)
     managing = loaded.platform.tenant_id
+    reader = loaded.platform.read_only_identity
+    if args.read_only_principal_id and not GUID_RE.match(args.read_only_principal_id):
+        raise UserError(f"--read-only-principal-id: '{args.read_only_principal_id}' is not a GUID")
+    reader_id = None
+    if reader is not None:
+        reader_id = (args.read_only_principal_id
+                     or _principal_from_pulumi(customer.platform_stack, "readOnlyServicePrincipalObjectId")
+                     or PRINCIPAL_PLACEHOLDER)
 
-    template = arm_template(customer, managing, loaded.platform.identity.display_name)
+    template = arm_template(customer, managing, loaded.platform.identity.display_name,
+                            reader.display_name if reader else None)
     from policies import rules
 
     # The same guardrail the plans and the CrossGuard pack run over Lighthouse definitions.
@@ -82,7 +93,8 @@ def run(args: argparse.Namespace) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     _dump(args.out / "template.json", template)
     for sub in customer.subscriptions:
-        _dump(args.out / f"parameters.{sub.id}.json", parameters_file(customer, managing, sub.id, principal or PRINCIPAL_PLACEHOLDER))
+        _dump(args.out / f"parameters.{sub.id}.json", parameters_file(customer, managing, sub.id, principal or PRINCIPAL_PLACEHOLDER,
+                                                                              reader_id))
     _dump(args.out / "createUiDefinition.json", create_ui_definition(customer))
     (args.out / "INSTRUCTIONS.md").write_text(instructions(customer, managing, principal is not None), encoding="utf-8")
     print(f"wrote the Lighthouse template for {customer.display_name} ({len(customer.subscriptions)} subscription(s)) to {args.out}")

@@ -159,15 +159,25 @@ def test_role_guids_match_microsofts_list():
     assert roles.SENTINEL_AUTOMATION_CONTRIBUTOR.guid == "f4c81013-99ee-4d62-a7ee-b3f1f648599a"
 
 
-def test_deploy_mode_creates_the_service_principal_in_the_customer_tenant():
+def test_lighthouse_creates_no_customer_tenant_service_principal_and_asks_no_consent():
+    # Lighthouse projects the MSSP-tenant principals: nothing uses a customer-tenant service principal.
     m = example_manifest("contoso")
-    sps = by_type(m, "azuread:index/servicePrincipal:ServicePrincipal")
-    assert len(sps) == 1 and sps[0]["provider"] == "customer-entra"
-    assert sps[0]["options"]["retainOnDelete"] is True  # may be the customer's own, from their consent
-    assert sps[0]["inputs"]["clientId"] == example_manifest("mssp")["outputs"]["applicationClientId"]
-    entra = by_type(m, "pulumi:providers:azuread")
-    assert [p["inputs"]["tenantId"] for p in entra] == [load_stack("contoso", PROJECT_DIR).customer.tenant_id]
+    assert not by_type(m, "azuread:index/servicePrincipal:ServicePrincipal")
+    assert not by_type(m, "pulumi:providers:azuread")
+    assert "adminConsentUrl" not in m["outputs"]
     assert m["outputs"]["accessModel"] == "lighthouse" and m["outputs"]["lighthouseMode"] == "deploy"
+
+
+def test_lighthouse_read_only_identity_holds_only_reader_and_monitoring_reader():
+    m = example_manifest("contoso")
+    platform = example_manifest("mssp")["outputs"]
+    reader = platform["readOnlyServicePrincipalObjectId"]
+    assert reader != platform["servicePrincipalObjectId"]
+    for d in by_type(m, DEFINITION):
+        props = d["inputs"]["properties"]
+        held = {a["roleDefinitionId"] for a in props["authorizations"] if a["principalId"] == reader}
+        assert held == {roles.READER.guid, roles.MONITORING_READER.guid}
+        assert all(e["principalId"] != reader for e in props.get("eligibleAuthorizations", []))
 
 
 def test_template_mode_creates_nothing_in_the_customer_tenant():
@@ -178,7 +188,7 @@ def test_template_mode_creates_nothing_in_the_customer_tenant():
     assert not by_type(m, "pulumi:providers:azuread")
     for p in by_type(m, ARM_PROVIDER):
         assert p["inputs"]["tenantId"] != customer.tenant_id, p["name"]
-    assert m["outputs"]["adminConsentUrl"].startswith(f"https://login.microsoftonline.com/{customer.tenant_id}/adminconsent?client_id=")
+    assert "adminConsentUrl" not in m["outputs"]  # Lighthouse needs no consent (direct model only)
     assert m["outputs"]["lighthouseMode"] == "template"
     # Only the in-scope types are forwarded.
     types = Counter(s["inputs"]["resourceUri"].split("/providers/")[1].rsplit("/", 1)[0] for s in by_type(m, DIAG))
@@ -208,11 +218,20 @@ def test_direct_model(stack_doc, write_stack, tmp_path: Path):
     # The Splunk webhook's own assignment (MSSP subscription, on the DCR) is tested in test_splunk_plan.py.
     assignments = [a for a in by_type(m, "azure-native:authorization:RoleAssignment")
                    if "mssp:splunk:SplunkWebhook" not in a["urn"]]
-    assert sorted(a["inputs"]["scope"] for a in assignments) == sorted(f"/subscriptions/{s}" for s in customer_subs("contoso"))
+    sps = {sp["name"]: sp for sp in by_type(m, "azuread:index/servicePrincipal:ServicePrincipal")}
+    assert set(sps) == {"contoso-identity-sp", "contoso-identity-readonly-sp"}
+    assert all(sp["provider"] == "customer-entra" and sp["options"]["retainOnDelete"] for sp in sps.values())
+    held: dict[str, set[tuple[str, str]]] = {}
     for a in assignments:
-        assert a["inputs"]["roleDefinitionId"].endswith(roles.MONITORING_CONTRIBUTOR.guid)
         assert a["inputs"]["principalType"] == "ServicePrincipal"
+        who = "reader" if "-readonly-" in a["name"] else "deploy"
+        held.setdefault(who, set()).add((a["inputs"]["scope"], a["inputs"]["roleDefinitionId"].rsplit("/", 1)[-1]))
+    subs = [f"/subscriptions/{s}" for s in customer_subs("contoso")]
+    # The deploy identity writes diagnostic settings; the read-only one only reads.
+    assert held["deploy"] == {(s, roles.MONITORING_CONTRIBUTOR.guid) for s in subs}
+    assert held["reader"] == {(s, g) for s in subs for g in (roles.READER.guid, roles.MONITORING_READER.guid)}
     assert m["outputs"]["accessModel"] == "direct"
+    assert m["outputs"]["adminConsentUrl"].startswith(f"https://login.microsoftonline.com/{customer_tenant}/adminconsent")
     assert yaml.safe_load(path.read_text())  # the file we planned is the one we wrote
 
 

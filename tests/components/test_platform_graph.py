@@ -14,14 +14,22 @@ from mssp.plan.command import build_manifest
 def test_multitenant_application_and_its_service_principal():
     m = example_manifest("mssp")
     platform = load_stack("mssp", PROJECT_DIR).platform
-    apps = by_type(m, "azuread:index/application:Application")
-    assert len(apps) == 1
-    assert apps[0]["inputs"]["signInAudience"] == "AzureADMultipleOrgs"
-    assert apps[0]["inputs"]["displayName"] == platform.identity.display_name
-    assert len(by_type(m, "azuread:index/servicePrincipal:ServicePrincipal")) == 1
+    apps = {a["name"]: a for a in by_type(m, "azuread:index/application:Application")}
+    assert set(apps) == {"mssp-identity-app", "mssp-readonly-identity-app"}  # deploy and read-only
+    assert all(a["inputs"]["signInAudience"] == "AzureADMultipleOrgs" for a in apps.values())
+    assert apps["mssp-identity-app"]["inputs"]["displayName"] == platform.identity.display_name
+    assert apps["mssp-readonly-identity-app"]["inputs"]["displayName"] == platform.read_only_identity.display_name
+    assert len(by_type(m, "azuread:index/servicePrincipal:ServicePrincipal")) == 2
     fics = by_type(m, "azuread:index/applicationFederatedIdentityCredential:ApplicationFederatedIdentityCredential")
-    assert [f["inputs"]["subject"] for f in fics] == [platform.identity.federated_credentials[0].subject]
-    assert fics[0]["inputs"]["audiences"] == ["api://AzureADTokenExchange"]
+    by_parent = {}
+    for f in fics:
+        by_parent.setdefault(f["parent"].rsplit("::", 1)[-1], []).append(f["inputs"]["subject"])
+        assert f["inputs"]["audiences"] == ["api://AzureADTokenExchange"]
+    # The deploy identity trusts only the protected environment; pull requests get the read-only one.
+    assert by_parent["mssp-identity"] == ["repo:acme-mssp/mssp-sentinel:environment:production"]
+    assert sorted(by_parent["mssp-readonly-identity"]) == ["repo:acme-mssp/mssp-sentinel:environment:drift",
+                                                         "repo:acme-mssp/mssp-sentinel:environment:preview",
+                                                         "repo:acme-mssp/mssp-sentinel:pull_request"]
     # Secretless by default.
     assert not by_type(m, "azuread:index/applicationPassword:ApplicationPassword")
     for r in m["resources"]:
@@ -29,19 +37,33 @@ def test_multitenant_application_and_its_service_principal():
             assert r["provider"] in ("mssp-arm", "mssp-entra"), r["urn"]
 
 
-def test_log_analytics_contributor_only_on_the_workspace():
+def test_deploy_identity_gets_only_the_diagnostic_destination_actions_on_the_workspace():
     m = example_manifest("mssp")
     platform = load_stack("mssp", PROJECT_DIR).platform
-    # The identity's own assignments (the ITSM sync's are tested in test_itsm_graph.py).
-    (assignment,) = [r for r in by_type(m, "azure-native:authorization:RoleAssignment")
-                     if r["parent"] and "MultitenantServicePrincipal" in r["parent"]]
+    # No Log Analytics Contributor anywhere in the platform: it would read every customer's logs.
+    assert not any(r["inputs"].get("roleDefinitionId", "").endswith(roles.LOG_ANALYTICS_CONTRIBUTOR.guid)
+                   for r in by_type(m, "azure-native:authorization:RoleAssignment"))
+    (definition,) = by_type(m, "azure-native:authorization:RoleDefinition")
+    # Custom roles are assignable at resource-group scope at the narrowest; the assignment is on the workspace.
+    ws_rg = platform.workspace_id.split("/providers/")[0]
+    assert definition["inputs"]["assignableScopes"] == [ws_rg] and definition["inputs"]["scope"] == ws_rg
+    assert definition["inputs"]["permissions"] == [{"actions": [
+        "Microsoft.OperationalInsights/workspaces/read",
+        "Microsoft.OperationalInsights/workspaces/sharedKeys/action"], "notActions": []}]
+    # The identities' own assignments (the ITSM sync's are tested in test_itsm_graph.py).
+    mine = [r for r in by_type(m, "azure-native:authorization:RoleAssignment")
+            if r["parent"] and "MultitenantServicePrincipal" in r["parent"]]
+    deploy = [r for r in mine if r["parent"].endswith("::mssp-identity")]
+    (assignment,) = deploy
     assert assignment["inputs"]["scope"] == platform.workspace_id
-    assert assignment["inputs"]["roleDefinitionId"] == (
-        f"/subscriptions/{platform.subscription_id}/providers/Microsoft.Authorization/roleDefinitions/"
-        f"{roles.LOG_ANALYTICS_CONTRIBUTOR.guid}"
-    )
+    assert assignment["inputs"]["principalId"] == m["outputs"]["servicePrincipalObjectId"]
     assert assignment["inputs"]["principalType"] == "ServicePrincipal"
-    assert m["outputs"]["servicePrincipalObjectId"] == assignment["inputs"]["principalId"]
+    # The read-only identity: Reader on the workspace and on the platform resource group, nothing else.
+    reader = [r for r in mine if r["parent"].endswith("::mssp-readonly-identity")]
+    assert {(r["inputs"]["scope"], r["inputs"]["roleDefinitionId"].rsplit("/", 1)[-1]) for r in reader} == {
+        (platform.workspace_id, roles.READER.guid),
+        (f"/subscriptions/{platform.subscription_id}/resourceGroups/{platform.resource_group}", roles.READER.guid)}
+    assert all(r["inputs"]["principalId"] == m["outputs"]["readOnlyServicePrincipalObjectId"] for r in reader)
 
 
 def test_components_parent_their_children():
@@ -70,7 +92,7 @@ def test_role_definition_id_names_the_workspace_subscription(stack_doc, write_st
     doc["config"]["mssp-sentinel:platform"]["workspace"]["subscriptionId"] = other_sub
     m = build_manifest("mssp", PROJECT_DIR, write_stack(doc, "mssp"))
     assignment = next(a for a in by_type(m, "azure-native:authorization:RoleAssignment")
-                      if a["inputs"]["roleDefinitionId"].endswith(roles.LOG_ANALYTICS_CONTRIBUTOR.guid))
+                      if a["name"] == "mssp-readonly-identity-workspace-reader")
     assert assignment["inputs"]["scope"].startswith(f"/subscriptions/{other_sub}/")
     assert assignment["inputs"]["roleDefinitionId"].startswith(f"/subscriptions/{other_sub}/")
 

@@ -210,6 +210,11 @@ RESOURCE_CASES = [
          role_assignment(lac_definition_id(), WS),
          role_assignment(lac_definition_id(), f"/subscriptions/{SUB}"),
          "Log Analytics Contributor is assigned at scope"),
+    Case("webhook-caller-ip-restriction", rules.WORKFLOW,
+         {**workflow({"triggers": {"splunk_alert": {"type": "Request", "kind": "Http"}}}),
+          "accessControl": {"triggers": {"allowedCallerIpAddresses": [{"addressRange": "198.51.100.0/28"}]}}},
+         workflow({"triggers": {"splunk_alert": {"type": "Request", "kind": "Http"}}}),
+         "accepts calls from any IP address"),
     Case("dcr-workspace-same-region", rules.DATA_COLLECTION_RULE, dcr(location="West Europe"), dcr(location="northeurope"),
          "differs from the MSSP workspace's region", good_protect=True, good_retain=True),
 ]
@@ -437,9 +442,10 @@ def test_rule_metadata_is_complete_and_levels_match_the_issue():
     assert mandatory == {
         "lighthouse-delegable-roles", "diagnostic-settings-to-mssp-workspace", "diagnostic-settings-log-entries",
         "custom-table-schema", "tables-and-dcrs-protected", "workflow-no-credentials", "webhook-url-secret-output",
-        "data-plane-role-scope", "dcr-workspace-same-region",
+        "data-plane-role-scope", "dcr-workspace-same-region", "lighthouse-least-privilege",
     }
-    assert advisory == {"diagnostic-settings-per-resource-limit", "diagnostic-settings-delete-or-replace", "table-or-dcr-replace"}
+    assert advisory == {"diagnostic-settings-per-resource-limit", "diagnostic-settings-delete-or-replace",
+                        "table-or-dcr-replace", "webhook-caller-ip-restriction"}
     for r in rules.RULES:
         assert r.description and r.remediation and re_name(r.name)
         checks = [r.resource_check, r.stack_check, r.change_check]

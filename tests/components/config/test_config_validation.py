@@ -80,6 +80,10 @@ def test_user_access_administrator_with_delegated_roles_is_accepted(run_cli, sta
     auth = customer(doc)["lighthouse"]["authorizations"][0]
     auth["role"] = "User Access Administrator"
     auth["delegatedRoles"] = ["Monitoring Contributor"]
+    # A permanent role that can assign roles is broad: accepted only with a named acknowledgement.
+    expect_config_error(run_cli, write_stack(doc), "customer.lighthouse.authorizations[0].role", "SOC Analysts",
+                        "acknowledgeBroadRole")
+    auth["acknowledgeBroadRole"] = "CAB-1234: SOC leads assign managed identities for remediation"
     code, _, err = run_cli(["plan", "contoso", "--config", str(write_stack(doc)), "--quiet"])
     assert code == 0, err
 

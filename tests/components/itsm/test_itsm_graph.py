@@ -251,11 +251,12 @@ def test_role_assignments_at_the_right_scopes(itsm_secret_manifest):
     assert responder["principalId"] == offline_guid("workflow-identity", "itsm-redirect-playbook")
     assert responder["principalType"] == "ServicePrincipal"
     # The example's credential is a Key Vault secret: each workflow identity reads it as Key Vault
-    # Secrets User on that vault, and on nothing broader.
+    # Secrets User on that one secret (the secret URI's name under the vault), nothing broader.
     vault = example_key_vault()["keyVaultId"]
+    secret_name = example_key_vault()["keyVaultSecretUri"].rstrip("/").split("/secrets/")[1].split("/")[0]
     for who in ("playbook", "poller"):
         kv = one(m, "azure-native:authorization:RoleAssignment", f"itsm-redirect-{who}-keyvault-secrets-user")["inputs"]
-        assert kv["scope"] == vault
+        assert kv["scope"] == f"{vault}/secrets/{secret_name}"
         assert kv["roleDefinitionId"] == (f"/subscriptions/{vault.split('/')[2]}/providers/Microsoft.Authorization"
                                           f"/roleDefinitions/{KEY_VAULT_SECRETS_USER}")
         assert roles.BY_NAME["key vault secrets user"].guid == KEY_VAULT_SECRETS_USER
@@ -345,7 +346,8 @@ def test_key_vault_credential_and_webhook(stack_doc, write_stack):
     playbook = workflow(m, "playbook")
     assert "itsmCredential" not in playbook["inputs"]["definition"]["parameters"]
     (kv,) = [r for r in by_type(m, "azure-native:authorization:RoleAssignment") if "keyvault" in r["name"]]
-    assert kv["inputs"]["scope"] == vault
+    # Scoped to the one secret the workflows read, not the vault (issue 10).
+    assert kv["inputs"]["scope"] == f"{vault}/secrets/webhook"
     assert kv["inputs"]["roleDefinitionId"].endswith("/roleDefinitions/4633458b-17de-408a-b874-0445c86b69e6")
     assert kv["inputs"]["principalId"] == offline_guid("workflow-identity", "itsm-redirect-playbook")
 

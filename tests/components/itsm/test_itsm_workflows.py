@@ -161,8 +161,10 @@ def test_playbook_finds_the_target_through_graph_with_managed_identity():
 
 def test_poller_lists_redirected_incidents_and_follows_next_link():
     _, poller, _ = definitions("servicenow-secret")
+    # One run at a time: overlapping runs cannot close the same ticket twice.
     assert poller["triggers"]["Recurrence"] == {"type": "Recurrence",
-                                                "recurrence": {"frequency": "Minute", "interval": 15}}
+                                                "recurrence": {"frequency": "Minute", "interval": 15},
+                                                "runtimeConfiguration": {"concurrency": {"runs": 1}}}
     graph_filter = poller["actions"]["Graph_filter"]["inputs"]
     assert graph_filter.startswith("status eq 'redirected' and lastUpdateDateTime ge @{")
     assert "addMinutes(utcNow(), -30)" in graph_filter  # two intervals: no gap after a late run
@@ -256,7 +258,7 @@ def test_webhook_posts_the_documented_event():
     assert post["inputs"]["headers"] == {"Content-Type": "application/json",
                                          "X-Api-Key": "@parameters('itsmCredential')"}
     assert post["inputs"]["body"] == "@outputs('Sync_event')"
-    assert post["runtimeConfiguration"]["secureData"]["properties"] == ["inputs"]
+    assert post["runtimeConfiguration"]["secureData"]["properties"] == ["inputs", "outputs"]
     event = action(playbook, "Sync_event")["inputs"]
     # The documented event (README "ITSM sync for redirected incidents" "Webhook event").
     assert set(event) == {"schema", "eventType", "eventId", "detectedBy", "raisePriority", "source", "target"}
@@ -273,4 +275,33 @@ def test_webhook_secret_url_and_no_auth():
     playbook, _, _ = definitions("webhook-no-auth")
     post = action(playbook, "Post_sync_event")
     assert post["inputs"]["headers"] == {"Content-Type": "application/json"}
-    assert "runtimeConfiguration" not in post
+    # Ticket data stays out of run history even without a credential.
+    assert post["runtimeConfiguration"]["secureData"]["properties"] == ["inputs", "outputs"]
+
+
+@pytest.mark.parametrize("case", ["servicenow-secret", "servicenow-keyvault", "webhook-header", "webhook-secret-url",
+                                  "webhook-no-auth"])
+def test_every_itsm_http_action_hides_inputs_and_outputs(case: str):
+
+    playbook, poller, _ = definitions(case)
+
+    def http_actions(actions: dict) -> list[tuple[str, dict]]:
+        found = []
+        for name, a in actions.items():
+            if a.get("type") == "Http":
+                found.append((name, a))
+            for key in ("actions", "else"):
+                inner = a.get(key)
+                if isinstance(inner, dict):
+                    found += http_actions(inner.get("actions", inner) if key == "else" else inner)
+        return found
+
+    itsm_names = set()
+    for definition in (playbook, poller):
+        for name, a in http_actions(definition["actions"]):
+            audience = (a["inputs"].get("authentication") or {}).get("audience", "")
+            if "graph.microsoft.com" in audience:
+                continue  # Graph reads of Defender incidents, not ITSM calls
+            itsm_names.add(name)
+            assert a["runtimeConfiguration"]["secureData"]["properties"] == ["inputs", "outputs"], name
+    assert itsm_names

@@ -269,9 +269,8 @@ def test_a_ref_that_fails_to_plan_is_a_user_error(tmp_path: Path):
     assert git(repo, "worktree", "list").strip().count("\n") == 0
 
 
-def test_real_planner_on_two_commits(tmp_path: Path):
-    """The ref mode with the project's own `mssp plan`: a copy of the project in a fresh repository."""
-    repo = tmp_path / "project"
+def project_copy(repo: Path) -> Path:
+    """A copy of what `mssp plan` needs of the project (no tests, no .git), to commit in a fresh repository."""
     repo.mkdir()
     for part in ("components", "mssp", "policies", "stacks", "__main__.py", "Pulumi.yaml"):
         src = PROJECT_DIR / part
@@ -279,6 +278,12 @@ def test_real_planner_on_two_commits(tmp_path: Path):
             shutil.copytree(src, repo / part, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copy(src, repo / part)
+    return repo
+
+
+def test_real_planner_on_two_commits(tmp_path: Path):
+    """The ref mode with the project's own `mssp plan`: a copy of the project in a fresh repository."""
+    repo = project_copy(tmp_path / "project")
     git(repo, "init", "-q")
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "base")

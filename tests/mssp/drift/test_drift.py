@@ -520,6 +520,7 @@ def test_workflow_uses_oidc_and_no_secret_in_the_file() -> None:
     for name in ("ARM_CLIENT_ID", "ARM_TENANT_ID", "ARM_SUBSCRIPTION_ID"):
         assert env[name].startswith("${{ vars."), name
     assert set(re.findall(r"secrets\.(\w+)", text)) == {"PULUMI_ACCESS_TOKEN"}
+    assert "secrets." not in yaml.safe_dump(env)  # only on the steps that need it
     assert not re.search(r"(?i)client[-_]?secret", text)
 
 

@@ -39,8 +39,10 @@ def test_a_component_that_delegates_owner_makes_plan_exit_1_naming_the_rule(
     assert code == 1
     assert "mandatory guardrail failed: lighthouse-delegable-roles: properties.authorizations[0] (MSSP Sentinel onboarding): Owner" in stdout
     policies = json.loads(out.read_text())["policies"]
-    assert {(p["policy"], p["level"]) for p in policies} == {("lighthouse-delegable-roles", "mandatory")}
-    assert len(policies) == 2  # one definition per subscription
+    # Owner is also a permanent broad role, so the least-privilege rule fires too.
+    assert {(p["policy"], p["level"]) for p in policies} == {("lighthouse-delegable-roles", "mandatory"),
+                                                             ("lighthouse-least-privilege", "mandatory")}
+    assert len(policies) == 4  # each rule once per definition, one definition per subscription
     assert "`lighthouse-delegable-roles`" in md.read_text()
 
 
@@ -60,7 +62,7 @@ def test_a_stack_config_with_a_credential_in_a_static_header_makes_plan_exit_1(r
     doc = stack_doc("mssp")
     doc["config"]["mssp-sentinel:platform"]["itsm"] = {
         "kind": "webhook",
-        "webhook": {"url": "https://itsm.example.net/events", "extraHeaders": {"X-Api-Key": "k3y-in-plain-text"}},
+        "webhook": {"url": "https://itsm.example.net/events", "extraHeaders": {"X-Source": "Bearer abcdefghijklmnopqrstuvwxyz012345"}},
     }
     code, stdout, err = run_cli(["plan", "mssp", "--config", str(write_stack(doc, "mssp")), "--quiet"])
     assert code == 1, err

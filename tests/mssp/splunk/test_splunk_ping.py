@@ -43,8 +43,9 @@ class Webhook(BaseHTTPRequestHandler):
         if self.path.startswith("/ok"):
             status, answer = 200, {"status": "ingested", "sid": body.get("sid"), "ingestionStatus": 204}
         else:
+            # The workflow's Ingestion_failed answer (components/splunk_webhook.py): status + correlation id.
             status, answer = 502, {"status": "ingestion failed", "ingestionStatus": 403,
-                                   "ingestionError": {"error": {"code": "OperationFailed"}}}
+                                   "correlationId": "08585000000000000000000000000CU00"}
         data = json.dumps(answer).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -178,3 +179,60 @@ def test_url_from_the_environment(server: ThreadingHTTPServer, capsys: pytest.Ca
 
 def test_redact_url_encoded_signature() -> None:
     assert redact("next=https%3A%2F%2Fh%2Fx%3Fsig%3Dabc123%26sv%3D1") == "next=https%3A%2F%2Fh%2Fx%3Fsig%3D[redacted]"
+
+
+# Hostile URLs (issue 10): each is refused with exit 2, or sent, and never prints the signature.
+HOSTILE = [
+    f"http://prod-01.westeurope.logic.azure.com/workflows/x/triggers/t/paths/invoke?sig={SIG}",  # plain http
+    f"HTTP://prod-01.westeurope.logic.azure.com/x?sig={SIG}",
+    f"https://prod-01.westeurope.logic.azure.com/x y?sig={SIG}",  # a space (http.client's InvalidURL quoted it)
+    f"https://prod-01.westeurope.logic.azure.com/x?sig={SIG} trailing",
+    f"https://prod-01.westeurope.logic.azure.com/x?sig={SIG}\n",
+    f"https://prod-01.westeurope.logic.azure.com/x\t?SIG={SIG}",
+    f"https://user:{SIG}@prod-01.westeurope.logic.azure.com/x?sig={SIG}",  # user info
+    f"https://{SIG}@prod-01.westeurope.logic.azure.com/x",
+    f"https://prod-01.westeurope.logic.azure.com:99999/x?sig={SIG}",  # bad port
+    f"ftp://prod-01.westeurope.logic.azure.com/x?sig={SIG}",
+    f"https:///x?si%67={SIG}",  # no host
+]
+
+
+@pytest.mark.parametrize("hostile", HOSTILE)
+def test_hostile_urls_are_refused_without_leaking_the_signature(hostile: str, capsys: pytest.CaptureFixture[str]) -> None:
+    rc = main(["splunk-ping", "contoso", "--url", hostile, "--timeout", "2"])
+    out, err = capsys.readouterr()
+    assert rc == 2, out + err
+    assert SIG not in out + err
+    assert "Traceback" not in err and "internal error" not in err
+
+
+@pytest.mark.parametrize("spelling", ["sig=", "SIG=", "Sig=", "si%67=", "SI%47=", "%73%69%67=", "sig%3D", "si%2567=",
+                                      "sig%3d", "si%67%3D"])
+def test_redact_every_spelling_of_sig(spelling: str) -> None:
+    for text in (f"https://h/x?a=1&{spelling}{SIG}&sv=1", f"https://h/x?{spelling}{SIG}#frag",
+                 f"error at '{spelling}{SIG}'", f"(url {spelling}{SIG})"):
+        shown = redact(text)
+        assert SIG not in shown and "[redacted]" in shown, shown
+
+
+def test_encoded_and_fragment_signatures_are_not_printed(server: ThreadingHTTPServer,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    host, port = server.server_address[:2]
+    rc = main(["splunk-ping", "contoso", "--url", f"http://{host}:{port}/ok?si%67={SIG}&x=1#sig={SIG}",
+               "--timeout", "10"])
+    out, err = capsys.readouterr()
+    assert rc == 0, out + err
+    assert SIG not in out + err
+
+
+def test_unexpected_send_errors_are_redacted(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import mssp.splunk.ping as ping
+
+    def broken(url: str, *_: Any) -> Any:
+        raise RuntimeError(f"boom while sending to {url}")
+
+    monkeypatch.setattr(ping, "post", broken)
+    rc = main(["splunk-ping", "contoso", "--url", f"https://h.example/x?sig={SIG}"])
+    out, err = capsys.readouterr()
+    assert rc == 1 and "boom" in err
+    assert SIG not in out + err and "Traceback" not in err

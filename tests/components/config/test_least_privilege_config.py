@@ -1,0 +1,173 @@
+"""Least privilege in config (issue 10): federated credentials of the deploy and read-only identities,
+and Microsoft's Lighthouse security practices for authorizations. Each is refused before anything runs,
+naming the key path and what is allowed instead."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from test_config_validation import customer, expect_config_error
+
+from policies import rules
+
+REPO = "repo:acme-mssp/mssp-sentinel"
+
+
+def platform(doc: dict[str, Any]) -> dict[str, Any]:
+    return doc["config"]["mssp-sentinel:platform"]
+
+
+def deploy_fic(doc: dict[str, Any]) -> dict[str, Any]:
+    return platform(doc)["identity"]["federatedCredentials"][0]
+
+
+@pytest.mark.parametrize("subject, why", [
+    (f"{REPO}:pull_request", "pull requests can obtain it"),
+    (f"{REPO}:ref:refs/heads/main", "push a branch"),
+    (f"{REPO}:ref:refs/heads/feature-x", "push a branch"),
+    (f"{REPO}:ref:refs/tags/v1", "push a branch or tag"),
+    (f"{REPO}:environment:*", "no wildcards"),
+    ("repo:acme-mssp/*:environment:production", "no wildcards"),
+    ("*", "no wildcards"),
+    (f"{REPO}:job_workflow_ref:acme-mssp/mssp-sentinel/.github/workflows/up.yml@refs/heads/main",
+     "not a deployment-environment subject"),
+])
+def test_deploy_identity_refuses_subjects_unreviewed_code_can_obtain(run_cli, stack_doc, write_stack, subject, why):
+    doc = stack_doc("mssp")
+    deploy_fic(doc)["subject"] = subject
+    err = expect_config_error(run_cli, write_stack(doc, "mssp"), "platform.identity.federatedCredentials[0].subject",
+                              why, "environment:<name>")
+    assert "readOnlyIdentity" in err
+
+
+def test_read_only_identity_may_use_pull_request(run_cli, stack_doc, write_stack):
+    doc = stack_doc("mssp")
+    assert platform(doc)["readOnlyIdentity"]["federatedCredentials"][0]["subject"].endswith(":pull_request")
+    code, _, err = run_cli(["plan", "mssp", "--config", str(write_stack(doc, "mssp")), "--quiet"])
+    assert code == 0, err
+
+
+def test_the_identities_share_no_subject(run_cli, stack_doc, write_stack):
+    doc = stack_doc("mssp")
+    platform(doc)["readOnlyIdentity"]["federatedCredentials"][1]["subject"] = deploy_fic(doc)["subject"]
+    expect_config_error(run_cli, write_stack(doc, "mssp"), "platform.readOnlyIdentity.federatedCredentials[1].subject",
+                        "also a subject of the deploy identity")
+
+
+@pytest.mark.parametrize("where", ["identity", "readOnlyIdentity"])
+def test_unknown_issuer_refused_unless_allowed(run_cli, stack_doc, write_stack, where):
+    doc = stack_doc("mssp")
+    fic = platform(doc)[where]["federatedCredentials"][0]
+    fic["issuer"] = "https://gitlab.example.com"
+    expect_config_error(run_cli, write_stack(doc, "mssp"), f"platform.{where}.federatedCredentials[0].issuer",
+                        "not a known issuer", f"platform.{where}.allowedIssuers")
+    platform(doc)[where]["allowedIssuers"] = ["https://gitlab.example.com"]
+    fic["subject"] = "project_path:acme/mssp:ref_type:branch:ref:main" if where == "readOnlyIdentity" else "env:production"
+    code, _, err = run_cli(["plan", "mssp", "--config", str(write_stack(doc, "mssp")), "--quiet"])
+    assert code == 0, err
+
+
+@pytest.mark.parametrize("where", ["identity", "readOnlyIdentity"])
+def test_audience_other_than_token_exchange_refused_unless_allowed(run_cli, stack_doc, write_stack, where):
+    doc = stack_doc("mssp")
+    fic = platform(doc)[where]["federatedCredentials"][0]
+    fic["audiences"] = ["api://AzureADTokenExchange", "https://evil.example"]
+    expect_config_error(run_cli, write_stack(doc, "mssp"), f"platform.{where}.federatedCredentials[0].audiences[1]",
+                        "api://AzureADTokenExchange", "allowedAudiences")
+    platform(doc)[where]["allowedAudiences"] = ["https://evil.example"]
+    code, _, err = run_cli(["plan", "mssp", "--config", str(write_stack(doc, "mssp")), "--quiet"])
+    assert code == 0, err
+
+
+# --------------------------------------------------------------------------------------------------
+# Lighthouse authorizations
+# --------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("role", ["Contributor", "Log Analytics Contributor", "Logic App Contributor",
+                                  "b24988ac-6180-42a0-ab88-20f7382dd24c"])
+def test_permanent_broad_role_needs_a_named_acknowledgement(run_cli, stack_doc, write_stack, role):
+    doc = stack_doc("contoso")
+    auth = customer(doc)["lighthouse"]["authorizations"][0]
+    auth["role"] = role
+    err = expect_config_error(run_cli, write_stack(doc), "customer.lighthouse.authorizations[0].role",
+                              "'SOC Analysts'", "permanent", "Microsoft Sentinel Contributor", "justInTime",
+                              "acknowledgeBroadRole")
+    assert "Traceback" not in err
+    auth["acknowledgeBroadRole"] = "CAB-2041 approved by the SOC lead for incident response"
+    code, _, err = run_cli(["plan", "contoso", "--config", str(write_stack(doc)), "--quiet"])
+    assert code == 0, err
+
+
+@pytest.mark.parametrize("role", ["Microsoft Sentinel Contributor", "Monitoring Contributor", "Reader",
+                                  "Microsoft Sentinel Responder"])
+def test_monitoring_and_sentinel_roles_may_be_permanent(run_cli, stack_doc, write_stack, role):
+    doc = stack_doc("contoso")
+    customer(doc)["lighthouse"]["authorizations"][0]["role"] = role
+    code, _, err = run_cli(["plan", "contoso", "--config", str(write_stack(doc)), "--quiet"])
+    assert code == 0, err
+
+
+def test_just_in_time_needs_mfa(run_cli, stack_doc, write_stack):
+    doc = stack_doc("contoso")
+    customer(doc)["lighthouse"]["authorizations"][1]["justInTime"]["multiFactorAuth"] = "None"
+    expect_config_error(run_cli, write_stack(doc), "customer.lighthouse.authorizations[1].justInTime.multiFactorAuth",
+                        "'SOC Tier 3'", "multiFactorAuth: Azure")
+
+
+def test_just_in_time_needs_an_approver(run_cli, stack_doc, write_stack):
+    doc = stack_doc("contoso")
+    customer(doc)["lighthouse"]["authorizations"][1]["justInTime"]["approvers"] = []
+    expect_config_error(run_cli, write_stack(doc), "customer.lighthouse.authorizations[1].justInTime.approvers",
+                        "'SOC Tier 3'", "at least one approver")
+    del customer(doc)["lighthouse"]["authorizations"][1]["justInTime"]["approvers"]
+    expect_config_error(run_cli, write_stack(doc), "justInTime.approvers", "at least one approver")
+
+
+def test_a_user_principal_is_an_advisory(run_cli, stack_doc, write_stack, tmp_path):
+    import json
+
+    doc = stack_doc("contoso")
+    customer(doc)["lighthouse"]["authorizations"][0]["principalType"] = "user"
+    out = tmp_path / "m.json"
+    code, _, err = run_cli(["plan", "contoso", "--config", str(write_stack(doc)), "--quiet", "--json", str(out)])
+    assert code == 0, err
+    (finding,) = [p for p in json.loads(out.read_text())["policies"] if p["policy"] == "lighthouse-groups-not-users"]
+    assert finding["level"] == "advisory" and "'SOC Analysts'" in finding["message"] and "group" in finding["message"]
+
+
+# The same practices as a guardrail over finished definitions (plans, the CrossGuard pack, base-branch review).
+def _definition(authorizations: list[dict[str, Any]], eligible: list[dict[str, Any]] | None = None) -> rules.ResourceView:
+    props: dict[str, Any] = {"authorizations": authorizations}
+    if eligible is not None:
+        props["eligibleAuthorizations"] = eligible
+    return rules.ResourceView(type=rules.REGISTRATION_DEFINITION, props={"properties": props}, urn="urn:def")
+
+
+CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c"
+SENTINEL_CONTRIBUTOR = "ab8e14d6-4a74-4a29-9ba8-549422addade"
+
+
+def test_rule_refuses_permanent_contributor_unless_acknowledged():
+    view = _definition([{"principalId": "p", "principalIdDisplayName": "SOC Admins", "roleDefinitionId": CONTRIBUTOR},
+                        {"principalId": "q", "principalIdDisplayName": "SOC", "roleDefinitionId": SENTINEL_CONTRIBUTOR}])
+    (found,) = rules.check_lighthouse_least_privilege([view], {}, rules.PolicyContext())
+    assert found[0] == "urn:def" and "'SOC Admins' (Contributor)" in found[1] and "justInTime" in found[1]
+    acked = {"lighthouseAcknowledgements": {"SOC Admins": "CAB-1 decided by the CISO"}}
+    assert rules.check_lighthouse_least_privilege([view], acked, rules.PolicyContext()) == []
+
+
+def test_rule_requires_mfa_and_approvers_on_eligible_authorizations():
+    view = _definition([], [{"principalId": "p", "principalIdDisplayName": "Tier 3", "roleDefinitionId": CONTRIBUTOR,
+                             "justInTimeAccessPolicy": {"multiFactorAuthProvider": "None",
+                                                        "maximumActivationDuration": "PT8H"}}])
+    messages = [m for _, m in rules.check_lighthouse_least_privilege([view], None, rules.PolicyContext())]
+    assert len(messages) == 2
+    assert any("'Tier 3' does not require MFA" in m for m in messages)
+    assert any("'Tier 3' has no approver" in m for m in messages)
+
+
+def test_example_stacks_pass_the_rule(run_cli):
+    for stack in ("contoso", "fabrikam"):
+        from conftest import example_manifest
+
+        assert not [p for p in example_manifest(stack)["policies"] if p["policy"] == "lighthouse-least-privilege"]
