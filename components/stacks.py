@@ -22,6 +22,11 @@ from components.lighthouse.delegation import LighthouseDelegation, LighthouseDel
 from components.splunk.ingestion import SplunkAlertIngestion, SplunkAlertIngestionArgs
 from components.splunk.webhook import SplunkWebhook, SplunkWebhookArgs
 
+# The platform's two identities (component names): the deploy identity for `pulumi up`, the read-only
+# one for PR previews and drift. The plan's access table labels grants by them (mssp/plan/review.py).
+DEPLOY_IDENTITY = "mssp-identity"
+READ_ONLY_IDENTITY = "mssp-readonly-identity"
+
 # Platform outputs customer stacks read through their StackReference ("splunk" and "readOnly*" only when
 # configured).
 PLATFORM_OUTPUTS = ("applicationClientId", "servicePrincipalObjectId", "workspaceResourceId", "splunk",
@@ -42,7 +47,7 @@ def build_platform(loaded: LoadedStack) -> dict[str, Any]:
             identity=config, tenant_id=p.tenant_id, subscription_id=p.subscription_id, workspace_id=p.workspace_id,
             entra_provider=entra, arm_provider=arm, purpose=purpose, resource_group=p.resource_group))
 
-    identity = principal("mssp-identity", p.identity, "deploy")
+    identity = principal(DEPLOY_IDENTITY, p.identity, "deploy")
     outputs: dict[str, Any] = {
         "stackKind": "platform",
         "tenantId": p.tenant_id,
@@ -56,7 +61,7 @@ def build_platform(loaded: LoadedStack) -> dict[str, Any]:
     if identity.client_secret is not None:
         outputs["applicationClientSecret"] = identity.client_secret
     if p.read_only_identity is not None:
-        reader = principal("mssp-readonly-identity", p.read_only_identity, "read-only")
+        reader = principal(READ_ONLY_IDENTITY, p.read_only_identity, "read-only")
         outputs |= {"readOnlyClientId": reader.client_id, "readOnlyServicePrincipalObjectId": reader.object_id,
                     "readOnlyServicePrincipalName": p.read_only_identity.display_name}
         if reader.client_secret is not None:

@@ -119,7 +119,10 @@ def build_runbook(manifest: Mapping[str, Any], platform_manifest: Mapping[str, A
     template = outputs.get("accessModel") == "lighthouse" and outputs.get("lighthouseMode") == "template"
     consent = outputs.get("adminConsentUrl") or ""
     app_id = (parse_qs(urlsplit(consent).query).get("client_id") or [""])[0]
-    tenant_id = urlsplit(consent).path.strip("/").split("/")[0] if consent else ""
+    # The customer's tenant: the plan's review section has it (the admin-consent link exists only in the
+    # direct model since the Lighthouse model creates no customer-tenant service principal).
+    tenant_id = str((manifest.get("review") or {}).get("tenantId") or "") or (
+        urlsplit(consent).path.strip("/").split("/")[0] if consent else "")
     steps: list[dict[str, Any]] = []
     if template:
         for sub in subscriptions:
@@ -135,14 +138,17 @@ def build_runbook(manifest: Mapping[str, Any], platform_manifest: Mapping[str, A
                     f"az rest --method delete --url \"https://management.azure.com{base}/registrationAssignments/"
                     f"{assignment}?api-version={MANAGED_SERVICES_API_VERSION}\"",
                 ]})
-    steps.append({
-        "step": "Revoke the admin consent: delete the MSSP application's service principal (Enterprise "
-                "applications in the Entra admin center) in your tenant",
-        "commands": [f"az ad sp delete --id {app_id}" if app_id else "az ad sp delete --id <MSSP application id>"],
-        # Offline, the application id comes from the platform's offline plan; the deployed one is
-        # `pulumi stack output applicationClientId` of the platform stack.
-        "note": "application id as planned offline; the deployed value is the platform stack's output "
-                "applicationClientId"})
+    # The admin consent exists only where the MSSP application has a service principal in the customer
+    # tenant: the direct model (the Lighthouse model creates none; README "Identities and least privilege").
+    if consent or outputs.get("accessModel") == "direct":
+        steps.append({
+            "step": "Revoke the admin consent: delete the MSSP application's service principal (Enterprise "
+                    "applications in the Entra admin center) in your tenant",
+            "commands": [f"az ad sp delete --id {app_id}" if app_id else "az ad sp delete --id <MSSP application id>"],
+            # Offline, the application id comes from the platform's offline plan; the deployed one is
+            # `pulumi stack output applicationClientId` of the platform stack.
+            "note": "application id as planned offline; the deployed value is the platform stack's output "
+                    "applicationClientId"})
     if any(r["type"] == "azure-native:logic:Workflow" for r in manifest["resources"]):
         steps.append({"step": "Remove the MSSP webhook alert action from your Splunk saved searches (its URL stops "
                               "working with the offboarding)", "commands": []})

@@ -124,38 +124,6 @@ def split_resources(manifest: dict[str, Any]) -> tuple[list[Any], list[Any]]:
     return split(manifest)
 
 
-def access_rows(manifest: dict[str, Any]) -> list[tuple[str, str, str, str]]:
-    """(who, role, where, how) for every role the stack grants: role assignments and Lighthouse
-    authorizations, so a reviewer sees which identity holds what (deploy vs read-only)."""
-    from components.facts import roles
-
-    outputs = manifest.get("outputs") or {}
-    known = {outputs.get("servicePrincipalObjectId"): "deploy identity",
-             outputs.get("readOnlyServicePrincipalObjectId"): "read-only identity"}
-    custom_roles = {r["name"]: r["inputs"].get("roleName", r["name"]) for r in manifest["resources"]
-                    if r["type"] == "azure-native:authorization:RoleDefinition"}
-
-    def role_name(definition_id: Any) -> str:
-        role = roles.resolve(str(definition_id).rsplit("/", 1)[-1]) if isinstance(definition_id, str) else None
-        if role is not None:
-            return role.name
-        return next(iter(custom_roles.values()), str(definition_id)) if custom_roles else str(definition_id)
-
-    rows = []
-    for r in manifest["resources"]:
-        inputs = r["inputs"]
-        if r["type"] == "azure-native:authorization:RoleAssignment":
-            who = known.get(inputs.get("principalId")) or r["name"]
-            rows.append((who, role_name(inputs.get("roleDefinitionId")), str(inputs.get("scope")), "role assignment"))
-        elif r["type"] == "azure-native:managedservices:RegistrationDefinition":
-            props = inputs.get("properties") or {}
-            for key, how in (("authorizations", "Lighthouse, permanent"), ("eligibleAuthorizations", "Lighthouse, just in time")):
-                for auth in props.get(key) or []:
-                    rows.append((str(auth.get("principalIdDisplayName")), role_name(auth.get("roleDefinitionId")),
-                                 str(inputs.get("scope")), how))
-    return sorted(set(rows))
-
-
 def render_markdown(manifest: dict[str, Any]) -> str:
     """The reviewer's Markdown plan (mssp/plan/markdown.py)."""
     from mssp.plan.markdown import render_plan

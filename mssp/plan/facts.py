@@ -23,6 +23,7 @@ from components.facts import roles
 
 SECRET = "[secret]"
 REGISTRATION_DEFINITION = "azure-native:managedservices:RegistrationDefinition"
+ROLE_DEFINITION = "azure-native:authorization:RoleDefinition"
 ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
 APP_ROLE_ASSIGNMENT = "azuread:index/appRoleAssignment:AppRoleAssignment"
 DIAGNOSTIC_SETTING = "azure-native:monitor:DiagnosticSetting"
@@ -71,6 +72,19 @@ def role_of(role_definition_id: str) -> tuple[str, str]:
     guid = found[-1].lower() if found else str(role_definition_id)
     role = roles.BY_GUID.get(guid)
     return (role.name if role else "unknown role", guid)
+
+
+def _custom_role(manifest: Mapping[str, Any], assignment: Mapping[str, Any]) -> tuple[str, str] | None:
+    """(name, GUID) of a custom role the plan itself defines and the assignment depends on, if any: its id is
+    only known after deployment, so the assignment's roleDefinitionId cannot name it offline."""
+    deps = set((assignment.get("options") or {}).get("dependsOn") or [])
+    for d in resources(manifest, ROLE_DEFINITION):
+        if d.get("urn") in deps:
+            inputs = d.get("inputs") or {}
+            actions = [a for p in inputs.get("permissions") or [] for a in p.get("actions") or []]
+            return (f"{inputs.get('roleName') or d.get('name')} (custom role: {', '.join(actions) or 'no actions'})",
+                    str(inputs.get("roleDefinitionId") or inputs.get("name") or "custom"))
+    return None
 
 
 def duration_minutes(value: str | None) -> int:
@@ -171,6 +185,9 @@ def access_rows(manifest: Mapping[str, Any]) -> list[AccessRow]:
         pid = str(inputs.get("principalId"))
         pname, ptype, ident = _principal(manifest, pid, None, inputs.get("principalType"))
         rname, rguid = role_of(str(inputs.get("roleDefinitionId")))
+        custom = _custom_role(manifest, r) if rname == "unknown role" else None
+        if custom is not None:
+            rname, rguid = custom
         rows.append(AccessRow(str(inputs.get("scope", "")), pid, pname, ptype, ident, rname, rguid,
                               via="role assignment", urn=str(r["urn"]), name=str(r.get("name", ""))))
     for r in resources(manifest, APP_ROLE_ASSIGNMENT):

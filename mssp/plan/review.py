@@ -52,7 +52,7 @@ def graph_principals(registrations: Iterable[Any]) -> dict[str, dict[str, Any]]:
             if app is None:
                 found[r.principal_id] = {
                     "displayName": f"service principal of application {r.inputs.get('clientId')}",
-                    "type": "ServicePrincipal", "identity": _last(r.parent) or r.name}
+                    "type": "ServicePrincipal", "identity": identity_label(_last(r.parent) or r.name)}
                 continue
             # The application's own service principal, or its service principal in another tenant (the
             # direct model's customer-tenant one): it signs in as the same application.
@@ -60,7 +60,7 @@ def graph_principals(registrations: Iterable[Any]) -> dict[str, dict[str, Any]]:
             found[r.principal_id] = {
                 "displayName": str(app.inputs.get("displayName") or r.name) + elsewhere,
                 "type": "ServicePrincipal",
-                "identity": _last(r.parent) or r.name,
+                "identity": identity_label(_last(r.parent) or r.name),
                 "signsInFrom": sorted(str(s.inputs.get("subject")) for s in siblings if s.type == FEDERATED_CREDENTIAL),
                 "clientSecret": any(s.type == CLIENT_SECRET for s in siblings),
             }
@@ -72,6 +72,14 @@ def graph_principals(registrations: Iterable[Any]) -> dict[str, dict[str, Any]]:
                 "identity": f"managed identity of {r.name}",
             }
     return found
+
+
+def identity_label(component: str) -> str:
+    """Which identity a grant belongs to: the platform's deploy or read-only identity, else the component."""
+    from components.stacks import DEPLOY_IDENTITY, READ_ONLY_IDENTITY
+
+    purpose = {DEPLOY_IDENTITY: "deploy identity", READ_ONLY_IDENTITY: "read-only identity"}.get(component)
+    return f"{purpose} ({component})" if purpose else component
 
 
 def config_principals(customer: Any) -> dict[str, dict[str, Any]]:

@@ -1,24 +1,31 @@
-"""The plan shows which identity holds what (issue 10): deploy vs read-only, per scope."""
+"""The plan shows which identity holds what (issue 10): deploy vs read-only, per scope (issue 12's table)."""
 
 from __future__ import annotations
 
 from conftest import example_manifest
 
-from mssp.plan.command import access_rows, render_markdown
+from mssp.plan.command import render_markdown
+from mssp.plan.facts import access_rows
 
 
 def test_platform_plan_names_the_deploy_and_read_only_identities():
     rows = access_rows(example_manifest("mssp"))
-    deploy = {(role, how) for who, role, _, how in rows if who == "deploy identity"}
-    reader = {role for who, role, _, _ in rows if who == "read-only identity"}
+    deploy = {(r.role_name.split(" (custom role")[0], r.via) for r in rows if r.identity.startswith("deploy identity")}
+    reader = {(r.role_name, r.scope.rsplit("/", 2)[-2]) for r in rows if r.identity.startswith("read-only identity")}
+    # The deploy identity: only the custom diagnostic-destination role on the workspace, nothing to read logs.
     assert deploy == {("MSSP Sentinel diagnostic destination", "role assignment")}
-    assert reader == {"Reader"}
-    assert not any(role == "Log Analytics Contributor" for _, role, _, _ in rows)
-    assert "## Who holds what" in render_markdown(example_manifest("mssp"))
+    custom = next(r for r in rows if r.identity.startswith("deploy identity"))
+    assert "workspaces/sharedKeys/action" in custom.role_name and "query" not in custom.role_name.lower()
+    assert custom.scope.endswith("/workspaces/law-mssp-sentinel")
+    # The read-only identity: Reader on the platform resource group and the workspace, no write role.
+    assert reader == {("Reader", "resourceGroups"), ("Reader", "workspaces")}
+    assert not any(r.role_name == "Log Analytics Contributor" for r in rows)
+    md = render_markdown(example_manifest("mssp"))
+    assert "deploy identity (mssp-identity)" in md and "read-only identity (mssp-readonly-identity)" in md
 
 
 def test_customer_plan_shows_lighthouse_roles_per_principal():
     rows = access_rows(example_manifest("contoso"))
-    reader = {role for who, role, _, how in rows if who == "MSSP Sentinel read-only" and how == "Lighthouse, permanent"}
+    reader = {r.role_name for r in rows if r.principal_name == "MSSP Sentinel read-only" and not r.eligible}
     assert reader == {"Reader", "Monitoring Reader"}
-    assert ("SOC Tier 3", "Monitoring Contributor") in {(w, r) for w, r, _, h in rows if h == "Lighthouse, just in time"}
+    assert ("SOC Tier 3", "Monitoring Contributor") in {(r.principal_name, r.role_name) for r in rows if r.eligible}

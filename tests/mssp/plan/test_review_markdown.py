@@ -384,7 +384,8 @@ def test_the_pr_workflow_uploads_the_full_report():
     wf = yaml.safe_load((PROJECT_DIR / ".github" / "workflows" / "pr.yml").read_text(encoding="utf-8"))
     steps = wf["jobs"]["plan-diff"]["steps"]
     run = next(s["run"] for s in steps if "./dev diff" in str(s.get("run")))
-    assert "--markdown out/diff.md" in run and "--full-markdown out/diff-full.md" in run
+    assert "--markdown \"$GITHUB_WORKSPACE/out/diff.md\"" in run
+    assert "--full-markdown \"$GITHUB_WORKSPACE/out/diff-full.md\"" in run
     assert "plan-diff artifact" in run
     upload = next(s for s in steps if str(s.get("uses", "")).startswith("actions/upload-artifact"))
     assert upload["with"]["name"] == "plan-diff" and upload["with"]["path"].rstrip("/") == "out"
@@ -405,13 +406,14 @@ def test_deploy_mode_role_widening_and_role_assignment_scope_broadening_are_acce
     assert md.index("### Access changes") < md.index("🟡 update")
 
     base, head = example_manifest("mssp"), example_manifest("mssp")
-    (la,) = [r for r in facts.resources(head, facts.ROLE_ASSIGNMENT) if r["name"].endswith("la-contributor")]
+    (la,) = [r for r in facts.resources(head, facts.ROLE_ASSIGNMENT) if r["name"].endswith("workspace-diagnostic-destination")]
     la["inputs"]["scope"] = la["inputs"]["scope"].split("/providers/")[0]  # the workspace's resource group
     (stack,) = diff.diff_sides({"mssp": base}, {"mssp": head})
     (change,) = stack["accessChanges"]
     assert change["change"] == "widened" and "(broader)" in change["reasons"][0]
     md = diff.render_markdown([stack], "a", "b")
-    assert lines_with(md, "⚠️ widened", "MSSP Sentinel onboarding", "mssp-identity", "**Log Analytics Contributor**")
+    assert lines_with(md, "⚠️ widened", "MSSP Sentinel onboarding", "deploy identity (mssp-identity)",
+                      "**MSSP Sentinel diagnostic destination (custom role:")
     assert lines_with(md, "🟠 replace (forced by `scope`)")  # a role assignment's scope forces a replace
 
 

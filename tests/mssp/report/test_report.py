@@ -44,7 +44,7 @@ def test_excluded_and_skipped_are_counted(tmp_path, stack_doc, project_dir):
     shutil.copytree(project_dir / "stacks", proj / "stacks")
     doc = stack_doc("contoso")
     fwd = doc["config"]["mssp-sentinel:customer"]["forwarding"]
-    fwd["inventory"] = str(project_dir / "stacks/inventories/contoso.yaml")
+    fwd["inventory"] = "stacks/inventories/contoso.yaml"  # inside the copy (paths may not leave a project)
     kv = ("/subscriptions/4d9e1f6a-7b8c-4d0e-9f2a-3b4c5d6e7f80/resourceGroups/rg-shared/providers/"
           "Microsoft.KeyVault/vaults/kv-contoso-shared")
     fwd["exclude"] = [kv]

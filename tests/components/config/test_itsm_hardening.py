@@ -25,7 +25,7 @@ def webhook(doc, **webhook_section) -> None:
                                     "Authorization", "Cookie", "X-Hub-Signature", "Proxy-Authorization", "X-Secret"])
 def test_extra_headers_outside_the_allowlist_are_refused(run_cli, stack_doc, write_stack, header):
     doc = stack_doc("mssp")
-    del doc["config"][CREDENTIAL_KEY]
+    doc["config"].pop(CREDENTIAL_KEY, None)
     webhook(doc, url="https://itsm.example.net/events", extraHeaders={header: "anything"})
     err = expect_config_error(run_cli, write_stack(doc, "mssp"), "platform.itsm.webhook.extraHeaders", header,
                               "allowed:", "X-Source", "itsmCredential")
@@ -34,7 +34,7 @@ def test_extra_headers_outside_the_allowlist_are_refused(run_cli, stack_doc, wri
 
 def test_allowlisted_headers_pass_in_any_case(run_cli, stack_doc, write_stack):
     doc = stack_doc("mssp")
-    del doc["config"][CREDENTIAL_KEY]
+    doc["config"].pop(CREDENTIAL_KEY, None)
     webhook(doc, url="https://itsm.example.net/events", extraHeaders={"x-source": "mssp", "X-Routing-Key": "soc"})
     code, _, err = run_cli(["plan", "mssp", "--config", str(write_stack(doc, "mssp")), "--quiet"])
     assert code == 0, err
@@ -76,7 +76,7 @@ def test_a_good_secret_webhook_url_and_the_offline_placeholder_pass(stack_doc):
 
 def test_key_vault_must_be_the_vault_the_secret_uri_names(run_cli, stack_doc, write_stack):
     doc = stack_doc("mssp")
-    del doc["config"][CREDENTIAL_KEY]
+    doc["config"].pop(CREDENTIAL_KEY, None)
     itsm(doc)["credential"] = {"keyVaultSecretUri": "https://kv-other.vault.azure.net/secrets/servicenow",
                                "keyVaultId": VAULT}
     expect_config_error(run_cli, write_stack(doc, "mssp"), "platform.itsm.credential", "'kv-other'", "'kv-acme-mssp'")
@@ -84,7 +84,7 @@ def test_key_vault_must_be_the_vault_the_secret_uri_names(run_cli, stack_doc, wr
 
 def test_secrets_user_is_scoped_to_the_one_secret(run_cli, stack_doc, write_stack, tmp_path):
     doc = stack_doc("mssp")
-    del doc["config"][CREDENTIAL_KEY]
+    doc["config"].pop(CREDENTIAL_KEY, None)
     itsm(doc)["credential"] = {"keyVaultSecretUri": "https://kv-acme-mssp.vault.azure.net/secrets/servicenow/"
                                                     "0123456789abcdef0123456789abcdef", "keyVaultId": VAULT}
     out = tmp_path / "m.json"
