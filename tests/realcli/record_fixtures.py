@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from realcli_support import PROJECT_DIR, VERSION, Workspace, clean_env, example_stacks, language_host_dir  # noqa: E402
+from realcli_support import PROJECT_DIR, VERSION, Workspace, clean_env, example_stacks, language_host_dir
 
 OUT = PROJECT_DIR / "tests" / "fixtures" / "preview" / "real"
 NUMBERS = Path(__file__).resolve().parent / "programs" / "numbers"

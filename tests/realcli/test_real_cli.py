@@ -234,3 +234,30 @@ def test_the_cli_reads_the_import_file_discovery_writes(workspace: Workspace, pl
     if stage(result) == "language-host":
         return  # the file was read; the import itself needs the program's language host
     assert PROVIDER_STOP.search(text) and program_exceptions(text) == [], text
+
+
+def test_the_program_receives_the_secret_decrypted_and_never_prints_it(workspace: Workspace, language_host: Path) -> None:
+    # Bug: a secret the program never gets (wrong key or namespace), or one it echoes into the run's output.
+    plaintext = f"realcli-{secrets.token_hex(8)}"
+    workspace.init("mssp")
+    doc = yaml.safe_load(workspace.stack_file("mssp").read_text())
+    doc["config"]["mssp-sentinel:platform"]["itsm"].pop("credential")
+    workspace.stack_file("mssp").write_text(yaml.safe_dump(doc, sort_keys=False))
+    workspace.run("config", "set", "--secret", "itsmCredential", plaintext, "-s", "mssp", check=True)
+    # A probe the program's interpreter loads first (sitecustomize): it records a hash of the value the
+    # language host hands the program (PULUMI_CONFIG), never the value itself.
+    probe_dir = workspace.root.parent / "probe"
+    probe_dir.mkdir()
+    record = workspace.root.parent / "probe.txt"
+    (probe_dir / "sitecustomize.py").write_text(
+        "import hashlib, json, os\n"
+        "if 'PULUMI_CONFIG' in os.environ and 'MSSP_PROBE' in os.environ:\n"
+        "    v = json.loads(os.environ['PULUMI_CONFIG']).get('mssp-sentinel:itsmCredential')\n"
+        "    open(os.environ['MSSP_PROBE'], 'w').write(hashlib.sha256(v.encode()).hexdigest() if v else 'none')\n")
+    workspace.env.update(PYTHONPATH=str(probe_dir), MSSP_PROBE=str(record))
+    result = preview(workspace, "mssp")
+    import hashlib
+
+    assert record.read_text() == hashlib.sha256(plaintext.encode()).hexdigest()
+    assert plaintext not in result.stdout + result.stderr
+    assert stage(result) == "provider", result.stdout + result.stderr
