@@ -87,6 +87,18 @@ def prepare_customer(ws: Workspace, platform_outputs: dict[str, Any]) -> None:
     ws.import_platform(platform_outputs)
 
 
+def set_itsm_secret(ws: Workspace) -> str:
+    """`pulumi config set --secret itsmCredential` on the platform stack (instead of its Key Vault
+    credential: one or the other); returns the random plaintext."""
+    plaintext = f"realcli-{secrets.token_hex(8)}"
+    ws.init("mssp")
+    doc = yaml.safe_load(ws.stack_file("mssp").read_text())
+    doc["config"]["mssp-sentinel:platform"]["itsm"].pop("credential")
+    ws.stack_file("mssp").write_text(yaml.safe_dump(doc, sort_keys=False))
+    ws.run("config", "set", "--secret", "itsmCredential", plaintext, "-s", "mssp", check=True)
+    return plaintext
+
+
 def test_the_cli_is_the_pinned_version(workspace: Workspace) -> None:
     # Bug: a CLI of another version (or the build's missing -X version flag) tested as if it were the pin.
     assert workspace.run("version", check=True).stdout.strip() == f"v{VERSION}"
@@ -116,13 +128,7 @@ def test_stack_init_and_config_read_the_stack_file_through_stackConfigDir(worksp
 
 def test_config_set_secret_writes_a_secure_value_the_plan_keeps_secret(workspace: Workspace) -> None:
     # Bug: the loader mistaking the CLI's real `secure:` encoding for plain config (or printing it).
-    plaintext = f"realcli-{secrets.token_hex(8)}"
-    workspace.init("mssp")
-    # The webhook form needs the credential as the secret key (no Key Vault credential at the same time).
-    doc = yaml.safe_load(workspace.stack_file("mssp").read_text())
-    doc["config"]["mssp-sentinel:platform"]["itsm"].pop("credential")
-    workspace.stack_file("mssp").write_text(yaml.safe_dump(doc, sort_keys=False))
-    workspace.run("config", "set", "--secret", "itsmCredential", plaintext, "-s", "mssp", check=True)
+    plaintext = set_itsm_secret(workspace)
     written = yaml.safe_load(workspace.stack_file("mssp").read_text())
     value = written["config"]["mssp-sentinel:itsmCredential"]
     assert set(value) == {"secure"} and value["secure"].startswith("v1:") and plaintext not in value["secure"]
@@ -238,12 +244,7 @@ def test_the_cli_reads_the_import_file_discovery_writes(workspace: Workspace, pl
 
 def test_the_program_receives_the_secret_decrypted_and_never_prints_it(workspace: Workspace, language_host: Path) -> None:
     # Bug: a secret the program never gets (wrong key or namespace), or one it echoes into the run's output.
-    plaintext = f"realcli-{secrets.token_hex(8)}"
-    workspace.init("mssp")
-    doc = yaml.safe_load(workspace.stack_file("mssp").read_text())
-    doc["config"]["mssp-sentinel:platform"]["itsm"].pop("credential")
-    workspace.stack_file("mssp").write_text(yaml.safe_dump(doc, sort_keys=False))
-    workspace.run("config", "set", "--secret", "itsmCredential", plaintext, "-s", "mssp", check=True)
+    plaintext = set_itsm_secret(workspace)
     # A probe the program's interpreter loads first (sitecustomize): it records a hash of the value the
     # language host hands the program (PULUMI_CONFIG), never the value itself.
     probe_dir = workspace.root.parent / "probe"
