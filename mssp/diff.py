@@ -1,8 +1,15 @@
 """`python -m mssp diff BASE HEAD`: what a change does to each stack, as Markdown for a PR comment.
 
 BASE and HEAD are each a plan manifest (`mssp plan --json`), a directory of manifests (one per stack),
-or a git ref. A ref is planned offline in a temporary worktree (`git worktree add --detach`), one
-`python -m mssp plan STACK --json` per `stacks/Pulumi.*.yaml`, and the worktree is removed afterwards.
+or a git ref. A ref is planned offline in a temporary worktree (`git worktree add --detach`) with that
+commit's own `python -m mssp plan`, and the worktree is removed afterwards.
+
+When both are git refs, only the stacks the change can affect are planned (mssp.review.affected: a
+stack file or inventory -> that stack, the platform stack file -> it and its customers, code -> all,
+docs and tests -> none); the report lists the skipped stacks and why. Plans come from the plan cache
+(mssp.review.cache, keyed by a content hash of what each plan reads) when they are there, and the rest
+run in parallel processes, up to the core count, several stacks per process where the commit's
+planner accepts `--out-dir`.
 
 Per stack the report counts creates, updates, replaces and deletes; lists per resource the input
 property paths that change; flags replaces with the property that forces them; highlights deletes and
@@ -19,11 +26,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -100,27 +109,87 @@ def stacks_in(tree: Path) -> list[str]:
     return sorted(p.name[len("Pulumi."):-len(".yaml")] for p in (tree / "stacks").glob("Pulumi.*.yaml"))
 
 
-def plan_tree(tree: Path, out_dir: Path, python: str = sys.executable) -> dict[str, dict[str, Any]]:
-    """Plan every stack of a checkout with that checkout's own `python -m mssp plan`."""
-    manifests: dict[str, dict[str, Any]] = {}
-    for stack in stacks_in(tree):
+def _supports_out_dir(tree: Path, python: str) -> bool:
+    """Whether the checkout's planner plans several stacks per process (`plan A B --out-dir DIR`)."""
+    proc = subprocess.run([python, "-m", "mssp", "plan", "--help"], cwd=tree, capture_output=True, text=True,
+                          timeout=120, check=False)
+    return proc.returncode == 0 and "--out-dir" in proc.stdout
+
+
+def _failure(stack: str, code: int, text: str) -> UserError:
+    detail = text.strip().splitlines()[-5:]
+    return UserError(f"planning stack {stack} failed (exit {code}): " + " / ".join(detail))
+
+
+def default_jobs() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
+def plan_tree(
+    tree: Path,
+    out_dir: Path,
+    python: str = sys.executable,
+    stacks: Sequence[str] | None = None,
+    jobs: int | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Plan the stacks of a checkout (default: all) with that checkout's own `python -m mssp plan`.
+
+    Up to `jobs` processes at once (default: the core count); with a planner that accepts several
+    stacks, each process plans its share of the stacks and pays the imports and the platform once.
+    """
+    todo = list(stacks_in(tree) if stacks is None else stacks)
+    if not todo:
+        return {}
+    workers = max(1, min(jobs or default_jobs(), len(todo)))
+    multi = len(todo) > 1 and _supports_out_dir(tree, python)
+
+    def one(stack: str) -> dict[str, Any]:
         out = out_dir / f"{stack}.json"
         proc = subprocess.run(
-            [python, "-m", "mssp", "plan", stack, "--json", str(out)],
+            [python, "-m", "mssp", "plan", stack, "--json", str(out), "--quiet"],
             cwd=tree, capture_output=True, text=True, timeout=900, check=False,
         )
         # Exit 1 (a mandatory guardrail failed) still writes the manifest; the diff shows the failure.
         if proc.returncode not in (0, 1) or not out.exists():
-            detail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
-            raise UserError(f"planning stack {stack} failed (exit {proc.returncode}): " + " / ".join(detail))
-        manifests[stack] = load_manifest(out)
-    return manifests
+            raise _failure(stack, proc.returncode, proc.stderr or proc.stdout)
+        return load_manifest(out)
+
+    def group(index: int, names: list[str]) -> dict[str, dict[str, Any]]:
+        if not multi:
+            return {s: one(s) for s in names}
+        folder = out_dir / f"worker-{index}"
+        proc = subprocess.run(
+            [python, "-m", "mssp", "plan", *names, "--out-dir", str(folder), "--quiet"],
+            cwd=tree, capture_output=True, text=True, timeout=900 * len(names), check=False,
+        )
+        got = {}
+        for s in names:
+            manifest, error = folder / f"{s}.json", folder / f"{s}.error.txt"
+            if not manifest.exists():
+                text = error.read_text(encoding="utf-8") if error.exists() else (proc.stderr or proc.stdout)
+                raise _failure(s, proc.returncode if proc.returncode else 2, text)
+            got[s] = load_manifest(manifest)
+        return got
+
+    # Round-robin shares keep big and small stacks spread over the workers.
+    shares = [todo[i::workers] for i in range(workers)]
+    manifests: dict[str, dict[str, Any]] = {}
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for part in pool.map(lambda a: group(*a), enumerate(shares)):
+            manifests.update(part)
+    return {s: manifests[s] for s in sorted(manifests)}
 
 
-def plan_ref(ref: str, repo: Path) -> dict[str, dict[str, Any]]:
-    """Check `ref` out in a temporary worktree, plan every stack there, remove the worktree."""
-    if _git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").returncode != 0:
+def _resolve(ref: str, repo: Path) -> str:
+    got = _git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    if got.returncode != 0:
         raise UserError(f"'{ref}' is neither a manifest file, a directory of manifests nor a git ref in {repo}")
+    return got.stdout.strip()
+
+
+def plan_ref(ref: str, repo: Path, stacks: Sequence[str] | None = None, jobs: int | None = None) -> dict[str, dict[str, Any]]:
+    """Check `ref` out in a temporary worktree, plan its stacks (default: all), remove the worktree."""
+    _resolve(ref, repo)
     tmp = Path(tempfile.mkdtemp(prefix="mssp-diff-"))
     tree = tmp / "tree"
     try:
@@ -128,13 +197,79 @@ def plan_ref(ref: str, repo: Path) -> dict[str, dict[str, Any]]:
         if added.returncode != 0:
             raise UserError(f"git worktree add {ref} failed: {added.stderr.strip()}")
         try:
-            return plan_tree(tree, tmp)
+            return plan_tree(tree, tmp, stacks=stacks, jobs=jobs)
         finally:
             _git(repo, "worktree", "remove", "--force", str(tree))
     finally:
         # No `git worktree prune`: it would also drop the records of other worktrees whose folders are
         # missing for a moment; `worktree remove` already cleans up this one.
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+@dataclass
+class RefSides:
+    """Both sides of a ref-to-ref diff, planned only where the change can matter."""
+
+    base: dict[str, dict[str, Any]]
+    head: dict[str, dict[str, Any]]
+    affected: Any  # mssp.review.affected.Affected
+    cached: dict[str, int] = field(default_factory=dict)  # side -> plans taken from the cache
+    planned: dict[str, int] = field(default_factory=dict)  # side -> plans run
+
+
+def _stack_files(repo: Path, commit: str, blobs: Mapping[str, str]) -> dict[str, str]:
+    from mssp.review.affected import stack_name_of
+
+    files = {}
+    for path in blobs:
+        if path.startswith("stacks/Pulumi.") and path.endswith(".yaml") and path.count("/") == 1:
+            shown = _git(repo, "show", f"{commit}:{path}")
+            files[stack_name_of(path)] = shown.stdout if shown.returncode == 0 else ""
+    return files
+
+
+def plan_refs(base: str, head: str, repo: Path, *, use_cache: bool = True, jobs: int | None = None,
+              every_stack: bool = False) -> RefSides:
+    """Plan two refs: only the affected stacks, from the cache where possible, the rest in parallel."""
+    from mssp.review import affected as aff
+    from mssp.review import cache
+
+    commits = {"base": _resolve(base, repo), "head": _resolve(head, repo)}
+    names = _git(repo, "diff", "--name-only", "-z", "--no-renames", commits["base"], commits["head"])
+    if names.returncode != 0:
+        raise UserError(f"git diff {base} {head} failed: {names.stderr.strip()}")
+    changed = [p for p in names.stdout.split("\0") if p]
+    try:
+        blobs = {side: cache.tree_blobs(repo, c) for side, c in commits.items()}
+    except OSError as exc:
+        raise UserError(str(exc)) from None
+    infos = {side: aff.describe_stacks(_stack_files(repo, c, blobs[side])) for side, c in commits.items()}
+    every = aff.merge_infos(infos["base"], infos["head"])
+    verdict = aff.affected_stacks(changed, every)
+    if every_stack:
+        verdict = aff.Affected({s.name: verdict.stacks.get(s.name, ("--all-stacks",)) for s in every}, {})
+    sides: dict[str, dict[str, dict[str, Any]]] = {}
+    result = RefSides({}, {}, verdict)
+    for side, commit in commits.items():
+        mine = {s.name: s for s in infos[side]}
+        wanted = [s for s in verdict.stacks if s in mine]
+        keys = {s: cache.plan_key(blobs[side], mine[s], infos[side]) for s in wanted}
+        got: dict[str, dict[str, Any]] = {}
+        for s in wanted:
+            hit = cache.load(keys[s]) if use_cache else None
+            if hit is not None and isinstance(hit.get("manifest"), dict):
+                got[s] = _mask(hit["manifest"])
+        missing = [s for s in wanted if s not in got]
+        result.cached[side], result.planned[side] = len(got), len(missing)
+        if missing:
+            fresh = plan_ref(commit, repo, missing, jobs)
+            for s, m in fresh.items():
+                got[s] = m
+                if use_cache:
+                    cache.store(keys[s], {"stack": s, "commit": commit, "manifest": m})
+        sides[side] = {s: got[s] for s in sorted(got)}
+    result.base, result.head = sides["base"], sides["head"]
+    return result
 
 
 def load_side(spec: str, repo: Path) -> dict[str, dict[str, Any]]:
@@ -344,9 +479,13 @@ def diff_sides(base: Mapping[str, dict[str, Any]], head: Mapping[str, dict[str, 
     return [diff_stack(s, base.get(s), head.get(s)) for s in sorted(set(base) | set(head))]
 
 
-def report_json(stacks: Sequence[Mapping[str, Any]], base: str, head: str) -> str:
+def report_json(stacks: Sequence[Mapping[str, Any]], base: str, head: str, scope: RefSides | None = None) -> str:
     clean = [{k: v for k, v in s.items() if not k.startswith("_")} for s in stacks]
-    return json.dumps({"base": base, "head": head, "stacks": clean}, indent=2, ensure_ascii=False) + "\n"
+    report: dict[str, Any] = {"base": base, "head": head, "stacks": clean}
+    if scope is not None:
+        report["affected"] = scope.affected.to_json()
+        report["cache"] = {"cached": scope.cached, "planned": scope.planned}
+    return json.dumps(report, indent=2, ensure_ascii=False) + "\n"
 
 
 def has_mandatory(stacks: Sequence[Mapping[str, Any]]) -> bool:
@@ -418,10 +557,31 @@ def _flags(c: ResourceChange) -> str:
     return "<br>".join(flags)
 
 
-def render_markdown(stacks: Sequence[Mapping[str, Any]], base: str, head: str) -> str:
+def _scope_lines(scope: RefSides) -> list[str]:
+    """Which stacks were planned and why, which were skipped and why (grouped by reason)."""
+    planned, skipped = scope.affected.stacks, scope.affected.skipped
+    lines = []
+    if planned:
+        lines.append(f"Planned {len(planned)} of {len(planned) + len(skipped)} stack(s), the ones this change can "
+                     "affect: " + "; ".join(f"`{s}` ({', '.join(r)})" for s, r in sorted(planned.items())) + ".")
+    by_reason: dict[str, list[str]] = {}
+    for s, why in sorted(skipped.items()):
+        by_reason.setdefault(why, []).append(s)
+    for why, names in by_reason.items():
+        lines.append(f"Skipped {len(names)} stack(s), not planned on either side because {why}: "
+                     + ", ".join(f"`{n}`" for n in names) + ".")
+    if any(scope.cached.values()):
+        lines.append(f"Plans reused from the plan cache: {scope.cached.get('base', 0)} base, "
+                     f"{scope.cached.get('head', 0)} head.")
+    return ["<br>".join(lines), ""] if lines else []
+
+
+def render_markdown(stacks: Sequence[Mapping[str, Any]], base: str, head: str, scope: RefSides | None = None) -> str:
     lines = [MARKER, "## Offline plan diff", "",
              f"`{_cell(base)}` → `{_cell(head)}` · planned offline under mocks; secrets show as `[secret]` "
              "(a changed secret is not visible).", ""]
+    if scope is not None:
+        lines += _scope_lines(scope)
     lines += ["| Stack | Create | Update | Replace | Delete | Mandatory | Advisory |", "|---|---:|---:|---:|---:|---:|---:|"]
     for s in stacks:
         c = s["counts"]
@@ -465,24 +625,45 @@ def render_markdown(stacks: Sequence[Mapping[str, Any]], base: str, head: str) -
 # Command
 # --------------------------------------------------------------------------------------------------
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("diff", help="compare two offline plans (manifests or git refs) as Markdown")
+    p = subparsers.add_parser(
+        "diff", help="compare two offline plans (manifests or git refs) as Markdown",
+        description="Compare two offline plans. With two git refs only the stacks the change can affect are "
+                    "planned. Exit codes: 0 compared, 1 HEAD breaks a mandatory guardrail (--fail-on-mandatory), "
+                    "2 bad input or a stack that does not plan.")
     p.add_argument("base", help="manifest file, directory of manifests, or git ref (planned in a temporary worktree)")
     p.add_argument("head", help="manifest file, directory of manifests, or git ref")
     p.add_argument("--json", type=Path, metavar="OUT", help="write the report as JSON here")
     p.add_argument("--markdown", type=Path, metavar="OUT", help="write the Markdown here instead of stdout")
     p.add_argument("--repo", type=Path, default=Path.cwd(), help="git repository for refs (default: current directory)")
     p.add_argument("--fail-on-mandatory", action="store_true", help="exit 1 when HEAD breaks a mandatory guardrail")
+    p.add_argument("--all-stacks", action="store_true",
+                   help="with two git refs: plan every stack, not only those the change can affect")
+    p.add_argument("--no-cache", action="store_true", help="with two git refs: neither read nor write the plan cache")
+    p.add_argument("--jobs", type=int, default=None, metavar="N",
+                   help="planning processes at once (default: the core count)")
     p.set_defaults(func=run)
 
 
+def _is_ref(spec: str) -> bool:
+    return not Path(spec).exists()
+
+
 def run(args: argparse.Namespace) -> int:
-    base = load_side(args.base, args.repo)
-    head = load_side(args.head, args.repo)
+    if args.jobs is not None and args.jobs < 1:
+        raise UserError("--jobs must be at least 1")
+    scope: RefSides | None = None
+    if _is_ref(args.base) and _is_ref(args.head):
+        scope = plan_refs(args.base, args.head, args.repo, use_cache=not args.no_cache, jobs=args.jobs,
+                          every_stack=args.all_stacks)
+        base, head = scope.base, scope.head
+    else:
+        base = load_side(args.base, args.repo)
+        head = load_side(args.head, args.repo)
     stacks = diff_sides(base, head)
-    markdown = render_markdown(stacks, args.base, args.head)
+    markdown = render_markdown(stacks, args.base, args.head, scope)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(report_json(stacks, args.base, args.head), encoding="utf-8")
+        args.json.write_text(report_json(stacks, args.base, args.head, scope), encoding="utf-8")
     if args.markdown:
         args.markdown.parent.mkdir(parents=True, exist_ok=True)
         args.markdown.write_text(markdown, encoding="utf-8")

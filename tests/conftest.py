@@ -19,6 +19,14 @@ import yaml
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(autouse=True)
+def _private_plan_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own empty plan cache (mssp.review.cache), never the user's ~/.cache."""
+    folder = tmp_path_factory.mktemp("plan-cache")
+    monkeypatch.setenv("MSSP_PLAN_CACHE", str(folder))
+    return folder
+
+
 @pytest.fixture
 def project_dir() -> Path:
     return PROJECT_DIR
