@@ -210,6 +210,8 @@ class ExistingSetting:
     logs: tuple[str, ...]  # enabled categories and category groups
     metrics: tuple[str, ...]  # enabled metric categories
     other_destinations: tuple[str, ...]  # non-workspace destination properties in use
+    # logAnalyticsDestinationType: "Dedicated" (resource-specific tables) or None (AzureDiagnostics).
+    destination_type: str | None = None
 
 
 ReadStatus = Literal["ok", "missing", "denied", "failed"]
@@ -276,6 +278,8 @@ def parse_settings(content: Any) -> tuple[ExistingSetting, ...]:
             logs=_enabled(props.get("logs"), ("category", "categoryGroup")),
             metrics=_enabled(props.get("metrics"), ("category",)),
             other_destinations=tuple(k for k in arm_api.OTHER_DESTINATION_PROPERTIES if props.get(k)),
+            destination_type=props.get("logAnalyticsDestinationType") or None
+            if isinstance(props.get("logAnalyticsDestinationType"), str) else None,
         ))
     return tuple(out)
 

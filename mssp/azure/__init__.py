@@ -1,0 +1,1 @@
+"""Azure REST clients of the operator CLI beyond the shared ARM client (mssp.azure_rest)."""
