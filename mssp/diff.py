@@ -218,14 +218,26 @@ class RefSides:
 
 
 def _stack_files(repo: Path, commit: str, blobs: Mapping[str, str]) -> dict[str, str]:
+    """{stack: stack file text} of a commit, read in one `git cat-file --batch` (a fleet has hundreds)."""
     from mssp.review.affected import stack_name_of
 
-    files = {}
-    for path in blobs:
-        if path.startswith("stacks/Pulumi.") and path.endswith(".yaml") and path.count("/") == 1:
-            shown = _git(repo, "show", f"{commit}:{path}")
-            files[stack_name_of(path)] = shown.stdout if shown.returncode == 0 else ""
-    return files
+    paths = sorted(p for p in blobs if p.startswith("stacks/Pulumi.") and p.endswith(".yaml") and p.count("/") == 1)
+    if not paths:
+        return {}
+    proc = subprocess.run(["git", "-C", str(repo), "cat-file", "--batch"], capture_output=True, timeout=120,
+                          check=False, input="".join(f"{blobs[p]}\n" for p in paths).encode())
+    out, data, at = {}, proc.stdout, 0
+    for path in paths:
+        end = data.find(b"\n", at)
+        header = data[at:end].split() if end >= 0 else []
+        if len(header) != 3 or header[1] != b"blob":
+            out[stack_name_of(path)] = ""  # unreadable: described as kind "unknown", so planned on any change
+            at = end + 1 if end >= 0 else len(data)
+            continue
+        size = int(header[2])
+        out[stack_name_of(path)] = data[end + 1:end + 1 + size].decode("utf-8", "replace")
+        at = end + 1 + size + 1
+    return out
 
 
 def plan_refs(base: str, head: str, repo: Path, *, use_cache: bool = True, jobs: int | None = None,
