@@ -9,7 +9,8 @@ written as JSON, interpreter exit). The platform's outputs come from the plan ca
 after the first (they are planned once per benchmark run, in a warm-up child that is reported apart).
 
 The baseline, measured in the same run, is a generated CLI with no project code (it imports neither
-components.config nor pydantic: checked in every child) that parses `--json OUT`, runs a program
+components.config nor pydantic: checked in every child) that, like `python -m mssp`, sets the plan's
+GC thresholds at start and exits without interpreter teardown, parses `--json OUT`, runs a program
 through the same `mssp.offline.run_program` (same RecordingMonitor over the same OfflineMocks), writes
 the registrations as JSON and exits. Its program registers an options-matched graph of as many
 resources as the plan: a StackReference whose output is every setting's workspace, explicit
@@ -150,9 +151,13 @@ def baseline_program(count: int) -> str:
 # The baseline's command line: parse --json, run the program through the same runner, write, exit.
 BASELINE_CLI = '''"""Benchmark baseline CLI: the same runner as `mssp plan`, no project code."""
 import argparse
+import gc
 import json
+import os
 import sys
 from pathlib import Path
+
+gc.set_threshold(50_000, 20, 20)  # what `python -m mssp` does from its start (mssp/__main__.py)
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--json", type=Path, required=True)
@@ -168,7 +173,8 @@ resources = [{"urn": r.urn, "type": r.type, "name": r.name, "parent": r.parent, 
 args.json.write_text(json.dumps({"stack": "baseline", "resources": resources, "outputs": run.outputs,
                                  "policies": []}, indent=2) + "\\n", encoding="utf-8")
 print(f"registered {len(resources)}")
-sys.exit(0)
+sys.stdout.flush()
+os._exit(0)  # no interpreter teardown, as `python -m mssp` (fair both ways)
 '''
 
 
