@@ -334,17 +334,10 @@ def read_one(client: AzureRestClient, uri: str) -> TargetRead:
 
 def _parse_batch(body: Any, names: Mapping[str, str]) -> dict[str, tuple[int, Any]] | None:
     """{uri: (status, content)} from a batch answer; None when the answer is not a batch answer."""
-    if not isinstance(body, dict) or not isinstance(body.get("responses"), list):
-        return None
-    out: dict[str, tuple[int, Any]] = {}
-    for item in body["responses"]:
-        if not isinstance(item, dict):
-            return None
-        name, status = item.get("name"), item.get("httpStatusCode")
-        if not isinstance(name, str) or name not in names or not isinstance(status, int) or isinstance(status, bool):
-            return None
-        out[names[name]] = (status, item.get("content"))
-    return out
+    from mssp.azure.batch import parse_responses
+
+    answered = parse_responses(body, names)
+    return None if answered is None else {uri: (a.status, a.content) for uri, a in answered.items()}
 
 
 def read_settings(

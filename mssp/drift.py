@@ -149,7 +149,7 @@ def run(args: argparse.Namespace) -> int:
         from mssp import settings_drift
 
         _check_stack_file_or_exit(args.project_dir, args.stack.rsplit("/", 1)[-1])
-        return settings_drift.run(args, _write)
+        return settings_drift.run(args, emit)
     stack: str = args.stack
     short_name = stack.rsplit("/", 1)[-1]
     project_dir: Path = args.project_dir
@@ -178,7 +178,11 @@ def run(args: argparse.Namespace) -> int:
             assessment.errors.append(str(exc))
 
     report = build_report(stack, source, classification, assessment, coverage)
-    markdown = render_markdown(report)
+    return emit(args, report, render_markdown(report))
+
+
+def emit(args: argparse.Namespace, report: Mapping[str, Any], markdown: str) -> int:
+    """Write the JSON and Markdown reports where asked, print the Markdown and the errors; the exit code."""
     if args.json_out is not None:
         _write(args.json_out, json.dumps(report, indent=2, sort_keys=False) + "\n")
     if args.markdown is not None:

@@ -303,8 +303,8 @@ def render_markdown(report: Mapping[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run(args: Any, write: Any) -> int:
-    """The --settings mode of `mssp drift`: plan offline, read Azure, report. `write(path, text)` writes a file."""
+def run(args: Any, emit: Any) -> int:
+    """The --settings mode of `mssp drift`: plan offline, read Azure, report through `emit` (mssp.drift.emit)."""
     from components.config import ConfigError, load_stack
     from mssp.discover import arm_client
     from mssp.plan import PlanSession, build_manifest, config_errors_text
@@ -325,12 +325,4 @@ def run(args: Any, write: Any) -> int:
         result = SettingsDrift(stack, len(expected_settings(manifest)), [], [str(exc)], {
             "batch": 0, "batchPolls": 0, "single": 0, "refusedItems": 0, "pages": 0, "http": 0})
     report = result.to_json()
-    markdown = render_markdown(report)
-    if args.json_out is not None:
-        write(args.json_out, json.dumps(report, indent=2) + "\n")
-    if args.markdown is not None:
-        write(args.markdown, markdown)
-    sys.stdout.write(markdown)
-    for message in report["errors"]:
-        print(f"error: {message}", file=sys.stderr)
-    return int(report["exitCode"])
+    return int(emit(args, report, render_markdown(report)))

@@ -82,5 +82,22 @@ def run_cli(capsys: pytest.CaptureFixture[str]) -> Callable[[list[str]], tuple[i
     return run
 
 
+PROJECT_PARTS = ("components", "mssp", "policies", "stacks", "__main__.py", "Pulumi.yaml")
+
+
+def copy_project(dest: Path, parts: tuple[str, ...] = PROJECT_PARTS) -> Path:
+    """A copy of the project's program, planner and stacks (for tests that commit to a fresh repository)."""
+    import shutil
+
+    dest.mkdir(parents=True, exist_ok=True)
+    for part in parts:
+        src = PROJECT_DIR / part
+        if src.is_dir():
+            shutil.copytree(src, dest / part, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(src, dest / part)
+    return dest
+
+
 def by_type(manifest: dict[str, Any], type_token: str) -> list[dict[str, Any]]:
     return [r for r in manifest["resources"] if r["type"] == type_token]

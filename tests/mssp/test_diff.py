@@ -8,13 +8,12 @@ heads are edited copies, as a pull request would change them.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import example_manifest
+from conftest import copy_project, example_manifest
 
 from mssp import diff
 from mssp.errors import UserError
@@ -270,14 +269,7 @@ def test_a_ref_that_fails_to_plan_is_a_user_error(tmp_path: Path):
 
 def test_real_planner_on_two_commits(tmp_path: Path):
     """The ref mode with the project's own `mssp plan`: a copy of the project in a fresh repository."""
-    repo = tmp_path / "project"
-    repo.mkdir()
-    for part in ("components", "mssp", "policies", "stacks", "__main__.py", "Pulumi.yaml"):
-        src = PROJECT_DIR / part
-        if src.is_dir():
-            shutil.copytree(src, repo / part, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy(src, repo / part)
+    repo = copy_project(tmp_path / "project")
     git(repo, "init", "-q")
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "base")

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import PROJECT_PARTS, copy_project
 
 from mssp import diff
 from mssp.plan import PlanSession, build_manifest
@@ -115,14 +115,8 @@ def git(repo: Path, *args: str) -> str:
 
 @pytest.fixture(scope="module")
 def project_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    repo = tmp_path_factory.mktemp("affected") / "project"
-    repo.mkdir()
-    for part in ("components", "mssp", "policies", "stacks", "__main__.py", "Pulumi.yaml", "requirements.txt", "README.md"):
-        src = PROJECT_DIR / part
-        if src.is_dir():
-            shutil.copytree(src, repo / part, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy(src, repo / part)
+    repo = copy_project(tmp_path_factory.mktemp("affected") / "project",
+                        (*PROJECT_PARTS, "requirements.txt", "README.md"))
     git(repo, "init", "-q")
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "base")
