@@ -12,10 +12,13 @@ The baseline, measured in the same run, is a generated CLI with no project code 
 components.config nor pydantic: checked in every child) that, like `python -m mssp`, sets the plan's
 GC thresholds at start and exits without interpreter teardown, parses `--json OUT`, runs a program
 through the same `mssp.offline.run_program` (same RecordingMonitor over the same OfflineMocks), writes
-the registrations as JSON and exits. Its program registers an options-matched graph of as many
-resources as the plan: a StackReference whose output is every setting's workspace, explicit
-per-subscription providers, a parent component, per-subscription anchor resources every setting
-`dependsOn`, and diagnostic settings shaped like the project's.
+the registrations as JSON and exits. Its program registers as many resources as the plan, of the
+plan's types and with its options: a StackReference whose outputs feed every setting's workspace and
+the service principal, explicit per-subscription providers (azure-native and azuread), parent
+components, the Lighthouse definitions and assignments every setting `dependsOn`, the Activity-log
+settings, a Logic App and its role assignment, and diagnostic settings shaped like the project's.
+Same types, because importing a type's SDK module is the SDK's cost of registering it, not the
+project's.
 
 The parent times each child from spawn to exit (wall), reads its CPU time and peak RSS from
 `os.wait4`, and each child reports the cyclic GC's time and collections (gc.callbacks). Children run
@@ -114,26 +117,52 @@ def write_project(root: Path, size: int) -> Path:
     return project
 
 
+# The plan's registrations besides the diagnostic settings, for a customer of four subscriptions in
+# Lighthouse deploy mode with Splunk on: 9 azure-native providers (forwarding and customer-admin per
+# subscription, mssp-arm) and 1 azuread, the StackReference, 4 components, 4 Activity-log settings,
+# 4 Lighthouse definitions and 4 assignments, the customer-tenant service principal, the Splunk
+# webhook's Logic App and its role assignment.
+BASELINE_FIXED = 30
+
+
 def baseline_program(count: int) -> str:
-    """A program with no project code, options-matched: `count` registrations in all."""
-    providers, anchors = 10, len(SUBSCRIPTIONS)
-    settings = count - 1 - providers - 1 - anchors  # StackReference, providers, component, anchors
+    """A program with no project code registering `count` resources: the plan's types and options."""
+    settings = count - BASELINE_FIXED
     if settings < 1:
         raise ValueError(f"a baseline of {count} registrations has no room for settings")
     return (
-        '"""Benchmark baseline: an options-matched graph, no project code."""\n'
+        '"""Benchmark baseline: the plan\'s resource types and options, no project code."""\n'
         "import pulumi\n"
-        "import pulumi_azure_native as azure_native\n\n"
+        "import pulumi_azure_native as azure_native\n"
+        "import pulumi_azuread as azuread\n\n"
+        "O = pulumi.ResourceOptions\n"
         f'ref = pulumi.StackReference("platform", stack_name="acme/{PLATFORM_STACK}")\n'
         'workspace = ref.get_output("workspaceResourceId")\n'
         f"subs = {list(SUBSCRIPTIONS)!r}\n"
-        f"providers = [azure_native.Provider(f\"p-{{i}}\", subscription_id=subs[i % len(subs)]) for i in range({providers})]\n"
-        'parent = pulumi.ComponentResource("bench:baseline:Forwarding", "forwarding")\n'
-        "anchors = [azure_native.monitor.SubscriptionDiagnosticSetting(\n"
-        '    f"activity-{i}", name="mssp-sentinel", workspace_id=workspace,\n'
-        '    logs=[{"category": "Administrative", "enabled": True}],\n'
-        "    opts=pulumi.ResourceOptions(parent=parent, provider=providers[i]),\n"
-        f") for i in range({anchors})]\n"
+        'forward = [azure_native.Provider(f"forward-{s}", subscription_id=s) for s in subs]\n'
+        'admin = [azure_native.Provider(f"admin-{s}", subscription_id=s) for s in subs]\n'
+        'arm = azure_native.Provider("arm", subscription_id=subs[0])\n'
+        'entra = azuread.Provider("entra", tenant_id="00000000-0000-4000-8000-000000000009")\n'
+        'identity = pulumi.ComponentResource("bench:baseline:Identity", "identity")\n'
+        'sp = azuread.ServicePrincipal("sp", client_id=ref.get_output("applicationClientId"), use_existing=True,\n'
+        "    opts=O(parent=identity, provider=entra, depends_on=[ref]))\n"
+        'lighthouse = pulumi.ComponentResource("bench:baseline:Lighthouse", "lighthouse")\n'
+        "assignments = []\n"
+        "for i, s in enumerate(subs):\n"
+        '    d = azure_native.managedservices.RegistrationDefinition(f"definition-{i}", scope=f"/subscriptions/{s}",\n'
+        '        registration_definition_id=f"00000000-0000-4000-8000-00000000000{i}",\n'
+        '        properties={"managed_by_tenant_id": "00000000-0000-4000-8000-000000000009",\n'
+        '                    "registration_definition_name": "bench", "authorizations": [{"principal_id": sp.object_id,\n'
+        '                    "role_definition_id": "43d0d8ad-25c7-4714-9337-8ba259a9fe05"}]},\n'
+        "        opts=O(parent=lighthouse, provider=admin[i], depends_on=[sp]))\n"
+        '    assignments.append(azure_native.managedservices.RegistrationAssignment(f"assignment-{i}",\n'
+        '        scope=f"/subscriptions/{s}", registration_assignment_id=f"10000000-0000-4000-8000-00000000000{i}",\n'
+        '        properties={"registration_definition_id": d.id}, opts=O(parent=lighthouse, provider=admin[i], depends_on=[d])))\n'
+        'forwarding = pulumi.ComponentResource("bench:baseline:Forwarding", "forwarding")\n'
+        "for i, s in enumerate(subs):\n"
+        '    azure_native.monitor.SubscriptionDiagnosticSetting(f"activity-{i}", name="mssp-sentinel", workspace_id=workspace,\n'
+        '        logs=[{"category": "Administrative", "enabled": True}],\n'
+        "        opts=O(parent=forwarding, provider=forward[i], depends_on=[assignments[i], ref]))\n"
         f"for i in range({settings}):\n"
         "    s = i % len(subs)\n"
         "    azure_native.monitor.DiagnosticSetting(\n"
@@ -143,8 +172,16 @@ def baseline_program(count: int) -> str:
         "        workspace_id=workspace,\n"
         '        logs=[{"category_group": "allLogs", "enabled": True}],\n'
         '        metrics=[{"category": "AllMetrics", "enabled": True}],\n'
-        "        opts=pulumi.ResourceOptions(parent=parent, provider=providers[s], depends_on=[anchors[s], ref]),\n"
+        "        opts=O(parent=forwarding, provider=forward[s], depends_on=[assignments[s], ref]),\n"
         "    )\n"
+        'splunk = pulumi.ComponentResource("bench:baseline:Splunk", "splunk")\n'
+        'flow = azure_native.logic.Workflow("workflow", workflow_name="la-bench", resource_group_name="rg-bench",\n'
+        '    location="westeurope", state="Enabled", identity={"type": "SystemAssigned"},\n'
+        '    definition={"triggers": {}, "actions": {}}, opts=O(parent=splunk, provider=arm, depends_on=[ref]))\n'
+        'azure_native.authorization.RoleAssignment("publisher", role_assignment_name="20000000-0000-4000-8000-000000000001",\n'
+        '    scope=ref.get_output("workspaceResourceId"), principal_id=flow.identity.apply(lambda i: i.principal_id if i else ""),\n'
+        '    role_definition_id="3913510d-42f4-4e42-8a64-420c390055eb", principal_type="ServicePrincipal",\n'
+        "    opts=O(parent=splunk, provider=arm, depends_on=[flow, ref]))\n"
     )
 
 
@@ -165,7 +202,8 @@ args = parser.parse_args()
 from mssp.offline import run_program
 
 here = Path(__file__).resolve().parent
-run = run_program(here, "baseline", {}, set(), {"acme/mssp": {"workspaceResourceId": WORKSPACE}})
+run = run_program(here, "baseline", {}, set(), {"acme/mssp": {"workspaceResourceId": WORKSPACE,
+                                                               "applicationClientId": "00000000-0000-4000-8000-00000000000a"}})
 resources = [{"urn": r.urn, "type": r.type, "name": r.name, "parent": r.parent, "custom": r.custom,
               "provider": r.provider, "inputs": r.inputs,
               "options": {"protect": r.protect, "retainOnDelete": r.retain_on_delete, "dependsOn": r.depends_on}}
