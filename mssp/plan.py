@@ -227,7 +227,8 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(manifest_json(manifest), encoding="utf-8")
-    markdown = render_markdown(manifest)
+    # Rendered only when someone reads it (a 10,000-resource table costs time for nothing under --quiet).
+    markdown = render_markdown(manifest) if args.markdown or not args.quiet else ""
     if args.markdown:
         args.markdown.parent.mkdir(parents=True, exist_ok=True)
         args.markdown.write_text(markdown, encoding="utf-8")

@@ -59,9 +59,13 @@ def folder_blobs(root: Path, wanted: Callable[[str], bool] = lambda _: True) -> 
     """{path: sha256 of the content} of the wanted files of a working folder (symlinks followed)."""
     out: dict[str, str] = {}
     for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
-        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS)
+        rel_dir = Path(dirpath).relative_to(root).as_posix()
+        # Folders no plan reads (tests/, docs/, scripts/, .github/): not walked at all.
+        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS and classify_path(
+            f"{'' if rel_dir == '.' else rel_dir + '/'}{d}/x.py", ()) != "docs")
         for name in filenames:
-            if name.endswith((".pyc", ".pyo")):
+            # A worktree's `.git` is a file naming its own (temporary) folder: not a plan input.
+            if name.endswith((".pyc", ".pyo")) or name == ".git":
                 continue
             path = Path(dirpath) / name
             rel = path.relative_to(root).as_posix()
