@@ -33,6 +33,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from components import catalog
+from mssp import arm_api
 from mssp.azure_rest import AzureRestClient, AzureRestError
 from mssp.discovery import ExistingSetting, parse_settings, settings_path
 
@@ -150,8 +151,12 @@ def compare_target(expected: Sequence[Expected], existing: Sequence[ExistingSett
                 continue
             same = _overlap(e.logs, s.logs) + [m for m in s.metrics if m.lower() in {x.lower() for x in e.metrics}]
             if same:
+                # Azure Policy (DeployIfNotExists) re-creates its settings: the fix is in the assignment.
+                by_policy = " (made by Azure Policy: change the policy assignment, not the setting)" \
+                    if s.name.lower().startswith(arm_api.POLICY_SETTING_PREFIX) else ""
                 findings.append(Finding("foreign", e.target, s.name,
-                                        f"also sends {', '.join(same)} to the MSSP workspace (as `{e.name}` does)"))
+                                        f"also sends {', '.join(same)} to the MSSP workspace (as `{e.name}` does)"
+                                        + by_policy))
                 break
     return findings
 

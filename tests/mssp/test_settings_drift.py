@@ -181,6 +181,8 @@ def test_items_the_batch_answers_500_or_429_are_read_again_one_by_one():
     with fake:
         result = run_check(fake, manifest)
     assert found(result) == truth
+    (policy,) = [f for f in result.findings if f.kind == "foreign"]
+    assert policy.setting == "setbypolicy" and "Azure Policy" in policy.detail
     assert result.calls["refusedItems"] == len(refused) == fake.count("get")
     # At most ceil(S/20) batch calls plus one fallback read per refused answer.
     assert len(fake.calls) == math.ceil(100 / 20) + len(refused)
