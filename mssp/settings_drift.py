@@ -166,7 +166,7 @@ def read_target(reader: Any, target: str, first: Any) -> tuple[list[ExistingSett
 
     Returns (settings or None when the resource is gone, error text or "", pages fetched).
     """
-    from mssp.azure.batch import Answer
+    from mssp.azure.batch import Answer, on_endpoint
 
     answer: Answer = first
     settings: list[ExistingSetting] = []
@@ -188,6 +188,8 @@ def read_target(reader: Any, target: str, first: Any) -> tuple[list[ExistingSett
             return settings, "", pages
         if pages >= MAX_PAGES:
             return [], f"more than {MAX_PAGES} pages of settings", pages
+        if not on_endpoint(reader.client, link):
+            return [], f"nextLink off the ARM endpoint, not followed: {link}", pages
         pages += 1
         answer = reader.get_one(link, what=f"reading the next page of diagnostic settings of {target}")
 

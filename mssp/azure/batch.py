@@ -75,6 +75,12 @@ def parse_responses(body: Any, names: Mapping[str, str]) -> dict[str, Answer] | 
     return out
 
 
+def on_endpoint(client: AzureRestClient, url: str) -> bool:
+    """Whether a URL Azure handed back (Location, nextLink) is on the client's ARM endpoint: the bearer
+    token goes with every request, so it must never be sent anywhere else."""
+    return (url.startswith("/") and not url.startswith("//")) or url.lower().startswith(client.base_url.lower() + "/")
+
+
 def _refused(answer: Answer | None) -> bool:
     return answer is None or answer.status == 429 or answer.status >= 500
 
@@ -154,8 +160,9 @@ class BatchReader:
             polls = 0
             while resp.status == 202:
                 location = resp.headers.get("location")
-                if not location or polls >= MAX_POLLS:
-                    self._disable("batch accepted but never finished" if location else "202 without Location")
+                if not location or polls >= MAX_POLLS or not on_endpoint(self.client, location):
+                    self._disable("202 without Location" if not location else "batch accepted but never finished"
+                                  if polls >= MAX_POLLS else "202 Location off the ARM endpoint")
                     return None
                 delay = parse_retry_after(resp.headers, 0.0)
                 self.client.sleep(min(delay if delay is not None else 1.0, self.client.max_wait))

@@ -341,3 +341,19 @@ def test_cli_settings_mode_reports_markdown_and_json_with_drift_exit_codes(manif
 ])
 def test_category_overlap(ours, theirs, overlap):
     assert sd._overlap(ours, theirs) == overlap
+
+
+def test_links_off_the_arm_endpoint_are_not_followed():
+    """The bearer token goes with every request: a nextLink or Location elsewhere is an error, not a read."""
+    from mssp.azure.batch import on_endpoint
+
+    manifest = synthetic_manifest(3)
+    fake, _ = fake_for(manifest)
+    with fake:
+        client = client_for(fake)
+        reader = BatchReader(client)
+        assert on_endpoint(client, f"{fake.base_url}/subscriptions/x") and on_endpoint(client, "/subscriptions/x")
+        assert not on_endpoint(client, "https://evil.example/subscriptions/x")
+        assert not on_endpoint(client, "//evil.example/x")
+        settings, error, _ = sd.read_target(reader, "/t", sd_answer(200, {"value": [], "nextLink": "https://evil.example/p2"}))
+    assert settings == [] and "off the ARM endpoint" in error and len(fake.calls) == 0
