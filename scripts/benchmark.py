@@ -1,25 +1,29 @@
-"""Scale benchmark: the offline plan of synthetic customers against the Pulumi SDK's own floor.
+"""Scale benchmark: a customer's offline plan, the whole CLI path, against an options-matched SDK floor.
 
 For each size (inventoried resources) this writes a synthetic customer (a stack file shaped like
 stacks/Pulumi.contoso.yaml, four subscriptions, an inventory spread over every catalog type except
-storage accounts, so one inventory entry is one diagnostic setting) into a temporary project view,
-and plans it with `mssp.plan.command.build_manifest` in a FRESH Python process: config validation, inventory
-loading, the platform stack's plan, the real `__main__.py` under the offline mocks, the manifest.
+storage accounts, so one inventory entry is one diagnostic setting) and times, in a FRESH process
+each, the command a user runs: `python -m mssp plan bench --config FILE --json OUT --quiet` (argument
+parsing, config validation, inventory, the program under the offline mocks, guardrails, the manifest
+written as JSON, interpreter exit). The platform's outputs come from the plan cache, as in every run
+after the first (they are planned once per benchmark run, in a warm-up child that is reported apart).
 
-The baseline, measured in the same run, is as many bare
-`azure_native.monitor.DiagnosticSetting`s as the plan registered resources (customer and platform
-runs, components and providers included), registered by a generated program with no project code,
-run through the same `mssp.plan.offline.run_program` (same `RecordingMonitor` over the same
-`OfflineMocks`, same root-stack reset, same output collection), also in a fresh process. Same
-monitor and mocks on both sides make it the fairest floor: the ratio is what the project's own code
-adds on top of what the SDK (and the recording) costs per resource anyway.
+The baseline, measured in the same run, is a generated CLI with no project code (it imports neither
+components.config nor pydantic: checked in every child) that, like `python -m mssp`, sets the plan's
+GC thresholds at start and exits without interpreter teardown, parses `--json OUT`, runs a program
+through the same `mssp.plan.offline.run_program` (same RecordingMonitor over the same OfflineMocks), writes
+the registrations as JSON and exits. Its program registers as many resources as the plan, of the
+plan's types and with its options: a StackReference whose outputs feed every setting's workspace and
+the service principal, explicit per-subscription providers (azure-native and azuread), parent
+components, the Lighthouse definitions and assignments every setting `dependsOn`, the Activity-log
+settings, a Logic App and its role assignment, and diagnostic settings shaped like the project's.
+Same types, because importing a type's SDK module is the SDK's cost of registering it, not the
+project's.
 
-Each child measures its own wall time and CPU time (from before its first Pulumi import to the end
-of the plan) and its peak RSS (`resource.getrusage(RUSAGE_SELF).ru_maxrss`), so memory is per size.
-Children run one at a time (on a 2-core machine two at once would measure each other); project and
-baseline alternate, several times per size, and each side keeps its fastest run, so that other work
-on the machine is less likely to decide a ratio. `MSSP_BENCH_PROFILE=FILE` makes a child (run by
-hand: `benchmark.py --child project DIR`) write its cProfile stats.
+The parent times each child from spawn to exit (wall), reads its CPU time and peak RSS from
+`os.wait4`, and each child reports the cyclic GC's time and collections (gc.callbacks). Children run
+one at a time, project and baseline alternating, several times per size; each side keeps its
+fastest run. `MSSP_BENCH_PROFILE=FILE` makes a child write its cProfile stats.
 
     python scripts/benchmark.py [--sizes 100,1000,10000] [--repeat N] [--json OUT]
 """
@@ -29,7 +33,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -50,7 +53,6 @@ from components.forwarding.inventory import InventoryItem, dump_inventory  # noq
 STACK = "bench"
 PLATFORM_STACK = "mssp"
 TARGET_RATIO = 1.25
-PROFILE_ENV = "MSSP_BENCH_PROFILE"  # a child writes its cProfile stats to this file when set
 LARGE = 5000  # from this size on, two runs per side by default instead of three
 # Fictitious subscriptions of the synthetic customer (valid GUID syntax, nobody's real ids).
 SUBSCRIPTIONS = (
@@ -87,14 +89,14 @@ def synthetic_inventory(size: int) -> list[InventoryItem]:
     ]
 
 
-def synthetic_stack(template: dict[str, Any]) -> dict[str, Any]:
+def synthetic_stack(template: dict[str, Any], inventory: str = f"stacks/inventories/{STACK}.yaml") -> dict[str, Any]:
     """The example customer's stack file with the synthetic subscriptions and inventory."""
     doc = json.loads(json.dumps(template))
     customer = doc["config"]["mssp-sentinel:customer"]
     customer["name"] = STACK
     customer["displayName"] = "Benchmark customer (synthetic)"
     customer["subscriptions"] = [{"id": s, "displayName": f"Bench {n}"} for n, s in enumerate(SUBSCRIPTIONS, 1)]
-    customer["forwarding"]["inventory"] = f"stacks/inventories/{STACK}.yaml"
+    customer["forwarding"]["inventory"] = inventory
     customer["forwarding"]["exclude"] = []
     return doc
 
@@ -107,97 +109,207 @@ def write_project(root: Path, size: int) -> Path:
         (project / name).symlink_to(REPO / name)
     (project / "stacks" / f"Pulumi.{PLATFORM_STACK}.yaml").symlink_to(REPO / "stacks" / f"Pulumi.{PLATFORM_STACK}.yaml")
     template = yaml.safe_load((REPO / "stacks" / "Pulumi.contoso.yaml").read_text(encoding="utf-8"))
-    stack_doc = synthetic_stack(template)
+    # An absolute inventory path: `mssp plan --config` resolves it against the real project folder.
+    stack_doc = synthetic_stack(template, str(project / "stacks" / "inventories" / f"{STACK}.yaml"))
     (project / "stacks" / f"Pulumi.{STACK}.yaml").write_text(yaml.safe_dump(stack_doc, sort_keys=False), encoding="utf-8")
     (project / "stacks" / "inventories" / f"{STACK}.yaml").write_text(dump_inventory(synthetic_inventory(size)),
                                                                       encoding="utf-8")
     return project
 
 
+# The plan's registrations besides the diagnostic settings, for a customer of four subscriptions in
+# Lighthouse deploy mode with Splunk on: 9 azure-native providers (forwarding and customer-admin per
+# subscription, mssp-arm) and 1 azuread, the StackReference, 4 components, 4 Activity-log settings,
+# 4 Lighthouse definitions and 4 assignments, the customer-tenant service principal, the Splunk
+# webhook's Logic App and its role assignment.
+BASELINE_FIXED = 30
+
+
 def baseline_program(count: int) -> str:
-    """A program with no project code: `count` bare DiagnosticSettings, inputs shaped like the project's."""
+    """A program with no project code registering `count` resources: the plan's types and options."""
+    settings = count - BASELINE_FIXED
+    if settings < 1:
+        raise ValueError(f"a baseline of {count} registrations has no room for settings")
     return (
-        '"""Benchmark baseline: bare diagnostic settings, no project code."""\n'
-        "import pulumi_azure_native as azure_native\n\n"
-        f"for i in range({count}):\n"
+        '"""Benchmark baseline: the plan\'s resource types and options, no project code."""\n'
+        "import pulumi\n"
+        "import pulumi_azure_native as azure_native\n"
+        "import pulumi_azuread as azuread\n\n"
+        "O = pulumi.ResourceOptions\n"
+        f'ref = pulumi.StackReference("platform", stack_name="acme/{PLATFORM_STACK}")\n'
+        'workspace = ref.get_output("workspaceResourceId")\n'
+        f"subs = {list(SUBSCRIPTIONS)!r}\n"
+        'forward = [azure_native.Provider(f"forward-{s}", subscription_id=s) for s in subs]\n'
+        'admin = [azure_native.Provider(f"admin-{s}", subscription_id=s) for s in subs]\n'
+        'arm = azure_native.Provider("arm", subscription_id=subs[0])\n'
+        'entra = azuread.Provider("entra", tenant_id="00000000-0000-4000-8000-000000000009")\n'
+        'identity = pulumi.ComponentResource("bench:baseline:Identity", "identity")\n'
+        'sp = azuread.ServicePrincipal("sp", client_id=ref.get_output("applicationClientId"), use_existing=True,\n'
+        "    opts=O(parent=identity, provider=entra, depends_on=[ref]))\n"
+        'lighthouse = pulumi.ComponentResource("bench:baseline:Lighthouse", "lighthouse")\n'
+        "assignments = []\n"
+        "for i, s in enumerate(subs):\n"
+        '    d = azure_native.managedservices.RegistrationDefinition(f"definition-{i}", scope=f"/subscriptions/{s}",\n'
+        '        registration_definition_id=f"00000000-0000-4000-8000-00000000000{i}",\n'
+        '        properties={"managed_by_tenant_id": "00000000-0000-4000-8000-000000000009",\n'
+        '                    "registration_definition_name": "bench", "authorizations": [{"principal_id": sp.object_id,\n'
+        '                    "role_definition_id": "43d0d8ad-25c7-4714-9337-8ba259a9fe05"}]},\n'
+        "        opts=O(parent=lighthouse, provider=admin[i], depends_on=[sp]))\n"
+        '    assignments.append(azure_native.managedservices.RegistrationAssignment(f"assignment-{i}",\n'
+        '        scope=f"/subscriptions/{s}", registration_assignment_id=f"10000000-0000-4000-8000-00000000000{i}",\n'
+        '        properties={"registration_definition_id": d.id}, opts=O(parent=lighthouse, provider=admin[i], depends_on=[d])))\n'
+        'forwarding = pulumi.ComponentResource("bench:baseline:Forwarding", "forwarding")\n'
+        "for i, s in enumerate(subs):\n"
+        '    azure_native.monitor.SubscriptionDiagnosticSetting(f"activity-{i}", name="mssp-sentinel", workspace_id=workspace,\n'
+        '        logs=[{"category": "Administrative", "enabled": True}],\n'
+        "        opts=O(parent=forwarding, provider=forward[i], depends_on=[assignments[i], ref]))\n"
+        f"for i in range({settings}):\n"
+        "    s = i % len(subs)\n"
         "    azure_native.monitor.DiagnosticSetting(\n"
         '        f"diag-{i}",\n'
         '        name="mssp-sentinel",\n'
-        f'        resource_uri=f"/subscriptions/{SUBSCRIPTIONS[0]}/resourceGroups/rg-bench/providers/'
-        'Microsoft.KeyVault/vaults/kv-{i}",\n'
-        f'        workspace_id="{BASELINE_WORKSPACE}",\n'
+        '        resource_uri=f"/subscriptions/{subs[s]}/resourceGroups/rg-bench/providers/Microsoft.KeyVault/vaults/kv-{i}",\n'
+        "        workspace_id=workspace,\n"
         '        logs=[{"category_group": "allLogs", "enabled": True}],\n'
         '        metrics=[{"category": "AllMetrics", "enabled": True}],\n'
+        "        opts=O(parent=forwarding, provider=forward[s], depends_on=[assignments[s], ref]),\n"
         "    )\n"
+        'splunk = pulumi.ComponentResource("bench:baseline:Splunk", "splunk")\n'
+        'flow = azure_native.logic.Workflow("workflow", workflow_name="la-bench", resource_group_name="rg-bench",\n'
+        '    location="westeurope", state="Enabled", identity={"type": "SystemAssigned"},\n'
+        '    definition={"triggers": {}, "actions": {}}, opts=O(parent=splunk, provider=arm, depends_on=[ref]))\n'
+        'azure_native.authorization.RoleAssignment("publisher", role_assignment_name="20000000-0000-4000-8000-000000000001",\n'
+        '    scope=ref.get_output("workspaceResourceId"), principal_id=flow.identity.apply(lambda i: i.principal_id if i else ""),\n'
+        '    role_definition_id="3913510d-42f4-4e42-8a64-420c390055eb", principal_type="ServicePrincipal",\n'
+        "    opts=O(parent=splunk, provider=arm, depends_on=[flow, ref]))\n"
     )
+
+
+# The baseline's command line: parse --json, run the program through the same runner, write, exit.
+BASELINE_CLI = '''"""Benchmark baseline CLI: the same runner as `mssp plan`, no project code."""
+import argparse
+import gc
+import json
+import os
+import sys
+from pathlib import Path
+
+gc.set_threshold(50_000, 20, 20)  # what `python -m mssp` does from its start (mssp/__main__.py)
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--json", type=Path, required=True)
+args = parser.parse_args()
+from mssp.plan.offline import run_program
+
+here = Path(__file__).resolve().parent
+run = run_program(here, "baseline", {}, set(), {"acme/mssp": {"workspaceResourceId": WORKSPACE,
+                                                               "applicationClientId": "00000000-0000-4000-8000-00000000000a"}})
+resources = [{"urn": r.urn, "type": r.type, "name": r.name, "parent": r.parent, "custom": r.custom,
+              "provider": r.provider, "inputs": r.inputs,
+              "options": {"protect": r.protect, "retainOnDelete": r.retain_on_delete, "dependsOn": r.depends_on}}
+             for r in sorted(run.registrations, key=lambda r: r.urn)]
+args.json.write_text(json.dumps({"stack": "baseline", "resources": resources, "outputs": run.outputs,
+                                 "policies": []}, indent=2) + "\\n", encoding="utf-8")
+print(f"registered {len(resources)}")
+sys.stdout.flush()
+os._exit(0)  # no interpreter teardown, as `python -m mssp` (fair both ways)
+'''
 
 
 def write_baseline(root: Path, count: int) -> Path:
     project = root / "baseline"
-    project.mkdir()
+    project.mkdir(exist_ok=True)
     (project / "__main__.py").write_text(baseline_program(count), encoding="utf-8")
+    (project / "cli.py").write_text(BASELINE_CLI.replace("WORKSPACE", repr(BASELINE_WORKSPACE)), encoding="utf-8")
     return project
 
 
 # ---- children (one measurement each, in a fresh interpreter) ----
 
-
-def _peak_mib() -> float:
-    # Linux reports ru_maxrss in KiB.
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def child_project(project_dir: Path) -> dict[str, Any]:
-    start, cpu_start = time.perf_counter(), time.process_time()
-    from mssp.plan.command import build_manifest
-
-    manifest = build_manifest(STACK, project_dir)
-    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
-    peak = _peak_mib()
-    # The plan also registers the platform stack's resources (its outputs feed the customer's
-    # StackReference); count them too, after the clock and the peak were read.
-    from components.config import stack_file, stack_values
-    from mssp.plan.offline import run_program
-
-    platform = run_program(project_dir, PLATFORM_STACK, *stack_values(stack_file(project_dir, PLATFORM_STACK), project_dir, PLATFORM_STACK))
-    resources = manifest["resources"]
-    return {
-        "seconds": seconds,
-        "cpu_seconds": cpu_seconds,
-        "peak_mib": peak,
-        # Components, providers and custom resources of both runs (not the root stacks).
-        "registered": len(resources) + len(platform.registrations),
-        "diagnostic_settings": sum(1 for r in resources if r["type"] == "azure-native:monitor:DiagnosticSetting"),
-    }
-
-
-def child_baseline(project_dir: Path) -> dict[str, Any]:
-    start, cpu_start = time.perf_counter(), time.process_time()
-    from mssp.plan.offline import run_program
-
-    run = run_program(project_dir, "baseline", {}, set())
-    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
-    return {
-        "seconds": seconds,
-        "cpu_seconds": cpu_seconds,
-        "peak_mib": _peak_mib(),
-        "registered": len(run.registrations),
-        "diagnostic_settings": len(run.registrations),
-    }
+# Run in every child before anything else (`python -c LAUNCH RESULT ...`): time the cyclic GC with
+# gc.callbacks, note whether project config code was imported, then run the command as `python -m`
+# or `python FILE` would. The result file is written at exit, after the command's own exit code.
+LAUNCH = '''
+import atexit, gc, json, os, runpy, sys, time
+result, kind, target, *argv = sys.argv[1:]
+state = {"gc_seconds": 0.0, "gc_collections": 0, "start": 0.0}
+def _gc(phase, info):
+    if phase == "start":
+        state["start"] = time.perf_counter()
+    else:
+        state["gc_seconds"] += time.perf_counter() - state["start"]
+        state["gc_collections"] += 1
+gc.callbacks.append(_gc)
+def _done():
+    with open(result, "w") as f:
+        json.dump({"gc_seconds": state["gc_seconds"], "gc_collections": state["gc_collections"],
+                   "config_imported": "pydantic" in sys.modules or "components.config" in sys.modules}, f)
+atexit.register(_done)
+_exit = os._exit  # a command may leave with os._exit (mssp does): record first
+os._exit = lambda code: (_done(), _exit(code))
+profile = os.environ.get("MSSP_BENCH_PROFILE")
+if profile:
+    import cProfile
+    prof = cProfile.Profile()
+    prof.enable()
+    atexit.register(lambda: (prof.disable(), prof.dump_stats(profile)))
+if kind == "-m":
+    sys.argv = [target, *argv]
+    runpy.run_module(target, run_name="__main__", alter_sys=True)
+else:
+    sys.argv = [target, *argv]
+    runpy.run_path(target, run_name="__main__")
+'''
 
 
-def run_child(kind: str, project_dir: Path) -> dict[str, Any]:
-    """Run one measurement in a fresh interpreter; its last stdout line is the JSON result."""
+def run_child(command: list[str], cwd: Path, env: dict[str, str]) -> dict[str, Any]:
+    """Run one command in a fresh interpreter; wall time from spawn to exit, CPU and peak from wait4."""
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
+        result_file = Path(f.name)
     started = time.perf_counter()
-    proc = subprocess.run(
-        [sys.executable, str(Path(__file__).resolve()), "--child", kind, str(project_dir)],
-        capture_output=True, text=True, cwd=REPO, check=False,
-        env={**os.environ, "PYTHONHASHSEED": "0"},
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(f"benchmark child {kind} failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
-    result = json.loads(proc.stdout.strip().splitlines()[-1])
-    result["process_seconds"] = time.perf_counter() - started
+    proc = subprocess.Popen([sys.executable, "-c", LAUNCH, str(result_file), *command], cwd=cwd, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    assert proc.stderr is not None
+    stderr = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    try:
+        inner = json.loads(result_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        inner = {}
+    finally:
+        result_file.unlink(missing_ok=True)
+    if proc.returncode != 0 or not inner:
+        raise RuntimeError(f"benchmark child {command} failed ({proc.returncode}):\n{stderr.decode()[-4000:]}")
+    return {
+        "seconds": seconds,
+        "cpu_seconds": usage.ru_utime + usage.ru_stime,
+        "peak_mib": usage.ru_maxrss / 1024,  # Linux: KiB
+        **inner,
+    }
+
+
+def _env(cache: Path) -> dict[str, str]:
+    return {**os.environ, "PYTHONHASHSEED": "0", "MSSP_PLAN_CACHE": str(cache)}
+
+
+def project_child(project_dir: Path, out: Path, cache: Path) -> dict[str, Any]:
+    stack_file = project_dir / "stacks" / f"Pulumi.{STACK}.yaml"
+    result = run_child(["-m", "mssp", "plan", STACK, "--config", str(stack_file), "--json", str(out), "--quiet"],
+                       REPO, _env(cache))
+    resources = json.loads(out.read_text(encoding="utf-8"))["resources"]
+    result["registered"] = len(resources)
+    result["diagnostic_settings"] = sum(1 for r in resources if r["type"] == "azure-native:monitor:DiagnosticSetting")
+    return result
+
+
+def baseline_child(baseline_dir: Path, out: Path, cache: Path) -> dict[str, Any]:
+    result = run_child(["file", str(baseline_dir / "cli.py"), "--json", str(out)], REPO, _env(cache))
+    resources = json.loads(out.read_text(encoding="utf-8"))["resources"]
+    if result["config_imported"]:
+        raise RuntimeError("the baseline imported components.config or pydantic: it must not")
+    result["registered"] = len(resources)
     return result
 
 
@@ -210,7 +322,7 @@ class Row:
     registered: int  # resources the customer plan registers (the baseline registers as many)
     diagnostic_settings: int
     runs: int  # runs of each side; the figures are the fastest run's
-    project_seconds: float
+    project_seconds: float  # the whole `python -m mssp plan ... --json` process, spawn to exit
     baseline_seconds: float
     time_ratio: float
     # CPU seconds of the same runs: less disturbed than wall time when other processes share the cores.
@@ -220,8 +332,9 @@ class Row:
     project_peak_mib: float
     baseline_peak_mib: float
     memory_ratio: float
-    project_process_seconds: float
-    baseline_process_seconds: float
+    project_gc_share: float  # the cyclic GC's share of the fastest run's wall time
+    baseline_gc_share: float
+    cold_seconds: float  # the first plan of the run, which also plans the platform's outputs once
 
     @property
     def meets_target(self) -> bool:
@@ -237,25 +350,29 @@ def repeats_for(size: int, repeat: int | None) -> int:
 
 
 def fastest(results: list[dict[str, Any]]) -> dict[str, Any]:
-    """The fastest run's wall time, and the smallest CPU time and peak of all runs (least disturbed)."""
+    """The fastest run's wall time (and its GC time), and the smallest CPU time and peak of all runs."""
     best = dict(min(results, key=lambda r: r["seconds"]))
     best["peak_mib"] = min(r["peak_mib"] for r in results)
     best["cpu_seconds"] = min(r["cpu_seconds"] for r in results)
     return best
 
 
-def measure(size: int, work: Path, repeat: int | None = None) -> Row:
-    """One size: the project's plan, then a baseline of as many bare settings as the plan registered.
+def measure(size: int, work: Path, cache: Path, repeat: int | None = None) -> Row:
+    """One size: the project's CLI plan, then a baseline of as many options-matched registrations.
 
-    With repeats, project and baseline alternate so that a slow spell of the machine hits both.
+    The first project run is the warm-up: on the first size it plans the platform's outputs into
+    this run's plan cache (its time is the row's cold_seconds). Then project and baseline alternate.
     """
-    project_dir = write_project(work / f"size-{size}", size)
-    projects = [run_child("project", project_dir)]
-    baseline_dir = write_baseline(work / f"size-{size}", projects[0]["registered"])
-    baselines = [run_child("baseline", baseline_dir)]
+    root = work / f"size-{size}"
+    project_dir = write_project(root, size)
+    out = root / "out.json"
+    cold = project_child(project_dir, out, cache)
+    projects = [project_child(project_dir, out, cache)]
+    baseline_dir = write_baseline(root, projects[0]["registered"])
+    baselines = [baseline_child(baseline_dir, out, cache)]
     for _ in range(repeats_for(size, repeat) - 1):
-        projects.append(run_child("project", project_dir))
-        baselines.append(run_child("baseline", baseline_dir))
+        projects.append(project_child(project_dir, out, cache))
+        baselines.append(baseline_child(baseline_dir, out, cache))
     project, baseline = fastest(projects), fastest(baselines)
     if baseline["registered"] != project["registered"]:
         raise RuntimeError(f"baseline registered {baseline['registered']} resources, the plan {project['registered']}")
@@ -273,8 +390,9 @@ def measure(size: int, work: Path, repeat: int | None = None) -> Row:
         project_peak_mib=round(project["peak_mib"], 1),
         baseline_peak_mib=round(baseline["peak_mib"], 1),
         memory_ratio=round(project["peak_mib"] / baseline["peak_mib"], 3),
-        project_process_seconds=round(project["process_seconds"], 3),
-        baseline_process_seconds=round(baseline["process_seconds"], 3),
+        project_gc_share=round(project["gc_seconds"] / project["seconds"], 3),
+        baseline_gc_share=round(baseline["gc_seconds"] / baseline["seconds"], 3),
+        cold_seconds=round(cold["seconds"], 3),
     )
 
 
@@ -282,27 +400,29 @@ def benchmark(sizes: list[int], repeat: int | None = None, progress: bool = Fals
     """Measure every size, one child process at a time (never two at once: they would measure each other)."""
     rows = []
     with tempfile.TemporaryDirectory(prefix="mssp-bench-") as tmp:
+        cache = Path(tmp) / "plan-cache"  # this run's own: platform outputs planned once per run
         for size in sizes:
-            row = measure(size, Path(tmp), repeat)
+            row = measure(size, Path(tmp), cache, repeat)
             rows.append(row)
             if progress:
                 print(f"size {size:,}: project {row.project_seconds:.2f} s / {row.project_peak_mib:.0f} MiB, "
                       f"baseline {row.baseline_seconds:.2f} s / {row.baseline_peak_mib:.0f} MiB "
-                      f"(fastest of {row.runs})", flush=True)
+                      f"(fastest of {row.runs}; first plan {row.cold_seconds:.2f} s)", flush=True)
     return rows
 
 
 def render_table(rows: list[Row]) -> str:
     lines = [
         "| inventoried | registered | project s | baseline s | time ratio | project CPU s | baseline CPU s | "
-        "CPU ratio | project peak MiB | baseline peak MiB | memory ratio |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "CPU ratio | project peak MiB | baseline peak MiB | memory ratio | GC share project / baseline | first plan s |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         lines.append(
             f"| {r.size:,} | {r.registered:,} | {r.project_seconds:.2f} | {r.baseline_seconds:.2f} | "
             f"{r.time_ratio:.2f}x | {r.project_cpu_seconds:.2f} | {r.baseline_cpu_seconds:.2f} | {r.cpu_ratio:.2f}x | "
-            f"{r.project_peak_mib:.0f} | {r.baseline_peak_mib:.0f} | {r.memory_ratio:.2f}x |"
+            f"{r.project_peak_mib:.0f} | {r.baseline_peak_mib:.0f} | {r.memory_ratio:.2f}x | "
+            f"{r.project_gc_share:.0%} / {r.baseline_gc_share:.0%} | {r.cold_seconds:.2f} |"
         )
     return "\n".join(lines)
 
@@ -312,8 +432,11 @@ def report(rows: list[Row]) -> dict[str, Any]:
         "target_ratio": TARGET_RATIO,
         "cpus": os.cpu_count(),
         "python": sys.version.split()[0],
-        "baseline": "bare azure-native DiagnosticSetting x registered, via mssp.plan.offline.run_program "
-                    "(RecordingMonitor over OfflineMocks), no project code",
+        "project": "python -m mssp plan bench --config FILE --json OUT --quiet, whole process (platform outputs "
+                   "from this run's plan cache)",
+        "baseline": "generated CLI (argparse, --json) over mssp.plan.offline.run_program (RecordingMonitor over "
+                    "OfflineMocks), no project code: StackReference, explicit providers, parent component, "
+                    "dependsOn anchors, diagnostic settings; as many registrations as the plan",
         "rows": [{**asdict(r), "meets_target": r.meets_target} for r in rows],
     }
 
@@ -335,26 +458,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=None,
                         help=f"runs per side, alternating, fastest kept (default 3 under {LARGE:,} resources, else 2)")
     parser.add_argument("--json", type=Path, metavar="OUT", help="also write the results as JSON here")
-    parser.add_argument("--child", nargs=2, metavar=("KIND", "DIR"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-
-    if args.child:
-        kind, directory = args.child
-        child = child_project if kind == "project" else child_baseline
-        profile_to = os.environ.get(PROFILE_ENV)
-        if profile_to:
-            import cProfile
-
-            profiler = cProfile.Profile()
-            result = profiler.runcall(child, Path(directory))
-            profiler.dump_stats(profile_to)
-        else:
-            result = child(Path(directory))
-        print(json.dumps(result), flush=True)
-        sys.stderr.flush()
-        # Skip interpreter teardown: the SDK's event loop complains while being collected, and
-        # tearing down a 1 GiB heap measures nothing.
-        os._exit(0)
 
     if args.repeat is not None and args.repeat < 1:
         parser.error("--repeat must be at least 1")

@@ -17,6 +17,12 @@ so the real client code (mssp.azure.rest, mssp.discover.discovery) runs unchange
   Microsoft.Insights/preview/2021-05-01-preview/examples/listDiagnosticSettings.json ({value: [{id, type,
   name, properties {storageAccountId, eventHubAuthorizationRuleId, workspaceId, metrics[], logs[]}}]}).
 - ARM errors: {"error": {"code", "message"}}.
+- A running batch (`batch_pending`): 202 Accepted with Location and Retry-After, the Location
+  answering 202 until the batch is done and then 200 with the responses body
+  (maciejporebski.github.io/azure-management-batch-api; the polling follows ARM's asynchronous
+  pattern, learn.microsoft.com/azure/azure-resource-manager/management/async-operations).
+- Paged settings lists (`settings_page_size`): {value, nextLink}, the nextLink an absolute URL to GET,
+  as ARM list operations page (azure-rest-api-specs x-ms-pageable nextLinkName "nextLink").
 
 It does not run KQL: it reads the type list out of the `in~ (...)` clause discovery sends and adds
 the readable subscriptions when the query unions ResourceContainers.
@@ -38,6 +44,7 @@ from components.facts import catalog
 from mssp.azure import arm as arm_api
 
 SETTINGS_MARK = arm_api.DIAGNOSTIC_SETTINGS_PROVIDER.lower()
+BATCH_RESULTS = "/batchResults/"  # where a running batch's Location points (the fake's own path)
 
 
 @dataclass
@@ -70,6 +77,7 @@ def make_setting(
     logs: Sequence[str] = ("allLogs",),
     metrics: Sequence[str] = (),
     storage_account_id: str | None = None,
+    destination_type: str | None = None,
 ) -> dict[str, Any]:
     """A setting as the list API returns it (listDiagnosticSettings.json); logs entries are category
     groups when they start with a lower-case letter (allLogs, audit), categories otherwise."""
@@ -88,6 +96,7 @@ def make_setting(
             "metrics": [{"category": m, "enabled": True, "retentionPolicy": {"enabled": False, "days": 0}}
                         for m in metrics],
             "logs": [log_entry(c) for c in logs],
+            "logAnalyticsDestinationType": destination_type,
         },
     }
 
@@ -137,6 +146,9 @@ class FakeArm:
         self.calls: list[tuple[str, str]] = []  # (kind, path) of every request
         self.graph_bodies: list[Any] = []  # the JSON body of every Resource Graph request
         self.batch_sizes: list[int] = []
+        self.batch_pending = 0  # answer each /batch 202 + Location, and each poll 202 this many times first
+        self.settings_page_size: int | None = None  # page settings lists, with nextLink
+        self._running: dict[str, list[Any]] = {}  # batch result id -> [polls left, responses body]
         self._lock = threading.Lock()
         self._target_cache: set[str] | None = None  # resources do not change while the server runs
         self._server: ThreadingHTTPServer | None = None
@@ -183,6 +195,7 @@ class FakeArm:
         path = urlsplit(req.path).path
         kind = ("graph" if path.lower() == arm_api.RESOURCE_GRAPH_PATH.lower() else
                 "batch" if path.lower() == arm_api.BATCH_PATH else
+                "poll" if path.startswith(BATCH_RESULTS) else
                 "get" if method == "GET" and SETTINGS_MARK in path.lower() else "other")
         with self._lock:
             self.calls.append((kind, req.path))
@@ -200,9 +213,14 @@ class FakeArm:
             return self._send(req, fault or self._graph(body))
         if kind == "batch" and method == "POST":
             fault = self.batch_faults.pop(number, None) or self.batch_refusal
-            return self._send(req, fault or self._batch(body))
+            answer = fault or self._batch(body)
+            if answer.status == 200 and self.batch_pending:
+                return self._send(req, self._accept(answer.body))
+            return self._send(req, answer)
+        if kind == "poll" and method == "GET":
+            return self._send(req, self._poll(path))
         if kind == "get":
-            status, content = self._settings_of(path)
+            status, content = self._settings_of(req.path)
             return self._send(req, Fault(status, {}, content))
         return self._send(req, arm_error(404, "NotFound", f"no route for {method} {path}"))
 
@@ -262,7 +280,7 @@ class FakeArm:
             if r.get("httpMethod") != "GET" or SETTINGS_MARK not in url.path.lower():
                 status, content = 400, {"error": {"code": "BadRequest", "message": "unsupported request"}}
             else:
-                status, content = self._settings_of(url.path)
+                status, content = self._settings_of(url.path + (f"?{url.query}" if url.query else ""))
                 uri = url.path[: url.path.lower().index(SETTINGS_MARK)].lower()
                 with self._lock:
                     if uri in self.garbled_items:
@@ -287,7 +305,26 @@ class FakeArm:
             self._target_cache = out
         return out
 
-    def _settings_of(self, path: str) -> tuple[int, Any]:
+    def _accept(self, responses: Any) -> Fault:
+        with self._lock:
+            rid = f"r{len(self._running) + 1}"
+            self._running[rid] = [self.batch_pending - 1, responses]
+        return Fault(202, {"Location": f"{self.base_url}{BATCH_RESULTS}{rid}", "Retry-After": "0"}, None)
+
+    def _poll(self, path: str) -> Fault:
+        rid = path[len(BATCH_RESULTS):]
+        with self._lock:
+            running = self._running.get(rid)
+            if running is None:
+                return arm_error(404, "NotFound", f"no batch {rid}")
+            if running[0] > 0:
+                running[0] -= 1
+                return Fault(202, {"Location": f"{self.base_url}{path}", "Retry-After": "0"}, None)
+        return Fault(200, {}, running[1])
+
+    def _settings_of(self, path_and_query: str) -> tuple[int, Any]:
+        split = urlsplit(path_and_query)
+        path = split.path
         uri = path[: path.lower().index(SETTINGS_MARK)].lower()
         with self._lock:
             queued = self.item_faults.get(uri)
@@ -295,9 +332,19 @@ class FakeArm:
         if status is not None:
             code = {403: "AuthorizationFailed", 429: "TooManyRequests", 500: "InternalServerError"}.get(status, "Error")
             return status, {"error": {"code": code, "message": f"scripted {status} for {uri}"}}
-        base = next((g for g in self.gone if uri == g or uri.startswith(g + "/")), None)
+        base = next((g for g in self.gone if uri == g.lower() or uri.startswith(g.lower() + "/")), None)
         # Subscription-scope settings (the Activity log) live on /subscriptions/{id} of a readable subscription.
         subscription_scope = uri.count("/") == 2 and uri.rsplit("/", 1)[-1] in self.readable
         if base is not None or (uri not in self._targets() and not subscription_scope):
             return 404, {"error": {"code": "ResourceNotFound", "message": f"The Resource '{uri}' was not found."}}
-        return 200, {"value": self.settings.get(uri, [])}
+        value = self.settings.get(uri, [])
+        if not self.settings_page_size:
+            return 200, {"value": value}
+        query = dict(p.split("=", 1) for p in split.query.split("&") if "=" in p)
+        offset = int(query.get("$skipToken", "0"))
+        page = value[offset:offset + self.settings_page_size]
+        answer: dict[str, Any] = {"value": page}
+        if offset + self.settings_page_size < len(value):
+            answer["nextLink"] = (f"{self.base_url}{path}?api-version={arm_api.DIAGNOSTIC_SETTINGS_API_VERSION}"
+                                  f"&$skipToken={offset + self.settings_page_size}")
+        return 200, answer

@@ -19,6 +19,14 @@ import yaml
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(autouse=True)
+def _private_plan_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own empty plan cache (mssp.diff.cache), never the user's ~/.cache."""
+    folder = tmp_path_factory.mktemp("plan-cache")
+    monkeypatch.setenv("MSSP_PLAN_CACHE", str(folder))
+    return folder
+
+
 @pytest.fixture
 def project_dir() -> Path:
     return PROJECT_DIR
@@ -118,6 +126,23 @@ def run_cli(capsys: pytest.CaptureFixture[str]) -> Callable[[list[str]], tuple[i
         return code, out, err
 
     return run
+
+
+PROJECT_PARTS = ("components", "mssp", "policies", "stacks", "__main__.py", "Pulumi.yaml")
+
+
+def copy_project(dest: Path, parts: tuple[str, ...] = PROJECT_PARTS) -> Path:
+    """A copy of the project's program, planner and stacks (for tests that commit to a fresh repository)."""
+    import shutil
+
+    dest.mkdir(parents=True, exist_ok=True)
+    for part in parts:
+        src = PROJECT_DIR / part
+        if src.is_dir():
+            shutil.copytree(src, dest / part, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(src, dest / part)
+    return dest
 
 
 def by_type(manifest: dict[str, Any], type_token: str) -> list[dict[str, Any]]:

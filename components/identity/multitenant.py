@@ -2,7 +2,7 @@
 principal, how it signs in, and the Azure roles it holds in the MSSP tenant.
 
 - purpose "deploy" (`pulumi up` only): the custom role "MSSP Sentinel diagnostic destination" on the
-  workspace (workspaces/read + sharedKeys/action, components/roles.py), which is what a diagnostic
+  workspace (workspaces/read + sharedKeys/action, components/facts/roles.py), which is what a diagnostic
   setting in a customer subscription needs on its destination; not Log Analytics Contributor, which
   would also read every customer's logs.
 - purpose "read-only" (PR previews, drift): Reader on the workspace and on the platform resource

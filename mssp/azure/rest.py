@@ -137,6 +137,10 @@ class AzureRestClient:
         with self._lock:
             return self._calls
 
+    def sleep(self, seconds: float) -> None:
+        """Wait with the injected sleep function (tests do not wait), e.g. between polls of a 202."""
+        self._sleep(seconds)
+
     def url(self, path: str) -> str:
         return path if path.startswith(("https://", "http://")) else self.base_url + path
 

@@ -1,8 +1,15 @@
 """`python -m mssp diff BASE HEAD`: what a change does to each stack, as Markdown for a PR comment.
 
 BASE and HEAD are each a plan manifest (`mssp plan --json`), a directory of manifests (one per stack),
-or a git ref. A ref is planned offline in a temporary worktree (`git worktree add --detach`), one
-`python -m mssp plan STACK --json` per `stacks/Pulumi.*.yaml`, and the worktree is removed afterwards.
+or a git ref. A ref is planned offline in a temporary worktree (`git worktree add --detach`) with that
+commit's own `python -m mssp plan`, and the worktree is removed afterwards.
+
+When both are git refs, only the stacks the change can affect are planned (mssp.diff.affected: a
+stack file or inventory -> that stack, the platform stack file -> it and its customers, code -> all,
+docs and tests -> none); the report lists the skipped stacks and why. Plans come from the plan cache
+(mssp.diff.cache, keyed by a content hash of what each plan reads) when they are there, and the rest
+run in parallel processes, up to the core count, several stacks per process where the commit's
+planner accepts `--out-dir`.
 
 A ref's code is code nobody may have reviewed yet: it runs with a scrubbed environment (an allowlist:
 PATH, locale, TZ; no ARM_*, AZURE_*, PULUMI_*, GITHUB_*/ACTIONS_*, *TOKEN*/*SECRET*/*KEY* variables) and an
@@ -36,6 +43,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -127,33 +135,93 @@ def scrubbed_env(environ: Mapping[str, str], home: Path) -> dict[str, str]:
     return env
 
 
-def plan_tree(tree: Path, out_dir: Path, python: str = sys.executable) -> dict[str, dict[str, Any]]:
-    """Plan every stack of a checkout with that checkout's own `python -m mssp plan`.
+def _supports_out_dir(tree: Path, python: str, env: Mapping[str, str]) -> bool:
+    """Whether the checkout's planner plans several stacks per process (`plan A B --out-dir DIR`).
 
+    That is the checkout's code too: it runs in the same scrubbed environment as its plans."""
+    proc = subprocess.run([python, "-m", "mssp", "plan", "--help"], cwd=tree, capture_output=True, text=True,
+                          timeout=120, check=False, env=dict(env))
+    return proc.returncode == 0 and "--out-dir" in proc.stdout
+
+
+def _failure(stack: str, code: int, text: str) -> UserError:
+    detail = text.strip().splitlines()[-5:]
+    return UserError(f"planning stack {stack} failed (exit {code}): " + " / ".join(detail))
+
+
+def default_jobs() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
+def plan_tree(
+    tree: Path,
+    out_dir: Path,
+    python: str = sys.executable,
+    stacks: Sequence[str] | None = None,
+    jobs: int | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Plan the stacks of a checkout (default: all) with that checkout's own `python -m mssp plan`.
+
+    Up to `jobs` processes at once (default: the core count); with a planner that accepts several
+    stacks, each process plans its share of the stacks and pays the imports and the platform once.
     The checkout's code runs in a scrubbed environment (`scrubbed_env`) with a temporary HOME.
     """
-    manifests: dict[str, dict[str, Any]] = {}
+    todo = list(stacks_in(tree) if stacks is None else stacks)
+    if not todo:
+        return {}
     home = out_dir / "home"
     home.mkdir(parents=True, exist_ok=True)
     env = scrubbed_env(os.environ, home)
-    for stack in stacks_in(tree):
+    workers = max(1, min(jobs or default_jobs(), len(todo)))
+    multi = len(todo) > 1 and _supports_out_dir(tree, python, env)
+
+    def one(stack: str) -> dict[str, Any]:
         out = out_dir / f"{stack}.json"
         proc = subprocess.run(
-            [python, "-m", "mssp", "plan", stack, "--json", str(out)],
+            [python, "-m", "mssp", "plan", stack, "--json", str(out), "--quiet"],
             cwd=tree, capture_output=True, text=True, timeout=900, check=False, env=env,
         )
         # Exit 1 (a mandatory guardrail failed) still writes the manifest; the diff shows the failure.
         if proc.returncode not in (0, 1) or not out.exists():
-            detail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
-            raise UserError(f"planning stack {stack} failed (exit {proc.returncode}): " + " / ".join(detail))
-        manifests[stack] = load_manifest(out)
-    return manifests
+            raise _failure(stack, proc.returncode, proc.stderr or proc.stdout)
+        return load_manifest(out)
+
+    def group(index: int, names: list[str]) -> dict[str, dict[str, Any]]:
+        if not multi:
+            return {s: one(s) for s in names}
+        folder = out_dir / f"worker-{index}"
+        proc = subprocess.run(
+            [python, "-m", "mssp", "plan", *names, "--out-dir", str(folder), "--quiet"],
+            cwd=tree, capture_output=True, text=True, timeout=900 * len(names), check=False, env=env,
+        )
+        got = {}
+        for s in names:
+            manifest, error = folder / f"{s}.json", folder / f"{s}.error.txt"
+            if not manifest.exists():
+                text = error.read_text(encoding="utf-8") if error.exists() else (proc.stderr or proc.stdout)
+                raise _failure(s, proc.returncode if proc.returncode else 2, text)
+            got[s] = load_manifest(manifest)
+        return got
+
+    # Round-robin shares keep big and small stacks spread over the workers.
+    shares = [todo[i::workers] for i in range(workers)]
+    manifests: dict[str, dict[str, Any]] = {}
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for part in pool.map(lambda a: group(*a), enumerate(shares)):
+            manifests.update(part)
+    return {s: manifests[s] for s in sorted(manifests)}
 
 
-def plan_ref(ref: str, repo: Path) -> dict[str, dict[str, Any]]:
-    """Check `ref` out in a temporary worktree, plan every stack there, remove the worktree."""
-    if _git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").returncode != 0:
+def _resolve(ref: str, repo: Path) -> str:
+    got = _git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    if got.returncode != 0:
         raise UserError(f"'{ref}' is neither a manifest file, a directory of manifests nor a git ref in {repo}")
+    return got.stdout.strip()
+
+
+def plan_ref(ref: str, repo: Path, stacks: Sequence[str] | None = None, jobs: int | None = None) -> dict[str, dict[str, Any]]:
+    """Check `ref` out in a temporary worktree, plan its stacks (default: all), remove the worktree."""
+    _resolve(ref, repo)
     tmp = Path(tempfile.mkdtemp(prefix="mssp-diff-"))
     tree = tmp / "tree"
     try:
@@ -161,13 +229,91 @@ def plan_ref(ref: str, repo: Path) -> dict[str, dict[str, Any]]:
         if added.returncode != 0:
             raise UserError(f"git worktree add {ref} failed: {added.stderr.strip()}")
         try:
-            return plan_tree(tree, tmp)
+            return plan_tree(tree, tmp, stacks=stacks, jobs=jobs)
         finally:
             _git(repo, "worktree", "remove", "--force", str(tree))
     finally:
         # No `git worktree prune`: it would also drop the records of other worktrees whose folders are
         # missing for a moment; `worktree remove` already cleans up this one.
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+@dataclass
+class RefSides:
+    """Both sides of a ref-to-ref diff, planned only where the change can matter."""
+
+    base: dict[str, dict[str, Any]]
+    head: dict[str, dict[str, Any]]
+    affected: Any  # mssp.diff.affected.Affected
+    cached: dict[str, int] = field(default_factory=dict)  # side -> plans taken from the cache
+    planned: dict[str, int] = field(default_factory=dict)  # side -> plans run
+
+
+def _stack_files(repo: Path, commit: str, blobs: Mapping[str, str]) -> dict[str, str]:
+    """{stack: stack file text} of a commit, read in one `git cat-file --batch` (a fleet has hundreds)."""
+    from mssp.diff.affected import stack_name_of
+
+    paths = sorted(p for p in blobs if p.startswith("stacks/Pulumi.") and p.endswith(".yaml") and p.count("/") == 1)
+    if not paths:
+        return {}
+    proc = subprocess.run(["git", "-C", str(repo), "cat-file", "--batch"], capture_output=True, timeout=120,
+                          check=False, input="".join(f"{blobs[p]}\n" for p in paths).encode())
+    out, data, at = {}, proc.stdout, 0
+    for path in paths:
+        end = data.find(b"\n", at)
+        header = data[at:end].split() if end >= 0 else []
+        if len(header) != 3 or header[1] != b"blob":
+            out[stack_name_of(path)] = ""  # unreadable: described as kind "unknown", so planned on any change
+            at = end + 1 if end >= 0 else len(data)
+            continue
+        size = int(header[2])
+        out[stack_name_of(path)] = data[end + 1:end + 1 + size].decode("utf-8", "replace")
+        at = end + 1 + size + 1
+    return out
+
+
+def plan_refs(base: str, head: str, repo: Path, *, use_cache: bool = True, jobs: int | None = None,
+              every_stack: bool = False) -> RefSides:
+    """Plan two refs: only the affected stacks, from the cache where possible, the rest in parallel."""
+    from mssp.diff import affected as aff
+    from mssp.diff import cache
+
+    commits = {"base": _resolve(base, repo), "head": _resolve(head, repo)}
+    names = _git(repo, "diff", "--name-only", "-z", "--no-renames", commits["base"], commits["head"])
+    if names.returncode != 0:
+        raise UserError(f"git diff {base} {head} failed: {names.stderr.strip()}")
+    changed = [p for p in names.stdout.split("\0") if p]
+    try:
+        blobs = {side: cache.tree_blobs(repo, c) for side, c in commits.items()}
+    except OSError as exc:
+        raise UserError(str(exc)) from None
+    infos = {side: aff.describe_stacks(_stack_files(repo, c, blobs[side])) for side, c in commits.items()}
+    every = aff.merge_infos(infos["base"], infos["head"])
+    verdict = aff.affected_stacks(changed, every)
+    if every_stack:
+        verdict = aff.Affected({s.name: verdict.stacks.get(s.name, ("--all-stacks",)) for s in every}, {})
+    sides: dict[str, dict[str, dict[str, Any]]] = {}
+    result = RefSides({}, {}, verdict)
+    for side, commit in commits.items():
+        mine = {s.name: s for s in infos[side]}
+        wanted = [s for s in verdict.stacks if s in mine]
+        keys = {s: cache.plan_key(blobs[side], mine[s], infos[side]) for s in wanted}
+        got: dict[str, dict[str, Any]] = {}
+        for s in wanted:
+            hit = cache.load(keys[s]) if use_cache else None
+            if hit is not None and isinstance(hit.get("manifest"), dict):
+                got[s] = _mask(hit["manifest"])
+        missing = [s for s in wanted if s not in got]
+        result.cached[side], result.planned[side] = len(got), len(missing)
+        if missing:
+            fresh = plan_ref(commit, repo, missing, jobs)
+            for s, m in fresh.items():
+                got[s] = m
+                if use_cache:
+                    cache.store(keys[s], {"stack": s, "commit": commit, "manifest": m})
+        sides[side] = {s: got[s] for s in sorted(got)}
+    result.base, result.head = sides["base"], sides["head"]
+    return result
 
 
 def load_side(spec: str, repo: Path) -> dict[str, dict[str, Any]]:
@@ -534,7 +680,7 @@ def diff_sides(base: Mapping[str, dict[str, Any]], head: Mapping[str, dict[str, 
 
 
 # The files that decide what the guardrails allow: a change to them is a change to the review itself.
-GUARDRAIL_PATHS: tuple[str, ...] = ("policies", "components/roles.py", "components/config", ".github")
+GUARDRAIL_PATHS: tuple[str, ...] = ("policies", "components/facts/roles.py", "components/config", ".github")
 _MAX_GUARDRAIL_DIFF_LINES = 300
 
 
@@ -560,11 +706,14 @@ def guardrail_changes(base: str, head: str, repo: Path) -> dict[str, Any] | None
 
 
 def report_json(stacks: Sequence[Mapping[str, Any]], base: str, head: str,
-                guardrails: Mapping[str, Any] | None = None) -> str:
+                guardrails: Mapping[str, Any] | None = None, scope: RefSides | None = None) -> str:
     clean = [{k: v for k, v in s.items() if not k.startswith("_")} for s in stacks]
     doc: dict[str, Any] = {"base": base, "head": head, "stacks": clean}
     if guardrails is not None:
         doc["guardrailChanges"] = guardrails["files"]
+    if scope is not None:
+        doc["affected"] = scope.affected.to_json()
+        doc["cache"] = {"cached": scope.cached, "planned": scope.planned}
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -588,21 +737,28 @@ def _first_difference(old: Any, new: Any) -> int:
 
 
 def render_markdown(stacks: Sequence[Mapping[str, Any]], base: str, head: str, limit: int | None = None,
-                    hint: str = "in the `--full-markdown` file", guardrails: Mapping[str, Any] | None = None) -> str:
+                    hint: str = "in the `--full-markdown` file", guardrails: Mapping[str, Any] | None = None,
+                    scope: RefSides | None = None) -> str:
     """The report as Markdown; with `limit`, shortened to fit a comment of that many characters. A change
-    to the guardrails' own files (policies, role tables) comes first, whatever the size."""
+    to the guardrails' own files (policies, role tables) comes first, whatever the size; then, for two
+    refs, which stacks were planned and which skipped (`scope`)."""
     from mssp.diff import markdown as diff_markdown
 
-    warning = "\n".join(_guardrail_section(guardrails))
+    scope_lines = diff_markdown.scope_section(scope.affected.stacks, scope.affected.skipped, scope.cached,
+                                              None if limit is None else diff_markdown.SCOPE_NAMES,
+                                              hint) if scope is not None else []
+    preamble = "\n\n".join(part for part in ("\n".join(_guardrail_section(guardrails)), "\n".join(scope_lines))
+                           if part)
     if limit is None:
         body = diff_markdown.render(stacks, base, head, diff_markdown.FULL, hint)
     else:
-        body = diff_markdown.render_comment(stacks, base, head, hint, limit - len(warning) - 2)
-    if not warning:
+        body = diff_markdown.render_comment(stacks, base, head, hint,
+                                            limit - diff_markdown.comment_length(preamble) - 2)
+    if not preamble:
         return body
     # After the comment's marker and title line, before the summary.
     head_lines, _, rest = body.partition("\n\n")
-    return f"{head_lines}\n\n{warning}\n\n{rest}"
+    return f"{head_lines}\n\n{preamble}\n\n{rest}"
 
 
 def _guardrail_section(guardrails: Mapping[str, Any] | None) -> list[str]:
@@ -630,6 +786,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Compare two offline plans. A git ref is checked out in a temporary worktree and planned "
         "with THAT ref's code: it runs with a scrubbed environment (only PATH, locale and TZ pass; no ARM_*, "
         "AZURE_*, PULUMI_*, GITHUB_*/ACTIONS_* or *TOKEN*/*SECRET*/*KEY* variable) and an empty temporary HOME. "
+        "With two git refs only the stacks the change can affect are planned (--all-stacks: every stack), "
+        "plans come from the plan cache where they are there (--no-cache), the rest run in --jobs processes. "
         "Exit codes: 0 compared; 1 --fail-on-mandatory and HEAD breaks a mandatory guardrail (or "
         "--fail-on-guardrail-change and the guardrails changed); 2 a side cannot be read or planned.",
         formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -646,26 +804,44 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--rules", type=Path, metavar="DIR",
                    help="take the guardrails from this checkout's policies/rules.py (e.g. the base branch's), run "
                    "in a scrubbed environment; default: this command's own checkout")
+    p.add_argument("--all-stacks", action="store_true",
+                   help="with two git refs: plan every stack, not only those the change can affect")
+    p.add_argument("--no-cache", action="store_true", help="with two git refs: neither read nor write the plan cache")
+    p.add_argument("--jobs", type=int, default=None, metavar="N",
+                   help="planning processes at once (default: the core count)")
     p.set_defaults(func=run)
 
 
+def _is_ref(spec: str) -> bool:
+    return not Path(spec).exists()
+
+
 def run(args: argparse.Namespace) -> int:
-    base = load_side(args.base, args.repo)
-    head = load_side(args.head, args.repo)
+    if args.jobs is not None and args.jobs < 1:
+        raise UserError("--jobs must be at least 1")
     if args.rules is not None and not (args.rules / "policies" / "rules.py").is_file():
         raise UserError(f"--rules {args.rules}: no policies/rules.py there")
+    scope: RefSides | None = None
+    if _is_ref(args.base) and _is_ref(args.head):
+        scope = plan_refs(args.base, args.head, args.repo, use_cache=not args.no_cache, jobs=args.jobs,
+                          every_stack=args.all_stacks)
+        base, head = scope.base, scope.head
+    else:
+        base = load_side(args.base, args.repo)
+        head = load_side(args.head, args.repo)
     stacks = diff_sides(base, head, args.rules.resolve() if args.rules else None)
     guardrails = guardrail_changes(args.base, args.head, args.repo)
     hint = args.full_report_hint or (f"in `{args.full_markdown}`" if args.full_markdown else
                                      "in the output of `mssp diff` with `--full-markdown`")
-    markdown = render_markdown(stacks, args.base, args.head, limit=COMMENT_LIMIT, hint=hint, guardrails=guardrails)
+    markdown = render_markdown(stacks, args.base, args.head, limit=COMMENT_LIMIT, hint=hint, guardrails=guardrails,
+                               scope=scope)
     if args.full_markdown:
         args.full_markdown.parent.mkdir(parents=True, exist_ok=True)
-        args.full_markdown.write_text(render_markdown(stacks, args.base, args.head, guardrails=guardrails),
+        args.full_markdown.write_text(render_markdown(stacks, args.base, args.head, guardrails=guardrails, scope=scope),
                                       encoding="utf-8")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(report_json(stacks, args.base, args.head, guardrails), encoding="utf-8")
+        args.json.write_text(report_json(stacks, args.base, args.head, guardrails, scope), encoding="utf-8")
     if args.markdown:
         args.markdown.parent.mkdir(parents=True, exist_ok=True)
         args.markdown.write_text(markdown, encoding="utf-8")

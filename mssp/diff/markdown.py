@@ -171,6 +171,34 @@ def _more(n: int, hint: str) -> str:
     return f"… and {n} more: the full report is {hint}."
 
 
+SCOPE_NAMES = 40  # stacks named per line of the planned/skipped summary in a comment (a fleet has hundreds)
+
+
+def scope_section(planned: Mapping[str, Sequence[str]], skipped: Mapping[str, str], cached: Mapping[str, int],
+                  max_names: int | None = None, hint: str = "in the `--full-markdown` file") -> list[str]:
+    """Which stacks a ref-to-ref diff planned and why, which it skipped (grouped by reason), and how
+    many plans came from the plan cache (mssp.diff.affected, mssp.diff.cache)."""
+
+    def names(items: list[str]) -> str:
+        shown = items if max_names is None else items[:max_names]
+        rest = len(items) - len(shown)
+        return ", ".join(shown) + (f" … and {rest} more (the full report is {hint})" if rest else "")
+
+    lines = []
+    if planned:
+        lines.append(f"Planned {len(planned)} of {len(planned) + len(skipped)} stack(s), the ones this change can "
+                     "affect: " + names([f"{code(s)} ({', '.join(r)})" for s, r in sorted(planned.items())]) + ".")
+    by_reason: dict[str, list[str]] = {}
+    for s, why in sorted(skipped.items()):
+        by_reason.setdefault(why, []).append(s)
+    for why, stacks in by_reason.items():
+        lines.append(f"Skipped {len(stacks)} stack(s), not planned on either side because {why}: "
+                     + names([code(n) for n in stacks]) + ".")
+    if any(cached.values()):
+        lines.append(f"Plans reused from the plan cache: {cached.get('base', 0)} base, {cached.get('head', 0)} head.")
+    return ["<br>".join(lines)] if lines else []
+
+
 def access_section(stacks: Sequence[Mapping[str, Any]], limits: Limits, hint: str) -> list[str]:
     rows: list[tuple[str, facts.AccessChange, Mapping[str, str]]] = []
     for s in stacks:

@@ -95,10 +95,15 @@ def load_context(stack: str, project_dir: Path) -> StackContext:
 
 def make_client(ctx: StackContext) -> AzureRestClient:
     """The ARM client signed in as the MSSP identity (Lighthouse) or in the customer tenant (direct)."""
+    return arm_client(ctx.customer)
+
+
+def arm_client(customer: CustomerConfig | None) -> AzureRestClient:
+    """The ARM client for a customer (a CustomerConfig; None: the MSSP identity's home tenant)."""
     from mssp.azure import arm as arm_api
     from mssp.azure.rest import AzureRestClient, default_token_provider
 
-    tenant = ctx.customer.tenant_id if ctx.customer.access_model == "direct" else None
+    tenant = customer.tenant_id if customer is not None and customer.access_model == "direct" else None
     endpoint = os.environ.get(ENDPOINT_ENV, arm_api.ARM_ENDPOINT).rstrip("/")
     # ARM's token scope is its endpoint + "/.default" (https://management.usgovcloudapi.net/.default, ...).
     return AzureRestClient(default_token_provider(tenant, scope=f"{endpoint}/.default"), endpoint)

@@ -210,6 +210,8 @@ class ExistingSetting:
     logs: tuple[str, ...]  # enabled categories and category groups
     metrics: tuple[str, ...]  # enabled metric categories
     other_destinations: tuple[str, ...]  # non-workspace destination properties in use
+    # logAnalyticsDestinationType: "Dedicated" (resource-specific tables) or None (AzureDiagnostics).
+    destination_type: str | None = None
 
 
 ReadStatus = Literal["ok", "missing", "denied", "failed"]
@@ -276,6 +278,8 @@ def parse_settings(content: Any) -> tuple[ExistingSetting, ...]:
             logs=_enabled(props.get("logs"), ("category", "categoryGroup")),
             metrics=_enabled(props.get("metrics"), ("category",)),
             other_destinations=tuple(k for k in arm_api.OTHER_DESTINATION_PROPERTIES if props.get(k)),
+            destination_type=props.get("logAnalyticsDestinationType") or None
+            if isinstance(props.get("logAnalyticsDestinationType"), str) else None,
         ))
     return tuple(out)
 
@@ -330,17 +334,10 @@ def read_one(client: AzureRestClient, uri: str) -> TargetRead:
 
 def _parse_batch(body: Any, names: Mapping[str, str]) -> dict[str, tuple[int, Any]] | None:
     """{uri: (status, content)} from a batch answer; None when the answer is not a batch answer."""
-    if not isinstance(body, dict) or not isinstance(body.get("responses"), list):
-        return None
-    out: dict[str, tuple[int, Any]] = {}
-    for item in body["responses"]:
-        if not isinstance(item, dict):
-            return None
-        name, status = item.get("name"), item.get("httpStatusCode")
-        if not isinstance(name, str) or name not in names or not isinstance(status, int) or isinstance(status, bool):
-            return None
-        out[names[name]] = (status, item.get("content"))
-    return out
+    from mssp.azure.batch import parse_responses
+
+    answered = parse_responses(body, names)
+    return None if answered is None else {uri: (a.status, a.content) for uri, a in answered.items()}
 
 
 def read_settings(

@@ -91,7 +91,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Run `pulumi preview --refresh --expect-no-changes --json` for STACK (or read a saved copy) and "
             "report resources changed or deleted outside Pulumi and removed Lighthouse delegations. "
-            "Never changes anything. Exit 0: no drift; 3: drift; 1: error (the check could not decide)."
+            "With --settings, compare the plan's diagnostic settings with Azure's through ARM /batch instead "
+            "(no pulumi, read access only). "
+            "Never changes anything. Exit 0: no drift; 3: drift; 1: error (the check could not decide); "
+            "2: invalid configuration (--settings)."
         ),
     )
     parser.add_argument(
@@ -110,6 +113,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="also report coverage drift: in-scope Azure resources that the stack's inventory does not list",
     )
+    parser.add_argument(
+        "--settings",
+        action="store_true",
+        help="read every diagnostic setting the stack's offline plan expects through ARM /batch (20 a call) "
+             "and report missing, changed and foreign settings and resources gone (mssp.drift.settings)",
+    )
+    parser.add_argument("--concurrency", type=int, default=8, metavar="N",
+                        help="--settings: ARM calls at once (default 8)")
     parser.add_argument("--markdown", metavar="OUT", type=Path, help="also write the Markdown report to OUT")
     parser.add_argument("--json", metavar="OUT", type=Path, dest="json_out", help="write the JSON report to OUT")
     parser.add_argument(
@@ -130,6 +141,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.settings:
+        if args.from_json is not None or args.discover:
+            raise UserError("--settings reads Azure itself: it takes neither --from-json nor --discover")
+        if args.concurrency < 1:
+            raise UserError("--concurrency must be at least 1")
+        from mssp.drift import settings as settings_drift
+
+        _check_stack_file_or_exit(args.project_dir, args.stack.rsplit("/", 1)[-1])
+        return settings_drift.run(args, emit)
     stack: str = args.stack
     short_name = stack.rsplit("/", 1)[-1]
     project_dir: Path = args.project_dir
@@ -158,7 +178,11 @@ def run(args: argparse.Namespace) -> int:
             assessment.errors.append(str(exc))
 
     report = build_report(stack, source, classification, assessment, coverage)
-    markdown = render_markdown(report)
+    return emit(args, report, render_markdown(report))
+
+
+def emit(args: argparse.Namespace, report: Mapping[str, Any], markdown: str) -> int:
+    """Write the JSON and Markdown reports where asked, print the Markdown and the errors; the exit code."""
     if args.json_out is not None:
         _write(args.json_out, json.dumps(report, indent=2, sort_keys=False) + "\n")
     if args.markdown is not None:
@@ -288,6 +312,13 @@ def _check_stack_file(project_dir: Path, stack: str) -> None:
     if not path.is_file():
         known = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in path.parent.glob("Pulumi.*.yaml"))
         raise DriftError(f"no stack file {path}; known stacks: {', '.join(known) or 'none'}")
+
+
+def _check_stack_file_or_exit(project_dir: Path, stack: str) -> None:
+    try:
+        _check_stack_file(project_dir, stack)
+    except DriftError as exc:
+        raise UserError(str(exc), 2) from None
 
 
 def _read_input(path: Path) -> str:

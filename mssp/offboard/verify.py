@@ -2,7 +2,7 @@
 
 One small function over the existing REST client (mssp.azure.rest): one list read per setting scope
 (the documented list API, listDiagnosticSettings.json), then a name check. The fleet-scale settings drift
-(ARM /batch, mssp/settings_drift.py on another branch) can replace the loop without changing the result.
+(ARM /batch, mssp/drift/settings.py) could replace the loop without changing the result.
 """
 
 from __future__ import annotations

@@ -5,12 +5,19 @@ would create: every resource with its inputs and options, the stack outputs, the
 Exit 0 planned; 2 invalid configuration (each bad key by path on stderr, no traceback); 1 a
 mandatory guardrail failed. Never talks to a network. The manifest format: docs/manifest.md (a
 contract: `mssp diff` and the tests read it). The Markdown: mssp/plan/markdown.py.
+
+Several stacks in one call (`plan A B C --out-dir DIR`, what `mssp diff` runs per worker process) pay
+the imports once, and every customer plan reuses the platform outputs planned once per run
+(`PlanSession`); they are also kept in the plan cache (mssp.diff.cache) by a content hash of the
+code and the platform stack file, so the next run does not plan the platform again (`--no-cache`).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +26,18 @@ from mssp.errors import UserError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("plan", help="offline plan of a stack (no network, no credentials)")
-    p.add_argument("stack", help="stack name: plans stacks/Pulumi.STACK.yaml")
+    p = subparsers.add_parser(
+        "plan", help="offline plan of a stack (no network, no credentials)",
+        description="Offline plan of one or more stacks. Exit codes: 0 planned, 1 a mandatory guardrail failed, "
+                    "2 invalid configuration (with several stacks: the worst of them).")
+    p.add_argument("stack", nargs="+", help="stack name: plans stacks/Pulumi.STACK.yaml (several with --out-dir)")
     p.add_argument("--config", type=Path, help="plan this stack file instead of stacks/Pulumi.STACK.yaml")
     p.add_argument("--json", type=Path, metavar="OUT", help="write the plan manifest (JSON) here")
     p.add_argument("--markdown", type=Path, metavar="OUT", help="write the Markdown plan here")
+    p.add_argument("--out-dir", type=Path, metavar="DIR",
+                   help="write DIR/STACK.json per stack (DIR/STACK.error.txt when it does not plan); for several stacks")
     p.add_argument("--quiet", action="store_true", help="print only the summary line")
+    p.add_argument("--no-cache", action="store_true", help="plan the platform's outputs again instead of reusing them")
     p.set_defaults(func=run)
 
 
@@ -33,7 +46,62 @@ def config_errors_text(issues: list[tuple[str, str]]) -> str:
     return "\n".join(lines)
 
 
-def build_manifest(stack: str, project_dir: Path = PROJECT_DIR, config_file: Path | None = None) -> dict[str, Any]:
+@dataclass
+class PlanSession:
+    """What the plans of one run share: the platform outputs, planned once per platform stack.
+
+    `use_cache` also keeps them in the plan cache across runs (key: the code and the platform stack
+    file's content), so a later `mssp plan CUSTOMER` does not run the platform program at all.
+    """
+
+    use_cache: bool = True
+    platform_plans: dict[tuple[str, str], Any] = field(default_factory=dict)  # -> mssp.plan.offline.ProgramRun
+    platform_runs: int = 0  # how often the platform program actually ran (pinned by the tests)
+
+    def platform_run(self, project_dir: Path, platform: str) -> Any:
+        """The platform stack's offline run (same program, same mocks): its outputs, which a customer's
+        program reads, and its registrations, which name the principals in the customer's review section
+        (mssp.plan.review.graph_principals). Both are plain data, so the cache keeps them as JSON."""
+        from components.config import stack_file, stack_values
+        from mssp.plan.offline import ProgramRun, Registration, run_program
+
+        memo = (str(project_dir.resolve()), platform)
+        if memo in self.platform_plans:
+            return self.platform_plans[memo]
+        key = None
+        if self.use_cache:
+            from mssp.diff import cache
+
+            key = cache.platform_outputs_key(project_dir, platform)
+            hit = cache.load(key)
+            try:
+                if hit is not None and isinstance(hit.get("outputs"), dict):
+                    cached = ProgramRun(platform, [Registration(**r) for r in hit["registrations"]], hit["outputs"])
+                    self.platform_plans[memo] = cached
+                    return cached
+            except (KeyError, TypeError):
+                pass  # an entry of another shape: plan again and overwrite it
+        path = stack_file(project_dir, platform)
+        values, secrets = stack_values(path, project_dir, platform)
+        platform_plan = run_program(project_dir, platform, values, secrets)
+        self.platform_runs += 1
+        self.platform_plans[memo] = platform_plan
+        if key is not None:
+            from dataclasses import asdict
+
+            from mssp.diff import cache
+
+            cache.store(key, {"platform": platform, "outputs": platform_plan.outputs,
+                              "registrations": [asdict(r) for r in platform_plan.registrations]})
+        return platform_plan
+
+
+def build_manifest(
+    stack: str,
+    project_dir: Path = PROJECT_DIR,
+    config_file: Path | None = None,
+    session: PlanSession | None = None,
+) -> dict[str, Any]:
     """Validate the stack, run it under mocks and return its manifest. Raises ConfigError."""
     from components.config import allow_stack_dir, outside_stack_dir
     from mssp.plan.offline import plan_gc
@@ -43,10 +111,10 @@ def build_manifest(stack: str, project_dir: Path = PROJECT_DIR, config_file: Pat
     # file outside the project may point inside that file's folder (components.config.project_path_issue).
     extra = outside_stack_dir(config_file, project_dir) if config_file is not None else None
     with plan_gc(), allow_stack_dir(extra):
-        return _build_manifest(stack, project_dir, config_file)
+        return _build_manifest(stack, project_dir, config_file, session or PlanSession(use_cache=False))
 
 
-def _build_manifest(stack: str, project_dir: Path, config_file: Path | None) -> dict[str, Any]:
+def _build_manifest(stack: str, project_dir: Path, config_file: Path | None, session: PlanSession) -> dict[str, Any]:
     from components.config import load_stack_file, stack_file, stack_values
     from mssp.plan.offline import run_program
 
@@ -58,10 +126,9 @@ def _build_manifest(stack: str, project_dir: Path, config_file: Path | None) -> 
     stack_outputs: dict[str, dict[str, Any]] = {}
     platform_run = None
     if loaded.customer is not None:
-        # Platform outputs come from the platform stack's own offline plan: same program, same mocks.
-        platform_name = loaded.customer.platform_stack_name
-        p_values, p_secrets = stack_values(stack_file(project_dir, platform_name), project_dir, platform_name)
-        platform_run = run_program(project_dir, platform_name, p_values, p_secrets)
+        # Platform outputs come from the platform stack's own offline plan: same program, same mocks
+        # (planned once per session, or taken from the plan cache).
+        platform_run = session.platform_run(project_dir, loaded.customer.platform_stack_name)
         stack_outputs[loaded.customer.platform_stack] = platform_run.outputs
     run = run_program(project_dir, stack, values, secrets, stack_outputs)
 
@@ -131,22 +198,35 @@ def render_markdown(manifest: dict[str, Any]) -> str:
     return render_plan(manifest)
 
 
+def _check_stack_exists(stack: str) -> None:
+    if not (PROJECT_DIR / "stacks" / f"Pulumi.{stack}.yaml").exists():
+        known = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in (PROJECT_DIR / "stacks").glob("Pulumi.*.yaml"))
+        raise UserError(f"no stack file stacks/Pulumi.{stack}.yaml; stacks: {', '.join(known)}")
+
+
 def run(args: argparse.Namespace) -> int:
     from components.config import ConfigError
 
+    session = PlanSession(use_cache=not args.no_cache)
+    stacks: list[str] = args.stack
+    if len(stacks) > 1 or args.out_dir is not None:
+        if args.out_dir is None or args.config or args.json or args.markdown:
+            raise UserError("several stacks need --out-dir DIR, and take no --config, --json or --markdown")
+        return run_many(stacks, args.out_dir, session)
+    args.stack = stacks[0]
     if args.config is not None and not args.config.exists():
         raise UserError(f"--config {args.config}: file not found")
-    if args.config is None and not (PROJECT_DIR / "stacks" / f"Pulumi.{args.stack}.yaml").exists():
-        known = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in (PROJECT_DIR / "stacks").glob("Pulumi.*.yaml"))
-        raise UserError(f"no stack file stacks/Pulumi.{args.stack}.yaml; stacks: {', '.join(known)}")
+    if args.config is None:
+        _check_stack_exists(args.stack)
     try:
-        manifest = build_manifest(args.stack, PROJECT_DIR, args.config)
+        manifest = build_manifest(args.stack, PROJECT_DIR, args.config, session)
     except ConfigError as exc:
         raise UserError(config_errors_text(exc.issues), exit_code=2) from None
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(manifest_json(manifest), encoding="utf-8")
-    markdown = render_markdown(manifest)
+    # Rendered only when someone reads it (a 10,000-resource table costs time for nothing under --quiet).
+    markdown = render_markdown(manifest) if args.markdown or not args.quiet else ""
     if args.markdown:
         args.markdown.parent.mkdir(parents=True, exist_ok=True)
         args.markdown.write_text(markdown, encoding="utf-8")
@@ -161,3 +241,34 @@ def run(args: argparse.Namespace) -> int:
             print(f"mandatory guardrail failed: {v['policy']}: {v['message']} ({v['urn']})")
         return 1
     return 0
+
+
+def run_many(stacks: list[str], out_dir: Path, session: PlanSession) -> int:
+    """Plan several stacks in this one process: DIR/STACK.json each, or DIR/STACK.error.txt and go on.
+
+    Exit 2 when any stack's configuration is invalid, else 1 when any breaks a mandatory guardrail.
+    """
+    from components.config import ConfigError
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    worst = 0
+    for stack in stacks:
+        error = out_dir / f"{stack}.error.txt"
+        error.unlink(missing_ok=True)
+        try:
+            _check_stack_exists(stack)
+            manifest = build_manifest(stack, PROJECT_DIR, None, session)
+        except (UserError, ConfigError) as exc:
+            text = config_errors_text(exc.issues) if isinstance(exc, ConfigError) else str(exc)
+            error.write_text(text + "\n", encoding="utf-8")
+            print(f"error: stack {stack}: {text}", file=sys.stderr)
+            worst = 2
+            continue
+        (out_dir / f"{stack}.json").write_text(manifest_json(manifest), encoding="utf-8")
+        mandatory = sum(1 for p in manifest["policies"] if p["level"] == "mandatory")
+        custom, providers = split_resources(manifest)
+        print(f"planned stack {stack}: {len(custom)} resources (plus {len(providers)} explicit providers), "
+              f"{mandatory} mandatory guardrail violation(s)")
+        if mandatory and worst == 0:
+            worst = 1
+    return worst

@@ -27,10 +27,13 @@ from pulumi.runtime import rpc, settings
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from components.config import PROJECT, SECRET_PLACEHOLDER
 from mssp.plan.mock_azure import OfflineMocks
 
-SECRET = SECRET_PLACEHOLDER
+# components.config.PROJECT and SECRET_PLACEHOLDER (tests/mssp/plan/test_offline_gc.py pins them equal). Not
+# imported: the runner stays free of pydantic and the config models, so the benchmark's SDK floor
+# (scripts/benchmark.py) can use the same monitor and mocks without paying for them.
+PROJECT = "mssp-sentinel"
+SECRET = "[secret]"
 
 # Cyclic-GC thresholds while a program runs. The SDK allocates dozens of short-lived asyncio objects
 # (tasks, futures, handles) per resource, so with CPython's defaults (700, 10, 10) the collector runs

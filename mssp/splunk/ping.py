@@ -24,8 +24,6 @@ import re
 import shutil
 import subprocess
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -135,6 +133,9 @@ def url_from_stack(stack: str, project_dir: Path = PROJECT_DIR) -> str:
 
 def post(url: str, payload: dict[str, Any], timeout: float) -> tuple[int | None, str, str]:
     """POST the payload: (HTTP status or None when unreachable, reason, response body)."""
+    import urllib.error  # here, not at the top: every `python -m mssp` command imports this module
+    import urllib.request
+
     request = urllib.request.Request(
         url, data=json.dumps(payload).encode("utf-8"), method="POST",
         headers={"Content-Type": "application/json", "User-Agent": "mssp-sentinel splunk-ping"},

@@ -58,6 +58,7 @@ def test_benchmark_tiny_size_reports_both_sides(tmp_path, capsys):
     assert "| inventoried | registered | project s | baseline s | time ratio |" in printed
     assert "baseline peak MiB" in printed
     assert "target: project within 1.25x" in printed
+    assert "GC share project / baseline" in printed
 
     report = json.loads(out.read_text(encoding="utf-8"))
     assert report["target_ratio"] == 1.25
@@ -75,6 +76,37 @@ def test_benchmark_tiny_size_reports_both_sides(tmp_path, capsys):
     assert row["time_ratio"] == pytest.approx(row["project_seconds"] / row["baseline_seconds"], rel=0.01)
     assert row["memory_ratio"] == pytest.approx(row["project_peak_mib"] / row["baseline_peak_mib"], rel=0.01)
     assert isinstance(row["meets_target"], bool)
+    for key in ("project_gc_share", "baseline_gc_share"):
+        assert 0 <= row[key] < 1, key
+    assert row["cold_seconds"] > 0
+
+
+def test_the_baseline_is_options_matched_and_free_of_project_code(tmp_path):
+    """The floor registers what the plan's options make the SDK do, and imports no config models."""
+    import subprocess
+
+    folder = bench.write_baseline(tmp_path, 40)
+    out = tmp_path / "b.json"
+    proc = subprocess.run([sys.executable, "-c", bench.LAUNCH, str(tmp_path / "r.json"), "file",
+                           str(folder / "cli.py"), "--json", str(out)], cwd=REPO, capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads((tmp_path / "r.json").read_text())["config_imported"] is False
+    resources = json.loads(out.read_text())["resources"]
+    assert len(resources) == 40
+    kinds = Counter(r["type"] for r in resources)
+    assert kinds["pulumi:pulumi:StackReference"] == 1 and kinds["pulumi:providers:azure-native"] == 9
+    assert kinds["pulumi:providers:azuread"] == 1 and kinds["azure-native:monitor:DiagnosticSetting"] == 40 - 30
+    # The plan's other resource types too: importing their SDK modules is part of the floor.
+    for t in ("azure-native:managedservices:RegistrationAssignment", "azure-native:logic:Workflow",
+              "azure-native:authorization:RoleAssignment", "azuread:index/servicePrincipal:ServicePrincipal"):
+        assert kinds[t] >= 1, t
+    settings = [r for r in resources if r["type"] == "azure-native:monitor:DiagnosticSetting"]
+    ref = next(r["urn"] for r in resources if r["type"] == "pulumi:pulumi:StackReference")
+    for r in settings:
+        assert r["parent"] and r["provider"] and ref in r["options"]["dependsOn"] and len(r["options"]["dependsOn"]) == 2
+        # The workspace comes from the StackReference's output, as the project's does.
+        assert r["inputs"]["workspaceId"] == bench.BASELINE_WORKSPACE
 
 
 def test_repeats_default_and_override():

@@ -8,13 +8,12 @@ heads are edited copies, as a pull request would change them.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import example_manifest
+from conftest import copy_project, example_manifest
 
 from mssp.diff import command as diff
 from mssp.diff import markdown as diff_markdown
@@ -269,21 +268,9 @@ def test_a_ref_that_fails_to_plan_is_a_user_error(tmp_path: Path):
     assert git(repo, "worktree", "list").strip().count("\n") == 0
 
 
-def project_copy(repo: Path) -> Path:
-    """A copy of what `mssp plan` needs of the project (no tests, no .git), to commit in a fresh repository."""
-    repo.mkdir()
-    for part in ("components", "mssp", "policies", "stacks", "__main__.py", "Pulumi.yaml"):
-        src = PROJECT_DIR / part
-        if src.is_dir():
-            shutil.copytree(src, repo / part, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy(src, repo / part)
-    return repo
-
-
 def test_real_planner_on_two_commits(tmp_path: Path):
     """The ref mode with the project's own `mssp plan`: a copy of the project in a fresh repository."""
-    repo = project_copy(tmp_path / "project")
+    repo = copy_project(tmp_path / "project")
     git(repo, "init", "-q")
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "base")

@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import example_manifest
-from test_diff import commit, fake_repo, git, project_copy, write
+from conftest import copy_project, example_manifest
+from test_diff import commit, fake_repo, git, write
 
 from mssp.cli import main
 from mssp.diff import command as diff
@@ -118,7 +118,7 @@ def test_head_guardrail_results_are_recomputed_not_trusted() -> None:
 
 def test_a_branch_that_weakens_a_rule_and_exports_the_webhook_url_plain(tmp_path: Path) -> None:
     """As the PR workflow runs it: the base checkout's `mssp diff BASE HEAD`, with HEAD planned in a worktree."""
-    repo = project_copy(tmp_path / "project")
+    repo = copy_project(tmp_path / "project")
     git(repo, "init", "-q")
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "base")

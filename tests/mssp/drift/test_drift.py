@@ -492,13 +492,21 @@ def _run_scripts(workflow: dict[Any, Any]) -> list[str]:
     return [s["run"] for job in workflow["jobs"].values() for s in job.get("steps", []) if "run" in s]
 
 
-def test_workflow_runs_daily_and_on_demand() -> None:
+def test_workflow_runs_settings_daily_and_the_full_preview_weekly_and_on_demand() -> None:
     wf = _workflow()
     triggers = wf.get("on", wf.get(True))  # YAML 1.1 reads a bare `on` key as true
     assert "workflow_dispatch" in triggers
-    (schedule,) = triggers["schedule"]
-    minute, hour, day, month, weekday = schedule["cron"].split()
+    assert triggers["workflow_dispatch"]["inputs"]["mode"]["default"] == "full"
+    daily, weekly = triggers["schedule"]
+    minute, hour, day, month, weekday = daily["cron"].split()
     assert (day, month, weekday) == ("*", "*", "*") and minute.isdigit() and hour.isdigit()
+    assert weekly["cron"].split()[2:] == ["*", "*", "0"]
+    drift_job = next(j for j in wf["jobs"].values() if "strategy" in j)
+    mode = drift_job["env"]["MODE"]
+    # The daily cron (and only it) selects the settings check.
+    assert f"github.event.schedule == '{daily['cron']}' && 'settings'" in mode and "|| 'full'" in mode
+    scripts = "\n".join(_run_scripts(wf))
+    assert 'mssp drift "$STACK" --settings' in scripts
 
 
 def test_workflow_matrix_covers_every_stack_file() -> None:

@@ -33,3 +33,16 @@ def test_thresholds_are_restored_when_the_program_fails(tmp_path: Path):
     with pytest.raises(Exception, match="boom"):
         run_program(tmp_path, "gc-fail", {}, set())
     assert gc.get_threshold() == before
+
+
+def test_the_runner_names_the_project_and_the_secret_marker_as_the_config_does():
+    import subprocess
+    import sys
+
+    from components import config
+    from mssp.plan import offline
+
+    assert (offline.PROJECT, offline.SECRET) == (config.PROJECT, config.SECRET_PLACEHOLDER)
+    # The runner itself imports no config models (the benchmark's floor relies on it).
+    code = "import sys, mssp.plan.offline; sys.exit(int('pydantic' in sys.modules or 'components.config' in sys.modules))"
+    assert subprocess.run([sys.executable, "-c", code], check=False, timeout=120).returncode == 0

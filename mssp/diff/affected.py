@@ -1,0 +1,191 @@
+"""Which stacks a change can affect, and why: the pure rules behind `mssp diff` on git refs.
+
+A stack's offline plan reads the program's code (`__main__.py`, `components/`, `mssp/`, `policies/`,
+`Pulumi.yaml`, the requirements), its own stack file and inventory, and for a customer the platform
+stack file it references through `customer.platformStack` (components/config: the last segment names
+`stacks/Pulumi.<name>.yaml`). So:
+
+- a stack file or its inventory affects that stack;
+- the platform stack file affects the platform and every customer that references it;
+- code, catalog, roles, policies, requirements, `Pulumi.yaml`, `__main__.py` affect every stack;
+- documentation, tests and tooling (`*.md`, `README*`, `tests/`, `testing/`, `docs/`, `scripts/`, `tools/`,
+  `.github/`) affect none;
+- anything else is unknown and, to be safe, affects every stack.
+
+`StackInfo` is read from the stack files of BOTH sides (`describe_stacks`), so a customer that moves
+to another platform counts for the old and the new one.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any, Literal
+
+import yaml
+
+NAMESPACE = "mssp-sentinel"  # components.config.PROJECT; not imported: this module runs without pydantic
+STACK_FILE = "stacks/Pulumi.{}.yaml"
+
+# Paths no plan reads (documentation, tests, tooling, CI definitions): a change there plans nothing.
+DOCS_PATTERNS: tuple[str, ...] = (
+    "*.md", "README*", "LICENSE*", "CHANGELOG*", ".gitignore", ".gitattributes",
+    "tests/*", "docs/*", "scripts/*", ".github/*", ".ci/*",
+    # Test doubles (no product module may import them: tests/test_layout.py) and the Pulumi CLI's build.
+    "testing/*", "tools/*",
+)
+# Paths every plan reads: the program, its components and catalog, the planner, the guardrails and
+# what decides the installed packages.
+CODE_PATTERNS: tuple[str, ...] = (
+    "__main__.py", "Pulumi.yaml", "requirements*.txt", "requirements*.lock", "pyproject.toml", "dev",
+    "components/*", "mssp/*", "policies/*", "*.py",
+)
+
+PathClass = Literal["docs", "code", "stack", "inventory", "unknown"]
+
+
+@dataclass(frozen=True)
+class StackInfo:
+    """What the affected-stack rules need to know of one stack file (from `describe_stacks`)."""
+
+    name: str
+    kind: str  # "platform", "customer" or "unknown" (the file does not parse: treated as reading everything)
+    platform: str | None = None  # for a customer: the platform stack's name (platformStack's last segment)
+    inventory: str | None = None  # for a customer: its inventory path, relative to the project
+
+    @property
+    def file(self) -> str:
+        return STACK_FILE.format(self.name)
+
+
+@dataclass(frozen=True)
+class Affected:
+    """The verdict: reasons per affected stack, and the stacks skipped with why."""
+
+    stacks: Mapping[str, tuple[str, ...]]  # stack -> why it is planned
+    skipped: Mapping[str, str]  # stack -> why it is not
+
+    def to_json(self) -> dict[str, Any]:
+        return {"planned": {s: list(r) for s, r in sorted(self.stacks.items())},
+                "skipped": dict(sorted(self.skipped.items()))}
+
+
+def _matches(path: str, patterns: Iterable[str]) -> bool:
+    name = PurePosixPath(path).name
+    return any(fnmatch.fnmatchcase(path, p) or ("/" not in p and fnmatch.fnmatchcase(name, p)) for p in patterns)
+
+
+def classify_path(path: str, stacks: Sequence[StackInfo]) -> PathClass:
+    """What kind of plan input a repository path is (pure). `path` is relative to the project."""
+    path = _norm(path)
+    name = PurePosixPath(path).name
+    if path.startswith("stacks/") and name.startswith("Pulumi.") and name.endswith(".yaml") and path.count("/") == 1:
+        return "stack"
+    if path.startswith("stacks/inventories/") or any(s.inventory == path for s in stacks):
+        return "inventory"
+    if _matches(path, DOCS_PATTERNS):
+        return "docs"
+    if _matches(path, CODE_PATTERNS):
+        return "code"
+    return "unknown"
+
+
+def _norm(path: str) -> str:
+    """A repository path as git prints it: forward slashes, no leading "./" or "/"."""
+    return str(PurePosixPath(path.strip().replace("\\", "/"))).lstrip("/")
+
+
+def affected_stacks(changed: Sequence[str], stacks: Sequence[StackInfo]) -> Affected:
+    """The stacks whose plan the changed paths can change, each with its reasons (pure)."""
+    names = sorted({s.name for s in stacks})
+    reasons: dict[str, list[str]] = {n: [] for n in names}
+
+    def add(stack: str, why: str) -> None:
+        if stack in reasons and why not in reasons[stack]:
+            reasons[stack].append(why)
+
+    for raw in changed:
+        path = _norm(raw)
+        kind = classify_path(path, stacks)
+        if kind == "docs":
+            continue
+        if kind in ("code", "unknown"):
+            why = f"`{path}` is read by every plan" if kind == "code" else \
+                f"`{path}` is not a known plan input (planned to be safe)"
+            for n in names:
+                add(n, why)
+            continue
+        if kind == "stack":
+            stack = PurePosixPath(path).name[len("Pulumi."):-len(".yaml")]
+            add(stack, "its stack file changed")
+            for s in stacks:
+                if s.platform == stack:
+                    add(s.name, f"its platform stack file `{path}` changed")
+            continue
+        # An inventory: the stacks that name it (on either side).
+        for n in sorted({s.name for s in stacks if s.inventory == path}):
+            add(n, f"its inventory `{path}` changed")
+    # A stack file that does not parse may read anything: plan it whenever anything changed.
+    for s in stacks:
+        if s.kind == "unknown" and any(classify_path(p, stacks) != "docs" for p in changed):
+            add(s.name, "its stack file could not be read (planned to be safe)")
+    planned = {n: tuple(r) for n, r in reasons.items() if r}
+    skipped = {n: _skip_reason(changed, stacks) for n in names if n not in planned}
+    return Affected(planned, skipped)
+
+
+def _skip_reason(changed: Sequence[str], stacks: Sequence[StackInfo]) -> str:
+    if not changed:
+        return "no file changed"
+    if all(classify_path(p, stacks) == "docs" for p in changed):
+        return "only documentation or tests changed"
+    return "no changed file is read by its plan"
+
+
+def stack_info(name: str, doc: Any) -> StackInfo:
+    """StackInfo from a parsed stack file; kind "unknown" when its shape is not a stack file's."""
+    config = doc.get("config") if isinstance(doc, dict) else None
+    if not isinstance(config, dict):
+        return StackInfo(name, "unknown")
+    kind = config.get(f"{NAMESPACE}:kind")
+    if kind == "platform":
+        return StackInfo(name, "platform")
+    customer = config.get(f"{NAMESPACE}:customer")
+    if kind != "customer" or not isinstance(customer, dict):
+        return StackInfo(name, "unknown")
+    platform = customer.get("platformStack")
+    forwarding = customer.get("forwarding")
+    inventory = forwarding.get("inventory") if isinstance(forwarding, dict) else None
+    return StackInfo(
+        name, "customer",
+        platform=platform.rsplit("/", 1)[-1] if isinstance(platform, str) and platform else None,
+        inventory=_norm(inventory) if isinstance(inventory, str) and inventory else None,
+    )
+
+
+def describe_stacks(files: Mapping[str, str]) -> list[StackInfo]:
+    """StackInfo per stack from {stack name: stack file text}; unreadable files become kind "unknown"."""
+    out = []
+    for name, text in sorted(files.items()):
+        try:
+            doc = yaml.safe_load(text)
+        except yaml.YAMLError:
+            doc = None
+        out.append(stack_info(name, doc))
+    return out
+
+
+def merge_infos(*sides: Iterable[StackInfo]) -> list[StackInfo]:
+    """Both sides' StackInfos: a stack may reference another platform or inventory on each side."""
+    seen: dict[tuple[str, str, str | None, str | None], StackInfo] = {}
+    for side in sides:
+        for s in side:
+            seen[(s.name, s.kind, s.platform, s.inventory)] = s
+    return sorted(seen.values(), key=lambda s: (s.name, s.kind, s.platform or "", s.inventory or ""))
+
+
+def stack_name_of(path: Path | str) -> str:
+    name = PurePosixPath(str(path)).name
+    return name[len("Pulumi."):-len(".yaml")]
