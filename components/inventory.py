@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from components import catalog
+from components import catalog, strict_yaml
 
 # /subscriptions/{guid}/resourceGroups/{rg}/providers/{Namespace}/{type}/{name}[/{childType}/{childName}]...
 _ID_RE = re.compile(
@@ -28,9 +28,6 @@ HEADER = (
     "# Inventory: the resources whose logs this customer stack forwards to the MSSP workspace.\n"
     "# Written by `python -m mssp discover` (sorted by id); hand edits are fine, keep it sorted.\n"
 )
-# libyaml's parser when PyYAML was built with it: the same safe constructor and resolver, about 5x
-# faster on a 10,000-entry inventory (the plan reads it twice; README "Scale benchmark"). Pure Python otherwise.
-_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -62,6 +59,9 @@ def parse_resource_id(resource_id: str) -> ResourceId | None:
 class InventoryItem:
     id: str
     type: str  # the catalog's spelling of the type
+    # The account kind of a storage account (Resource Graph's `kind`): which services it has
+    # (catalog.STORAGE_KIND_SERVICES). None for every other type.
+    kind: str | None = None
 
 
 class InventoryError(Exception):
@@ -87,9 +87,9 @@ def parse_inventory(data: Any, subscription_ids: set[str]) -> list[InventoryItem
         if not isinstance(raw, dict) or not isinstance(raw.get("id"), str):
             problems.append((where, "expected a mapping with 'id' and 'type'"))
             continue
-        extra = set(raw) - {"id", "type"}
+        extra = sorted(str(k) for k in set(raw) - {"id", "type", "kind"})
         if extra:
-            problems.append((f"{where}.{sorted(extra)[0]}", "unknown key; allowed: id, type"))
+            problems.append((f"{where}.{extra[0]}", "unknown key; allowed: id, type, kind"))
         rid = parse_resource_id(raw["id"])
         if rid is None:
             problems.append((
@@ -114,19 +114,41 @@ def parse_inventory(data: Any, subscription_ids: set[str]) -> list[InventoryItem
                 f"subscription {rid.subscription_id} is not one of the customer's subscriptions "
                 f"({', '.join(sorted(subscription_ids))})",
             ))
+        kind, kind_problem = _kind(entry, raw.get("kind"))
+        if kind_problem:
+            problems.append((f"{where}.kind", kind_problem))
         key = rid.id.lower()
         if key in seen:
             problems.append((f"{where}.id", "listed twice (ids compare case-insensitively)"))
         seen.add(key)
-        items.append(InventoryItem(id=rid.id, type=entry.type))
+        items.append(InventoryItem(id=rid.id, type=entry.type, kind=kind))
     if problems:
         raise InventoryError(problems)
     return sorted(items, key=lambda it: it.id.lower())
 
 
+def _kind(entry: catalog.CatalogEntry, raw: Any) -> tuple[str | None, str | None]:
+    """(the catalog's spelling of an entry's kind, a problem) for one inventory entry."""
+    if entry.kind_services is None:
+        if raw is not None:
+            return None, f"only {', '.join(e.type for e in catalog.CATALOG if e.kind_services)} entries have a kind"
+        return None, None
+    kinds = ", ".join(entry.kind_services)
+    if raw is None:
+        return None, (f"required for {entry.type}: the account kind decides which services get a setting; "
+                      f"allowed: {kinds} (`python -m mssp discover` records it from Resource Graph; by hand, "
+                      "copy 'Account kind' from the account's Overview page)")
+    by_lower = {k.lower(): k for k in entry.kind_services}
+    if not isinstance(raw, str) or raw.lower() not in by_lower:
+        return None, f"'{strict_yaml.shown(raw)}' is not a storage account kind; allowed: {kinds}"
+    return by_lower[raw.lower()], None
+
+
 def load_inventory(path: Path, subscription_ids: set[str]) -> list[InventoryItem]:
-    with path.open(encoding="utf-8") as f:
-        data = yaml.load(f, Loader=_SAFE_LOADER)
+    try:
+        data = strict_yaml.load_file(path)
+    except strict_yaml.YamlKeyError as exc:
+        raise InventoryError([(where, f"line {line}: {msg}") for line, where, msg in exc.problems]) from None
     if data is None:
         # A blanked or truncated file must not read as "forward nothing": `pulumi up` would then delete
         # every diagnostic setting of the customer. An intentionally empty inventory says so.
@@ -137,6 +159,7 @@ def load_inventory(path: Path, subscription_ids: set[str]) -> list[InventoryItem
 
 def dump_inventory(items: list[InventoryItem]) -> str:
     """The canonical text of an inventory: header, then entries sorted by id (case-insensitive)."""
-    rows = [{"id": it.id, "type": it.type} for it in sorted(items, key=lambda it: it.id.lower())]
+    rows = [{"id": it.id, "type": it.type, **({"kind": it.kind} if it.kind else {})}
+            for it in sorted(items, key=lambda it: it.id.lower())]
     body = yaml.safe_dump({"resources": rows}, sort_keys=False, default_flow_style=False, width=1000)
     return HEADER + body

@@ -10,6 +10,9 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
 
 # A fixed namespace for this project's name-based (v5) UUIDs; changing it would rename everything.
 NAMESPACE = uuid.UUID("0f6b8d54-2c1e-5a57-9b0e-6d5c3a1f2e47")
@@ -42,3 +45,56 @@ def registration_definition_guid(managing_tenant: str, customer_tenant: str, sub
 
 def registration_assignment_guid(managing_tenant: str, customer_tenant: str, subscription_id: str) -> str:
     return stable_guid("lighthouse-assignment", managing_tenant, customer_tenant, subscription_id)
+
+
+# --------------------------------------------------------------------------------------------------
+# Azure's naming rules for the names a stack's config hands to Azure, as data.
+# Source: Microsoft, "Naming rules and restrictions for Azure resources" (MicrosoftDocs/azure-docs
+# articles/azure-resource-manager/management/resource-name-rules.md; learn.microsoft.com/azure/
+# azure-resource-manager/management/resource-name-rules): entity, length, valid characters.
+# --------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class NameRule:
+    what: str  # how a message names the thing
+    resource_type: str
+    min_length: int
+    max_length: int
+    pattern: str  # the valid characters, as a full-match regex
+    allowed: str  # the valid characters in the page's words
+
+
+NAME_RULES: Mapping[str, NameRule] = MappingProxyType({
+    # Microsoft.Resources resourcegroups: 1-90, alphanumerics, underscores, parentheses, hyphens,
+    # periods and unicode letters/digits; can't end with period.
+    "resourceGroup": NameRule(
+        "resource group", "Microsoft.Resources/resourceGroups", 1, 90, r"[\w().-]*[\w()-]",
+        "letters, digits, underscores, parentheses, hyphens and periods; not ending with a period"),
+    # Microsoft.OperationalInsights workspaces: 4-63, alphanumerics and hyphens, start and end with alphanumeric.
+    "workspace": NameRule(
+        "Log Analytics workspace", "Microsoft.OperationalInsights/workspaces", 4, 63,
+        r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?", "letters, digits and hyphens; starting and ending with a letter or digit"),
+    # Microsoft.Logic workflows: 1-80, alphanumerics, hyphens, underscores, periods and parenthesis.
+    "workflow": NameRule(
+        "Logic App workflow", "Microsoft.Logic/workflows", 1, 80, r"[A-Za-z0-9_.()-]+",
+        "letters, digits, hyphens, underscores, periods and parentheses"),
+})
+
+
+def name_problem(rule: str, value: str) -> str | None:
+    """Why `value` cannot be the Azure name of `rule`'s type (None when it can)."""
+    r = NAME_RULES[rule]
+    if not (r.min_length <= len(value) <= r.max_length) or not re.fullmatch(r.pattern, value):
+        shown = value if len(value) <= 60 else f"{value[:60]}... ({len(value)} characters)"
+        return (f"'{shown}' is not a valid {r.what} name ({r.resource_type}); allowed: {r.min_length}-{r.max_length} "
+                f"{r.allowed} (Microsoft: naming rules and restrictions for Azure resources)")
+    return None
+
+
+def check_name(rule: str) -> Callable[[str], str]:
+    """A pydantic AfterValidator enforcing `rule`."""
+    def _check(value: str) -> str:
+        problem = name_problem(rule, value)
+        if problem:
+            raise ValueError(problem)
+        return value
+    return _check

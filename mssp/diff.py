@@ -87,8 +87,13 @@ def load_manifest(path: Path) -> dict[str, Any]:
         raise UserError(f"{path}: not a plan manifest (expected 'stack' and a 'resources' list)")
     for i, resource in enumerate(data["resources"]):
         missing = [k for k in ("urn", "type", "name") if not isinstance(resource, dict) or not isinstance(resource.get(k), str)]
+        if not missing and not isinstance(resource.get("inputs"), dict):
+            # Without inputs every resource would compare as changed (and be reported as replaced).
+            missing = ["inputs (a mapping)"]
         if missing:
-            raise UserError(f"{path}: resources[{i}] is not a manifest resource (missing {', '.join(missing)})")
+            raise UserError(f"{path}: resources[{i}] is not a manifest resource (missing {', '.join(missing)}); "
+                            "allowed: a manifest written by `python -m mssp plan STACK --json OUT`, whose "
+                            "resources each have urn, type, name and inputs")
     return _mask(data)
 
 

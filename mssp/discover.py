@@ -86,7 +86,7 @@ def load_context(stack: str, project_dir: Path) -> StackContext:
     try:
         loaded = load_stack(stack, project_dir, require_inventory=False)
     except ConfigError as exc:
-        raise UserError(config_errors_text(exc.issues), 2) from None
+        raise UserError(config_errors_text(exc.issues, exc.file), 2) from None
     if loaded.customer is None or loaded.inventory_path is None:
         raise UserError(f"discover works on customer stacks; '{stack}' is the platform stack", 2)
     return StackContext(stack, loaded.customer, loaded.platform, tuple(loaded.inventory), loaded.inventory_path,

@@ -138,7 +138,9 @@ def run(args: argparse.Namespace) -> int:
     assessment = Assessment()
     try:
         if args.from_json is not None:
-            classification = preview_json.classify(preview_json.loads(_read_input(args.from_json)))
+            digest = preview_json.loads(_read_input(args.from_json))
+            _check_preview_stack(digest, short_name, args.from_json)
+            classification = preview_json.classify(digest)
             assessment = assess(classification, None, "")
         else:
             _check_stack_file(project_dir, short_name)
@@ -288,6 +290,19 @@ def _check_stack_file(project_dir: Path, stack: str) -> None:
     if not path.is_file():
         known = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in path.parent.glob("Pulumi.*.yaml"))
         raise DriftError(f"no stack file {path}; known stacks: {', '.join(known) or 'none'}")
+
+
+def _check_preview_stack(digest: preview_json.PreviewDigest, stack: str, path: Path) -> None:
+    """Refuse a saved preview of another stack: its steps would say nothing about this one (a clean
+    preview of fabrikam must not report contoso clean). URNs name their stack:
+    `urn:pulumi:<stack>::<project>::<type>::<name>` (pulumi/pulumi sdk/go/common/resource/urn.go)."""
+    seen = sorted({step.urn.removeprefix("urn:pulumi:").split("::", 1)[0] for step in digest.steps
+                   if step.urn.startswith("urn:pulumi:")})
+    others = [s for s in seen if s != stack]
+    if others:
+        raise DriftError(f"--from-json {path}: this is a preview of stack {', '.join(repr(s) for s in others)}, "
+                         f"not of '{stack}'; allowed: the saved `pulumi preview --json` output of stack '{stack}' "
+                         f"(`pulumi {' '.join(preview_args(stack))}`)")
 
 
 def _read_input(path: Path) -> str:

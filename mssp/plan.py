@@ -29,8 +29,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def config_errors_text(issues: list[tuple[str, str]]) -> str:
-    lines = ["invalid configuration:"] + [f"  {path}: {message}" for path, message in issues]
+def config_errors_text(issues: list[tuple[str, str]], file: str | None = None) -> str:
+    header = f"invalid configuration in {file}:" if file else "invalid configuration:"
+    lines = [header] + [f"  {path}: {message}" for path, message in issues]
     return "\n".join(lines)
 
 
@@ -134,6 +135,16 @@ def render_markdown(manifest: dict[str, Any]) -> str:
     for r in custom:
         opts = ", ".join(k for k in ("protect", "retainOnDelete") if r["options"][k]) or "-"
         lines.append(f"| `{r['name']}` | `{r['type']}` | `{r['provider'] or '-'}` | {opts} | {_summary_inputs(r)} |")
+    audited = outputs.get("auditedSqlServers") or []
+    if audited:
+        # Enabling server audit changes the customer's own SQL servers: say so before anything else below.
+        lines += ["", "## Changed on the customer's SQL servers", "",
+                  "Server auditing is enabled with the Azure Monitor target (`state: Enabled`, "
+                  "`isAzureMonitorTargetEnabled: true`), so that SQLSecurityAuditEvents (and DevOpsOperationsAudit "
+                  "where `isDevopsAuditEnabled: true`) reach the workspace through each master database's setting:",
+                  ""]
+        lines += [f"- `{a['serverId']}`: isDevopsAuditEnabled `{str(a['isDevopsAuditEnabled']).lower()}`"
+                  for a in audited]
     lines += ["", "## Outputs", ""]
     for key, value in outputs.items():
         lines.append(f"- `{key}`: `{json.dumps(value)}`")
@@ -156,7 +167,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         manifest = build_manifest(args.stack, PROJECT_DIR, args.config)
     except ConfigError as exc:
-        raise UserError(config_errors_text(exc.issues), exit_code=2) from None
+        raise UserError(config_errors_text(exc.issues, exc.file), exit_code=2) from None
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(manifest_json(manifest), encoding="utf-8")

@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         loaded = load_stack_file(args.config or stack_file(PROJECT_DIR, args.stack), PROJECT_DIR, args.stack)
     except ConfigError as exc:
-        raise UserError(config_errors_text(exc.issues), exit_code=2) from None
+        raise UserError(config_errors_text(exc.issues, exc.file), exit_code=2) from None
     customer = loaded.customer
     if customer is None or customer.access_model != "lighthouse":
         raise UserError(f"stack {args.stack}: templates are for customer stacks with accessModel lighthouse")

@@ -22,6 +22,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import ValidationError
 
+from components import strict_yaml
+from components.config import fleet
 from components.config.base import ConfigError, Model, issues_from
 from components.config.customer import CustomerConfig
 from components.config.platform import PlatformConfig
@@ -80,14 +82,17 @@ def read_stack_values(path: Path) -> tuple[dict[str, Any], set[str]]:
     placeholder "[secret]" and their keys are marked secret, which is all validation needs.
     """
     try:
-        with path.open(encoding="utf-8") as f:
-            doc = yaml.safe_load(f) or {}
+        doc = strict_yaml.load_file(path) or {}
     except FileNotFoundError:
         raise ConfigError([(str(path), "stack file not found")]) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([(str(path), f"cannot read the stack file: {exc}")]) from None
+        raise ConfigError([(str(path), f"cannot read the stack file: {_read_problem(exc)}; "
+                                       "allowed: a UTF-8 YAML file with a 'config' mapping")]) from None
+    except strict_yaml.YamlKeyError as exc:
+        raise ConfigError([(_config_key_path(where), f"{path} line {line}: {msg}")
+                           for line, where, msg in exc.problems]) from None
     except yaml.YAMLError as exc:
-        raise ConfigError([(str(path), f"not valid YAML: {exc}")]) from None
+        raise ConfigError([(str(path), f"not valid YAML: {strict_yaml.shown(exc, 400)}")]) from None
     if not isinstance(doc, dict):
         raise ConfigError([(str(path), f"a stack file is a mapping with a 'config' key (found {type(doc).__name__})")])
     config = doc.get("config") or {}
@@ -102,6 +107,20 @@ def read_stack_values(path: Path) -> tuple[dict[str, Any], set[str]]:
         else:
             values[key] = value
     return values, secrets
+
+
+def _read_problem(exc: OSError | UnicodeDecodeError) -> str:
+    """Why a file could not be read, in a user's words."""
+    if isinstance(exc, UnicodeDecodeError):
+        return f"not UTF-8 text ({exc.reason} at byte {exc.start})"
+    if isinstance(exc, IsADirectoryError):
+        return "it is a directory, not a file"
+    return exc.strerror or str(exc)
+
+
+def _config_key_path(where: str) -> str:
+    """`config.mssp-sentinel:customer.name` as the key path every other message uses (`customer.name`)."""
+    return where.removeprefix("config.").removeprefix(f"{PROJECT}:")
 
 
 def _section(values: Mapping[str, Any], key: str) -> Any:
@@ -199,6 +218,7 @@ def parse_config(
     project_dir: Path,
     platform_values: Mapping[str, Any] | None = None,
     require_inventory: bool = True,
+    file: str | None = None,
 ) -> LoadedStack:
     """Validate a stack's config values (and, for a customer, its platform's) into a LoadedStack.
 
@@ -257,7 +277,13 @@ def parse_config(
     except yaml.YAMLError as exc:
         issues.append(("customer.forwarding.inventory", f"not valid YAML: {exc}"))
     except (OSError, UnicodeDecodeError) as exc:
-        issues.append(("customer.forwarding.inventory", f"cannot read {inv_path}: {exc}"))
+        issues.append(("customer.forwarding.inventory", f"cannot read {inv_path}: {_read_problem(exc)}; "
+                       "allowed: a UTF-8 YAML file with a 'resources' list"))
+    if customer.name != stack:
+        issues.append(("customer.name", f"'{customer.name}' differs from the stack's name '{stack}' (stack file "
+                       f"Pulumi.{stack}.yaml); allowed: '{stack}': the name derives Azure names (the Splunk "
+                       "workflow) and the fleet checks compare stacks by it"))
+    issues.extend(_fleet_issues(stack, customer, inventory, project_dir, file))
     for i, rid in enumerate(customer.forwarding.exclude):
         if rid.lower() not in {it.id.lower() for it in inventory} and not issues and inv_path.exists():
             issues.append((f"customer.forwarding.exclude[{i}]", f"'{rid}' is not in the inventory"))
@@ -278,6 +304,27 @@ def parse_config(
     )
 
 
+def _fleet_issues(stack: str, customer: CustomerConfig, inventory: list[InventoryItem], project_dir: Path,
+                  file: str | None) -> list[tuple[str, str]]:
+    """What this customer stack shares with another customer stack in stacks/ (components.config.fleet)."""
+    me = fleet.FleetMember(
+        stack=stack,
+        file=file or f"stacks/Pulumi.{stack}.yaml",
+        tenant_id=customer.tenant_id.lower(),
+        subscription_ids=frozenset(s.lower() for s in customer.subscription_ids),
+        resource_ids=frozenset(it.id.lower() for it in inventory),
+        workflow_name=(customer.splunk_workflow_name or "").lower() or None,
+    )
+
+    def read_values(path: Path) -> Mapping[str, Any]:
+        return read_stack_values(path)[0]
+
+    def read_inventory(path: Path, subs: set[str]) -> list[str]:
+        return [it.id for it in load_inventory(path, subs)]
+
+    return fleet.conflicts(me, fleet.other_members(project_dir, stack, read_values, read_inventory))
+
+
 # The Pulumi type of the settings an import file may adopt.
 _DIAGNOSTIC_SETTING = "azure-native:monitor:DiagnosticSetting"
 
@@ -295,7 +342,12 @@ def _adopted_setting_names(
     if not path.exists():
         return {}, (("customer.forwarding.importFile", f"file not found: {path}") if configured else None)
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return {}, ("customer.forwarding.importFile", f"cannot read {path}: {_read_problem(exc)}; allowed: a "
+                    "UTF-8 JSON `pulumi import` file (written by `mssp discover --on-conflict adopt`)")
+    try:
+        doc = json.loads(text)
         specs = doc.get("resources") or []
         names = {
             str(spec["name"]): str(spec["id"]).rstrip("/").rsplit("/", 1)[-1]
@@ -311,9 +363,21 @@ def load_stack_file(
     path: Path, project_dir: Path, stack: str | None = None, *, require_inventory: bool = True
 ) -> LoadedStack:
     """Load and validate a stack file (any path; platform files are looked up in project_dir/stacks)."""
-    values, secrets = read_stack_values(path)
-    name = stack or path.name.removeprefix("Pulumi.").removesuffix(".yaml").removesuffix(".yml")
-    return parse_config(values, secrets, stack=name, project_dir=project_dir, require_inventory=require_inventory)
+    try:
+        values, secrets = read_stack_values(path)
+        name = stack or path.name.removeprefix("Pulumi.").removesuffix(".yaml").removesuffix(".yml")
+        return parse_config(values, secrets, stack=name, project_dir=project_dir,
+                            require_inventory=require_inventory, file=_shown_path(path, project_dir))
+    except ConfigError as exc:
+        raise ConfigError(exc.issues, file=exc.file or _shown_path(path, project_dir)) from None
+
+
+def _shown_path(path: Path, project_dir: Path) -> str:
+    """The stack file as a user names it: relative to the project when inside it."""
+    try:
+        return str(path.resolve().relative_to(project_dir.resolve()))
+    except ValueError:
+        return str(path)
 
 
 def load_stack(stack: str, project_dir: Path, *, require_inventory: bool = True) -> LoadedStack:

@@ -6,8 +6,10 @@ import re
 import types
 from typing import Annotated, Any, Union, get_args, get_origin
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
+
+from components import naming
 
 GUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
@@ -38,15 +40,42 @@ def _name(value: str) -> str:
 
 
 Guid = Annotated[str, AfterValidator(_guid)]
+# Names Azure checks by its naming rules (components.naming.NAME_RULES, with their source).
+ResourceGroupName = Annotated[str, AfterValidator(naming.check_name("resourceGroup"))]
+WorkspaceName = Annotated[str, AfterValidator(naming.check_name("workspace"))]
+# Display names are shown in portals and plans, not parsed by Azure; the bound is the project's own, so a
+# pasted blob is refused instead of echoed into every plan and PR comment.
+DISPLAY_NAME_MAX = 256
+DisplayName = Annotated[str, Field(min_length=1, max_length=DISPLAY_NAME_MAX)]
 Region = Annotated[str, AfterValidator(_region)]
 Slug = Annotated[str, AfterValidator(_name)]
 
 
-class ConfigError(Exception):
-    """Invalid stack configuration: every problem with the path of its key."""
+# Echoed user text longer than this is cut (a 100,000-character value must not flood the terminal or a PR
+# comment); a legitimate ARM resource id stays whole.
+_ECHO_MAX = 200
+_LONG_QUOTED = re.compile(rf"'([^'\n]{{{_ECHO_MAX + 1},}})'")
+_LONG_RUN = re.compile(rf"[^.\[\]\s]{{{_ECHO_MAX + 1},}}")
 
-    def __init__(self, issues: list[tuple[str, str]]):
-        self.issues = sorted(set(issues))
+
+def _cut(text: str) -> str:
+    return f"{text[:80]}... ({len(text)} characters)"
+
+
+def clip_issue(path: str, message: str) -> tuple[str, str]:
+    """An issue with every huge echoed value (a key in the path, a quoted value in the message) cut short."""
+    path = _LONG_RUN.sub(lambda m: _cut(m[0]), path)
+    message = _LONG_QUOTED.sub(lambda m: f"'{_cut(m[1])}'", message)
+    message = _LONG_RUN.sub(lambda m: _cut(m[0]), message)
+    return path, message
+
+
+class ConfigError(Exception):
+    """Invalid stack configuration: every problem with the path of its key (and the stack file, once known)."""
+
+    def __init__(self, issues: list[tuple[str, str]], file: str | None = None):
+        self.issues = sorted({clip_issue(p, m) for p, m in issues})
+        self.file = file
         super().__init__("\n".join(f"{p}: {m}" for p, m in self.issues))
 
 
@@ -97,6 +126,22 @@ def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
     return []
 
 
+def _allowed_hint(kind: str, ctx: dict[str, Any]) -> str:
+    """What is allowed, for pydantic's constraint errors (their own text says only what is wrong)."""
+    if kind == "string_pattern_mismatch":
+        return f"; allowed: text matching {ctx.get('pattern')}"
+    if kind == "literal_error":
+        return f"; allowed: {ctx.get('expected')}"
+    if kind in ("string_too_long", "too_long"):
+        return f"; allowed: at most {ctx.get('max_length')}"
+    if kind in ("string_too_short", "too_short"):
+        return f"; allowed: at least {ctx.get('min_length')}"
+    if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
+        bounds = {"greater_than_equal": ">=", "less_than_equal": "<=", "greater_than": ">", "less_than": "<"}
+        return f"; allowed: {bounds[kind]} {next(iter(ctx.values()), '?')}"
+    return ""
+
+
 def issues_from(exc: ValidationError, model: type[BaseModel], prefix: str) -> list[tuple[str, str]]:
     """Turn pydantic errors into (key path, message) pairs a user can act on."""
     issues = []
@@ -110,6 +155,8 @@ def issues_from(exc: ValidationError, model: type[BaseModel], prefix: str) -> li
             msg = "required key is missing"
         elif msg.startswith("Value error, "):
             msg = msg[len("Value error, "):]
+        else:
+            msg += _allowed_hint(err["type"], err.get("ctx") or {})
         issues.append((format_loc(prefix, loc), msg))
     return issues
 

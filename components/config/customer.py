@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 
 from components import catalog, roles
-from components.config.base import Guid, Model, Slug
+from components.config.base import DisplayName, Guid, Model, Slug
 from components.config.splunk import CustomerSplunkConfig
 
 LogsSelection = Literal["allLogs", "audit"] | list[str]
@@ -22,12 +22,12 @@ _ISO_DURATION = re.compile(r"^PT(?:(\d+)H)?(?:(\d+)M)?$")
 
 class Subscription(Model):
     id: Guid
-    display_name: Annotated[str, Field(min_length=1)]
+    display_name: DisplayName
 
 
 class Approver(Model):
     principal_id: Guid
-    display_name: Annotated[str, Field(min_length=1)]
+    display_name: DisplayName
 
 
 class JustInTime(Model):
@@ -49,7 +49,7 @@ class Authorization(Model):
     """An extra Lighthouse authorization for an MSSP principal (usually a SOC security group)."""
 
     principal_id: Guid
-    display_name: Annotated[str, Field(min_length=1)]
+    display_name: DisplayName
     role: str  # built-in role name or GUID
     principal_type: Literal["group", "user", "servicePrincipal"] = "group"
     delegated_roles: list[str] = []  # only with User Access Administrator
@@ -129,6 +129,8 @@ class ForwardingConfig(Model):
     per_type: dict[str, TypeSettings] = {}
     inventory: str  # path relative to the project directory
     exclude: list[str] = []  # resource ids never forwarded, even when inventoried
+    # Azure Firewall: which family a group selection sends (catalog: never both, Azure/ALZ-Bicep#960).
+    azure_firewall_logs: Literal["resourceSpecific", "legacy"] = "resourceSpecific"
     setting_name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,259}$")] = "mssp-sentinel"
     # `pulumi import` file written by `mssp discover --on-conflict adopt`; default
     # stacks/imports/<stack>.json when it exists. Adopted settings keep their existing Azure names.
@@ -169,6 +171,24 @@ class ForwardingConfig(Model):
                 raise ValueError(f"{where}: {problem}")
         return self
 
+    @model_validator(mode="after")
+    def _firewall_family(self) -> ForwardingConfig:
+        entry = catalog.entry_for("Microsoft.Network/azureFirewalls")
+        assert entry is not None
+        selection = self.logs_for(entry.type)
+        if isinstance(selection, list):
+            legacy = {c.lower() for c in entry.legacy_categories}
+            family = {"legacy" if c.lower() in legacy else "resourceSpecific" for c in selection}
+            where = f"perType.{entry.type}.logs" if entry.type in self.per_type else "logs"
+            if len(family) > 1:
+                raise ValueError(f"{where}: mixes legacy ({', '.join(entry.legacy_categories)}) and resource-specific "
+                                 "AZFW* categories, which carry the same events twice (Azure/ALZ-Bicep#960); "
+                                 "allowed: one family")
+            if family and family != {self.azure_firewall_logs} and "azure_firewall_logs" in self.model_fields_set:
+                raise ValueError(f"{where}: lists {family.pop()} categories but azureFirewallLogs is "
+                                 f"{self.azure_firewall_logs}; allowed: categories of the chosen family")
+        return self
+
     @property
     def in_scope(self) -> list[str]:
         return self.resource_types if self.resource_types is not None else catalog.supported_types()
@@ -194,15 +214,25 @@ def selection_problem(entry: catalog.CatalogEntry, selection: str | list[str]) -
             known = {c.lower(): c for c in target.categories}
             bad = [c for c in selection if c.lower() not in known]
             if bad:
-                return f"{', '.join(bad)} not a log category of {entry.type}; categories: {', '.join(target.categories)}"
+                return (f"{', '.join(bad)} not a log category of {entry.type}; allowed categories: "
+                        f"{', '.join(target.categories)}")
             if not selection:
                 return "an explicit category list must not be empty"
+            twice = sorted({known[c.lower()] for c in selection if [x.lower() for x in selection].count(c.lower()) > 1})
+            if twice:
+                return f"{', '.join(twice)} listed twice (categories compare case-insensitively); allowed: each category once"
+            audit = [known[c.lower()] for c in selection if known[c.lower()] in catalog.SQL_AUDIT_CATEGORIES]
+            if entry.type == "Microsoft.Sql/servers/databases" and audit:
+                return (f"{', '.join(audit)} arrive from a user database only with database auditing, which this "
+                        "project does not enable; allowed: the other categories here, and for audit inventory the "
+                        "server (Microsoft.Sql/servers): its auditing is enabled with the Azure Monitor target "
+                        "and its master database forwards the audit categories")
     return None
 
 
 class CustomerConfig(Model):
     name: Slug
-    display_name: Annotated[str, Field(min_length=1)]
+    display_name: DisplayName
     tenant_id: Guid
     # The platform stack this customer belongs to: "mssp" or a full reference "org/mssp-sentinel/mssp";
     # its last segment names the platform stack file stacks/Pulumi.<name>.yaml.
@@ -228,6 +258,13 @@ class CustomerConfig(Model):
         if self.access_model == "direct" and self.lighthouse.authorizations:
             raise ValueError("lighthouse.authorizations apply only when accessModel is lighthouse")
         return self
+
+    @property
+    def splunk_workflow_name(self) -> str | None:
+        """The webhook Logic App's name in the MSSP resource group, when Splunk is on (None otherwise)."""
+        if self.splunk is None or not self.splunk.enabled:
+            return None
+        return self.splunk.workflow_name or f"la-splunk-{self.name}"
 
     @property
     def platform_stack_name(self) -> str:

@@ -7,7 +7,8 @@ from typing import Annotated
 
 from pydantic import Field, model_validator
 
-from components.config.base import Guid, Model, Region
+from components import naming
+from components.config.base import Guid, Model, Region, ResourceGroupName, WorkspaceName
 from components.config.itsm import ItsmConfig
 from components.config.splunk import SplunkPlatformConfig
 
@@ -17,8 +18,8 @@ _FIC_NAME = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,119}$"
 class WorkspaceConfig(Model):
     """The MSSP's existing Log Analytics workspace (with Sentinel). Give resourceGroup + name, or resourceId."""
 
-    resource_group: str | None = None
-    name: str | None = None
+    resource_group: ResourceGroupName | None = None
+    name: WorkspaceName | None = None
     resource_id: str | None = None
     subscription_id: Guid | None = None  # defaults to the platform subscription
 
@@ -38,6 +39,9 @@ class WorkspaceConfig(Model):
                     "resourceId must look like /subscriptions/<guid>/resourceGroups/<rg>/providers/"
                     "Microsoft.OperationalInsights/workspaces/<name>"
                 )
+            problem = naming.name_problem("resourceGroup", m[2]) or naming.name_problem("workspace", m[3])
+            if problem:
+                raise ValueError(f"resourceId: {problem}")
         elif not (self.resource_group and self.name):
             raise ValueError("give resourceGroup and name (or resourceId) of the MSSP workspace")
         return self
@@ -93,7 +97,7 @@ class PlatformConfig(Model):
     tenant_id: Guid
     subscription_id: Guid
     location: Region  # the workspace's region; DCRs must live there too
-    resource_group: str  # where the platform's own resources (DCR, playbooks) go; must exist
+    resource_group: ResourceGroupName  # where the platform's own resources (DCR, playbooks) go; must exist
     workspace: WorkspaceConfig
     identity: IdentityConfig
     itsm: ItsmConfig | None = None  # the ITSM sync for redirected incidents (README "ITSM sync for redirected incidents")
