@@ -35,6 +35,17 @@ class JustInTime(Model):
     multi_factor_auth: Literal["Azure", "None"] = "Azure"
     approvers: Annotated[list[Approver], Field(max_length=10)] = []
 
+    @field_validator("approvers")
+    @classmethod
+    def _approvers_once(cls, values: list[Approver]) -> list[Approver]:
+        seen: dict[str, int] = {}
+        for i, approver in enumerate(values):
+            if approver.principal_id in seen:
+                raise ValueError(f"approver {approver.principal_id} is listed twice (entries {seen[approver.principal_id]} "
+                                 f"and {i}); allowed: each approver once")
+            seen[approver.principal_id] = i
+        return values
+
     @field_validator("maximum_activation_duration")
     @classmethod
     def _duration(cls, value: str) -> str:
@@ -107,6 +118,20 @@ class LighthouseConfig(Model):
     offer_name: Annotated[str, Field(min_length=1, max_length=200)] = "MSSP Sentinel log forwarding"
     offer_description: str = "Lets the MSSP configure diagnostic settings that forward logs to its Microsoft Sentinel."
     authorizations: list[Authorization] = []
+
+    @field_validator("authorizations")
+    @classmethod
+    def _authorizations_once(cls, values: list[Authorization]) -> list[Authorization]:
+        # One principal may hold several roles; the same principal and role twice is one authorization
+        # written twice (GUIDs compare case-insensitively: they are lower-cased on load).
+        seen: dict[tuple[str, str], int] = {}
+        for i, auth in enumerate(values):
+            key = (auth.principal_id, auth.role)
+            if key in seen:
+                raise ValueError(f"[{i}]: principal {auth.principal_id} with role '{auth.role_name}' is listed twice "
+                                 f"(entries {seen[key]} and {i}); allowed: each principal and role once")
+            seen[key] = i
+        return values
 
 
 class ActivityLogConfig(Model):
