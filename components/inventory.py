@@ -76,50 +76,51 @@ def parse_inventory(data: Any, subscription_ids: set[str]) -> list[InventoryItem
     """Validate an inventory document; raise InventoryError naming every bad entry."""
     problems: list[tuple[str, str]] = []
     if not isinstance(data, dict) or not isinstance(data.get("resources"), list):
-        raise InventoryError([("", "expected a mapping with a 'resources' list (`resources: []` when empty)")])
+        raise InventoryError([("", "expected a mapping with a 'resources' list; allowed: `resources: [...]` (`resources: []` when empty)")])
     unknown = set(data) - {"resources"}
     if unknown:
-        problems.append((sorted(unknown)[0], "unknown key; allowed: resources"))
+        problems.append((sorted(unknown)[0], "unknown key; allowed keys: resources"))
     items: list[InventoryItem] = []
     seen: set[str] = set()
     for i, raw in enumerate(data.get("resources") or []):
         where = f"resources[{i}]"
         if not isinstance(raw, dict) or not isinstance(raw.get("id"), str):
-            problems.append((where, "expected a mapping with 'id' and 'type'"))
+            problems.append((where, "expected a mapping with 'id' and 'type'; allowed keys: id, type, kind"))
             continue
         extra = sorted(str(k) for k in set(raw) - {"id", "type", "kind"})
         if extra:
-            problems.append((f"{where}.{extra[0]}", "unknown key; allowed: id, type, kind"))
+            problems.append((f"{where}.{extra[0]}", "unknown key; allowed keys: id, type, kind"))
         rid = parse_resource_id(raw["id"])
         if rid is None:
             problems.append((
                 f"{where}.id",
                 f"'{raw['id']}' is not an ARM resource id "
-                "(/subscriptions/<guid>/resourceGroups/<rg>/providers/<Namespace>/<type>/<name>)",
+                "(allowed: /subscriptions/<guid>/resourceGroups/<rg>/providers/<Namespace>/<type>/<name>)",
             ))
             continue
         entry = catalog.entry_for(rid.type)
         if entry is None:
             problems.append((
                 f"{where}.id",
-                f"resource type '{rid.type}' is not supported; supported: {', '.join(catalog.supported_types())}",
+                f"resource type '{rid.type}' is not supported; supported: {', '.join(catalog.supported_types())} (allowed: one of these)",
             ))
             continue
         declared = raw.get("type")
         if declared is not None and str(declared).lower() != entry.type.lower():
-            problems.append((f"{where}.type", f"'{declared}' does not match the id's type '{entry.type}'"))
+            problems.append((f"{where}.type", f"'{declared}' does not match the id's type '{entry.type}'; allowed: "
+                                                 f"'{entry.type}' or leave type out"))
         if rid.subscription_id not in subscription_ids:
             problems.append((
                 f"{where}.id",
                 f"subscription {rid.subscription_id} is not one of the customer's subscriptions "
-                f"({', '.join(sorted(subscription_ids))})",
+                f"(allowed: {', '.join(sorted(subscription_ids))})",
             ))
         kind, kind_problem = _kind(entry, raw.get("kind"))
         if kind_problem:
             problems.append((f"{where}.kind", kind_problem))
         key = rid.id.lower()
         if key in seen:
-            problems.append((f"{where}.id", "listed twice (ids compare case-insensitively)"))
+            problems.append((f"{where}.id", "listed twice (ids compare case-insensitively); allowed: each resource once"))
         seen.add(key)
         items.append(InventoryItem(id=rid.id, type=entry.type, kind=kind))
     if problems:
@@ -131,7 +132,8 @@ def _kind(entry: catalog.CatalogEntry, raw: Any) -> tuple[str | None, str | None
     """(the catalog's spelling of an entry's kind, a problem) for one inventory entry."""
     if entry.kind_services is None:
         if raw is not None:
-            return None, f"only {', '.join(e.type for e in catalog.CATALOG if e.kind_services)} entries have a kind"
+            return None, (f"only {', '.join(e.type for e in catalog.CATALOG if e.kind_services)} entries have a "
+                          "kind; allowed: leave kind out for this type")
         return None, None
     kinds = ", ".join(entry.kind_services)
     if raw is None:
@@ -152,8 +154,8 @@ def load_inventory(path: Path, subscription_ids: set[str]) -> list[InventoryItem
     if data is None:
         # A blanked or truncated file must not read as "forward nothing": `pulumi up` would then delete
         # every diagnostic setting of the customer. An intentionally empty inventory says so.
-        raise InventoryError([("", "the inventory file is empty; write `resources: []` if the customer has "
-                                   "nothing to forward yet")])
+        raise InventoryError([("", "the inventory file is empty; allowed: a 'resources' list, or `resources: []` "
+                                   "if the customer has nothing to forward yet")])
     return parse_inventory(data, subscription_ids)
 
 

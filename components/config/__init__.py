@@ -92,9 +92,11 @@ def read_stack_values(path: Path) -> tuple[dict[str, Any], set[str]]:
         raise ConfigError([(_config_key_path(where), f"{path} line {line}: {msg}")
                            for line, where, msg in exc.problems]) from None
     except yaml.YAMLError as exc:
-        raise ConfigError([(str(path), f"not valid YAML: {strict_yaml.shown(exc, 400)}")]) from None
+        raise ConfigError([(str(path), f"not valid YAML: {strict_yaml.shown(exc, 400)}; allowed: a YAML "
+                                       "mapping with a 'config' key (check the indentation near that line)")]) from None
     if not isinstance(doc, dict):
-        raise ConfigError([(str(path), f"a stack file is a mapping with a 'config' key (found {type(doc).__name__})")])
+        raise ConfigError([(str(path), f"a stack file is a mapping with a 'config' key (found {type(doc).__name__}); "
+                                          "allowed: a YAML mapping `config: {mssp-sentinel:kind: ..., ...}`")])
     config = doc.get("config") or {}
     if not isinstance(config, dict):
         raise ConfigError([(f"{path}:config", "expected a mapping of config keys")])
@@ -153,7 +155,7 @@ def _check_keys(values: Mapping[str, Any], kind: str) -> list[tuple[str, str]]:
     if f"{PROJECT}:{other}" in values:
         issues.append((other, f"not allowed in a {kind} stack"))
     if kind == "customer":
-        issues.extend((key, "not allowed in a customer stack (it belongs to the platform stack)")
+        issues.extend((key, "not allowed in a customer stack (it belongs to the platform stack); allowed keys here: kind, customer")
                       for key in SECRET_KEYS if f"{PROJECT}:{key}" in values)
     return issues
 
@@ -168,7 +170,8 @@ def _secret_values(values: Mapping[str, Any], secret_keys: set[str]) -> tuple[di
             continue
         if full not in secret_keys:
             issues.append((key, f"{what} is given as plain config; it must be a secret: "
-                                f"`pulumi config set --secret {key} <value>` (then rotate it: it was in plain text)"))
+                                f"`pulumi config set --secret {key} <value>` (then rotate it: it was in plain text); "
+                                "allowed: a secure: value only"))
         else:
             found[key] = str(values[full])
     return found, issues
@@ -206,7 +209,7 @@ def parse_platform(values: Mapping[str, Any]) -> PlatformConfig:
         # A DCR sends only to workspaces in its own region (azure-facts §4).
         raise ConfigError([("platform.splunk.location", f"'{platform.splunk.location}' differs from the workspace's "
                             f"region platform.location '{platform.location}'; the DCR must be in the workspace's "
-                            "region (leave it out to use that region)")])
+                            f"region; allowed: '{platform.location}', or leave it out to use that region")])
     return platform
 
 
@@ -247,8 +250,12 @@ def parse_config(
     if platform_values is None:
         platform_file = stack_file(project_dir, customer.platform_stack_name)
         if not platform_file.exists():
+            known = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml")
+                           for p in (project_dir / "stacks").glob("Pulumi.*.yaml")
+                           if "kind: platform" in p.read_text(encoding="utf-8", errors="replace"))
             raise ConfigError([("customer.platformStack", f"no platform stack file stacks/{platform_file.name} for "
-                                f"'{customer.platform_stack}' (its last segment names the platform stack)")])
+                                f"'{customer.platform_stack}' (its last segment names the platform stack); allowed: "
+                                f"{', '.join(known) or 'a platform stack in stacks/'} (or org/project/<name>)")])
         platform_values, _ = read_stack_values(platform_file)
     try:
         platform = parse_platform(platform_values)
@@ -258,11 +265,11 @@ def parse_config(
     issues = []
     if customer.tenant_id == platform.tenant_id:
         issues.append(("customer.tenantId", "must differ from the MSSP tenant (Lighthouse needs two tenants; "
-                       f"the platform stack's tenantId is {platform.tenant_id})"))
+                       f"the platform stack's tenantId is {platform.tenant_id}); allowed: the customer's own tenant id"))
     if customer.splunk is not None and customer.splunk.enabled and platform.splunk is None:
         issues.append(("customer.splunk", "Splunk is enabled for this customer but its platform stack "
                        f"({customer.platform_stack_name}) has no platform.splunk ingestion configured; "
-                       "add platform.splunk there or set customer.splunk.enabled: false"))
+                       "allowed: add platform.splunk there or set customer.splunk.enabled: false"))
     inv_path = customer.inventory_path(project_dir)
     inventory: list[InventoryItem] = []
     try:
@@ -270,12 +277,14 @@ def parse_config(
     except FileNotFoundError:
         if require_inventory:
             issues.append(("customer.forwarding.inventory", f"file not found: {inv_path} "
-                           f"(create it by hand or with `python -m mssp discover {stack}`)"))
+                           f"(create it by hand or with `python -m mssp discover {stack}`); allowed: a path relative to the "
+                           "project directory, e.g. stacks/inventories/<customer>.yaml"))
     except InventoryError as exc:
         issues.extend((f"customer.forwarding.inventory ({customer.forwarding.inventory}) {p}", m)
                       for p, m in exc.problems)
     except yaml.YAMLError as exc:
-        issues.append(("customer.forwarding.inventory", f"not valid YAML: {exc}"))
+        issues.append(("customer.forwarding.inventory", f"{inv_path}: not valid YAML: {strict_yaml.shown(exc, 400)}; "
+                       "allowed: a YAML mapping with a 'resources' list"))
     except (OSError, UnicodeDecodeError) as exc:
         issues.append(("customer.forwarding.inventory", f"cannot read {inv_path}: {_read_problem(exc)}; "
                        "allowed: a UTF-8 YAML file with a 'resources' list"))
@@ -286,7 +295,8 @@ def parse_config(
     issues.extend(_fleet_issues(stack, customer, inventory, project_dir, file))
     for i, rid in enumerate(customer.forwarding.exclude):
         if rid.lower() not in {it.id.lower() for it in inventory} and not issues and inv_path.exists():
-            issues.append((f"customer.forwarding.exclude[{i}]", f"'{rid}' is not in the inventory"))
+            issues.append((f"customer.forwarding.exclude[{i}]", f"'{rid}' is not in the inventory; allowed: ids the inventory lists "
+                           "(compared case-insensitively)"))
     adopted, import_issue = _adopted_setting_names(project_dir, stack, customer)
     if import_issue:
         issues.append(import_issue)
@@ -340,7 +350,8 @@ def _adopted_setting_names(
     configured = customer.forwarding.import_file
     path = (project_dir / configured) if configured else project_dir / "stacks" / "imports" / f"{stack}.json"
     if not path.exists():
-        return {}, (("customer.forwarding.importFile", f"file not found: {path}") if configured else None)
+        return {}, (("customer.forwarding.importFile", f"file not found: {path}; allowed: a `pulumi import` file "
+                     "relative to the project directory, or leave importFile out") if configured else None)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -355,7 +366,8 @@ def _adopted_setting_names(
             if spec.get("type") == _DIAGNOSTIC_SETTING and spec.get("name") and spec.get("id")
         }
     except (json.JSONDecodeError, AttributeError, TypeError) as exc:
-        return {}, ("customer.forwarding.importFile", f"{path} is not a pulumi import file: {exc}")
+        return {}, ("customer.forwarding.importFile", f"{path} is not a pulumi import file: {exc}; allowed: "
+                    "a JSON object with a 'resources' list of {type, name, id}, as `mssp discover --on-conflict adopt` writes it")
     return dict(sorted(names.items())), None
 
 

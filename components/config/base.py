@@ -22,20 +22,23 @@ class Model(BaseModel):
 
 def _guid(value: str) -> str:
     if not GUID_RE.match(value.strip()):
-        raise ValueError(f"'{value}' is not a GUID (expected 8-4-4-4-12 hexadecimal digits)")
+        raise ValueError(f"'{value}' is not a GUID; allowed: 8-4-4-4-12 hexadecimal digits (e.g. 2b7c9d4e-5f6a-4b8c-9d0e-1f2a3b4c5d6e)")
     return value.strip().lower()
 
 
 def _region(value: str) -> str:
     # ARM region names as the API spells them: lower-case letters and digits ("westeurope").
-    if not re.fullmatch(r"[a-z][a-z0-9]+", value):
-        raise ValueError(f"'{value}' is not an Azure region name (lower-case, no spaces, e.g. westeurope)")
+    # Bounded: ARM's region names are short (the longest, e.g. "germanywestcentral", are under 25 characters).
+    if not re.fullmatch(r"[a-z][a-z0-9]{1,39}", value):
+        raise ValueError(f"'{value}' is not an Azure region name; allowed: the ARM name, lower-case letters and digits, no spaces "
+                         "(e.g. westeurope)")
     return value
 
 
 def _name(value: str) -> str:
     if not re.fullmatch(r"[a-z][a-z0-9-]{0,38}[a-z0-9]", value):
-        raise ValueError(f"'{value}' must be 2-40 lower-case letters, digits or dashes, starting with a letter")
+        raise ValueError(f"'{value}' must be 2-40 lower-case letters, digits or dashes, starting with a letter; "
+                         "allowed: e.g. contoso or fabrikam-eu")
     return value
 
 
@@ -89,24 +92,33 @@ def format_loc(prefix: str, loc: tuple[Any, ...]) -> str:
     return path
 
 
+def _strip(annotation: Any) -> Any:
+    """An annotation without Annotated[...] and Optional[...] around it (the model, list or dict inside)."""
+    while True:
+        origin = get_origin(annotation)
+        if origin is Annotated:
+            annotation = get_args(annotation)[0]
+        elif origin in (Union, types.UnionType):
+            inner = [a for a in get_args(annotation) if a is not type(None)]
+            structured = [a for a in inner if (isinstance(a, type) and issubclass(a, BaseModel))
+                          or get_origin(_strip(a)) in (list, dict)]
+            if not structured:
+                return None
+            annotation = structured[0]
+        else:
+            return annotation
+
+
 def _unwrap(annotation: Any, key: Any) -> Any:
     """The annotation one step down a loc path (through Optional, list, dict, Annotated)."""
-    origin = get_origin(annotation)
-    if origin is Annotated:
-        return _unwrap(get_args(annotation)[0], key)
-    if origin in (Union, types.UnionType):
-        for arg in get_args(annotation):
-            if arg is type(None):
-                continue
-            if (isinstance(arg, type) and issubclass(arg, BaseModel)) or get_origin(arg) in (list, dict):
-                return _unwrap(arg, key)
-        return None
+    current = _strip(annotation)
+    origin = get_origin(current)
     if origin is list and isinstance(key, int):
-        return get_args(annotation)[0]
+        return get_args(current)[0]
     if origin is dict:
-        return get_args(annotation)[1]
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        for name, field in annotation.model_fields.items():
+        return get_args(current)[1]
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        for name, field in current.model_fields.items():
             if key in (field.alias, name):
                 return field.annotation
     return None
@@ -119,8 +131,7 @@ def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
         if nxt is None:
             return []
         current = nxt
-    while get_origin(current) in (Union, types.UnionType, Annotated):
-        current = _unwrap(current, None)
+    current = _strip(current)
     if isinstance(current, type) and issubclass(current, BaseModel):
         return sorted(f.alias or n for n, f in current.model_fields.items())
     return []

@@ -52,7 +52,7 @@ class JustInTime(Model):
         m = _ISO_DURATION.match(value)
         minutes = (int(m[1] or 0) * 60 + int(m[2] or 0)) if m and (m[1] or m[2]) else -1
         if not (_JIT_MIN_MINUTES <= minutes <= _JIT_MAX_MINUTES):
-            raise ValueError(f"'{value}' must be an ISO 8601 duration from PT30M to PT8H")
+            raise ValueError(f"'{value}' must be an ISO 8601 duration from PT30M to PT8H; allowed: PT30M to PT8H (e.g. PT4H)")
         return value
 
 
@@ -71,7 +71,7 @@ class Authorization(Model):
     def _known_role(cls, value: str) -> str:
         role = roles.resolve(value)
         if role is None:
-            raise ValueError(f"unknown role '{value}'; use a built-in role name or GUID: {', '.join(roles.known_role_names())}")
+            raise ValueError(f"unknown role '{value}'; allowed: a built-in role name or GUID: {', '.join(roles.known_role_names())}")
         return role.guid
 
     @field_validator("delegated_roles")
@@ -81,9 +81,11 @@ class Authorization(Model):
         for value in values:
             role = roles.resolve(value)
             if role is None:
-                raise ValueError(f"unknown role '{value}'; use a built-in role name or GUID")
+                raise ValueError(f"unknown role '{value}'; allowed: a built-in role name or GUID: "
+                                 f"{', '.join(roles.known_role_names())}")
             if role in (roles.OWNER, roles.USER_ACCESS_ADMINISTRATOR):
-                raise ValueError(f"'{role.name}' cannot be assigned through delegatedRoleDefinitionIds")
+                raise ValueError(f"'{role.name}' cannot be assigned through delegatedRoleDefinitionIds; allowed: "
+                                 "delegable roles other than Owner and User Access Administrator")
             out.append(role.guid)
         return out
 
@@ -92,17 +94,20 @@ class Authorization(Model):
         role = roles.BY_GUID[self.role]
         if role.delegable is roles.Delegable.ONLY_WITH_DELEGATED_ROLES:
             if not self.delegated_roles:
-                raise ValueError(f"role: {role.delegable.value}; add delegatedRoles")
+                raise ValueError(f"role: {role.delegable.value}; allowed: add delegatedRoles (the roles it may assign)")
             if self.just_in_time:
-                raise ValueError("justInTime: eligible authorizations cannot use delegatedRoleDefinitionIds")
+                raise ValueError("justInTime: eligible authorizations cannot use delegatedRoleDefinitionIds; allowed: "
+                                 "a permanent authorization (no justInTime) for User Access Administrator")
         elif role.delegable is not roles.Delegable.YES:
-            raise ValueError(f"role: '{role.name}' is not allowed: {role.delegable.value}")
+            raise ValueError(f"role: '{role.name}' is not allowed: {role.delegable.value}; allowed: a delegable "
+                             "built-in role (e.g. Reader, Microsoft Sentinel Contributor)")
         elif self.delegated_roles:
-            raise ValueError("delegatedRoles: only allowed with User Access Administrator")
+            raise ValueError("delegatedRoles: only allowed with User Access Administrator; allowed: remove "
+                             "delegatedRoles, or use role User Access Administrator")
         if self.just_in_time and self.principal_type == "servicePrincipal":
             raise ValueError(
                 "justInTime: eligible (just-in-time) authorizations cannot name a service principal; "
-                "use a user or a group"
+                "allowed: principalType user or group"
             )
         return self
 
@@ -170,10 +175,12 @@ class ForwardingConfig(Model):
         for value in values:
             entry = catalog.entry_for(value)
             if entry is None:
-                raise ValueError(f"resource type '{value}' is not supported; supported: {', '.join(catalog.supported_types())}")
+                raise ValueError(f"resource type '{value}' is not supported; supported: "
+                                 f"{', '.join(catalog.supported_types())} (allowed: one of these)")
             out.append(entry.type)
         if len(set(out)) != len(out):
-            raise ValueError("resource types must be listed once")
+            raise ValueError("resource types must be listed once; allowed: each type once (types compare "
+                             "case-insensitively)")
         return out
 
     @field_validator("per_type")
@@ -183,7 +190,8 @@ class ForwardingConfig(Model):
         for key, settings in values.items():
             entry = catalog.entry_for(key)
             if entry is None:
-                raise ValueError(f"perType: '{key}' is not a supported type; supported: {', '.join(catalog.supported_types())}")
+                raise ValueError(f"perType: '{key}' is not a supported type; supported: "
+                                 f"{', '.join(catalog.supported_types())} (allowed: one of these)")
             out[entry.type] = settings
         return out
 
@@ -234,7 +242,8 @@ def selection_problem(entry: catalog.CatalogEntry, selection: str | list[str]) -
     for target in targets:
         if isinstance(selection, str):
             if selection not in target.groups and (target.categories or target.groups):
-                return f"category group '{selection}' is not offered by {entry.type}; offered: {', '.join(target.groups)}"
+                return (f"category group '{selection}' is not offered by {entry.type}; offered (allowed): "
+                        f"{', '.join(target.groups)}, or a list of categories: {', '.join(target.categories)}")
         else:
             known = {c.lower(): c for c in target.categories}
             bad = [c for c in selection if c.lower() not in known]
@@ -242,7 +251,8 @@ def selection_problem(entry: catalog.CatalogEntry, selection: str | list[str]) -
                 return (f"{', '.join(bad)} not a log category of {entry.type}; allowed categories: "
                         f"{', '.join(target.categories)}")
             if not selection:
-                return "an explicit category list must not be empty"
+                return ("an explicit category list must not be empty; allowed: at least one of "
+                        f"{', '.join(target.categories)}, or a group: {', '.join(target.groups)}")
             twice = sorted({known[c.lower()] for c in selection if [x.lower() for x in selection].count(c.lower()) > 1})
             if twice:
                 return f"{', '.join(twice)} listed twice (categories compare case-insensitively); allowed: each category once"
@@ -274,14 +284,15 @@ class CustomerConfig(Model):
         seen: set[str] = set()
         for i, sub in enumerate(values):
             if sub.id in seen:
-                raise ValueError(f"subscription {sub.id} is listed twice (entry {i})")
+                raise ValueError(f"subscription {sub.id} is listed twice (entry {i}); allowed: each subscription once")
             seen.add(sub.id)
         return values
 
     @model_validator(mode="after")
     def _model_fits(self) -> CustomerConfig:
         if self.access_model == "direct" and self.lighthouse.authorizations:
-            raise ValueError("lighthouse.authorizations apply only when accessModel is lighthouse")
+            raise ValueError("lighthouse.authorizations apply only when accessModel is lighthouse; allowed: "
+                             "remove lighthouse.authorizations, or accessModel: lighthouse")
         return self
 
     @property

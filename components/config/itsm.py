@@ -34,7 +34,7 @@ _CREDENTIAL_HINT = ("credentials are not allowed in plain config: set the secret
 def _https_url(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme != "https" or not parts.netloc:
-        raise ValueError(f"'{value}' must be an https:// URL")
+        raise ValueError(f"'{value}' must be an https:// URL (allowed: https://host/...)")
     if parts.username is not None or parts.password is not None:
         # user:password@host would sit in plain text in the workflow definition.
         raise ValueError("the URL must not carry user info (user:password@); " + _CREDENTIAL_HINT)
@@ -60,7 +60,7 @@ class ServiceNowConfig(Model):
     def _instance(cls, value: str) -> str:
         url = _https_url(value)
         if urlsplit(url).path or urlsplit(url).query:
-            raise ValueError(f"'{value}' must be the instance root, e.g. https://acme.service-now.com")
+            raise ValueError(f"'{value}' must be the instance root; allowed: e.g. https://acme.service-now.com")
         return url
 
 
@@ -84,7 +84,7 @@ class WebhookConfig(Model):
         url = _https_url(value)
         if urlsplit(url).query:
             raise ValueError("a URL with a query string may carry a signature (SAS): leave url out and put the "
-                             "whole URL in the secret key itsmCredential")
+                             "whole URL in the secret key itsmCredential (allowed: a URL without a query string)")
         return url
 
 
@@ -98,7 +98,8 @@ class PollerConfig(Model):
     @classmethod
     def _interval(cls, value: int) -> int:
         if not POLL_MIN_MINUTES <= value <= POLL_MAX_MINUTES:
-            raise ValueError(f"must be between {POLL_MIN_MINUTES} and {POLL_MAX_MINUTES} minutes (found {value})")
+            raise ValueError(f"must be between {POLL_MIN_MINUTES} and {POLL_MAX_MINUTES} minutes (found {value}; "
+                             f"allowed: {POLL_MIN_MINUTES}..{POLL_MAX_MINUTES})")
         return value
 
 
@@ -113,7 +114,8 @@ class CredentialConfig(Model):
     def _secret_uri(cls, value: str) -> str:
         if not re.fullmatch(r"https://[a-z0-9-]{3,24}\.vault\.azure\.net/secrets/[A-Za-z0-9-]{1,127}(/[0-9a-f]{32})?",
                             value):
-            raise ValueError(f"'{value}' must look like https://<vault>.vault.azure.net/secrets/<name>[/<version>]")
+            raise ValueError(f"'{value}' must look like https://<vault>.vault.azure.net/secrets/<name>[/<version>] "
+                             "(allowed: that form)")
         return value
 
     @field_validator("key_vault_id")
@@ -122,7 +124,7 @@ class CredentialConfig(Model):
         if not re.fullmatch(r"/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[^/]+/providers/"
                             r"Microsoft\.KeyVault/vaults/[A-Za-z0-9-]{3,24}", value, flags=re.IGNORECASE):
             raise ValueError("must look like /subscriptions/<guid>/resourceGroups/<rg>/providers/"
-                             "Microsoft.KeyVault/vaults/<name>")
+                             "Microsoft.KeyVault/vaults/<name> (allowed: that form)")
         return value
 
 
@@ -161,6 +163,6 @@ class ItsmConfig(Model):
     def _adapter(self) -> ItsmConfig:
         other = "webhook" if self.kind == "servicenow" else "servicenow"
         if getattr(self, other) is not None:
-            raise ValueError(f"a {other} section does not belong with kind {self.kind}")
+            raise ValueError(f"a {other} section does not belong with kind {self.kind}; allowed: the {self.kind} section only")
         return self
 

@@ -27,7 +27,7 @@ class WorkspaceConfig(Model):
     def _one_form(self) -> WorkspaceConfig:
         if self.resource_id:
             if self.resource_group or self.name or self.subscription_id:
-                raise ValueError("give either resourceId or resourceGroup + name, not both")
+                raise ValueError("give either resourceId or resourceGroup + name, not both; allowed: one of the two forms")
             m = re.fullmatch(
                 r"/subscriptions/([0-9a-fA-F-]{36})/resourceGroups/([^/]+)/providers/"
                 r"Microsoft\.OperationalInsights/workspaces/([^/]+)",
@@ -37,13 +37,14 @@ class WorkspaceConfig(Model):
             if not m:
                 raise ValueError(
                     "resourceId must look like /subscriptions/<guid>/resourceGroups/<rg>/providers/"
-                    "Microsoft.OperationalInsights/workspaces/<name>"
+                    "Microsoft.OperationalInsights/workspaces/<name> (allowed: that form)"
                 )
             problem = naming.name_problem("resourceGroup", m[2]) or naming.name_problem("workspace", m[3])
             if problem:
                 raise ValueError(f"resourceId: {problem}")
         elif not (self.resource_group and self.name):
-            raise ValueError("give resourceGroup and name (or resourceId) of the MSSP workspace")
+            raise ValueError("give resourceGroup and name (or resourceId) of the MSSP workspace; allowed: "
+                             "resourceGroup + name, or resourceId")
         return self
 
     def parts(self, default_subscription: str) -> tuple[str, str, str]:
@@ -85,11 +86,11 @@ class IdentityConfig(Model):
         if not self.federated_credentials and not self.client_secret.enabled:
             raise ValueError(
                 "the identity needs a way to sign in: add federatedCredentials (preferred) "
-                "or set clientSecret.enabled: true"
+                "or set clientSecret.enabled: true (allowed: either or both)"
             )
         names = [f.name for f in self.federated_credentials]
         if len(names) != len(set(names)):
-            raise ValueError("federatedCredentials names must be unique")
+            raise ValueError("federatedCredentials names must be unique; allowed: each name once")
         return self
 
 
