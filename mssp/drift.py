@@ -289,7 +289,7 @@ def _check_stack_file(project_dir: Path, stack: str) -> None:
     path = project_dir / "stacks" / f"Pulumi.{stack}.yaml"
     if not path.is_file():
         known = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in path.parent.glob("Pulumi.*.yaml"))
-        raise DriftError(f"no stack file {path}; known stacks: {', '.join(known) or 'none'}")
+        raise DriftError(f"no stack file {path}; known stacks: {', '.join(known) or 'none'} (allowed: one of these)")
 
 
 def _check_preview_stack(digest: preview_json.PreviewDigest, stack: str, path: Path) -> None:

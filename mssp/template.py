@@ -55,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
         instructions,
         parameters_file,
     )
+    from components.strict_yaml import shown
     from mssp.plan import config_errors_text
 
     try:
@@ -63,9 +64,11 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(config_errors_text(exc.issues, exc.file), exit_code=2) from None
     customer = loaded.customer
     if customer is None or customer.access_model != "lighthouse":
-        raise UserError(f"stack {args.stack}: templates are for customer stacks with accessModel lighthouse")
+        raise UserError(f"stack {args.stack}: templates are for customer stacks with accessModel lighthouse "
+                        "(allowed: a customer stack whose customer.accessModel is lighthouse)")
     if args.mssp_principal_id and not GUID_RE.match(args.mssp_principal_id):
-        raise UserError(f"--mssp-principal-id: '{args.mssp_principal_id}' is not a GUID")
+        raise UserError(f"--mssp-principal-id: '{shown(args.mssp_principal_id)}' is not a GUID; allowed: the platform "
+                        "output servicePrincipalObjectId (8-4-4-4-12 hexadecimal digits)")
     principal = args.mssp_principal_id or _principal_from_pulumi(customer.platform_stack)
     managing = loaded.platform.tenant_id
 
