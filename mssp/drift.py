@@ -286,10 +286,16 @@ def _echo_stderr(stderr: str) -> None:
 
 
 def _check_stack_file(project_dir: Path, stack: str) -> None:
+    from components.strict_yaml import shown
+
     path = project_dir / "stacks" / f"Pulumi.{stack}.yaml"
-    if not path.is_file():
+    try:
+        present = path.is_file()
+    except OSError:  # e.g. ENAMETOOLONG: no such stack either way
+        present = False
+    if not present:
         known = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in path.parent.glob("Pulumi.*.yaml"))
-        raise DriftError(f"no stack file {path}; known stacks: {', '.join(known) or 'none'} (allowed: one of these)")
+        raise DriftError(f"no stack file {shown(str(path))}; known stacks: {', '.join(known) or 'none'} (allowed: one of these)")
 
 
 def _check_preview_stack(digest: preview_json.PreviewDigest, stack: str, path: Path) -> None:

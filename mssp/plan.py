@@ -157,13 +157,14 @@ def render_markdown(manifest: dict[str, Any]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from components.config import ConfigError
+    from components.config import ConfigError, file_exists
+    from components.strict_yaml import shown
 
-    if args.config is not None and not args.config.exists():
-        raise UserError(f"--config {args.config}: file not found; allowed: a stack file (e.g. stacks/Pulumi.<stack>.yaml)")
-    if args.config is None and not (PROJECT_DIR / "stacks" / f"Pulumi.{args.stack}.yaml").exists():
+    if args.config is not None and not file_exists(args.config):
+        raise UserError(f"--config {shown(str(args.config))}: file not found; allowed: a stack file (e.g. stacks/Pulumi.<stack>.yaml)")
+    if args.config is None and not file_exists(PROJECT_DIR / "stacks" / f"Pulumi.{args.stack}.yaml"):
         known = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in (PROJECT_DIR / "stacks").glob("Pulumi.*.yaml"))
-        raise UserError(f"no stack file stacks/Pulumi.{args.stack}.yaml; stacks: {', '.join(known)} "
+        raise UserError(f"no stack file stacks/Pulumi.{shown(args.stack)}.yaml; stacks: {', '.join(known)} "
                         "(allowed: one of these, or --config FILE)")
     try:
         manifest = build_manifest(args.stack, PROJECT_DIR, args.config)

@@ -111,6 +111,15 @@ def read_stack_values(path: Path) -> tuple[dict[str, Any], set[str]]:
     return values, secrets
 
 
+def file_exists(path: Path) -> bool:
+    """Path.exists() that answers False, not OSError, for a name the file system cannot even look up
+    (ENAMETOOLONG): a user's absurd path is "not found", not a crash."""
+    try:
+        return path.exists()
+    except OSError:
+        return False
+
+
 def _read_problem(exc: OSError | UnicodeDecodeError) -> str:
     """Why a file could not be read, in a user's words."""
     if isinstance(exc, UnicodeDecodeError):
@@ -249,7 +258,7 @@ def parse_config(
     customer: CustomerConfig = _validate(CustomerConfig, _section(values, "customer"), "customer")
     if platform_values is None:
         platform_file = stack_file(project_dir, customer.platform_stack_name)
-        if not platform_file.exists():
+        if not file_exists(platform_file):
             known = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml")
                            for p in (project_dir / "stacks").glob("Pulumi.*.yaml")
                            if "kind: platform" in p.read_text(encoding="utf-8", errors="replace"))
@@ -294,7 +303,7 @@ def parse_config(
                        "workflow) and the fleet checks compare stacks by it"))
     issues.extend(_fleet_issues(stack, customer, inventory, project_dir, file))
     for i, rid in enumerate(customer.forwarding.exclude):
-        if rid.lower() not in {it.id.lower() for it in inventory} and not issues and inv_path.exists():
+        if rid.lower() not in {it.id.lower() for it in inventory} and not issues and file_exists(inv_path):
             issues.append((f"customer.forwarding.exclude[{i}]", f"'{rid}' is not in the inventory; allowed: ids the inventory lists "
                            "(compared case-insensitively)"))
     adopted, import_issue = _adopted_setting_names(project_dir, stack, customer)
@@ -349,7 +358,7 @@ def _adopted_setting_names(
     """
     configured = customer.forwarding.import_file
     path = (project_dir / configured) if configured else project_dir / "stacks" / "imports" / f"{stack}.json"
-    if not path.exists():
+    if not file_exists(path):
         return {}, (("customer.forwarding.importFile", f"file not found: {path}; allowed: a `pulumi import` file "
                      "relative to the project directory, or leave importFile out") if configured else None)
     try:

@@ -50,6 +50,9 @@ WorkspaceName = Annotated[str, AfterValidator(naming.check_name("workspace"))]
 # pasted blob is refused instead of echoed into every plan and PR comment.
 DISPLAY_NAME_MAX = 256
 DisplayName = Annotated[str, Field(min_length=1, max_length=DISPLAY_NAME_MAX)]
+# A file path in the project (inventory, import file): bounded by Linux's PATH_MAX (4096 bytes), so an
+# absurd value is refused here instead of failing inside the file system ("File name too long").
+ProjectPath = Annotated[str, Field(min_length=1, max_length=1024)]
 Region = Annotated[str, AfterValidator(_region)]
 Slug = Annotated[str, AfterValidator(_name)]
 
@@ -58,7 +61,7 @@ Slug = Annotated[str, AfterValidator(_name)]
 # comment); a legitimate ARM resource id stays whole.
 _ECHO_MAX = 200
 _LONG_QUOTED = re.compile(rf"'([^'\n]{{{_ECHO_MAX + 1},}})'")
-_LONG_RUN = re.compile(rf"[^.\[\]\s]{{{_ECHO_MAX + 1},}}")
+_LONG_RUN = re.compile(rf"[^.\[\]\s;,']{{{_ECHO_MAX + 1},}}")
 
 
 def _cut(text: str) -> str:
@@ -78,7 +81,7 @@ class ConfigError(Exception):
 
     def __init__(self, issues: list[tuple[str, str]], file: str | None = None):
         self.issues = sorted({clip_issue(p, m) for p, m in issues})
-        self.file = file
+        self.file = clip_issue(file, "")[0] if file else None
         super().__init__("\n".join(f"{p}: {m}" for p, m in self.issues))
 
 

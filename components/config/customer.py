@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 
 from components import catalog, roles
-from components.config.base import DisplayName, Guid, Model, Slug
+from components.config.base import DisplayName, Guid, Model, ProjectPath, Slug
 from components.config.splunk import CustomerSplunkConfig
 
 LogsSelection = Literal["allLogs", "audit"] | list[str]
@@ -157,14 +157,14 @@ class ForwardingConfig(Model):
     logs: LogsSelection = "allLogs"
     metrics: bool = False
     per_type: dict[str, TypeSettings] = {}
-    inventory: str  # path relative to the project directory
+    inventory: ProjectPath  # path relative to the project directory
     exclude: list[str] = []  # resource ids never forwarded, even when inventoried
     # Azure Firewall: which family a group selection sends (catalog: never both, Azure/ALZ-Bicep#960).
     azure_firewall_logs: Literal["resourceSpecific", "legacy"] = "resourceSpecific"
     setting_name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,259}$")] = "mssp-sentinel"
     # `pulumi import` file written by `mssp discover --on-conflict adopt`; default
     # stacks/imports/<stack>.json when it exists. Adopted settings keep their existing Azure names.
-    import_file: str | None = None
+    import_file: ProjectPath | None = None
 
     @field_validator("resource_types")
     @classmethod
@@ -271,7 +271,9 @@ class CustomerConfig(Model):
     tenant_id: Guid
     # The platform stack this customer belongs to: "mssp" or a full reference "org/mssp-sentinel/mssp";
     # its last segment names the platform stack file stacks/Pulumi.<name>.yaml.
-    platform_stack: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+){0,2}$")]
+    # Each segment as the Pulumi CLI allows stack names: at most 100 alphanumerics, hyphens, underscores or
+    # periods ("stack names are limited to 100 characters ...", pulumi/pulumi pkg/backend/diy/store.go).
+    platform_stack: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,100}(/[A-Za-z0-9_.-]{1,100}){0,2}$")]
     access_model: Literal["lighthouse", "direct"] = "lighthouse"
     subscriptions: Annotated[list[Subscription], Field(min_length=1)]
     lighthouse: LighthouseConfig = LighthouseConfig()
