@@ -259,9 +259,7 @@ def parse_config(
     if platform_values is None:
         platform_file = stack_file(project_dir, customer.platform_stack_name)
         if not file_exists(platform_file):
-            known = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml")
-                           for p in (project_dir / "stacks").glob("Pulumi.*.yaml")
-                           if "kind: platform" in p.read_text(encoding="utf-8", errors="replace"))
+            known = _platform_stacks(project_dir)
             raise ConfigError([("customer.platformStack", f"no platform stack file stacks/{platform_file.name} for "
                                 f"'{customer.platform_stack}' (its last segment names the platform stack); allowed: "
                                 f"{', '.join(known) or 'a platform stack in stacks/'} (or org/project/<name>)")])
@@ -321,6 +319,18 @@ def parse_config(
         inventory_path=inv_path,
         secret_keys=frozenset(secret_keys),
     )
+
+
+def _platform_stacks(project_dir: Path) -> list[str]:
+    """The names of the platform stack files in project_dir/stacks (for a hint; unreadable ones are skipped)."""
+    names = []
+    for path in sorted((project_dir / "stacks").glob("Pulumi.*.yaml")):
+        try:
+            if read_stack_values(path)[0].get(f"{PROJECT}:kind") == "platform":
+                names.append(path.name.removeprefix("Pulumi.").removesuffix(".yaml"))
+        except ConfigError:
+            continue
+    return names
 
 
 def _fleet_issues(stack: str, customer: CustomerConfig, inventory: list[InventoryItem], project_dir: Path,

@@ -50,8 +50,8 @@ WorkspaceName = Annotated[str, AfterValidator(naming.check_name("workspace"))]
 # pasted blob is refused instead of echoed into every plan and PR comment.
 DISPLAY_NAME_MAX = 256
 DisplayName = Annotated[str, Field(min_length=1, max_length=DISPLAY_NAME_MAX)]
-# A file path in the project (inventory, import file): bounded by Linux's PATH_MAX (4096 bytes), so an
-# absurd value is refused here instead of failing inside the file system ("File name too long").
+# A file path in the project (inventory, import file): bounded well under Linux's PATH_MAX (4096 bytes), so
+# an absurd value is refused here instead of failing inside the file system ("File name too long").
 ProjectPath = Annotated[str, Field(min_length=1, max_length=1024)]
 Region = Annotated[str, AfterValidator(_region)]
 Slug = Annotated[str, AfterValidator(_name)]

@@ -78,31 +78,24 @@ def test_diff_refuses_a_manifest_whose_resources_have_no_inputs(run_cli: Any, tm
     _no_traceback(err)
 
 
-def test_a_missing_third_party_package_says_how_to_run_the_cli(monkeypatch: pytest.MonkeyPatch,
-                                                                capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(("module", "code", "expect"), [
+    ("pydantic", 2, "'pydantic' is not installed"),  # outside .venv: say how to run it
+    ("components.gone", cli.INTERNAL_ERROR, "This is a bug"),  # a project module missing is a bug
+])
+def test_a_missing_module_is_an_environment_problem_unless_it_is_the_projects(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], module: str, code: int, expect: str) -> None:
     import mssp.plan
 
     def missing(_: Any) -> int:
-        raise ModuleNotFoundError("No module named 'pydantic'", name="pydantic")
+        raise ModuleNotFoundError(f"No module named '{module}'", name=module)
 
     monkeypatch.setattr(mssp.plan, "run", missing)
-    code = cli.main(["plan", "contoso"])
+    assert cli.main(["plan", "contoso"]) == code
     err = capsys.readouterr().err
-    assert code == cli.WRONG_ENVIRONMENT == 2
-    assert "'pydantic' is not installed" in err and "./dev" in err and ".venv" in err
-    _no_traceback(err)
-
-
-def test_a_missing_project_module_is_still_a_bug(monkeypatch: pytest.MonkeyPatch,
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
-    import mssp.plan
-
-    def missing(_: Any) -> int:
-        raise ModuleNotFoundError("No module named 'components.gone'", name="components.gone")
-
-    monkeypatch.setattr(mssp.plan, "run", missing)
-    assert cli.main(["plan", "contoso"]) == cli.INTERNAL_ERROR
-    assert "This is a bug" in capsys.readouterr().err
+    assert expect in err
+    if code == cli.WRONG_ENVIRONMENT:
+        assert "./dev" in err and ".venv" in err
+        _no_traceback(err)
 
 
 def test_outside_the_virtual_environment_the_cli_says_how_to_run_it() -> None:
