@@ -377,17 +377,27 @@ def _adopted_setting_names(
         return {}, ("customer.forwarding.importFile", f"cannot read {path}: {_read_problem(exc)}; allowed: a "
                     "UTF-8 JSON `pulumi import` file (written by `mssp discover --on-conflict adopt`)")
     try:
-        doc = json.loads(text)
+        doc = json.loads(text, object_pairs_hook=_unique_pairs)
         specs = doc.get("resources") or []
         names = {
             str(spec["name"]): str(spec["id"]).rstrip("/").rsplit("/", 1)[-1]
             for spec in specs
             if spec.get("type") == _DIAGNOSTIC_SETTING and spec.get("name") and spec.get("id")
         }
-    except (json.JSONDecodeError, AttributeError, TypeError) as exc:
+    except (json.JSONDecodeError, AttributeError, TypeError, ValueError) as exc:
         return {}, ("customer.forwarding.importFile", f"{path} is not a pulumi import file: {exc}; allowed: "
                     "a JSON object with a 'resources' list of {type, name, id}, as `mssp discover --on-conflict adopt` writes it")
     return dict(sorted(names.items())), None
+
+
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object that refuses a key written twice (json keeps the last one silently)."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"duplicate key '{strict_yaml.shown(key)}' in one object")
+        out[key] = value
+    return out
 
 
 def load_stack_file(

@@ -14,10 +14,16 @@ from components import naming
 GUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
+STR_MAX = 4096
+
+
 class Model(BaseModel):
     """Frozen, camelCase-keyed, and rejecting unknown keys (typos are errors, not silently ignored)."""
 
-    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True)
+    # str_max_length: no config string is anywhere near this long (Azure's names stop at 260 characters, URLs
+    # and resource ids at a few hundred); a pasted blob is refused, not carried into plans, names and comments.
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True,
+                              str_max_length=STR_MAX)
 
 
 def _guid(value: str) -> str:

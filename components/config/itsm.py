@@ -144,9 +144,12 @@ class ItsmConfig(Model):
     @classmethod
     def _no_plain_credentials(cls, data: Any) -> Any:
         if isinstance(data, dict):
-            for section in (data, data.get("servicenow"), data.get("webhook")):
-                if isinstance(section, dict) and any(k in section for k in _CREDENTIAL_KEYS):
-                    raise ValueError(_CREDENTIAL_HINT)
+            for where, section in (("", data), ("servicenow.", data.get("servicenow")),
+                                   ("webhook.", data.get("webhook"))):
+                if isinstance(section, dict):
+                    found = [k for k in _CREDENTIAL_KEYS if k in section]
+                    if found:
+                        raise ValueError(f"{where}{found[0]}: {_CREDENTIAL_HINT}")
             # A missing adapter section is reported key by key (e.g. servicenow.instanceUrl).
             if data.get("kind") in ITSM_KINDS and data.get(data["kind"]) is None:
                 data = {**data, data["kind"]: {}}

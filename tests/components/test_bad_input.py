@@ -308,6 +308,23 @@ def _value_cases() -> list[Case]:
         Case("itsm-credential-plain", p, "itsmCredential",
              edit=lambda d: (d["config"].update({"mssp-sentinel:itsmCredential": "hunter2"}), d)[1]),
         Case("platform-in-customer", c, "platform", edit=lambda d: (d["config"].update({PLATFORM: {}}), d)[1]),
+        Case("huge-unknown-key", c, "customer.lighthouse.yyyyyyyy", edit=put("lighthouse." + "y" * 50_000, 1),
+             expect="(50000 characters)"),
+        Case("fic-audience-huge", p, "platform.identity.federatedCredentials[0].audiences[0]",
+             edit=put("identity.federatedCredentials[0].audiences", [HUGE])),
+        Case("secret-rotation-key-huge", p, "platform.identity.clientSecret.rotationKey",
+             edit=put("identity.clientSecret", {"enabled": True, "rotationKey": HUGE})),
+        Case("itsm-user-huge", p, "platform.itsm.servicenow.userName", edit=put("itsm.servicenow.userName", HUGE)),
+        Case("itsm-password-in-config", p, "platform.itsm", edit=put("itsm.servicenow.password", "hunter2"),
+             expect="servicenow.password"),
+        Case("itsm-credential-unknown-key", p, "platform.itsm.credential.bogus",
+             edit=put("itsm.credential", {"keyVaultSecretUri": "https://v.vault.azure.net/secrets/x", "bogus": 1}),
+             expect="allowed keys: keyVaultId, keyVaultSecretUri"),
+        Case("itsm-webhook-unknown-key", p, "platform.itsm.webhook.bogus",
+             edit=put("itsm", {"kind": "webhook", "webhook": {"url": "https://x.example.com/h", "bogus": 1}}),
+             expect="allowed keys: extraHeaders, headerName, url"),
+        Case("offer-description-huge", c, "customer.lighthouse.offerDescription",
+             edit=put("lighthouse.offerDescription", HUGE)),
     ]
 
 
@@ -370,6 +387,9 @@ def _file_cases() -> list[Case]:
              expect="UTF-8"),
         Case("import-not-json", c, "customer.forwarding.importFile", files=_import_file("resources: []")),
         Case("import-list", c, "customer.forwarding.importFile", files=_import_file("[1, 2]")),
+        Case("import-dup-key", c, "customer.forwarding.importFile",
+             files=_import_file('{"resources": [], "resources": [{"type": "x"}]}'), expect="duplicate key 'resources'"),
+        Case("import-huge", c, "customer.forwarding.importFile", files=_import_file('{"resources": "' + HUGE + '"}')),
     ]
 
 

@@ -63,6 +63,17 @@ def test_drift_refuses_another_stacks_preview(run_cli: Any, tmp_path: Path) -> N
     assert code == 0, err
 
 
+def test_drift_refuses_a_preview_whose_config_names_another_customer(run_cli: Any, tmp_path: Path) -> None:
+    doc = json.loads((FIXTURES / "clean.json").read_text())
+    doc["steps"] = []  # nothing but the config says whose preview it is
+    doc["config"]["mssp-sentinel:customer"] = json.dumps({"name": "fabrikam"})
+    path = tmp_path / "preview.json"
+    path.write_text(json.dumps(doc))
+    code, _, err = run_cli(["drift", "contoso", "--from-json", str(path)])
+    assert code == 1 and "preview of stack 'fabrikam'" in err
+    _no_traceback(err)
+
+
 def test_diff_refuses_a_manifest_whose_resources_have_no_inputs(run_cli: Any, tmp_path: Path) -> None:
     manifest = {"stack": "contoso", "resources": [
         {"urn": "urn:pulumi:contoso::mssp-sentinel::azure-native:monitor:DiagnosticSetting::d", "name": "d",
