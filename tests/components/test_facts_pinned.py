@@ -9,6 +9,7 @@ must be a deliberate act that edits this file.
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import shutil
@@ -17,7 +18,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import PROJECT_DIR, example_manifest
+from conftest import PROJECT_DIR, example_manifest, read_stack
 
 from components import catalog, naming, roles
 from components.config.customer import ForwardingConfig
@@ -111,6 +112,47 @@ def test_every_derived_id_keeps_its_golden_value(stack: str) -> None:
     settings = setting_names(manifest)
     assert set(settings) == GOLDEN_SETTINGS[stack]
     assert set(settings.values()) <= {"mssp-sentinel"}  # the configured forwarding.settingName, on every resource
+
+
+def _variant(tmp_path: Path, stack: str, edit: Any) -> dict[str, Any]:
+    from mssp.plan import build_manifest
+
+    doc = copy.deepcopy(read_stack(stack))
+    edit(doc["config"])
+    path = tmp_path / f"Pulumi.{stack}.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return build_manifest(stack, PROJECT_DIR, path)
+
+
+def _direct(config: dict[str, Any]) -> None:
+    customer = config["mssp-sentinel:customer"]
+    customer["accessModel"], customer["lighthouse"]["authorizations"] = "direct", []
+
+
+def _key_vault_credential(config: dict[str, Any]) -> None:
+    del config["mssp-sentinel:itsmCredential"]
+    config["mssp-sentinel:platform"]["itsm"]["credential"] = {
+        "keyVaultSecretUri": "https://kv-mssp-itsm.vault.azure.net/secrets/servicenow",
+        "keyVaultId": "/subscriptions/0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d/resourceGroups/rg-mssp-sentinel-platform/"
+                      "providers/Microsoft.KeyVault/vaults/kv-mssp-itsm",
+    }
+
+
+def test_role_assignments_of_the_other_configurations_keep_their_golden_names(tmp_path: Path) -> None:
+    # The direct access model's Monitoring Contributor assignments, and the ITSM identities' Key Vault
+    # Secrets User assignments: neither example stack has them, so they are planned from variants.
+    direct = derived_ids(_variant(tmp_path, "contoso", _direct))
+    assert {k: v for k, v in direct.items() if "monitoring-contributor" in k} == {
+        "contoso-identity-monitoring-contributor-3c8d0e5f-6a7b-4c9d-8e1f-2a3b4c5d6e7f.roleAssignmentName":
+            "a0e36714-b1c6-5fc7-a224-74baa9480eb8",
+        "contoso-identity-monitoring-contributor-4d9e1f6a-7b8c-4d0e-9f2a-3b4c5d6e7f80.roleAssignmentName":
+            "7809963b-43f7-5076-9051-08973fa26dff",
+    }
+    vault = derived_ids(_variant(tmp_path, "mssp", _key_vault_credential))
+    assert {k: v for k, v in vault.items() if "keyvault" in k} == {
+        "itsm-redirect-playbook-keyvault-secrets-user.roleAssignmentName": "6b3b0136-7c37-5157-8f5d-2cbc6b95b2ef",
+        "itsm-redirect-poller-keyvault-secrets-user.roleAssignmentName": "6408fe4b-5512-5939-b4b3-5d86d8e0bb6b",
+    }
 
 
 def test_naming_functions_keep_their_golden_values() -> None:
