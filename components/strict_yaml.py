@@ -9,6 +9,7 @@ here, naming the line and the key path, before any value is constructed.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
@@ -74,9 +75,14 @@ def _check(node: yaml.Node, path: str, problems: list[tuple[int, str, str]]) -> 
         _check(value_node, where, problems)
 
 
-def loads(text: str) -> Any:
-    """Parse one YAML document; raise YamlKeyError for duplicate or non-string keys, yaml.YAMLError otherwise."""
-    loader = _LOADER(text)
+def loads(text: str, name: str | None = None) -> Any:
+    """Parse one YAML document; raise YamlKeyError for duplicate or non-string keys, yaml.YAMLError otherwise.
+
+    `name` (a file's path) is what YAML's own error marks show instead of "<unicode string>"."""
+    stream = io.StringIO(text)
+    if name is not None:
+        stream.name = name  # type: ignore[misc]  # read by PyYAML's reader for its error marks
+    loader = _LOADER(stream)
     try:
         node = loader.get_single_node()
         if node is None:
@@ -92,4 +98,4 @@ def loads(text: str) -> Any:
 
 def load_file(path: Path) -> Any:
     """Read and parse a YAML file (UTF-8). Raises OSError, UnicodeDecodeError, yaml.YAMLError or YamlKeyError."""
-    return loads(path.read_text(encoding="utf-8"))
+    return loads(path.read_text(encoding="utf-8"), str(path))
