@@ -90,7 +90,17 @@ def evaluate_policies(manifest: dict[str, Any], loaded: Any) -> list[dict[str, A
         from policies import rules
     except ImportError:
         return []
-    return rules.evaluate_manifest(manifest, rules.context_from_config(loaded))
+    ctx = rules.context_from_config(loaded)
+    results = rules.evaluate_manifest(manifest, ctx)
+    customer = getattr(loaded, "customer", None)
+    if customer is not None and customer.access_model == "lighthouse" and customer.lighthouse.mode == "template":
+        from components.lighthouse_template import arm_template
+
+        # The delegation is exported (`mssp template`), not planned: check the definition the customer deploys.
+        definition = arm_template(customer, loaded.platform.tenant_id, loaded.platform.identity.display_name)
+        results += rules.evaluate_exported_definition(definition["resources"][0]["properties"],
+                                                      f"template:{manifest['stack']}:registrationDefinition", ctx)
+    return results
 
 
 def manifest_json(manifest: dict[str, Any]) -> str:

@@ -82,6 +82,9 @@ def run(args: argparse.Namespace) -> int:
     )
     if problems:  # the config layer already prevents this; never hand a customer a template Azure rejects
         raise UserError("the delegation breaks Lighthouse rules: " + "; ".join(problems), exit_code=1)
+    advisories = [f for f in rules.evaluate_exported_definition(template["resources"][0]["properties"], "template",
+                                                                rules.context_from_config(loaded))
+                  if f["level"] == "advisory"]
 
     args.out.mkdir(parents=True, exist_ok=True)
     _dump(args.out / "template.json", template)
@@ -90,6 +93,8 @@ def run(args: argparse.Namespace) -> int:
     _dump(args.out / "createUiDefinition.json", create_ui_definition(customer))
     (args.out / "INSTRUCTIONS.md").write_text(instructions(customer, managing, principal is not None), encoding="utf-8")
     print(f"wrote the Lighthouse template for {customer.display_name} ({len(customer.subscriptions)} subscription(s)) to {args.out}")
+    for finding in advisories:
+        print(f"advisory: {finding['policy']}: {finding['message']}")
     if principal is None:
         print("warning: MSSP service principal object id unknown: the parameters files hold a placeholder; "
               "pass --mssp-principal-id (the platform stack's servicePrincipalObjectId output)")

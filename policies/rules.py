@@ -822,6 +822,21 @@ def evaluate_resources(
     return results
 
 
+def evaluate_exported_definition(
+    properties: Mapping[str, Any], urn: str, context: PolicyContext | Mapping[str, Any] | None = None
+) -> list[dict[str, str]]:
+    """The rules over Lighthouse definitions, for one that a template exports instead of the plan creating
+    it (template mode): the customer deploys it, so the plan has no resource to check, yet the same
+    findings apply (an Owner role would be rejected; a principal without Reader sees no "My customers")."""
+    ctx = _context(context)
+    view = ResourceView(type=REGISTRATION_DEFINITION, props={"properties": properties}, urn=urn)
+    results: list[dict[str, str]] = []
+    for rule in RULES:
+        if rule.resource_check is not None and _applies(rule, view):
+            results.extend(_result(rule, urn, msg) for msg in sorted(set(rule.resource_check(view, ctx))))
+    return results
+
+
 def evaluate_manifest(
     manifest: Mapping[str, Any], context: PolicyContext | Mapping[str, Any] | None = None
 ) -> list[dict[str, str]]:
