@@ -47,10 +47,15 @@ def _key_text(node: yaml.Node) -> str:
     return shown(node.value) if isinstance(node, yaml.ScalarNode) else f"<{node.id}>"
 
 
-def _check(node: yaml.Node, path: str, problems: list[tuple[int, str, str]]) -> None:
+def _check(node: yaml.Node, path: str, problems: list[tuple[int, str, str]], seen: set[int]) -> None:
+    # An alias (*x) is the very node its anchor names: check each node once, which also ends recursive
+    # aliases and keeps an alias bomb ("billion laughs") linear.
+    if id(node) in seen:
+        return
+    seen.add(id(node))
     if isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            _check(item, f"{path}[{i}]", problems)
+            _check(item, f"{path}[{i}]", problems, seen)
         return
     if not isinstance(node, yaml.MappingNode):
         return
@@ -58,7 +63,7 @@ def _check(node: yaml.Node, path: str, problems: list[tuple[int, str, str]]) -> 
     for key_node, value_node in node.value:
         line = key_node.start_mark.line + 1
         if key_node.tag == _MERGE_TAG:
-            _check(value_node, path, problems)
+            _check(value_node, path, problems, seen)
             continue
         key = _key_text(key_node)
         where = f"{path}.{key}" if path else key
@@ -72,7 +77,7 @@ def _check(node: yaml.Node, path: str, problems: list[tuple[int, str, str]]) -> 
                                           "allowed: each key once per mapping"))
             continue
         first_line[key_node.value] = line
-        _check(value_node, where, problems)
+        _check(value_node, where, problems, seen)
 
 
 def loads(text: str, name: str | None = None) -> Any:
@@ -88,7 +93,7 @@ def loads(text: str, name: str | None = None) -> Any:
         if node is None:
             return None
         problems: list[tuple[int, str, str]] = []
-        _check(node, "", problems)
+        _check(node, "", problems, set())
         if problems:
             raise YamlKeyError(problems)
         return loader.construct_document(node)
