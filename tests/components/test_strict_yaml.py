@@ -59,7 +59,7 @@ def test_recursive_aliases_and_alias_bombs_visit_each_node_once(monkeypatch: pyt
 def test_yaml_errors_name_the_file(tmp_path) -> None:
     path = tmp_path / "Pulumi.x.yaml"
     path.write_text("a: [\n")
-    with pytest.raises(Exception, match="Pulumi.x.yaml"):
+    with pytest.raises(Exception, match=r"Pulumi\.x\.yaml"):
         strict_yaml.load_file(path)
 
 
