@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from components import catalog, strict_yaml
+from components import catalog, naming, strict_yaml
 
 # /subscriptions/{guid}/resourceGroups/{rg}/providers/{Namespace}/{type}/{name}[/{childType}/{childName}]...
 _ID_RE = re.compile(
@@ -104,6 +104,13 @@ def parse_inventory(data: Any, subscription_ids: set[str]) -> list[InventoryItem
                 f"{where}.id",
                 f"resource type '{rid.type}' is not supported; supported: {', '.join(catalog.supported_types())} (allowed: one of these)",
             ))
+            continue
+        # Azure's naming rules (components/naming.py): a hand-written id with a name Azure cannot have
+        # names no resource; it would only fail at deploy time.
+        name_problem = naming.name_problem("resourceGroup", rid.resource_group, ignore_case=True) or (
+            naming.name_problem(entry.type, rid.name, ignore_case=True) if entry.type in naming.NAME_RULES else None)
+        if name_problem:
+            problems.append((f"{where}.id", name_problem))
             continue
         declared = raw.get("type")
         if declared is not None and str(declared).lower() != entry.type.lower():

@@ -379,6 +379,17 @@ def _file_cases() -> list[Case]:
              files=_inventory(f"resources:\n- id: {ST_ID}\n  kind: Premium\n"), expect="FileStorage"),
         Case("inventory-kind-on-vault", c, "resources[0].kind", files=_inventory(f"resources:\n- id: {KV_ID}\n  kind: StorageV2\n")),
         Case("inventory-huge-id", c, "resources[0].id", files=_inventory(f"resources:\n- id: /{HUGE}\n")),
+        Case("inventory-huge-name", c, "resources[0].id", files=_inventory(f"resources:\n- id: {KV_ID}{'v' * 5000}\n"),
+             expect="Key Vault"),
+        Case("inventory-vault-name-short", c, "resources[0].id",
+             files=_inventory(f"resources:\n- id: {KV_ID.rsplit('/', 1)[0]}/kv\n"), expect="3-24"),
+        Case("inventory-storage-name-chars", c, "resources[0].id",
+             files=_inventory(f"resources:\n- id: {ST_ID}_x\n  kind: StorageV2\n"), expect="storage account"),
+        Case("inventory-sql-db-name", c, "resources[0].id",
+             files=_inventory("resources:\n- id: /subscriptions/3c8d0e5f-6a7b-4c9d-8e1f-2a3b4c5d6e7f/resourceGroups/rg/"
+                              "providers/Microsoft.Sql/servers/sql-a/databases/orders.\n"), expect="SQL database"),
+        Case("inventory-rg-name", c, "resources[0].id",
+             files=_inventory(f"resources:\n- id: {KV_ID.replace('rg-x', 'rg-x.')}\n"), expect="resource group"),
         Case("inventory-unsupported-type", c, "resources[0].id",
              files=_inventory("resources:\n- id: /subscriptions/3c8d0e5f-6a7b-4c9d-8e1f-2a3b4c5d6e7f/resourceGroups/r/"
                               "providers/Microsoft.Web/sites/app\n")),

@@ -91,7 +91,7 @@ def test_inventory_round_trip_is_canonical():
 
 
 def test_inventory_duplicates_are_rejected():
-    rid = f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv"
+    rid = f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv-dup"  # a name Azure allows (3-24)
     with pytest.raises(InventoryError) as exc:
         parse_inventory({"resources": [{"id": rid}, {"id": rid.upper().replace("/SUBSCRIPTIONS/", "/subscriptions/")}]}, {SUB})
     assert any("listed twice" in m for _, m in exc.value.problems)

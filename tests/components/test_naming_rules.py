@@ -21,6 +21,20 @@ def test_rules_accept_and_refuse_by_microsofts_table(rule: str, good: list[str],
         assert problem is not None and "allowed:" in problem and naming.NAME_RULES[rule].resource_type in problem, name
 
 
+def test_every_catalog_type_has_its_naming_rule() -> None:
+    from components import catalog
+
+    for resource_type in catalog.supported_types():
+        assert naming.NAME_RULES[resource_type].resource_type == resource_type
+
+
+def test_names_read_from_resource_ids_compare_case_insensitively() -> None:
+    # ARM may return a name in another case than it was created in: an id's spelling is not refused.
+    assert naming.name_problem("Microsoft.Storage/storageAccounts", "STCONTOSO") is not None
+    assert naming.name_problem("Microsoft.Storage/storageAccounts", "STCONTOSO", ignore_case=True) is None
+    assert naming.name_problem("Microsoft.Storage/storageAccounts", "st_contoso", ignore_case=True) is not None
+
+
 def test_a_huge_name_is_cut_when_echoed() -> None:
     problem = naming.name_problem("workspace", "x" * 100_000)
     assert problem is not None and "(100000 characters)" in problem and len(problem) < 400
