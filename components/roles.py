@@ -41,7 +41,9 @@ class Role:
     # Whether the role's actions include `*/read` (or `*`), i.e. Reader: Lighthouse's "My customers" page shows
     # a customer only to principals holding Reader or a role that includes it (MicrosoftDocs azure-management-docs
     # articles/lighthouse/concepts/tenants-users-roles.md). Set only where built-in-roles.md lists `*` or
-    # `*/read` among the role's actions; False otherwise, so the advisory errs on the side of telling.
+    # `*/read` among the role's actions (e.g. Log Analytics Reader's JSON there: "*/read"; Microsoft Sentinel
+    # Reader's has only Microsoft.SecurityInsights/*/read and the like); False otherwise, so the advisory errs
+    # on the side of telling.
     includes_reader: bool = False
 
 
