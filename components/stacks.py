@@ -212,7 +212,7 @@ def build_customer(loaded: LoadedStack) -> dict[str, Any]:
             SplunkWebhookArgs(
                 customer_name=customer.name,
                 customer_tenant_id=customer.tenant_id,
-                workflow_name=customer.splunk.workflow_name or f"la-splunk-{customer.name}",
+                workflow_name=customer.splunk_workflow_name or f"la-splunk-{customer.name}",
                 allowed_caller_ip_ranges=list(customer.splunk.allowed_caller_ip_ranges),
                 mssp_subscription_id=platform.subscription_id,
                 resource_group=platform.resource_group,
@@ -238,5 +238,12 @@ def build_customer(loaded: LoadedStack) -> dict[str, Any]:
         "lighthouseAcknowledgements": {a.display_name: a.acknowledge_broad_role
                                        for a in customer.lighthouse.authorizations if a.acknowledge_broad_role},
         "diagnosticSettings": len(forwarding.plan.settings),
+        # What the plan changes on the customer's own resources (README "SQL audit"): each server's
+        # auditing is enabled with the Azure Monitor target (and DevOps audit when forwarded).
+        "auditedSqlServers": [
+            {"serverId": a.server_id, "auditing": "Enabled", "isAzureMonitorTargetEnabled": True,
+             "isDevopsAuditEnabled": a.devops}
+            for a in forwarding.plan.audits
+        ],
         "skippedResources": [{"id": s.resource_id, "reason": s.reason} for s in forwarding.plan.skipped],
     }

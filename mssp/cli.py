@@ -85,7 +85,36 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# The project's own top-level packages: a missing one of these is a bug, any other missing module means
+# the CLI runs in a Python without the pinned requirements.
+PROJECT_PACKAGES = frozenset({"mssp", "components", "policies", "testing", "scripts"})
+# Exit code when the CLI runs outside the project's environment (a usage error, like argparse's).
+WRONG_ENVIRONMENT = 2
+
+
+def environment_hint(exc: ModuleNotFoundError) -> str | None:
+    """How to run the CLI, when `exc` says a third-party package is missing (None when it is a bug)."""
+    top = (exc.name or "").split(".", 1)[0]
+    if not top or top in PROJECT_PACKAGES:
+        return None
+    return (f"the Python package '{top}' is not installed in this Python ({sys.executable}).\n"
+            "Run the CLI in the project's virtual environment: `./dev plan STACK` (any `python -m mssp` "
+            "command works as `./dev COMMAND ...`; it creates .venv and installs the pinned requirements on "
+            "first use), or activate it first: `source .venv/bin/activate`, then `python -m mssp ...`.")
+
+
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except ModuleNotFoundError as exc:
+        hint = environment_hint(exc)
+        if hint is None:
+            raise
+        print(f"error: {hint}", file=sys.stderr)
+        return WRONG_ENVIRONMENT
+
+
+def _main(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
@@ -96,6 +125,8 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # a bug, not a user mistake: keep the traceback for the report
+        if isinstance(exc, ModuleNotFoundError) and environment_hint(exc) is not None:
+            raise  # not a bug: main() says how to run the CLI
         traceback.print_exc()
         print(f"internal error: {exc}\nThis is a bug in mssp-sentinel, not in your input; please report it "
               "with the traceback above.", file=sys.stderr)

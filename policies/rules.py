@@ -314,6 +314,29 @@ def check_lighthouse_least_privilege(
     return found
 
 
+def check_my_customers_reader(res: ResourceView, ctx: PolicyContext) -> list[str]:
+    """Principals of a Lighthouse definition that would not see the customer in "My customers".
+
+    Source: MicrosoftDocs azure-management-docs `articles/lighthouse/concepts/tenants-users-roles.md`: a
+    principal needs Reader, or a built-in role that includes it, to see the customer there. Only permanent
+    authorizations count: an eligible one grants nothing until it is activated.
+    """
+    props = _map(res.props.get("properties"))
+    names: dict[str, str] = {}
+    readers: set[str] = set()
+    for auth in (_map(a) for a in _list(props.get("authorizations"))):
+        principal, rid = auth.get("principalId"), auth.get("roleDefinitionId")
+        if not isinstance(principal, str) or is_unknown(principal) or not isinstance(rid, str) or is_unknown(rid):
+            continue
+        key = principal.strip().lower()
+        names.setdefault(key, _str(auth.get("principalIdDisplayName")) or principal)
+        role = roles.resolve(rid)
+        if role is not None and role.includes_reader:
+            readers.add(key)
+    return [f"{names[p]} ({p}) holds no role that includes Reader, so it will not see this customer in "
+            "\"My customers\"; add a Reader authorization for it" for p in sorted(set(names) - readers)]
+
+
 def check_diagnostic_destination(res: ResourceView, ctx: PolicyContext) -> list[str]:
     """Every diagnostic setting sends to the MSSP workspace (or at least to a Log Analytics workspace)."""
     ws = res.props.get("workspaceId")
@@ -686,6 +709,16 @@ RULES: tuple[Rule, ...] = (
         stack_check=check_lighthouse_least_privilege,
     ),
     Rule(
+        name="lighthouse-my-customers-reader",
+        level="advisory",
+        kind="resource",
+        description="Every principal of a Lighthouse delegation holds Reader or a role that includes it, "
+        "or it does not see the customer in \"My customers\".",
+        remediation="Add an authorization with role Reader for that principal (customer.lighthouse.authorizations).",
+        resource_check=check_my_customers_reader,
+        types=frozenset({REGISTRATION_DEFINITION}),
+    ),
+    Rule(
         name="diagnostic-settings-to-mssp-workspace",
         level="mandatory",
         kind="resource",
@@ -858,6 +891,21 @@ def evaluate_resources(
         elif rule.stack_check is not None:
             found.extend(rule.stack_check(views, outputs, ctx))
         results.extend(_result(rule, urn, msg) for urn, msg in sorted(set(found)))
+    return results
+
+
+def evaluate_exported_definition(
+    properties: Mapping[str, Any], urn: str, context: PolicyContext | Mapping[str, Any] | None = None
+) -> list[dict[str, str]]:
+    """The rules over Lighthouse definitions, for one that a template exports instead of the plan creating
+    it (template mode): the customer deploys it, so the plan has no resource to check, yet the same
+    findings apply (an Owner role would be rejected; a principal without Reader sees no "My customers")."""
+    ctx = _context(context)
+    view = ResourceView(type=REGISTRATION_DEFINITION, props={"properties": properties}, urn=urn)
+    results: list[dict[str, str]] = []
+    for rule in RULES:
+        if rule.resource_check is not None and _applies(rule, view):
+            results.extend(_result(rule, urn, msg) for msg in sorted(set(rule.resource_check(view, ctx))))
     return results
 
 

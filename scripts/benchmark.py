@@ -78,24 +78,28 @@ def synthetic_id(rtype: str, i: int, subscription: str) -> str:
     return f"/subscriptions/{subscription}/resourceGroups/rg-bench-{group}/providers/{namespace}/{tail}"
 
 
-def synthetic_inventory(size: int) -> list[InventoryItem]:
-    """`size` resources, round-robin over BENCH_TYPES and SUBSCRIPTIONS."""
+def synthetic_inventory(size: int, subscriptions: tuple[str, ...] = SUBSCRIPTIONS) -> list[InventoryItem]:
+    """`size` resources, round-robin over BENCH_TYPES and the subscriptions."""
     return [
         InventoryItem(
-            id=synthetic_id(BENCH_TYPES[i % len(BENCH_TYPES)], i, SUBSCRIPTIONS[i % len(SUBSCRIPTIONS)]),
+            id=synthetic_id(BENCH_TYPES[i % len(BENCH_TYPES)], i, subscriptions[i % len(subscriptions)]),
             type=BENCH_TYPES[i % len(BENCH_TYPES)],
         )
         for i in range(size)
     ]
 
 
-def synthetic_stack(template: dict[str, Any], inventory: str = f"stacks/inventories/{STACK}.yaml") -> dict[str, Any]:
+def synthetic_stack(template: dict[str, Any], inventory: str = f"stacks/inventories/{STACK}.yaml",
+                    subscriptions: tuple[str, ...] = SUBSCRIPTIONS,
+                    tenant: str = "b0000000-0000-4000-8000-0000000000ff") -> dict[str, Any]:
     """The example customer's stack file with the synthetic subscriptions and inventory."""
     doc = json.loads(json.dumps(template))
     customer = doc["config"]["mssp-sentinel:customer"]
     customer["name"] = STACK
     customer["displayName"] = "Benchmark customer (synthetic)"
-    customer["subscriptions"] = [{"id": s, "displayName": f"Bench {n}"} for n, s in enumerate(SUBSCRIPTIONS, 1)]
+    # A tenant of its own: no two customer stacks of a fleet may share one (components/config/fleet.py).
+    customer["tenantId"] = tenant
+    customer["subscriptions"] = [{"id": s, "displayName": f"Bench {n}"} for n, s in enumerate(subscriptions, 1)]
     customer["forwarding"]["inventory"] = inventory
     customer["forwarding"]["exclude"] = []
     return doc

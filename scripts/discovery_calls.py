@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
 
     n = f"{args.resources:,}"
     print(f"Synthetic estate: {n} resources over {len(subs)} subscriptions and {len(types)} catalog types "
-          f"({ours['targets']:,} places to read settings: storage accounts add their 4 services)")
+          f"({ours['targets']:,} places to read settings: storage accounts add their services, SQL servers their master database)")
     print()
     print("| approach | calls | of which |")
     print("|---|---:|---|")

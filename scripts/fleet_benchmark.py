@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -54,8 +55,17 @@ def git(repo: Path, *args: str) -> str:
                           timeout=300).stdout
 
 
+def customer_ids(name: str) -> tuple[str, tuple[str, ...]]:
+    """A customer's own tenant and subscriptions: a fleet's customers share none (components/config/fleet.py)."""
+    tenant = str(uuid.uuid5(uuid.NAMESPACE_URL, f"mssp-sentinel-fleet-benchmark/{name}/tenant"))
+    subs = tuple(str(uuid.uuid5(uuid.NAMESPACE_URL, f"mssp-sentinel-fleet-benchmark/{name}/sub/{i}"))
+                 for i in range(len(single.SUBSCRIPTIONS)))
+    return tenant, subs
+
+
 def customer_doc(template: dict[str, Any], name: str) -> dict[str, Any]:
-    doc = single.synthetic_stack(template, f"stacks/inventories/{name}.yaml")
+    tenant, subs = customer_ids(name)
+    doc = single.synthetic_stack(template, f"stacks/inventories/{name}.yaml", subs, tenant)
     doc["config"]["mssp-sentinel:customer"]["name"] = name
     doc["config"]["mssp-sentinel:customer"]["displayName"] = f"Fleet customer {name} (synthetic)"
     return doc
@@ -78,7 +88,7 @@ def write_fleet(root: Path, small: int, small_size: int, large: int, large_size:
     for name, size in [*((n, small_size) for n in smalls), *((n, large_size) for n in larges)]:
         (repo / "stacks" / f"Pulumi.{name}.yaml").write_text(yaml.safe_dump(customer_doc(template, name), sort_keys=False),
                                                             encoding="utf-8")
-        (repo / "stacks" / "inventories" / f"{name}.yaml").write_text(dump_inventory(single.synthetic_inventory(size)),
+        (repo / "stacks" / "inventories" / f"{name}.yaml").write_text(dump_inventory(single.synthetic_inventory(size, customer_ids(name)[1])),
                                                                        encoding="utf-8")
     git(repo, "init", "-q")
     git(repo, "add", "-A")

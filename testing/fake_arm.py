@@ -109,6 +109,12 @@ def resource_id(subscription: str, group: str, resource_type: str, name: str) ->
     return f"/subscriptions/{subscription}/resourceGroups/{group}/providers/{namespace}/{path}"
 
 
+def _kind(resource_type: str) -> dict[str, str]:
+    """Resource Graph's `kind` column for a synthetic row: general-purpose v2 for storage accounts."""
+    entry = catalog.entry_for(resource_type)
+    return {"kind": "StorageV2"} if entry is not None and entry.kind_services else {}
+
+
 def synthetic_estate(count: int, subscriptions: Sequence[str], types: Sequence[str] | None = None) -> list[dict[str, str]]:
     """count resources spread round-robin over the types and subscriptions, as Resource Graph rows."""
     types = list(types or catalog.supported_types())
@@ -117,7 +123,7 @@ def synthetic_estate(count: int, subscriptions: Sequence[str], types: Sequence[s
         t = types[i % len(types)]
         sub = subscriptions[(i // len(types)) % len(subscriptions)]
         rid = resource_id(sub, f"rg-{i % 40:02d}", t, f"r{i:05d}")
-        rows.append({"id": rid, "type": t.lower(), "subscriptionId": sub})
+        rows.append({"id": rid, "type": t.lower(), "subscriptionId": sub, **_kind(t)})
     return rows
 
 

@@ -13,7 +13,6 @@ MSSP tenant are caught before anything runs.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -25,11 +24,13 @@ from typing import Any, Literal
 import yaml
 from pydantic import ValidationError
 
+from components.config import fleet
 from components.config.base import ConfigError, Model, issues_from
 from components.config.customer import CustomerConfig
 from components.config.itsm import url_problem
 from components.config.platform import PlatformConfig
 from components.config.project import apply_project_config, load_project, stack_key
+from components.facts import strict_yaml
 from components.forwarding.inventory import InventoryError, InventoryItem, load_inventory
 
 PROJECT = "mssp-sentinel"
@@ -79,49 +80,6 @@ def stack_file(project_dir: Path, stack: str) -> Path:
     return project_dir / "stacks" / f"Pulumi.{stack}.yaml"
 
 
-class _StackYamlLoader(yaml.SafeLoader):
-    """Stack files as the Pulumi CLI reads them (yaml.v3, YAML 1.2): `on`, `yes`, `off` are text, not
-    booleans, `1:20` is text, not a base-60 number, and a key given twice is an error, not "last wins"."""
-
-
-# YAML 1.2 core schema booleans and integers (PyYAML implements YAML 1.1, whose resolvers differ).
-_StackYamlLoader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag not in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:int")]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_StackYamlLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
-_StackYamlLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:int", re.compile(r"^(?:[-+]?[0-9][0-9_]*|0o[0-7_]+|0x[0-9a-fA-F_]+|0b[01_]+)$"),
-    list("-+0123456789"))
-
-
-def _construct_mapping(loader: _StackYamlLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-    seen: dict[Any, yaml.Node] = {}
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
-        try:
-            hash(key)
-        except TypeError:
-            raise yaml.constructor.ConstructorError(
-                None, None, "a mapping key must be a plain value", key_node.start_mark) from None
-        if key in seen:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"mapping key {key!r} given twice (first at line {seen[key].start_mark.line + 1}); "
-                "a YAML mapping takes each key once", key_node.start_mark)
-        seen[key] = key_node
-    return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
-
-
-_StackYamlLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
-def load_yaml(path: Path) -> Any:
-    """A YAML file of the project (stack file, inventory) read as the Pulumi CLI reads stack files."""
-    with path.open(encoding="utf-8") as f:
-        return yaml.load(f, Loader=_StackYamlLoader)
-
-
 def read_stack_values(path: Path) -> tuple[dict[str, Any], set[str]]:
     """The config values of a stack file, keyed as the CLI keys them, and which keys are Pulumi secrets.
 
@@ -132,27 +90,30 @@ def read_stack_values(path: Path) -> tuple[dict[str, Any], set[str]]:
     is all validation needs.
     """
     try:
-        if path.is_dir():
-            raise ConfigError([(str(path), "is a folder, not a stack file")])
-        doc = load_yaml(path)
+        doc = strict_yaml.load_file(path)
     except FileNotFoundError:
         raise ConfigError([(str(path), "stack file not found")]) from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError([(str(path), f"cannot read the stack file: not UTF-8 text ({exc.reason} at byte {exc.start})")]) from None
-    except OSError as exc:
-        raise ConfigError([(str(path), f"cannot read the stack file: {exc.strerror or exc}")]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([(str(path), f"cannot read the stack file: {_read_problem(exc)}; "
+                                       "allowed: a UTF-8 YAML file with a 'config' mapping")]) from None
+    except strict_yaml.YamlKeyError as exc:
+        raise ConfigError([(_config_key_path(where), f"{path} line {line}: {msg}")
+                           for line, where, msg in exc.problems]) from None
     except yaml.YAMLError as exc:
-        raise ConfigError([(str(path), f"not valid YAML: {_yaml_problem(exc)}")]) from None
+        raise ConfigError([(str(path), f"not valid YAML: {_yaml_problem(exc)}; allowed: a YAML "
+                                       "mapping with a 'config' key (check the indentation near that line)")]) from None
     if doc is None:
+        # Empty: no `kind`, which the project's rules report as the CLI does (missing configuration value).
         doc = {}
     if not isinstance(doc, dict):
-        raise ConfigError([(str(path), f"a stack file is a mapping with a 'config' key (found {type(doc).__name__})")])
+        raise ConfigError([(str(path), f"a stack file is a mapping with a 'config' key (found {type(doc).__name__}); "
+                                          f"allowed: a YAML mapping `config: {{{PROJECT}:kind: ..., ...}}`")])
     config = doc.get("config")
     if config is None:
         config = {}
     if not isinstance(config, dict):
         raise ConfigError([(f"{path}:config", f"expected a mapping of config keys (found {type(config).__name__}); "
-                            f"e.g. `config: {{{PROJECT}:kind: customer, ...}}`")])
+                            f"allowed: a mapping, e.g. `config: {{{PROJECT}:kind: customer, ...}}`")])
     values: dict[str, Any] = {}
     secrets: set[str] = set()
     for raw_key, value in config.items():
@@ -175,10 +136,33 @@ def stack_values(path: Path, project_dir: Path, stack: str) -> tuple[dict[str, A
 
 
 def _yaml_problem(exc: yaml.YAMLError) -> str:
-    """A YAML error in one line: what and where, without PyYAML's multi-line excerpt."""
+    """A YAML error in one line: what and where, without PyYAML's multi-line excerpt (cut if huge)."""
     mark = getattr(exc, "problem_mark", None)
-    problem = getattr(exc, "problem", None) or str(exc)
-    return f"{problem} (line {mark.line + 1}, column {mark.column + 1})" if mark else str(problem)
+    problem = strict_yaml.shown(getattr(exc, "problem", None) or exc, 300)
+    return f"{problem} (line {mark.line + 1}, column {mark.column + 1})" if mark else problem
+
+
+def file_exists(path: Path) -> bool:
+    """Path.exists() that answers False, not OSError, for a name the file system cannot even look up
+    (ENAMETOOLONG): a user's absurd path is "not found", not a crash."""
+    try:
+        return path.exists()
+    except OSError:
+        return False
+
+
+def _read_problem(exc: OSError | UnicodeDecodeError) -> str:
+    """Why a file could not be read, in a user's words."""
+    if isinstance(exc, UnicodeDecodeError):
+        return f"not UTF-8 text ({exc.reason} at byte {exc.start})"
+    if isinstance(exc, IsADirectoryError):
+        return "it is a directory, not a file"
+    return exc.strerror or str(exc)
+
+
+def _config_key_path(where: str) -> str:
+    """`config.mssp-sentinel:customer.name` as the key path every other message uses (`customer.name`)."""
+    return where.removeprefix("config.").removeprefix(f"{PROJECT}:")
 
 
 def _section(values: Mapping[str, Any], key: str) -> Any:
@@ -213,7 +197,7 @@ def _check_keys(values: Mapping[str, Any], kind: str) -> list[tuple[str, str]]:
     if values.get(f"{PROJECT}:{other}") not in (None, {}, "{}"):
         issues.append((other, f"not allowed in a {kind} stack"))
     if kind == "customer":
-        issues.extend((key, "not allowed in a customer stack (it belongs to the platform stack)")
+        issues.extend((key, "not allowed in a customer stack (it belongs to the platform stack); allowed keys here: kind, customer")
                       for key in SECRET_KEYS if f"{PROJECT}:{key}" in values)
     return issues
 
@@ -228,7 +212,8 @@ def _secret_values(values: Mapping[str, Any], secret_keys: set[str]) -> tuple[di
             continue
         if full not in secret_keys:
             issues.append((key, f"{what} is given as plain config; it must be a secret: "
-                                f"`pulumi config set --secret {key} <value>` (then rotate it: it was in plain text)"))
+                                f"`pulumi config set --secret {key} <value>` (then rotate it: it was in plain text); "
+                                "allowed: a secure: value only"))
         else:
             found[key] = str(values[full])
     return found, issues
@@ -277,7 +262,7 @@ def parse_platform(values: Mapping[str, Any]) -> PlatformConfig:
         # A DCR sends only to workspaces in its own region (azure-facts §4).
         raise ConfigError([("platform.splunk.location", f"'{platform.splunk.location}' differs from the workspace's "
                             f"region platform.location '{platform.location}'; the DCR must be in the workspace's "
-                            "region (leave it out to use that region)")])
+                            f"region; allowed: '{platform.location}', or leave it out to use that region")])
     return platform
 
 
@@ -291,13 +276,15 @@ def parse_config(
     require_inventory: bool = True,
     source: str = "stack config",
     stack_dir: Path | None = None,
+    file: str | None = None,
 ) -> LoadedStack:
     """Validate a stack's config values (and, for a customer, its platform's) into a LoadedStack.
 
     `require_inventory=False` accepts a customer whose inventory file does not exist yet (discovery
     is what writes it); everything else is validated the same way. `source` names where the values
     come from in messages (the stack file, or the engine's config). `stack_dir`: the folder of a stack
-    file given explicitly (`--config`), whose own tree may hold its inventory too.
+    file given explicitly (`--config`), whose own tree may hold its inventory too. `file`: the stack file
+    as messages name it (relative to the project), for the fleet checks.
     """
     values = apply_project_config(load_project(project_dir), values, secret_keys, stack=stack, where=source)
     kind = _section(values, "kind")
@@ -321,9 +308,11 @@ def parse_config(
     customer: CustomerConfig = _validate(CustomerConfig, _section(values, "customer"), "customer")
     if platform_values is None:
         platform_file = stack_file(project_dir, customer.platform_stack_name)
-        if not platform_file.exists():
+        if not file_exists(platform_file):
+            known = _platform_stacks(project_dir)
             raise ConfigError([("customer.platformStack", f"no platform stack file stacks/{platform_file.name} for "
-                                f"'{customer.platform_stack}' (its last segment names the platform stack)")])
+                                f"'{customer.platform_stack}' (its last segment names the platform stack); allowed: "
+                                f"{', '.join(known) or 'a platform stack in stacks/'} (or org/project/<name>)")])
         platform_values, _ = stack_values(platform_file, project_dir, customer.platform_stack_name)
     try:
         platform = parse_platform(platform_values)
@@ -333,11 +322,11 @@ def parse_config(
     issues = customer.authorization_issues()
     if customer.tenant_id == platform.tenant_id:
         issues.append(("customer.tenantId", "must differ from the MSSP tenant (Lighthouse needs two tenants; "
-                       f"the platform stack's tenantId is {platform.tenant_id})"))
+                       f"the platform stack's tenantId is {platform.tenant_id}); allowed: the customer's own tenant id"))
     if customer.splunk is not None and customer.splunk.enabled and platform.splunk is None:
         issues.append(("customer.splunk", "Splunk is enabled for this customer but its platform stack "
                        f"({customer.platform_stack_name}) has no platform.splunk ingestion configured; "
-                       "add platform.splunk there or set customer.splunk.enabled: false"))
+                       "allowed: add platform.splunk there or set customer.splunk.enabled: false"))
     path_issues = [issue for key, value in (("customer.forwarding.inventory", customer.forwarding.inventory),
                                             ("customer.forwarding.importFile", customer.forwarding.import_file))
                    if value is not None and (issue := project_path_issue(key, value, project_dir, stack_dir))]
@@ -350,17 +339,26 @@ def parse_config(
     except FileNotFoundError:
         if require_inventory:
             issues.append(("customer.forwarding.inventory", f"file not found: {inv_path} "
-                           f"(create it by hand or with `python -m mssp discover {stack}`)"))
+                           f"(create it by hand or with `python -m mssp discover {stack}`); allowed: a path relative to the "
+                           "project directory, e.g. stacks/inventories/<customer>.yaml"))
     except InventoryError as exc:
         issues.extend((f"customer.forwarding.inventory ({customer.forwarding.inventory}) {p}", m)
                       for p, m in exc.problems)
     except yaml.YAMLError as exc:
-        issues.append(("customer.forwarding.inventory", f"not valid YAML: {exc}"))
+        issues.append(("customer.forwarding.inventory", f"{inv_path}: not valid YAML: {_yaml_problem(exc)}; "
+                       "allowed: a YAML mapping with a 'resources' list"))
     except (OSError, UnicodeDecodeError) as exc:
-        issues.append(("customer.forwarding.inventory", f"cannot read {inv_path}: {exc}"))
+        issues.append(("customer.forwarding.inventory", f"cannot read {inv_path}: {_read_problem(exc)}; "
+                       "allowed: a UTF-8 YAML file with a 'resources' list"))
+    if customer.name != stack:
+        issues.append(("customer.name", f"'{customer.name}' differs from the stack's name '{stack}' (stack file "
+                       f"Pulumi.{stack}.yaml); allowed: '{stack}': the name derives Azure names (the Splunk "
+                       "workflow) and the fleet checks compare stacks by it"))
+    issues.extend(_fleet_issues(stack, customer, inventory, project_dir, file))
     for i, rid in enumerate(customer.forwarding.exclude):
-        if rid.lower() not in {it.id.lower() for it in inventory} and not issues and inv_path.exists():
-            issues.append((f"customer.forwarding.exclude[{i}]", f"'{rid}' is not in the inventory"))
+        if rid.lower() not in {it.id.lower() for it in inventory} and not issues and file_exists(inv_path):
+            issues.append((f"customer.forwarding.exclude[{i}]", f"'{rid}' is not in the inventory; allowed: ids the inventory lists "
+                           "(compared case-insensitively)"))
     adopted, import_issue = _adopted_setting_names(project_dir, stack, customer)
     if import_issue:
         issues.append(import_issue)
@@ -418,6 +416,42 @@ def project_path_issue(key: str, value: str, project_dir: Path, stack_dir: Path 
     return None
 
 
+def _platform_stacks(project_dir: Path) -> list[str]:
+    """The names of the platform stack files in project_dir/stacks (for a hint; unreadable ones are skipped)."""
+    names = []
+    for path in sorted((project_dir / "stacks").glob("Pulumi.*.yaml")):
+        try:
+            if read_stack_values(path)[0].get(f"{PROJECT}:kind") == "platform":
+                names.append(path.name.removeprefix("Pulumi.").removesuffix(".yaml"))
+        except ConfigError:
+            continue
+    return names
+
+
+def _fleet_issues(stack: str, customer: CustomerConfig, inventory: list[InventoryItem], project_dir: Path,
+                  file: str | None) -> list[tuple[str, str]]:
+    """What this customer stack shares with another customer stack in stacks/ (components.config.fleet)."""
+    me = fleet.FleetMember(
+        stack=stack,
+        file=file or f"stacks/Pulumi.{stack}.yaml",
+        tenant_id=customer.tenant_id.lower(),
+        subscription_ids=frozenset(s.lower() for s in customer.subscription_ids),
+        resource_ids=frozenset(it.id.lower() for it in inventory),
+        workflow_name=(customer.splunk_workflow_name or "").lower() or None,
+    )
+
+    def read_values(path: Path) -> Mapping[str, Any]:
+        return read_stack_values(path)[0]
+
+    def read_inventory(path: Path, subs: set[str]) -> list[str]:
+        # Another stack's inventory is read only where its own plan may read it: inside the project.
+        if project_path_issue("", str(path), project_dir) is not None:
+            return []
+        return [it.id for it in load_inventory(path, subs)]
+
+    return fleet.conflicts(me, fleet.other_members(project_dir, stack, read_values, read_inventory))
+
+
 # The Pulumi type of the settings an import file may adopt.
 _DIAGNOSTIC_SETTING = "azure-native:monitor:DiagnosticSetting"
 
@@ -432,29 +466,58 @@ def _adopted_setting_names(
     """
     configured = customer.forwarding.import_file
     path = (project_dir / configured) if configured else project_dir / "stacks" / "imports" / f"{stack}.json"
-    if not path.exists():
-        return {}, (("customer.forwarding.importFile", f"file not found: {path}") if configured else None)
+    if not file_exists(path):
+        return {}, (("customer.forwarding.importFile", f"file not found: {path}; allowed: a `pulumi import` file "
+                     "relative to the project directory, or leave importFile out") if configured else None)
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return {}, ("customer.forwarding.importFile", f"cannot read {path}: {_read_problem(exc)}; allowed: a "
+                    "UTF-8 JSON `pulumi import` file (written by `mssp discover --on-conflict adopt`)")
+    try:
+        doc = json.loads(text, object_pairs_hook=_unique_pairs)
         specs = doc.get("resources") or []
         names = {
             str(spec["name"]): str(spec["id"]).rstrip("/").rsplit("/", 1)[-1]
             for spec in specs
             if spec.get("type") == _DIAGNOSTIC_SETTING and spec.get("name") and spec.get("id")
         }
-    except (json.JSONDecodeError, AttributeError, TypeError) as exc:
-        return {}, ("customer.forwarding.importFile", f"{path} is not a pulumi import file: {exc}")
+    except (json.JSONDecodeError, AttributeError, TypeError, ValueError) as exc:
+        return {}, ("customer.forwarding.importFile", f"{path} is not a pulumi import file: {exc}; allowed: "
+                    "a JSON object with a 'resources' list of {type, name, id}, as `mssp discover --on-conflict adopt` writes it")
     return dict(sorted(names.items())), None
+
+
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object that refuses a key written twice (json keeps the last one silently)."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"duplicate key '{strict_yaml.shown(key)}' in one object")
+        out[key] = value
+    return out
 
 
 def load_stack_file(
     path: Path, project_dir: Path, stack: str | None = None, *, require_inventory: bool = True
 ) -> LoadedStack:
     """Load and validate a stack file (any path; platform files are looked up in project_dir/stacks)."""
-    values, secrets = read_stack_values(path)
-    name = stack or path.name.removeprefix("Pulumi.").removesuffix(".yaml").removesuffix(".yml")
-    return parse_config(values, secrets, stack=name, project_dir=project_dir, require_inventory=require_inventory,
-                        source=str(path), stack_dir=outside_stack_dir(path, project_dir))
+    try:
+        values, secrets = read_stack_values(path)
+        name = stack or path.name.removeprefix("Pulumi.").removesuffix(".yaml").removesuffix(".yml")
+        return parse_config(values, secrets, stack=name, project_dir=project_dir, require_inventory=require_inventory,
+                            source=str(path), stack_dir=outside_stack_dir(path, project_dir),
+                            file=_shown_path(path, project_dir))
+    except ConfigError as exc:
+        raise ConfigError(exc.issues, file=exc.file or _shown_path(path, project_dir)) from None
+
+
+def _shown_path(path: Path, project_dir: Path) -> str:
+    """The stack file as a user names it: relative to the project when inside it."""
+    try:
+        return str(path.resolve().relative_to(project_dir.resolve()))
+    except ValueError:
+        return str(path)
 
 
 def load_stack(stack: str, project_dir: Path, *, require_inventory: bool = True) -> LoadedStack:

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from components.config.base import Guid, Model, Slug
+from components.config.base import DisplayName, Guid, Model, ProjectPath, Slug
 from components.config.splunk import CustomerSplunkConfig
 from components.facts import catalog, roles
 
@@ -22,12 +22,12 @@ _ISO_DURATION = re.compile(r"^PT(?:(\d+)H)?(?:(\d+)M)?$")
 
 class Subscription(Model):
     id: Guid
-    display_name: Annotated[str, Field(min_length=1)]
+    display_name: DisplayName
 
 
 class Approver(Model):
     principal_id: Guid
-    display_name: Annotated[str, Field(min_length=1)]
+    display_name: DisplayName
 
 
 class JustInTime(Model):
@@ -35,13 +35,24 @@ class JustInTime(Model):
     multi_factor_auth: Literal["Azure", "None"] = "Azure"
     approvers: Annotated[list[Approver], Field(max_length=10)] = []
 
+    @field_validator("approvers")
+    @classmethod
+    def _approvers_once(cls, values: list[Approver]) -> list[Approver]:
+        seen: dict[str, int] = {}
+        for i, approver in enumerate(values):
+            if approver.principal_id in seen:
+                raise ValueError(f"approver {approver.principal_id} is listed twice (entries {seen[approver.principal_id]} "
+                                 f"and {i}); allowed: each approver once")
+            seen[approver.principal_id] = i
+        return values
+
     @field_validator("maximum_activation_duration")
     @classmethod
     def _duration(cls, value: str) -> str:
         m = _ISO_DURATION.match(value)
         minutes = (int(m[1] or 0) * 60 + int(m[2] or 0)) if m and (m[1] or m[2]) else -1
         if not (_JIT_MIN_MINUTES <= minutes <= _JIT_MAX_MINUTES):
-            raise ValueError(f"'{value}' must be an ISO 8601 duration from PT30M to PT8H")
+            raise ValueError(f"'{value}' must be an ISO 8601 duration from PT30M to PT8H; allowed: PT30M to PT8H (e.g. PT4H)")
         return value
 
 
@@ -49,7 +60,7 @@ class Authorization(Model):
     """An extra Lighthouse authorization for an MSSP principal (usually a SOC security group)."""
 
     principal_id: Guid
-    display_name: Annotated[str, Field(min_length=1)]
+    display_name: DisplayName
     role: str  # built-in role name or GUID
     principal_type: Literal["group", "user", "servicePrincipal"] = "group"
     delegated_roles: list[str] = []  # only with User Access Administrator
@@ -63,7 +74,7 @@ class Authorization(Model):
     def _known_role(cls, value: str) -> str:
         role = roles.resolve(value)
         if role is None:
-            raise ValueError(f"unknown role '{value}'; use a built-in role name or GUID: {', '.join(roles.known_role_names())}")
+            raise ValueError(f"unknown role '{value}'; allowed: a built-in role name or GUID: {', '.join(roles.known_role_names())}")
         return role.guid
 
     @field_validator("delegated_roles")
@@ -73,9 +84,11 @@ class Authorization(Model):
         for value in values:
             role = roles.resolve(value)
             if role is None:
-                raise ValueError(f"unknown role '{value}'; use a built-in role name or GUID")
+                raise ValueError(f"unknown role '{value}'; allowed: a built-in role name or GUID: "
+                                 f"{', '.join(roles.known_role_names())}")
             if role in (roles.OWNER, roles.USER_ACCESS_ADMINISTRATOR):
-                raise ValueError(f"'{role.name}' cannot be assigned through delegatedRoleDefinitionIds")
+                raise ValueError(f"'{role.name}' cannot be assigned through delegatedRoleDefinitionIds; allowed: "
+                                 "delegable roles other than Owner and User Access Administrator")
             out.append(role.guid)
         return out
 
@@ -84,17 +97,20 @@ class Authorization(Model):
         role = roles.BY_GUID[self.role]
         if role.delegable is roles.Delegable.ONLY_WITH_DELEGATED_ROLES:
             if not self.delegated_roles:
-                raise ValueError(f"role: {role.delegable.value}; add delegatedRoles")
+                raise ValueError(f"role: {role.delegable.value}; allowed: add delegatedRoles (the roles it may assign)")
             if self.just_in_time:
-                raise ValueError("justInTime: eligible authorizations cannot use delegatedRoleDefinitionIds")
+                raise ValueError("justInTime: eligible authorizations cannot use delegatedRoleDefinitionIds; allowed: "
+                                 "a permanent authorization (no justInTime) for User Access Administrator")
         elif role.delegable is not roles.Delegable.YES:
-            raise ValueError(f"role: '{role.name}' is not allowed: {role.delegable.value}")
+            raise ValueError(f"role: '{role.name}' is not allowed: {role.delegable.value}; allowed: a delegable "
+                             "built-in role (e.g. Reader, Microsoft Sentinel Contributor)")
         elif self.delegated_roles:
-            raise ValueError("delegatedRoles: only allowed with User Access Administrator")
+            raise ValueError("delegatedRoles: only allowed with User Access Administrator; allowed: remove "
+                             "delegatedRoles, or use role User Access Administrator")
         if self.just_in_time and self.principal_type == "servicePrincipal":
             raise ValueError(
                 "justInTime: eligible (just-in-time) authorizations cannot name a service principal; "
-                "use a user or a group"
+                "allowed: principalType user or group"
             )
         return self
 
@@ -131,6 +147,20 @@ class LighthouseConfig(Model):
     offer_description: str = "Lets the MSSP configure diagnostic settings that forward logs to its Microsoft Sentinel."
     authorizations: list[Authorization] = []
 
+    @field_validator("authorizations")
+    @classmethod
+    def _authorizations_once(cls, values: list[Authorization]) -> list[Authorization]:
+        # One principal may hold several roles; the same principal and role twice is one authorization
+        # written twice (GUIDs compare case-insensitively: they are lower-cased on load).
+        seen: dict[tuple[str, str], int] = {}
+        for i, auth in enumerate(values):
+            key = (auth.principal_id, auth.role)
+            if key in seen:
+                raise ValueError(f"[{i}]: principal {auth.principal_id} with role '{auth.role_name}' is listed twice "
+                                 f"(entries {seen[key]} and {i}); allowed: each principal and role once")
+            seen[key] = i
+        return values
+
 
 class ActivityLogConfig(Model):
     enabled: bool = True
@@ -150,12 +180,14 @@ class ForwardingConfig(Model):
     logs: LogsSelection = "allLogs"
     metrics: bool = False
     per_type: dict[str, TypeSettings] = {}
-    inventory: str  # path relative to the project directory
+    inventory: ProjectPath  # path relative to the project directory
     exclude: list[str] = []  # resource ids never forwarded, even when inventoried
+    # Azure Firewall: which family a group selection sends (catalog: never both, Azure/ALZ-Bicep#960).
+    azure_firewall_logs: Literal["resourceSpecific", "legacy"] = "resourceSpecific"
     setting_name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,259}$")] = "mssp-sentinel"
     # `pulumi import` file written by `mssp discover --on-conflict adopt`; default
     # stacks/imports/<stack>.json when it exists. Adopted settings keep their existing Azure names.
-    import_file: str | None = None
+    import_file: ProjectPath | None = None
 
     @field_validator("resource_types")
     @classmethod
@@ -166,10 +198,12 @@ class ForwardingConfig(Model):
         for value in values:
             entry = catalog.entry_for(value)
             if entry is None:
-                raise ValueError(f"resource type '{value}' is not supported; supported: {', '.join(catalog.supported_types())}")
+                raise ValueError(f"resource type '{value}' is not supported; supported: "
+                                 f"{', '.join(catalog.supported_types())} (allowed: one of these)")
             out.append(entry.type)
         if len(set(out)) != len(out):
-            raise ValueError("resource types must be listed once")
+            raise ValueError("resource types must be listed once; allowed: each type once (types compare "
+                             "case-insensitively)")
         return out
 
     @field_validator("per_type")
@@ -179,7 +213,8 @@ class ForwardingConfig(Model):
         for key, settings in values.items():
             entry = catalog.entry_for(key)
             if entry is None:
-                raise ValueError(f"perType: '{key}' is not a supported type; supported: {', '.join(catalog.supported_types())}")
+                raise ValueError(f"perType: '{key}' is not a supported type; supported: "
+                                 f"{', '.join(catalog.supported_types())} (allowed: one of these)")
             out[entry.type] = settings
         return out
 
@@ -190,6 +225,24 @@ class ForwardingConfig(Model):
             if problem and (entry.type in self.per_type or entry.type in self.in_scope):
                 where = f"perType.{entry.type}.logs" if entry.type in self.per_type else "logs"
                 raise ValueError(f"{where}: {problem}")
+        return self
+
+    @model_validator(mode="after")
+    def _firewall_family(self) -> ForwardingConfig:
+        entry = catalog.entry_for("Microsoft.Network/azureFirewalls")
+        assert entry is not None
+        selection = self.logs_for(entry.type)
+        if isinstance(selection, list):
+            legacy = {c.lower() for c in entry.legacy_categories}
+            family = {"legacy" if c.lower() in legacy else "resourceSpecific" for c in selection}
+            where = f"perType.{entry.type}.logs" if entry.type in self.per_type else "logs"
+            if len(family) > 1:
+                raise ValueError(f"{where}: mixes legacy ({', '.join(entry.legacy_categories)}) and resource-specific "
+                                 "AZFW* categories, which carry the same events twice (Azure/ALZ-Bicep#960); "
+                                 "allowed: one family")
+            if family and family != {self.azure_firewall_logs} and "azure_firewall_logs" in self.model_fields_set:
+                raise ValueError(f"{where}: lists {family.pop()} categories but azureFirewallLogs is "
+                                 f"{self.azure_firewall_logs}; allowed: categories of the chosen family")
         return self
 
     @property
@@ -212,24 +265,38 @@ def selection_problem(entry: catalog.CatalogEntry, selection: str | list[str]) -
     for target in targets:
         if isinstance(selection, str):
             if selection not in target.groups and (target.categories or target.groups):
-                return f"category group '{selection}' is not offered by {entry.type}; offered: {', '.join(target.groups)}"
+                return (f"category group '{selection}' is not offered by {entry.type}; offered (allowed): "
+                        f"{', '.join(target.groups)}, or a list of categories: {', '.join(target.categories)}")
         else:
             known = {c.lower(): c for c in target.categories}
             bad = [c for c in selection if c.lower() not in known]
             if bad:
-                return f"{', '.join(bad)} not a log category of {entry.type}; categories: {', '.join(target.categories)}"
+                return (f"{', '.join(bad)} not a log category of {entry.type}; allowed categories: "
+                        f"{', '.join(target.categories)}")
             if not selection:
-                return "an explicit category list must not be empty"
+                return ("an explicit category list must not be empty; allowed: at least one of "
+                        f"{', '.join(target.categories)}, or a group: {', '.join(target.groups)}")
+            twice = sorted({known[c.lower()] for c in selection if [x.lower() for x in selection].count(c.lower()) > 1})
+            if twice:
+                return f"{', '.join(twice)} listed twice (categories compare case-insensitively); allowed: each category once"
+            audit = [known[c.lower()] for c in selection if known[c.lower()] in catalog.SQL_AUDIT_CATEGORIES]
+            if entry.type == "Microsoft.Sql/servers/databases" and audit:
+                return (f"{', '.join(audit)} arrive from a user database only with database auditing, which this "
+                        "project does not enable; allowed: the other categories here, and for audit inventory the "
+                        "server (Microsoft.Sql/servers): its auditing is enabled with the Azure Monitor target "
+                        "and its master database forwards the audit categories")
     return None
 
 
 class CustomerConfig(Model):
     name: Slug
-    display_name: Annotated[str, Field(min_length=1)]
+    display_name: DisplayName
     tenant_id: Guid
     # The platform stack this customer belongs to: "mssp" or a full reference "org/mssp-sentinel/mssp";
     # its last segment names the platform stack file stacks/Pulumi.<name>.yaml.
-    platform_stack: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+){0,2}$")]
+    # Each segment as the Pulumi CLI allows stack names: at most 100 alphanumerics, hyphens, underscores or
+    # periods ("stack names are limited to 100 characters ...", pulumi/pulumi pkg/backend/diy/store.go).
+    platform_stack: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,100}(/[A-Za-z0-9_.-]{1,100}){0,2}$")]
     access_model: Literal["lighthouse", "direct"] = "lighthouse"
     subscriptions: Annotated[list[Subscription], Field(min_length=1)]
     lighthouse: LighthouseConfig = LighthouseConfig()
@@ -250,19 +317,27 @@ class CustomerConfig(Model):
         seen: set[str] = set()
         for i, sub in enumerate(values):
             if sub.id in seen:
-                raise ValueError(f"subscription {sub.id} is listed twice (entry {i})")
+                raise ValueError(f"subscription {sub.id} is listed twice (entry {i}); allowed: each subscription once")
             seen.add(sub.id)
         return values
 
     @model_validator(mode="after")
     def _model_fits(self) -> CustomerConfig:
         if self.access_model == "direct" and self.lighthouse.authorizations:
-            raise ValueError("lighthouse.authorizations apply only when accessModel is lighthouse")
+            raise ValueError("lighthouse.authorizations apply only when accessModel is lighthouse; allowed: "
+                             "remove lighthouse.authorizations, or accessModel: lighthouse")
         return self
 
     def authorization_issues(self) -> list[tuple[str, str]]:
         return [issue for i, auth in enumerate(self.lighthouse.authorizations)
                 for issue in auth.least_privilege_issues(f"customer.lighthouse.authorizations[{i}]")]
+
+    @property
+    def splunk_workflow_name(self) -> str | None:
+        """The webhook Logic App's name in the MSSP resource group, when Splunk is on (None otherwise)."""
+        if self.splunk is None or not self.splunk.enabled:
+            return None
+        return self.splunk.workflow_name or f"la-splunk-{self.name}"
 
     @property
     def platform_stack_name(self) -> str:

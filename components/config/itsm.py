@@ -65,7 +65,8 @@ def _https_url(value: str) -> str:
     if problem:
         # A plain url (not the secret) may be quoted, except its user info.
         shown = value.split("@")[-1] if "@" in value else value
-        raise ValueError(f"'{shown}' {problem}" if "user info" not in problem else f"the URL {problem}")
+        raise ValueError(f"'{shown}' {problem} (allowed: https://host/...)" if "user info" not in problem
+                         else f"the URL {problem}")
     return value.rstrip("/")
 
 
@@ -88,7 +89,7 @@ class ServiceNowConfig(Model):
     def _instance(cls, value: str) -> str:
         url = _https_url(value)
         if urlsplit(url).path or urlsplit(url).query:
-            raise ValueError(f"'{value}' must be the instance root, e.g. https://acme.service-now.com")
+            raise ValueError(f"'{value}' must be the instance root; allowed: e.g. https://acme.service-now.com")
         return url
 
 
@@ -122,7 +123,7 @@ class WebhookConfig(Model):
         url = _https_url(value)
         if urlsplit(url).query:
             raise ValueError("a URL with a query string may carry a signature (SAS): leave url out and put the "
-                             "whole URL in the secret key itsmCredential")
+                             "whole URL in the secret key itsmCredential (allowed: a URL without a query string)")
         return url
 
 
@@ -136,7 +137,8 @@ class PollerConfig(Model):
     @classmethod
     def _interval(cls, value: int) -> int:
         if not POLL_MIN_MINUTES <= value <= POLL_MAX_MINUTES:
-            raise ValueError(f"must be between {POLL_MIN_MINUTES} and {POLL_MAX_MINUTES} minutes (found {value})")
+            raise ValueError(f"must be between {POLL_MIN_MINUTES} and {POLL_MAX_MINUTES} minutes (found {value}; "
+                             f"allowed: {POLL_MIN_MINUTES}..{POLL_MAX_MINUTES})")
         return value
 
 
@@ -151,7 +153,8 @@ class CredentialConfig(Model):
     def _secret_uri(cls, value: str) -> str:
         if not re.fullmatch(r"https://[a-z0-9-]{3,24}\.vault\.azure\.net/secrets/[A-Za-z0-9-]{1,127}(/[0-9a-f]{32})?",
                             value):
-            raise ValueError(f"'{value}' must look like https://<vault>.vault.azure.net/secrets/<name>[/<version>]")
+            raise ValueError(f"'{value}' must look like https://<vault>.vault.azure.net/secrets/<name>[/<version>] "
+                             "(allowed: that form)")
         return value
 
     @field_validator("key_vault_id")
@@ -160,7 +163,7 @@ class CredentialConfig(Model):
         if not re.fullmatch(r"/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[^/]+/providers/"
                             r"Microsoft\.KeyVault/vaults/[A-Za-z0-9-]{3,24}", value, flags=re.IGNORECASE):
             raise ValueError("must look like /subscriptions/<guid>/resourceGroups/<rg>/providers/"
-                             "Microsoft.KeyVault/vaults/<name>")
+                             "Microsoft.KeyVault/vaults/<name> (allowed: that form)")
         return value
 
     @model_validator(mode="after")
@@ -202,9 +205,12 @@ class ItsmConfig(Model):
     @classmethod
     def _no_plain_credentials(cls, data: Any) -> Any:
         if isinstance(data, dict):
-            for section in (data, data.get("servicenow"), data.get("webhook")):
-                if isinstance(section, dict) and any(k in section for k in _CREDENTIAL_KEYS):
-                    raise ValueError(_CREDENTIAL_HINT)
+            for where, section in (("", data), ("servicenow.", data.get("servicenow")),
+                                   ("webhook.", data.get("webhook"))):
+                if isinstance(section, dict):
+                    found = [k for k in _CREDENTIAL_KEYS if k in section]
+                    if found:
+                        raise ValueError(f"{where}{found[0]}: {_CREDENTIAL_HINT}")
             # A missing adapter section is reported key by key (e.g. servicenow.instanceUrl).
             if data.get("kind") in ITSM_KINDS and data.get(data["kind"]) is None:
                 data = {**data, data["kind"]: {}}
@@ -221,6 +227,6 @@ class ItsmConfig(Model):
     def _adapter(self) -> ItsmConfig:
         other = "webhook" if self.kind == "servicenow" else "servicenow"
         if getattr(self, other) is not None:
-            raise ValueError(f"a {other} section does not belong with kind {self.kind}")
+            raise ValueError(f"a {other} section does not belong with kind {self.kind}; allowed: the {self.kind} section only")
         return self
 

@@ -7,9 +7,10 @@ from typing import Annotated
 
 from pydantic import Field, model_validator
 
-from components.config.base import Guid, Model, Region
+from components.config.base import Guid, Model, Region, ResourceGroupName, WorkspaceName
 from components.config.itsm import ItsmConfig
 from components.config.splunk import SplunkPlatformConfig
+from components.facts import naming
 
 _FIC_NAME = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,119}$"
 
@@ -17,8 +18,8 @@ _FIC_NAME = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,119}$"
 class WorkspaceConfig(Model):
     """The MSSP's existing Log Analytics workspace (with Sentinel). Give resourceGroup + name, or resourceId."""
 
-    resource_group: str | None = None
-    name: str | None = None
+    resource_group: ResourceGroupName | None = None
+    name: WorkspaceName | None = None
     resource_id: str | None = None
     subscription_id: Guid | None = None  # defaults to the platform subscription
 
@@ -26,7 +27,7 @@ class WorkspaceConfig(Model):
     def _one_form(self) -> WorkspaceConfig:
         if self.resource_id:
             if self.resource_group or self.name or self.subscription_id:
-                raise ValueError("give either resourceId or resourceGroup + name, not both")
+                raise ValueError("give either resourceId or resourceGroup + name, not both; allowed: one of the two forms")
             m = re.fullmatch(
                 r"/subscriptions/([0-9a-fA-F-]{36})/resourceGroups/([^/]+)/providers/"
                 r"Microsoft\.OperationalInsights/workspaces/([^/]+)",
@@ -36,10 +37,14 @@ class WorkspaceConfig(Model):
             if not m:
                 raise ValueError(
                     "resourceId must look like /subscriptions/<guid>/resourceGroups/<rg>/providers/"
-                    "Microsoft.OperationalInsights/workspaces/<name>"
+                    "Microsoft.OperationalInsights/workspaces/<name> (allowed: that form)"
                 )
+            problem = naming.name_problem("resourceGroup", m[2]) or naming.name_problem("workspace", m[3])
+            if problem:
+                raise ValueError(f"resourceId: {problem}")
         elif not (self.resource_group and self.name):
-            raise ValueError("give resourceGroup and name (or resourceId) of the MSSP workspace")
+            raise ValueError("give resourceGroup and name (or resourceId) of the MSSP workspace; allowed: "
+                             "resourceGroup + name, or resourceId")
         return self
 
     def parts(self, default_subscription: str) -> tuple[str, str, str]:
@@ -100,11 +105,11 @@ class IdentityConfig(Model):
         if not self.federated_credentials and not self.client_secret.enabled:
             raise ValueError(
                 "the identity needs a way to sign in: add federatedCredentials (preferred) "
-                "or set clientSecret.enabled: true"
+                "or set clientSecret.enabled: true (allowed: either or both)"
             )
         names = [f.name for f in self.federated_credentials]
         if len(names) != len(set(names)):
-            raise ValueError("federatedCredentials names must be unique")
+            raise ValueError("federatedCredentials names must be unique; allowed: each name once")
         return self
 
 
@@ -148,7 +153,7 @@ class PlatformConfig(Model):
     tenant_id: Guid
     subscription_id: Guid
     location: Region  # the workspace's region; DCRs must live there too
-    resource_group: str  # where the platform's own resources (DCR, playbooks) go; must exist
+    resource_group: ResourceGroupName  # where the platform's own resources (DCR, playbooks) go; must exist
     workspace: WorkspaceConfig
     # The deploy identity (`pulumi up` only): writes diagnostic settings in customer subscriptions.
     identity: IdentityConfig

@@ -45,10 +45,11 @@ def kql_timespan(value: str) -> str:
 def _check_column_name(name: str) -> str:
     if not schema.COLUMN_NAME_RE.match(name):
         raise ValueError(f"'{name}' is not a valid column name: start with a letter, then letters, digits or "
-                         "underscores, at most 45 characters")
+                         "underscores, at most 45 characters (allowed: e.g. Host, Urgency)")
     reserved = {r.lower(): r for r in schema.RESERVED_COLUMN_NAMES}
     if name.lower() in reserved:
-        raise ValueError(f"'{name}' is a reserved column name ({', '.join(schema.RESERVED_COLUMN_NAMES)})")
+        raise ValueError(f"'{name}' is a reserved column name ({', '.join(schema.RESERVED_COLUMN_NAMES)}); "
+                         "allowed: any other column name")
     return name
 
 
@@ -88,9 +89,9 @@ class AnalyticsRuleConfig(Model):
     def _duration(cls, value: str) -> str:
         minutes = duration_minutes(value)
         if minutes is None:
-            raise ValueError(f"'{value}' is not an ISO 8601 duration such as PT5M, PT1H or P1D")
+            raise ValueError(f"'{value}' is not an ISO 8601 duration; allowed: e.g. PT5M, PT1H or P1D")
         if not (_MIN_RULE_MINUTES <= minutes <= _MAX_RULE_MINUTES):
-            raise ValueError(f"'{value}' must be from PT5M to P14D")
+            raise ValueError(f"'{value}' must be from PT5M to P14D (allowed: PT5M..P14D)")
         return value
 
     @model_validator(mode="after")
@@ -99,12 +100,14 @@ class AnalyticsRuleConfig(Model):
         assert freq is not None and period is not None
         if period < freq:
             raise ValueError(f"queryPeriod ({self.query_period}) must be at least queryFrequency "
-                             f"({self.query_frequency}), or alerts between runs are never seen")
+                             f"({self.query_frequency}), or alerts between runs are never seen (allowed: "
+                             "queryPeriod >= queryFrequency)")
         if self.severity_map and not self.severity_field:
-            raise ValueError("severityMap needs severityField (the result-row field holding Splunk's severity)")
+            raise ValueError("severityMap needs severityField (the result-row field holding Splunk's severity); "
+                             "allowed: set severityField, or leave severityMap out")
         lowered = [k.lower() for k in self.severity_map]
         if len(set(lowered)) != len(lowered):
-            raise ValueError("severityMap keys must differ case-insensitively")
+            raise ValueError("severityMap keys must differ case-insensitively; allowed: each key once")
         return self
 
 
@@ -124,24 +127,26 @@ class SplunkPlatformConfig(Model):
     @classmethod
     def _table(cls, value: str) -> str:
         if not value.endswith("_CL"):
-            raise ValueError(f"'{value}' must end in _CL (custom log tables are named <name>_CL)")
+            raise ValueError(f"'{value}' must end in _CL (custom log tables are named <name>_CL); allowed: e.g. SplunkAlerts_CL")
         if not schema.TABLE_NAME_RE.match(value) or len(value) > schema.MAX_TABLE_NAME:
             raise ValueError(f"'{value}' must start with a letter and hold only letters, digits and underscores, "
-                             f"at most {schema.MAX_TABLE_NAME} characters including _CL")
+                             f"at most {schema.MAX_TABLE_NAME} characters including _CL (allowed: e.g. SplunkAlerts_CL)")
         return value
 
     @field_validator("retention_in_days")
     @classmethod
     def _retention(cls, value: int) -> int:
         if value != -1 and not (_RETENTION[0] <= value <= _RETENTION[1]):
-            raise ValueError(f"must be from {_RETENTION[0]} to {_RETENTION[1]} days, or -1 for the workspace default")
+            raise ValueError(f"must be from {_RETENTION[0]} to {_RETENTION[1]} days, or -1 for the workspace default "
+                             f"(allowed: {_RETENTION[0]}..{_RETENTION[1]} or -1)")
         return value
 
     @field_validator("total_retention_in_days")
     @classmethod
     def _total_retention(cls, value: int | None) -> int | None:
         if value is not None and value != -1 and not (_TOTAL_RETENTION[0] <= value <= _TOTAL_RETENTION[1]):
-            raise ValueError(f"must be from {_TOTAL_RETENTION[0]} to {_TOTAL_RETENTION[1]} days, or -1")
+            raise ValueError(f"must be from {_TOTAL_RETENTION[0]} to {_TOTAL_RETENTION[1]} days, or -1 "
+                             f"(allowed: {_TOTAL_RETENTION[0]}..{_TOTAL_RETENTION[1]} or -1)")
         return value
 
     @field_validator("extra_columns")
@@ -151,7 +156,8 @@ class SplunkPlatformConfig(Model):
         for i, col in enumerate(values):
             if col.name.lower() in taken:
                 raise ValueError(f"[{i}].name: '{col.name}' is already a column of the table "
-                                 f"({', '.join(c['name'] for c in schema.table_columns())}) or listed twice")
+                                 f"({', '.join(c['name'] for c in schema.table_columns())}) or listed twice; allowed: "
+                                 "a new name, each once")
             taken.add(col.name.lower())
         return values
 
@@ -164,7 +170,7 @@ def _cidr(value: str) -> str:
     try:
         return str(ipaddress.ip_network(value, strict=True))
     except ValueError as exc:
-        raise ValueError(f"'{value}' is not an IP range in CIDR notation (e.g. 203.0.113.0/24): {exc}") from None
+        raise ValueError(f"'{value}' is not an IP range in CIDR notation: {exc}; allowed: e.g. 203.0.113.0/24") from None
 
 
 class CustomerSplunkConfig(Model):

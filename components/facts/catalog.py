@@ -59,6 +59,42 @@ def _diagnostics(categories: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     return tuple((c, AZURE_DIAGNOSTICS) for c in categories)
 
 
+# Which services each storage account kind has: a diagnostic setting on a service the account lacks fails
+# at deploy time. Source: Microsoft, "Storage account overview" (MicrosoftDocs/azure-docs
+# articles/storage/common/storage-account-overview.md, "Types of storage accounts"; legacy kinds under
+# "Legacy storage account types"): standard general-purpose v2 (StorageV2) and legacy general-purpose v1
+# (Storage) hold blob, file, queue and table; premium block blobs (BlockBlobStorage) and legacy Blob
+# storage (BlobStorage) only blob; premium file shares (FileStorage) only file.
+STORAGE_KIND_SERVICES: Mapping[str, tuple[str, ...]] = MappingProxyType({
+    "StorageV2": ("blob", "file", "queue", "table"),
+    "Storage": ("blob", "file", "queue", "table"),
+    "BlockBlobStorage": ("blob",),
+    "BlobStorage": ("blob",),
+    "FileStorage": ("file",),
+})
+
+# Azure Firewall writes each event either to the AzureDiagnostics table (legacy categories) or to the
+# resource-specific AZFW* tables (with logAnalyticsDestinationType Dedicated). Selecting both families, or
+# the allLogs group, ingests the same events twice (Azure/ALZ-Bicep#960). A group selection therefore sends
+# one family's categories explicitly: resource-specific by default, legacy on request
+# (forwarding.azureFirewallLogs: legacy). Source of the names: supported-logs/microsoft-network-azurefirewalls-logs.md.
+FIREWALL_LEGACY_CATEGORIES: tuple[str, ...] = (
+    "AzureFirewallApplicationRule", "AzureFirewallNetworkRule", "AzureFirewallDnsProxy",
+)
+FIREWALL_RESOURCE_SPECIFIC_CATEGORIES: tuple[str, ...] = (
+    "AZFWApplicationRule", "AZFWApplicationRuleAggregation", "AZFWDnsAdditional", "AZFWDnsQuery",
+    "AZFWFatFlow", "AZFWFlowTrace", "AZFWFqdnResolveFailure", "AZFWIdpsSignature", "AZFWNatRule",
+    "AZFWNatRuleAggregation", "AZFWNetworkRule", "AZFWNetworkRuleAggregation", "AZFWThreatIntel",
+)
+
+# SQL audit reaches Azure Monitor only when auditing is on with the Azure Monitor target: the server's
+# auditing settings (`state: Enabled`, `isAzureMonitorTargetEnabled: true`, `isDevopsAuditEnabled: true`)
+# and a diagnostic setting with these categories on the server's `master` database
+# (Azure/azure-rest-api-specs specification/sql/resource-manager/Microsoft.Sql/stable/2021-11-01/BlobAuditing.json,
+# ServerBlobAuditingPolicyProperties; azure-native sql.ServerBlobAuditingPolicy documents the same).
+SQL_AUDIT_CATEGORIES: tuple[str, ...] = ("SQLSecurityAuditEvents", "DevOpsOperationsAudit")
+
+
 @dataclass(frozen=True)
 class SubService:
     """A child of a resource that holds its own diagnostic setting (storage services)."""
@@ -87,12 +123,28 @@ class CatalogEntry:
     # category lands in AzureDiagnostics (the docs' "Log table" for each of them without Dedicated).
     tables: tuple[tuple[str, str], ...] = ()
 
+    # Categories sent one by one when a category group is selected (empty: send the group itself).
+    group_categories: tuple[str, ...] = ()
+    # Azure Firewall's legacy family (AzureDiagnostics table), chosen by forwarding.azureFirewallLogs: legacy.
+    legacy_categories: tuple[str, ...] = ()
+    # Storage accounts: services per account kind; the inventory records each account's kind.
+    kind_services: Mapping[str, tuple[str, ...]] | None = None
+    # SQL servers: the server's auditing settings are enabled and the master database gets the setting.
+    sql_audit: bool = False
+
     def __post_init__(self) -> None:
         if not self.tables:
             object.__setattr__(self, "tables", _diagnostics(self.categories))
 
     def table_of(self, category: str) -> str | None:
         return next((t for c, t in self.tables if c.lower() == category.lower()), None)
+
+    def services_for(self, kind: str | None) -> tuple[SubService, ...]:
+        """The sub-services an account of this kind has (all of them for types without kinds)."""
+        if self.kind_services is None or kind is None:
+            return self.sub_services
+        have = set(self.kind_services.get(kind, ()))
+        return tuple(s for s in self.sub_services if s.short.removeprefix(self.short) in have)
 
 
 CATALOG: tuple[CatalogEntry, ...] = (
@@ -128,19 +180,32 @@ CATALOG: tuple[CatalogEntry, ...] = (
         source="supported-logs/microsoft-sql-servers-databases-logs.md",
     ),
     CatalogEntry(
+        type="Microsoft.Sql/servers",
+        short="sqlsrv",
+        categories=(),  # the server has no log categories: server audit goes to its master database
+        groups=(),
+        metrics=(),
+        source="BlobAuditing.json (azure-rest-api-specs, Microsoft.Sql stable/2021-11-01)",
+        sub_services=(SubService(
+            path="databases/master",
+            short="sqlsrvmaster",
+            categories=SQL_AUDIT_CATEGORIES,
+            groups=(ALL_LOGS, AUDIT),
+            metrics=(),
+            # The master database is a Microsoft.Sql/servers/databases: both audit categories land in
+            # AzureDiagnostics (supported-logs/microsoft-sql-servers-databases-logs.md, "Log table").
+            tables=_diagnostics(SQL_AUDIT_CATEGORIES),
+        ),),
+        sql_audit=True,
+    ),
+    CatalogEntry(
         type="Microsoft.Network/azureFirewalls",
         short="afw",
-        categories=(
-            # Legacy categories (AzureDiagnostics table).
-            "AzureFirewallApplicationRule", "AzureFirewallNetworkRule", "AzureFirewallDnsProxy",
-            # Resource-specific categories; they reach their AZFW* tables only with Dedicated.
-            "AZFWApplicationRule", "AZFWApplicationRuleAggregation", "AZFWDnsAdditional", "AZFWDnsQuery",
-            "AZFWFatFlow", "AZFWFlowTrace", "AZFWFqdnResolveFailure", "AZFWIdpsSignature", "AZFWNatRule",
-            "AZFWNatRuleAggregation", "AZFWNetworkRule", "AZFWNetworkRuleAggregation", "AZFWThreatIntel",
-        ),
+        # Resource-specific categories (they reach their AZFW* tables only with Dedicated), then legacy.
+        categories=FIREWALL_RESOURCE_SPECIFIC_CATEGORIES + FIREWALL_LEGACY_CATEGORIES,
         groups=(ALL_LOGS,),
         metrics=("AllMetrics",),
-        source="supported-logs/microsoft-network-azurefirewalls-logs.md (2026)",
+        source="supported-logs/microsoft-network-azurefirewalls-logs.md (2026); Azure/ALZ-Bicep#960",
         destination_type="Dedicated",
         # With Dedicated each AZFW* category has its own table (named after it, except AZFWDnsAdditional);
         # the legacy categories have only AzureDiagnostics. AZFWFqdnResolveFailure has no table in the
@@ -159,6 +224,8 @@ CATALOG: tuple[CatalogEntry, ...] = (
             ("AZFWNatRuleAggregation", "AZFWNatRuleAggregation"), ("AZFWNetworkRule", "AZFWNetworkRule"),
             ("AZFWNetworkRuleAggregation", "AZFWNetworkRuleAggregation"), ("AZFWThreatIntel", "AZFWThreatIntel"),
         ),
+        group_categories=FIREWALL_RESOURCE_SPECIFIC_CATEGORIES,
+        legacy_categories=FIREWALL_LEGACY_CATEGORIES,
     ),
     CatalogEntry(
         type="Microsoft.Network/publicIPAddresses",
@@ -214,7 +281,9 @@ CATALOG: tuple[CatalogEntry, ...] = (
         categories=(),  # the account itself has no log categories, only metrics
         groups=(),
         metrics=("Transaction",),
-        source="resource-logs-categories.md (2022): logs live on the four service children",
+        source="resource-logs-categories.md (2022): logs live on the service children; storage-account-overview.md: "
+               "which services each account kind has",
+        kind_services=STORAGE_KIND_SERVICES,
         sub_services=tuple(
             SubService(
                 path=f"{svc}Services/default",
@@ -250,6 +319,14 @@ def markdown_table() -> str:
         notes = []
         if e.destination_type:
             notes.append(f"logAnalyticsDestinationType {e.destination_type}")
+        if e.group_categories:
+            notes.append(f"a group selection sends {', '.join(e.group_categories)} one by one (resource-specific); "
+                         f"`azureFirewallLogs: legacy` sends {', '.join(e.legacy_categories)} instead, never both")
+        if e.sql_audit:
+            notes.append("enables the server's auditing (Azure Monitor target, DevOps audit)")
+        if e.kind_services:
+            notes.append("services by account kind: " + ", ".join(
+                f"{kind} {'/'.join(svcs)}" for kind, svcs in e.kind_services.items()))
         if e.sub_services:
             notes.append("logs on " + ", ".join(f"`{s.path}`" for s in e.sub_services)
                          + f" ({', '.join(e.sub_services[0].categories)}; groups {', '.join(e.sub_services[0].groups)})")

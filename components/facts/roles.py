@@ -38,14 +38,21 @@ class Role:
     name: str
     guid: str
     delegable: Delegable
+    # Whether the role's actions include `*/read` (or `*`), i.e. Reader: Lighthouse's "My customers" page shows
+    # a customer only to principals holding Reader or a role that includes it (MicrosoftDocs azure-management-docs
+    # articles/lighthouse/concepts/tenants-users-roles.md). Set only where built-in-roles.md lists `*` or
+    # `*/read` among the role's actions (e.g. Log Analytics Reader's JSON there: "*/read"; Microsoft Sentinel
+    # Reader's has only Microsoft.SecurityInsights/*/read and the like); False otherwise, so the advisory errs
+    # on the side of telling.
+    includes_reader: bool = False
 
 
 _ROLES: tuple[Role, ...] = (
-    Role("Reader", "acdd72a7-3385-48ef-bd42-f606fba81ae7", Delegable.YES),
-    Role("Monitoring Contributor", "749f88d5-cbae-40b8-bcfc-e573ddc772fa", Delegable.YES),
-    Role("Monitoring Reader", "43d0d8ad-25c7-4714-9337-8ba259a9fe05", Delegable.YES),
-    Role("Log Analytics Contributor", "92aaf0da-9dab-42b6-94a3-d43ce8d16293", Delegable.YES),
-    Role("Log Analytics Reader", "73c42c96-874c-492b-b04d-ab87d138a893", Delegable.YES),
+    Role("Reader", "acdd72a7-3385-48ef-bd42-f606fba81ae7", Delegable.YES, includes_reader=True),
+    Role("Monitoring Contributor", "749f88d5-cbae-40b8-bcfc-e573ddc772fa", Delegable.YES, includes_reader=True),
+    Role("Monitoring Reader", "43d0d8ad-25c7-4714-9337-8ba259a9fe05", Delegable.YES, includes_reader=True),
+    Role("Log Analytics Contributor", "92aaf0da-9dab-42b6-94a3-d43ce8d16293", Delegable.YES, includes_reader=True),
+    Role("Log Analytics Reader", "73c42c96-874c-492b-b04d-ab87d138a893", Delegable.YES, includes_reader=True),
     # Publishes metrics and Logs Ingestion API data: a DataAction, so never through Lighthouse.
     Role("Monitoring Metrics Publisher", "3913510d-42f4-4e42-8a64-420c390055eb", Delegable.NO_DATA_ACTIONS),
     Role("Microsoft Sentinel Reader", "8d289c81-5878-46d4-8554-54e1e3d8b5cb", Delegable.YES),
@@ -57,9 +64,9 @@ _ROLES: tuple[Role, ...] = (
     Role("Logic App Operator", "515c2055-d9d4-4321-b1b9-bd0c9a0f79fe", Delegable.YES),
     Role("Managed Services Registration assignment Delete Role", "91c1777a-f3dc-4fae-b103-61d183457e46", Delegable.YES),
     # Delegable but far too broad for this project; kept so configs that name it get a clear answer.
-    Role("Contributor", "b24988ac-6180-42a0-ab88-20f7382dd24c", Delegable.YES),
+    Role("Contributor", "b24988ac-6180-42a0-ab88-20f7382dd24c", Delegable.YES, includes_reader=True),
     Role("User Access Administrator", "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9", Delegable.ONLY_WITH_DELEGATED_ROLES),
-    Role("Owner", "8e3af657-a8ff-443c-a75c-2fe8c4bcb635", Delegable.NO_OWNER),
+    Role("Owner", "8e3af657-a8ff-443c-a75c-2fe8c4bcb635", Delegable.NO_OWNER, includes_reader=True),
     # Key Vault data-plane roles carry DataActions.
     Role("Key Vault Administrator", "00482a5a-887f-4fb3-b363-3b7fe8e74483", Delegable.NO_DATA_ACTIONS),
     Role("Key Vault Secrets User", "4633458b-17de-408a-b874-0445c86b69e6", Delegable.NO_DATA_ACTIONS),

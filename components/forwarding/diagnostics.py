@@ -43,6 +43,18 @@ class SettingSpec:
 
 
 @dataclass(frozen=True)
+class AuditSpec:
+    """A SQL server whose auditing is enabled with the Azure Monitor target (catalog.SQL_AUDIT_CATEGORIES)."""
+
+    logical_name: str
+    server_id: str
+    subscription_id: str
+    resource_group: str
+    server_name: str
+    devops: bool  # isDevopsAuditEnabled: DevOpsOperationsAudit is selected
+
+
+@dataclass(frozen=True)
 class Skipped:
     resource_id: str
     reason: str
@@ -52,13 +64,30 @@ class Skipped:
 class ForwardingPlan:
     settings: tuple[SettingSpec, ...]
     skipped: tuple[Skipped, ...] = field(default=())
+    audits: tuple[AuditSpec, ...] = field(default=())
 
 
-def _logs(selection: str | list[str], categories: Sequence[str]) -> tuple[dict[str, Any], ...]:
+def _logs(selection: str | list[str], categories: Sequence[str],
+          group_categories: Sequence[str] = ()) -> tuple[dict[str, Any], ...]:
     if isinstance(selection, str):
+        if group_categories:
+            return tuple({"category": c, "enabled": True} for c in group_categories)
         return ({"category_group": selection, "enabled": True},)
     wanted = {c.lower() for c in selection}
     return tuple({"category": c, "enabled": True} for c in categories if c.lower() in wanted)
+
+
+def _firewall(entry: catalog.CatalogEntry, selection: str | list[str], legacy: bool
+              ) -> tuple[tuple[dict[str, Any], ...], str | None]:
+    """One family of Azure Firewall categories (never both: ALZ-Bicep#960) and its destination type."""
+    if isinstance(selection, str):
+        family = entry.legacy_categories if legacy else entry.group_categories
+    else:
+        wanted = {c.lower() for c in selection}
+        family = tuple(c for c in entry.categories if c.lower() in wanted)
+    uses_legacy = any(c in entry.legacy_categories for c in family)
+    # Legacy categories land in AzureDiagnostics (the default destination); AZFW* need Dedicated.
+    return tuple({"category": c, "enabled": True} for c in family), (None if uses_legacy else entry.destination_type)
 
 
 def _metrics(enabled: bool, categories: Sequence[str]) -> tuple[dict[str, Any], ...]:
@@ -79,6 +108,7 @@ def plan_settings(
     in_scope = set(forwarding.in_scope)
     settings: list[SettingSpec] = []
     skipped: list[Skipped] = []
+    audits: list[AuditSpec] = []
     for item in sorted(inventory, key=lambda it: it.id.lower()):
         if item.id.lower() in excluded:
             skipped.append(Skipped(item.id, "excluded in config (forwarding.exclude)"))
@@ -91,7 +121,11 @@ def plan_settings(
         assert entry is not None and rid is not None  # the inventory was validated on load
         selection = forwarding.logs_for(entry.type)
         metrics_on = forwarding.metrics_for(entry.type)
-        logs = _logs(selection, entry.categories) if entry.categories else ()
+        destination = entry.destination_type
+        if entry.legacy_categories:
+            logs, destination = _firewall(entry, selection, forwarding.azure_firewall_logs == "legacy")
+        else:
+            logs = _logs(selection, entry.categories) if entry.categories else ()
         metrics = _metrics(metrics_on, entry.metrics)
         if logs or metrics:
             logical = naming.resource_logical_name(f"diag-{entry.short}", item.id, rid.name)
@@ -102,24 +136,36 @@ def plan_settings(
                 source_type=entry.type,
                 logs=logs,
                 metrics=metrics,
-                destination_type=entry.destination_type,
+                destination_type=destination,
                 setting_name=adopted.get(logical),
             ))
         elif not entry.sub_services:
             skipped.append(Skipped(item.id, "nothing selected: no log categories and metrics are off"))
-        for svc in entry.sub_services:
+        for svc in entry.services_for(item.kind):
             uri = f"{item.id}/{svc.path}"
             logical = naming.resource_logical_name(f"diag-{svc.short}", uri, rid.name)
+            # The master database gets the audit categories one by one: a group there would also send
+            # whatever else master logs, which is not what enabling server audit promised.
+            svc_logs = _logs(selection, svc.categories, svc.categories if entry.sql_audit else ())
             settings.append(SettingSpec(
                 logical_name=logical,
                 resource_uri=uri,
                 subscription_id=rid.subscription_id,
                 source_type=f"{entry.type}/{svc.path.split('/')[0]}",
-                logs=_logs(selection, svc.categories),
+                logs=svc_logs,
                 metrics=_metrics(metrics_on, svc.metrics),
                 setting_name=adopted.get(logical),
             ))
-    return ForwardingPlan(tuple(settings), tuple(skipped))
+            if entry.sql_audit:
+                audits.append(AuditSpec(
+                    logical_name=naming.resource_logical_name("audit-sqlsrv", item.id, rid.name),
+                    server_id=item.id,
+                    subscription_id=rid.subscription_id,
+                    resource_group=rid.resource_group,
+                    server_name=rid.name,
+                    devops=any(e.get("category") == "DevOpsOperationsAudit" for e in svc_logs),
+                ))
+    return ForwardingPlan(tuple(settings), tuple(skipped), tuple(audits))
 
 
 @dataclass(frozen=True)
@@ -176,8 +222,24 @@ class DiagnosticForwarding(pulumi.ComponentResource):
                 opts=child(spec.subscription_id),
             )
 
+        for audit in self.plan.audits:
+            # Server-level audit to Azure Monitor: without it the master database's setting receives
+            # nothing (BlobAuditing.json, ServerBlobAuditingPolicyProperties). The policy's name is
+            # always "default". This changes the customer's server: the plan says so (auditedSqlServers).
+            azure_native.sql.ServerBlobAuditingPolicy(
+                audit.logical_name,
+                blob_auditing_policy_name="default",
+                resource_group_name=audit.resource_group,
+                server_name=audit.server_name,
+                state=azure_native.sql.BlobAuditingPolicyState.ENABLED,
+                is_azure_monitor_target_enabled=True,
+                is_devops_audit_enabled=audit.devops,
+                opts=child(audit.subscription_id),
+            )
+
         counts = Counter(s.source_type for s in self.plan.settings)
         self.register_outputs({
             "settingsByType": dict(sorted(counts.items())),
             "skipped": [{"id": s.resource_id, "reason": s.reason} for s in self.plan.skipped],
+            "auditedSqlServers": [a.server_id for a in self.plan.audits],
         })

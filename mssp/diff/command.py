@@ -101,13 +101,20 @@ def load_manifest(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise UserError(f"{path}: not a readable plan manifest ({exc})") from None
+        raise UserError(f"{path}: not a readable plan manifest ({exc}); allowed: a manifest written by "
+                        "`python -m mssp plan STACK --json OUT`") from None
     if not isinstance(data, dict) or not isinstance(data.get("stack"), str) or not isinstance(data.get("resources"), list):
-        raise UserError(f"{path}: not a plan manifest (expected 'stack' and a 'resources' list)")
+        raise UserError(f"{path}: not a plan manifest (expected 'stack' and a 'resources' list); allowed: a manifest "
+                        "written by `python -m mssp plan STACK --json OUT`")
     for i, resource in enumerate(data["resources"]):
         missing = [k for k in ("urn", "type", "name") if not isinstance(resource, dict) or not isinstance(resource.get(k), str)]
+        if not missing and not isinstance(resource.get("inputs"), dict):
+            # Without inputs every resource would compare as changed (and be reported as replaced).
+            missing = ["inputs (a mapping)"]
         if missing:
-            raise UserError(f"{path}: resources[{i}] is not a manifest resource (missing {', '.join(missing)})")
+            raise UserError(f"{path}: resources[{i}] is not a manifest resource (missing {', '.join(missing)}); "
+                            "allowed: a manifest written by `python -m mssp plan STACK --json OUT`, whose "
+                            "resources each have urn, type, name and inputs")
     return _mask(data)
 
 

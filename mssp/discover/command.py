@@ -86,9 +86,9 @@ def load_context(stack: str, project_dir: Path) -> StackContext:
     try:
         loaded = load_stack(stack, project_dir, require_inventory=False)
     except ConfigError as exc:
-        raise UserError(config_errors_text(exc.issues), 2) from None
+        raise UserError(config_errors_text(exc.issues, exc.file), 2) from None
     if loaded.customer is None or loaded.inventory_path is None:
-        raise UserError(f"discover works on customer stacks; '{stack}' is the platform stack", 2)
+        raise UserError(f"discover works on customer stacks; '{stack}' is the platform stack (allowed: a customer stack)", 2)
     return StackContext(stack, loaded.customer, loaded.platform, tuple(loaded.inventory), loaded.inventory_path,
                         loaded.inventory_path.exists())
 
@@ -232,7 +232,7 @@ def run(args: argparse.Namespace, client: AzureRestClient | None = None) -> int:
     )
 
     if args.concurrency < 1:
-        raise UserError("--concurrency must be at least 1", 2)
+        raise UserError("--concurrency must be at least 1 (allowed: 1 or more)", 2)
     project_dir: Path = args.project_dir
     ctx = load_context(args.stack, project_dir)
     customer = ctx.customer

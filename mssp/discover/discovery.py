@@ -72,6 +72,7 @@ class FoundResource:
     id: str
     type: str  # the catalog's spelling
     subscription_id: str  # lower case
+    kind: str | None = None  # storage accounts: the account kind (catalog spelling), from Resource Graph
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,10 @@ class GraphResult:
 
 
 def build_query(types: Sequence[str]) -> str:
-    """KQL: the in-scope resources plus the readable subscriptions, projecting id, type, subscriptionId.
+    """KQL: the in-scope resources plus the readable subscriptions, projecting id, type, subscriptionId, kind.
+
+    `kind` is the resources table's column (storage accounts: StorageV2, FileStorage, ...); the inventory
+    records it for types whose services depend on it (catalog.STORAGE_KIND_SERVICES).
 
     Resource Graph stores types in lower case, so they are listed lower-cased and compared with `in~`.
     """
@@ -91,9 +95,9 @@ def build_query(types: Sequence[str]) -> str:
         raise ValueError("no resource types in scope")
     listed = ", ".join(f"'{t.lower()}'" for t in sorted(types, key=str.lower))
     return (
-        f"resources | where type in~ ({listed}) | project id, type, subscriptionId"
+        f"resources | where type in~ ({listed}) | project id, type, subscriptionId, kind"
         f" | union (resourcecontainers | where type =~ '{arm_api.SUBSCRIPTION_TYPE}'"
-        " | project id, type, subscriptionId)"
+        " | project id, type, subscriptionId, kind)"
     )
 
 
@@ -180,7 +184,8 @@ def query_resources(
             elif sub not in wanted:
                 ignored.append((row["id"], f"subscription {sub} is not one of the customer's"))
             else:
-                found.setdefault(rid.lower(), FoundResource(id=rid, type=entry.type, subscription_id=sub))
+                found.setdefault(rid.lower(), FoundResource(id=rid, type=entry.type, subscription_id=sub,
+                                                            kind=_kind_of(entry, row.get("kind"))))
         progress(f"Resource Graph: page {page}, {rows_total} rows")
         if token is None:
             break
@@ -189,6 +194,14 @@ def query_resources(
         seen_tokens.add(token)
     resources = tuple(sorted(found.values(), key=lambda r: r.id.lower()))
     return GraphResult(resources, frozenset(readable), tuple(ignored), page)
+
+
+def _kind_of(entry: catalog.CatalogEntry, raw: Any) -> str | None:
+    """The catalog's spelling of a row's kind, for types that record one (None otherwise, or if unknown:
+    the inventory loader then asks for it by name)."""
+    if entry.kind_services is None or not isinstance(raw, str):
+        return None
+    return {k.lower(): k for k in entry.kind_services}.get(raw.lower(), raw)
 
 
 def unreadable_subscriptions(subscriptions: Iterable[str], result: GraphResult) -> list[str]:
@@ -235,7 +248,7 @@ class ReadStats:
 def setting_targets(resource: FoundResource) -> list[str]:
     """Where settings live: the resource, and for storage accounts also its four services."""
     entry = catalog.entry_for(resource.type)
-    subs = entry.sub_services if entry else ()
+    subs = entry.services_for(resource.kind) if entry else ()
     return [resource.id, *(f"{resource.id}/{s.path}" for s in subs)]
 
 
@@ -584,11 +597,11 @@ def plan_inventory(
         spelled = old_by_key[key].id if key in old_by_key else res.id
         verdict = verdicts.get(key)
         if key in excluded:
-            items[key] = InventoryItem(spelled, res.type)
+            items[key] = InventoryItem(spelled, res.type, res.kind)
         elif verdict is None or verdict.action in ("keep", "adopt"):
-            items[key] = InventoryItem(spelled, res.type)
+            items[key] = InventoryItem(spelled, res.type, res.kind)
         elif verdict.action == "unreadable" and key in old_by_key:
-            items[key] = InventoryItem(spelled, res.type)
+            items[key] = InventoryItem(spelled, res.type, res.kind)
             kept.append((spelled, "; ".join(verdict.reasons) + "; kept from the old inventory"))
         elif key in old_by_key:
             removed.append((spelled, "; ".join(verdict.reasons)))

@@ -158,7 +158,10 @@ def run(args: argparse.Namespace) -> int:
     assessment = Assessment()
     try:
         if args.from_json is not None:
-            classification = preview_json.classify(preview_json.loads(_read_input(args.from_json)))
+            text = _read_input(args.from_json)
+            digest = preview_json.loads(text)
+            _check_preview_stack(digest, _config_customer_name(text), short_name, args.from_json)
+            classification = preview_json.classify(digest)
             assessment = assess(classification, None, "")
         else:
             _check_stack_file(project_dir, short_name)
@@ -308,10 +311,46 @@ def _echo_stderr(stderr: str) -> None:
 
 
 def _check_stack_file(project_dir: Path, stack: str) -> None:
+    from components.facts.strict_yaml import shown
+
     path = project_dir / "stacks" / f"Pulumi.{stack}.yaml"
-    if not path.is_file():
+    try:
+        present = path.is_file()
+    except OSError:  # e.g. ENAMETOOLONG: no such stack either way
+        present = False
+    if not present:
         known = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in path.parent.glob("Pulumi.*.yaml"))
-        raise DriftError(f"no stack file {path}; known stacks: {', '.join(known) or 'none'}")
+        raise DriftError(f"no stack file {shown(str(path))}; known stacks: {', '.join(known) or 'none'} (allowed: one of these)")
+
+
+def _config_customer_name(text: str) -> str | None:
+    """customer.name from the preview's `config` (`pulumi preview --json` echoes the stack's config; structured
+    values arrive as JSON text), or None when the document does not say."""
+    try:
+        config = json.loads(text).get("config") or {}
+        customer = config.get("mssp-sentinel:customer")
+        customer = json.loads(customer) if isinstance(customer, str) else customer
+        name = customer.get("name") if isinstance(customer, dict) else None
+    except (json.JSONDecodeError, AttributeError):
+        return None
+    return name if isinstance(name, str) else None
+
+
+def _check_preview_stack(digest: preview_json.PreviewDigest, customer_name: str | None, stack: str,
+                         path: Path) -> None:
+    """Refuse a saved preview of another stack: its steps would say nothing about this one (a clean
+    preview of fabrikam must not report contoso clean). URNs name their stack:
+    `urn:pulumi:<stack>::<project>::<type>::<name>` (pulumi/pulumi sdk/go/common/resource/urn.go), and a
+    customer stack's config names its customer (customer.name equals the stack name)."""
+    seen = {step.urn.removeprefix("urn:pulumi:").split("::", 1)[0] for step in digest.steps
+            if step.urn.startswith("urn:pulumi:")}
+    if customer_name is not None:
+        seen.add(customer_name)
+    others = sorted(s for s in seen if s != stack)
+    if others:
+        raise DriftError(f"--from-json {path}: this is a preview of stack {', '.join(repr(s) for s in others)}, "
+                         f"not of '{stack}'; allowed: the saved `pulumi preview --json` output of stack '{stack}' "
+                         f"(`pulumi {' '.join(preview_args(stack))}`)")
 
 
 def _check_stack_file_or_exit(project_dir: Path, stack: str) -> None:

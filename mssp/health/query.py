@@ -65,7 +65,7 @@ def expectations(stack: str, project_dir: Path) -> Expectations:
     except ConfigError as exc:
         from mssp.plan.command import config_errors_text
 
-        raise UserError(config_errors_text(exc.issues)) from None
+        raise UserError(config_errors_text(exc.issues, exc.file)) from None
     if loaded.customer is None:
         raise UserError(f"stack {stack} is the platform stack: health checks customer stacks (their data arrives "
                         "in the platform's workspace)")
@@ -84,8 +84,10 @@ def expectations(stack: str, project_dir: Path) -> Expectations:
                 configured = True
                 tables |= _setting_tables(entry, spec.logs, bool(spec.metrics))
             elif uri.startswith(item.id.lower() + "/"):
+                sub = next((s for s in entry.sub_services if uri == f"{item.id.lower()}/{s.path.lower()}"), None)
+                if sub is None:
+                    continue  # a child inventoried in its own right (a SQL server's database): its own item
                 configured = True
-                sub = next(s for s in entry.sub_services if uri.endswith("/" + s.path.lower()))
                 tables |= _setting_tables(sub, spec.logs, bool(spec.metrics))
         if configured:
             by_item[item.id.lower()] = ExpectedResource(item.id, entry.type, tuple(sorted(tables)))

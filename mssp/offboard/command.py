@@ -76,7 +76,7 @@ def plan(stack: str, project_dir: Path) -> dict[str, Any]:
         manifest = build_manifest(stack, project_dir)
         platform = build_manifest(loaded.customer.platform_stack_name, project_dir)
     except ConfigError as exc:
-        raise UserError(config_errors_text(exc.issues)) from None
+        raise UserError(config_errors_text(exc.issues, exc.file)) from None
     book = runbook.build_runbook(manifest, platform, loaded.platform.tenant_id)
     # Template and direct modes sign the verification in where the settings are readable after destroy.
     lighthouse_deploy = loaded.customer.access_model == "lighthouse" and loaded.customer.lighthouse.mode == "deploy"

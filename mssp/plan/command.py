@@ -41,8 +41,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def config_errors_text(issues: list[tuple[str, str]]) -> str:
-    lines = ["invalid configuration:"] + [f"  {path}: {message}" for path, message in issues]
+def config_errors_text(issues: list[tuple[str, str]], file: str | None = None) -> str:
+    header = f"invalid configuration in {file}:" if file else "invalid configuration:"
+    lines = [header] + [f"  {path}: {message}" for path, message in issues]
     return "\n".join(lines)
 
 
@@ -163,7 +164,19 @@ def evaluate_policies(manifest: dict[str, Any], loaded: Any) -> list[dict[str, A
         from policies import rules
     except ImportError:
         return []
-    return rules.evaluate_manifest(manifest, rules.context_from_config(loaded)) + config_findings(loaded)
+    ctx = rules.context_from_config(loaded)
+    results = rules.evaluate_manifest(manifest, ctx) + config_findings(loaded)
+    customer = getattr(loaded, "customer", None)
+    if customer is not None and customer.access_model == "lighthouse" and customer.lighthouse.mode == "template":
+        from components.lighthouse.template import arm_template
+
+        # The delegation is exported (`mssp template`), not planned: check the definition the customer deploys.
+        reader = loaded.platform.read_only_identity
+        definition = arm_template(customer, loaded.platform.tenant_id, loaded.platform.identity.display_name,
+                                  reader.display_name if reader else None)
+        results += rules.evaluate_exported_definition(definition["resources"][0]["properties"],
+                                                      f"template:{manifest['stack']}:registrationDefinition", ctx)
+    return results
 
 
 def config_findings(loaded: Any) -> list[dict[str, Any]]:
@@ -199,13 +212,18 @@ def render_markdown(manifest: dict[str, Any]) -> str:
 
 
 def _check_stack_exists(stack: str) -> None:
-    if not (PROJECT_DIR / "stacks" / f"Pulumi.{stack}.yaml").exists():
+    from components.config import file_exists
+    from components.facts.strict_yaml import shown
+
+    if not file_exists(PROJECT_DIR / "stacks" / f"Pulumi.{stack}.yaml"):
         known = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in (PROJECT_DIR / "stacks").glob("Pulumi.*.yaml"))
-        raise UserError(f"no stack file stacks/Pulumi.{stack}.yaml; stacks: {', '.join(known)}")
+        raise UserError(f"no stack file stacks/Pulumi.{shown(stack)}.yaml; stacks: {', '.join(known)} "
+                        "(allowed: one of these, or --config FILE)")
 
 
 def run(args: argparse.Namespace) -> int:
-    from components.config import ConfigError
+    from components.config import ConfigError, file_exists
+    from components.facts.strict_yaml import shown
 
     session = PlanSession(use_cache=not args.no_cache)
     stacks: list[str] = args.stack
@@ -214,14 +232,14 @@ def run(args: argparse.Namespace) -> int:
             raise UserError("several stacks need --out-dir DIR, and take no --config, --json or --markdown")
         return run_many(stacks, args.out_dir, session)
     args.stack = stacks[0]
-    if args.config is not None and not args.config.exists():
-        raise UserError(f"--config {args.config}: file not found")
+    if args.config is not None and not file_exists(args.config):
+        raise UserError(f"--config {shown(str(args.config))}: file not found; allowed: a stack file (e.g. stacks/Pulumi.<stack>.yaml)")
     if args.config is None:
         _check_stack_exists(args.stack)
     try:
         manifest = build_manifest(args.stack, PROJECT_DIR, args.config, session)
     except ConfigError as exc:
-        raise UserError(config_errors_text(exc.issues), exit_code=2) from None
+        raise UserError(config_errors_text(exc.issues, exc.file), exit_code=2) from None
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(manifest_json(manifest), encoding="utf-8")

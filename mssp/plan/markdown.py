@@ -257,6 +257,19 @@ def _resources(manifest: Mapping[str, Any], custom: list[Mapping[str, Any]]) -> 
             *table(("name", "type", "parent", "provider", "options", "depends on", "guardrails"), body)]
 
 
+def _sql_audit(manifest: Mapping[str, Any]) -> list[str]:
+    """Enabling server audit changes the customer's own SQL servers: the reviewer is told so."""
+    audited = (manifest.get("outputs") or {}).get("auditedSqlServers") or []
+    if not audited:
+        return []
+    return ["", "## Changed on the customer's SQL servers", "",
+            "Server auditing is enabled with the Azure Monitor target (`state: Enabled`, "
+            "`isAzureMonitorTargetEnabled: true`), so that SQLSecurityAuditEvents (and DevOpsOperationsAudit "
+            "where `isDevopsAuditEnabled: true`) reach the workspace through each master database's setting:", "",
+            *(f"- {code(a.get('serverId'))}: isDevopsAuditEnabled {code(str(a.get('isDevopsAuditEnabled')).lower())}"
+              for a in audited)]
+
+
 def output_value(value: Any) -> str:
     if facts.is_secret(value):
         return "[secret]"
@@ -296,6 +309,7 @@ def render_plan(manifest: Mapping[str, Any]) -> str:
     lines += _workflows(manifest)
     lines += _providers(manifest, providers)
     lines += _resources(manifest, custom)
+    lines += _sql_audit(manifest)
     lines += _outputs(manifest)
     lines += _guardrails(manifest)
     return "\n".join(lines) + "\n"

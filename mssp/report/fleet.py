@@ -85,7 +85,7 @@ def customer_row(stack: str, project_dir: Path, health: Mapping[str, Any] | None
         loaded = load_stack(stack, project_dir)
         manifest = build_manifest(stack, project_dir)
     except ConfigError as exc:
-        raise UserError(f"stack {stack}: " + config_errors_text(exc.issues)) from None
+        raise UserError(f"stack {stack}: " + config_errors_text(exc.issues, exc.file)) from None
     customer = loaded.customer
     if customer is None:
         raise UserError(f"stack {stack} is the platform stack; the coverage page lists customer stacks")

@@ -49,6 +49,7 @@ def _dump(path: Path, data: object) -> None:
 def run(args: argparse.Namespace) -> int:
     from components.config import ConfigError, load_stack_file, stack_file
     from components.config.base import GUID_RE
+    from components.facts.strict_yaml import shown
     from components.lighthouse.template import (
         PRINCIPAL_PLACEHOLDER,
         arm_template,
@@ -61,12 +62,14 @@ def run(args: argparse.Namespace) -> int:
     try:
         loaded = load_stack_file(args.config or stack_file(PROJECT_DIR, args.stack), PROJECT_DIR, args.stack)
     except ConfigError as exc:
-        raise UserError(config_errors_text(exc.issues), exit_code=2) from None
+        raise UserError(config_errors_text(exc.issues, exc.file), exit_code=2) from None
     customer = loaded.customer
     if customer is None or customer.access_model != "lighthouse":
-        raise UserError(f"stack {args.stack}: templates are for customer stacks with accessModel lighthouse")
+        raise UserError(f"stack {args.stack}: templates are for customer stacks with accessModel lighthouse "
+                        "(allowed: a customer stack whose customer.accessModel is lighthouse)")
     if args.mssp_principal_id and not GUID_RE.match(args.mssp_principal_id):
-        raise UserError(f"--mssp-principal-id: '{args.mssp_principal_id}' is not a GUID")
+        raise UserError(f"--mssp-principal-id: '{shown(args.mssp_principal_id)}' is not a GUID; allowed: the platform "
+                        "output servicePrincipalObjectId (8-4-4-4-12 hexadecimal digits)")
     principal = args.mssp_principal_id or _principal_from_pulumi(customer.platform_stack)
     managing = loaded.platform.tenant_id
     reader = loaded.platform.read_only_identity
@@ -89,6 +92,9 @@ def run(args: argparse.Namespace) -> int:
     )
     if problems:  # the config layer already prevents this; never hand a customer a template Azure rejects
         raise UserError("the delegation breaks Lighthouse rules: " + "; ".join(problems), exit_code=1)
+    advisories = [f for f in rules.evaluate_exported_definition(template["resources"][0]["properties"], "template",
+                                                                rules.context_from_config(loaded))
+                  if f["level"] == "advisory"]
 
     args.out.mkdir(parents=True, exist_ok=True)
     _dump(args.out / "template.json", template)
@@ -98,6 +104,8 @@ def run(args: argparse.Namespace) -> int:
     _dump(args.out / "createUiDefinition.json", create_ui_definition(customer))
     (args.out / "INSTRUCTIONS.md").write_text(instructions(customer, managing, principal is not None), encoding="utf-8")
     print(f"wrote the Lighthouse template for {customer.display_name} ({len(customer.subscriptions)} subscription(s)) to {args.out}")
+    for finding in advisories:
+        print(f"advisory: {finding['policy']}: {finding['message']}")
     if principal is None:
         print("warning: MSSP service principal object id unknown: the parameters files hold a placeholder; "
               "pass --mssp-principal-id (the platform stack's servicePrincipalObjectId output)")

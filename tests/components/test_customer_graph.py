@@ -37,9 +37,12 @@ def expected_setting_uris(stack: str) -> set[str]:
         if item.type not in fwd.in_scope:
             continue
         if item.type == "Microsoft.Storage/storageAccounts":
+            assert item.kind == "StorageV2"  # general-purpose v2: all four services
             uris |= {f"{item.id}/{svc}Services/default" for svc in ("blob", "file", "queue", "table")}
             if fwd.metrics_for(item.type):
                 uris.add(item.id)
+        elif item.type == "Microsoft.Sql/servers":
+            uris.add(f"{item.id}/databases/master")  # server audit goes to the master database
         else:
             uris.add(item.id)
     return uris
@@ -65,7 +68,8 @@ def test_contoso_one_setting_per_inventoried_resource_and_storage_service():
     uris = [s["inputs"]["resourceUri"] for s in by_type(m, DIAG)]
     assert len(uris) == len(set(uris))
     assert set(uris) == expected_setting_uris("contoso")
-    assert len(uris) == 11 + 4 + 1  # 11 non-storage resources, 4 storage services, 1 account (metrics on)
+    # 11 other resources, 1 SQL server's master database, 4 storage services, 1 account (metrics on)
+    assert len(uris) == 11 + 1 + 4 + 1
 
 
 def test_every_setting_is_well_formed_and_targets_the_mssp_workspace():
@@ -89,8 +93,11 @@ def test_settings_use_the_catalog_categories_and_the_configured_selection():
     kv = next(v for k, v in settings.items() if k.endswith("/vaults/kv-contoso-prod"))
     assert kv["logs"] == [{"categoryGroup": "audit", "enabled": True}]
     assert kv["metrics"] == [{"category": "AllMetrics", "enabled": True}]
-    sql = next(v for k, v in settings.items() if "/databases/" in k)
-    assert [e["category"] for e in sql["logs"]] == ["SQLSecurityAuditEvents", "DevOpsOperationsAudit"]
+    sql = next(v for k, v in settings.items() if "/databases/sqldb-orders" in k)
+    assert [e["category"] for e in sql["logs"]] == ["SQLInsights", "Errors", "Timeouts", "Blocks", "Deadlocks"]
+    master = next(v for k, v in settings.items() if k.endswith("/sql-contoso-prod/databases/master"))
+    assert master["logs"] == [{"category": "SQLSecurityAuditEvents", "enabled": True},
+                              {"category": "DevOpsOperationsAudit", "enabled": True}]
     assert "metrics" not in sql  # metrics off by default
     nsg = next(v for k, v in settings.items() if k.endswith("/nsg-web"))
     assert nsg["logs"] == [{"categoryGroup": "allLogs", "enabled": True}] and "metrics" not in nsg

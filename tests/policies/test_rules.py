@@ -144,6 +144,14 @@ RESOURCE_CASES = [
          lighthouse(auth(roles.READER)),
          lighthouse({**auth(roles.READER), "roleDefinitionId": roles.role_definition_id(SUB, roles.READER)}),
          "bare GUID"),
+    # Lighthouse tenants-users-roles.md: "My customers" needs Reader or a role including it. Sentinel Reader
+    # does not include it; Monitoring Contributor (*/read) does; an eligible Reader grants nothing until activated.
+    Case("lighthouse-my-customers-reader", rules.REGISTRATION_DEFINITION,
+         lighthouse(auth(roles.READER), auth(roles.resolve("Microsoft Sentinel Reader"))),
+         lighthouse(auth(roles.resolve("Microsoft Sentinel Reader"))), "My customers"),
+    Case("lighthouse-my-customers-reader", rules.REGISTRATION_DEFINITION,
+         lighthouse(auth(roles.MONITORING_CONTRIBUTOR)),
+         lighthouse(auth(roles.SENTINEL_RESPONDER), eligible=[auth(roles.READER)]), "add a Reader authorization"),
     Case("diagnostic-settings-to-mssp-workspace", rules.DIAGNOSTIC_SETTING, diag(), diag(workspaceId=OTHER_WS),
          "is not the MSSP workspace"),
     Case("diagnostic-settings-to-mssp-workspace", rules.SUBSCRIPTION_DIAGNOSTIC_SETTING,
@@ -445,7 +453,7 @@ def test_rule_metadata_is_complete_and_levels_match_the_issue():
         "data-plane-role-scope", "dcr-workspace-same-region", "lighthouse-least-privilege",
     }
     assert advisory == {"diagnostic-settings-per-resource-limit", "diagnostic-settings-delete-or-replace",
-                        "table-or-dcr-replace", "webhook-caller-ip-restriction"}
+                        "table-or-dcr-replace", "webhook-caller-ip-restriction", "lighthouse-my-customers-reader"}
     for r in rules.RULES:
         assert r.description and r.remediation and re_name(r.name)
         checks = [r.resource_check, r.stack_check, r.change_check]

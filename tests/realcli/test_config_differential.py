@@ -92,6 +92,7 @@ CASES = [
     Case("kind-empty-namespace", "mssp", edit_stack("mssp", "mssp-sentinel:kind:", ":kind:")),
     # Keys without a namespace belong to the project: accepted by the CLI, and by the plan.
     Case("kind-without-namespace", "contoso", edit_stack("contoso", "mssp-sentinel:kind:", "kind:"), harmless=True),
+    # Only the keys lose their namespace: values (a federated credential's subject) hold the text too.
     Case("all-keys-without-namespace", "mssp",
          write_stack("mssp", re.sub(r"(?m)^  mssp-sentinel:", "  ", stack_text("mssp"))), harmless=True),
     Case("legacy-config-namespace", "contoso", edit_stack("contoso", "mssp-sentinel:kind:", "mssp-sentinel:config:kind:"),

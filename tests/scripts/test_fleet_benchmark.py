@@ -37,6 +37,13 @@ def test_the_fleet_is_a_committed_repository_of_small_and_large_customers(tmp_pa
     assert (repo / "stacks" / "inventories" / "cust-001.yaml").read_text().count("- id: ") == 4
     assert "name: cust-001" in (repo / "stacks" / "Pulumi.cust-001.yaml").read_text()
     assert fleet.git(repo, "status", "--porcelain") == "" and "base" in fleet.git(repo, "tag")
+    # A fleet the uniqueness check accepts (no shared tenant, subscription or resource): each customer
+    # of the synthetic fleet loads, and the plan would not refuse it.
+    from components.config import load_stack
+
+    for name in [*smalls, *larges]:
+        loaded = load_stack(name, repo)
+        assert loaded.customer is not None and loaded.customer.name == name
 
 
 def test_the_drift_measurement_counts_server_calls_within_the_bound(tmp_path, manifest):

@@ -21,5 +21,5 @@ def test_config_from_the_language_host_environment(monkeypatch):
     finally:
         runtime_config.CONFIG.reset(token)
     assert loaded.kind == "customer" and loaded.customer.name == "contoso"
-    assert len(loaded.inventory) == 12
+    assert len(loaded.inventory) == 13
     assert "mssp-sentinel:kind" in loaded.secret_keys

@@ -21,6 +21,7 @@ def test_catalog_covers_every_type_of_the_mission():
         "Microsoft.KeyVault/vaults",
         "Microsoft.Network/networkSecurityGroups",
         "Microsoft.Sql/servers/databases",
+        "Microsoft.Sql/servers",  # server audit: auditing settings + the master database's setting
         "Microsoft.Network/azureFirewalls",
         "Microsoft.Network/publicIPAddresses",
         "Microsoft.Network/applicationGateways",
@@ -96,7 +97,7 @@ def test_inventory_round_trip_is_canonical():
 
 
 def test_inventory_duplicates_are_rejected():
-    rid = f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv"
+    rid = f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv-dup"  # a name Azure allows (3-24)
     with pytest.raises(InventoryError) as exc:
         parse_inventory({"resources": [{"id": rid}, {"id": rid.upper().replace("/SUBSCRIPTIONS/", "/subscriptions/")}]}, {SUB})
     assert any("listed twice" in m for _, m in exc.value.problems)
@@ -112,6 +113,11 @@ def _published() -> dict:
 @pytest.mark.parametrize("entry", catalog.CATALOG, ids=lambda e: e.type)
 def test_every_category_is_microsofts(entry):
     data = _published()["resourceTypes"]
+    if entry.sql_audit:
+        # The server has no categories of its own; its master database's are a user database's audit ones.
+        assert entry.categories == ()
+        assert set(entry.sub_services[0].categories) <= set(data["Microsoft.Sql/servers/databases"]["categories"])
+        return
     published = data[entry.type]
     if entry.type == "Microsoft.Network/azureFirewalls":
         names = published["categories_legacy_AzureDiagnostics"] + published["categories_resource_specific"]

@@ -21,9 +21,13 @@ OTHER_WORKSPACE = ("/subscriptions/" + SUB_A + "/resourceGroups/rg-sec/providers
                    "Microsoft.OperationalInsights/workspaces/law-customer")
 
 
-def row(rid: str, rtype: str) -> dict[str, str]:
-    """A Resource Graph row as discovery projects it (type in lower case, as Resource Graph stores it)."""
-    return {"id": rid, "type": rtype.lower(), "subscriptionId": rid.split("/")[2]}
+def row(rid: str, rtype: str, kind: str | None = None) -> dict[str, str]:
+    """A Resource Graph row as discovery projects it (type in lower case, as Resource Graph stores it;
+    storage accounts carry their `kind`, general-purpose v2 unless given)."""
+    out = {"id": rid, "type": rtype.lower(), "subscriptionId": rid.split("/")[2]}
+    if kind is not None or rtype.lower() == "microsoft.storage/storageaccounts":
+        out["kind"] = kind or "StorageV2"
+    return out
 
 
 def rid(sub: str, rtype: str, name: str, group: str = "rg-test") -> str:

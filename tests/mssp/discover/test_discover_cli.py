@@ -72,7 +72,8 @@ def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], pro
 
 
 def expected_text(project: Path, add: list[tuple[str, str]], drop: str = "nsg-shared") -> str:
-    items = [InventoryItem(r["id"], r["type"]) for r in old_items(project) if not r["id"].endswith("/" + drop)]
+    items = [InventoryItem(r["id"], r["type"], r.get("kind")) for r in old_items(project)
+             if not r["id"].endswith("/" + drop)]
     return dump_inventory(items + [InventoryItem(i, t) for i, t in add])
 
 
@@ -81,25 +82,25 @@ def leftovers(folder: Path) -> list[str]:
 
 
 def test_writes_the_expected_inventory_with_paging_and_a_429_in_the_way(cli: Any, fake: FakeArm, project: Path) -> None:
-    fake.page_cap = 4  # 14 resources + 2 subscription rows: 4 pages
+    fake.page_cap = 4  # 15 resources + 2 subscription rows: 5 pages
     fake.graph_faults[2] = throttled("1")
     want = expected_text(project, [(NEW_KV, KV), (NEW_PIP, PIP)])
     code, out, err, sleeps = cli(fake)
     assert code == 0, err
     assert inventory_path(project).read_text() == want
     assert sleeps == [1.0]
-    assert fake.count("graph") == 5 and len(fake.graph_bodies) == 5
-    assert "Resource Graph: page 4, 16 rows" in err
+    assert fake.count("graph") == 6 and len(fake.graph_bodies) == 6
+    assert "Resource Graph: page 5, 17 rows" in err
     assert "found      4 Microsoft.KeyVault/vaults" in err
     total = next(line for line in out.splitlines() if line.startswith("total"))
-    assert total.split() == ["total", "14", "2", "1", "0", "1"]  # found, new, gone, adopted, skipped
+    assert total.split() == ["total", "15", "2", "1", "0", "1"]  # found, new, gone, adopted, skipped
     assert f"{FULL_KV}: the resource already holds 5 diagnostic settings, Azure's limit" in out
     assert "nsg-shared: not found in Azure" in out
-    assert "Wrote stacks/inventories/contoso.yaml: 13 resources (+2, -1)." in out
+    assert "Wrote stacks/inventories/contoso.yaml: 14 resources (+2, -1)." in out
     assert load_stack("contoso", project).inventory  # the result is a valid inventory for the stack
     # A second run changes nothing and says so.
     code, out, _, _ = cli(fake)
-    assert code == 0 and "is up to date (13 resources)" in out
+    assert code == 0 and "is up to date (14 resources)" in out
     assert leftovers(inventory_path(project).parent) == []
 
 
@@ -216,7 +217,7 @@ def test_a_missing_inventory_is_created(cli: Any, fake: FakeArm, project: Path) 
     code, out, err, _ = cli(fake)
     assert code == 0, err
     assert inventory_path(project).read_text() == want
-    assert "(+13, -0)" in out
+    assert "(+14, -0)" in out
 
 
 def test_the_platform_stack_is_refused(project: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -46,13 +46,13 @@ def test_canonical_id_fixes_keyword_case_and_rejects_non_resources() -> None:
 
 def test_one_query_paged_by_skip_token_with_a_429_in_the_way() -> None:
     with FakeArm(estate(), readable_subscriptions=[SUB_A, SUB_B]) as fake:
-        fake.page_cap = 3  # 10 resources + 2 subscription rows -> 4 pages
+        fake.page_cap = 3  # 11 resources + 2 subscription rows -> 5 pages
         fake.graph_faults[2] = throttled("2")
         sleeps: list[float] = []
         result = query_resources(client_for(fake, sleeps), [SUB_A, SUB_B], ALL)
     assert sleeps == [2.0]
-    assert result.pages == 4
-    assert fake.count("graph") == 5  # four pages, one of them asked twice
+    assert result.pages == 5
+    assert fake.count("graph") == 6  # five pages, one of them asked twice
     assert {r.type for r in result.resources} == set(ALL)  # catalog spelling, not Resource Graph's lower case
     assert len(result.resources) == len(ALL)
     assert result.readable_subscriptions == {SUB_A, SUB_B}

@@ -55,6 +55,8 @@ def estate(silent: set[str], silent_subs: set[str] = frozenset(), *, customer: s
     out = []
     for r in CONTOSO.resources:
         rid = r.id + "/blobServices/default" if "/storageAccounts/" in r.id else r.id
+        if r.id.lower().endswith("/providers/microsoft.sql/servers/sql-contoso-prod"):
+            rid = r.id + "/databases/master"  # server audit arrives under the master database's id
         when = NOW - timedelta(days=3) if r.id in silent else NOW - timedelta(hours=2)
         out.append(Record(_table(r.id), when, rid.lower(), _sub(r.id)))
     for sub in (SUB1, SUB2):
@@ -78,10 +80,13 @@ def check(fake: FakeLogAnalytics, stack: str = "contoso", hours: int = 24) -> di
 def test_expectations_follow_the_plan():
     ids = {r.id.rsplit("/", 1)[-1] for r in CONTOSO.resources}
     assert ids == {"afd-premium-web", "aks-prod", "kv-contoso-prod", "agw-web", "afw-hub", "afd-classic-web",
-                   "nsg-web", "pip-appgw", "sqldb-orders", "stcontosoprod", "kv-contoso-shared", "nsg-shared"}
+                   "nsg-web", "pip-appgw", "sql-contoso-prod", "sqldb-orders", "stcontosoprod", "kv-contoso-shared",
+                   "nsg-shared"}
     tables = {r.id.rsplit("/", 1)[-1]: set(r.tables) for r in CONTOSO.resources}
     assert {"StorageBlobLogs", "StorageFileLogs", "StorageQueueLogs", "StorageTableLogs"} <= tables["stcontosoprod"]
-    assert "AZFWNetworkRule" in tables["afw-hub"] and "AzureDiagnostics" in tables["afw-hub"]  # allLogs: legacy too
+    # allLogs sends one firewall family (the resource-specific one), never the legacy AzureDiagnostics one too.
+    assert "AZFWNetworkRule" in tables["afw-hub"] and "AzureDiagnostics" not in tables["afw-hub"]
+    assert tables["sql-contoso-prod"] == {"AzureDiagnostics"}  # server audit, through the master database
     assert tables["nsg-web"] == {"AzureDiagnostics"}
     assert tables["kv-contoso-prod"] == {"AzureDiagnostics", "AzureMetrics"}  # metrics: true for Key Vault
     assert CONTOSO.workspace_resource_id.endswith("/workspaces/law-mssp-sentinel")
@@ -108,7 +113,7 @@ def test_all_data_arrives_is_healthy():
     with FakeLogAnalytics(estate(set())) as fake:
         report = check(fake)
     assert report["exitCode"] == 0
-    assert report["summary"]["forwarding"] == 12 and report["silentResources"] == []
+    assert report["summary"]["forwarding"] == 13 and report["silentResources"] == []
     assert report["splunk"]["status"] == "forwarding" and report["splunk"]["rows"] == 1
     storage = next(r for r in report["resources"] if "stcontosoprod" in r["id"])
     assert storage["status"] == "forwarding"  # blob service rows count for the account
@@ -161,7 +166,7 @@ def test_partial_result_is_an_error_and_nothing_reads_silent():
         fake.always = PARTIAL
         report = check(fake)
     assert report["exitCode"] == 1 and report["status"] == "error"
-    assert report["silentResources"] == [] and report["summary"]["unverified"] == 12
+    assert report["silentResources"] == [] and report["summary"]["unverified"] == 13
     assert "partial result" in report["errors"][0] and "PartialError" in report["errors"][0]
     # The Activity log part did come back: those subscriptions are verified.
     assert {s["status"] for s in report["subscriptions"]} == {"forwarding"}
@@ -210,7 +215,7 @@ def test_server_unreachable_is_exit_1():
         endpoint = fake.endpoint
     report = health.check("contoso", PROJECT_DIR, 24, endpoint=endpoint, credential=StaticTokenCredential(), now=NOW,
                           client_factory=lambda c, e: fast_client(c, e, retries=0))
-    assert report["exitCode"] == 1 and report["summary"]["unverified"] == 12
+    assert report["exitCode"] == 1 and report["summary"]["unverified"] == 13
 
 
 def test_template_mode_stack_without_splunk():

@@ -94,7 +94,7 @@ def test_fabrikam_template_mode_gets_the_customer_steps(run_cli, tmp_path):
 
 def test_expected_setting_ids(manifest):
     ids = runbook.expected_setting_ids(manifest("contoso"))
-    assert len(ids) == 16 + 2
+    assert len(ids) == 17 + 2  # 17 resource settings (a SQL server's on its master database) + 2 subscriptions
     subs = [s for s in ids if s["scope"].count("/") == 2]
     assert [s["id"] for s in subs] == [
         "/subscriptions/3c8d0e5f-6a7b-4c9d-8e1f-2a3b4c5d6e7f/providers/Microsoft.Insights/diagnosticSettings/mssp-sentinel",

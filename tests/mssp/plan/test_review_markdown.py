@@ -240,7 +240,8 @@ def test_outputs_that_stop_being_secret_are_flagged():
 def edited_plans(tmp_path: Path) -> dict[str, dict[str, Any]]:
     docs = {s: read_stack(s) for s in ("contoso", "fabrikam")}
     fab = docs["fabrikam"]["config"]["mssp-sentinel:customer"]
-    fab["lighthouse"]["authorizations"][0]["role"] = "Microsoft Sentinel Contributor"  # widened
+    sentinel_reader = next(a for a in fab["lighthouse"]["authorizations"] if a["role"] == "Microsoft Sentinel Reader")
+    sentinel_reader["role"] = "Microsoft Sentinel Contributor"  # widened
     fab["lighthouse"]["authorizations"].append({  # a new just-in-time authorization
         "principalId": "6f1a3b8c-9d0e-4f2a-b1c4-5d6e7f809102", "displayName": "SOC Tier 3", "role": "Monitoring Contributor",
         "justInTime": {"maximumActivationDuration": "PT2H",
@@ -249,6 +250,17 @@ def edited_plans(tmp_path: Path) -> dict[str, dict[str, Any]]:
     fab["forwarding"]["settingName"] = "mssp-sentinel-v2"  # every remaining setting replaced (name forces it)
     new = docs["contoso"]["config"]["mssp-sentinel:customer"]  # a new customer, shaped like contoso
     new.update(name="northwind", displayName="Northwind Traders", tenantId="1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d")
+    # Its own subscriptions and inventory: the plan refuses two customer stacks that manage the same
+    # Azure objects (components/config/fleet.py).
+    own = {"3c8d0e5f-6a7b-4c9d-8e1f-2a3b4c5d6e7f": "5e1f3a7b-8c9d-4e0f-a1b2-c3d4e5f60718",
+           "4d9e1f6a-7b8c-4d0e-9f2a-3b4c5d6e7f80": "6f2a4b8c-9d0e-4f1a-b2c3-d4e5f6071829"}
+    for sub in new["subscriptions"]:
+        sub["id"] = own[sub["id"]]
+    inventory = (PROJECT_DIR / new["forwarding"]["inventory"]).read_text(encoding="utf-8")
+    for old, mine in own.items():
+        inventory = inventory.replace(old, mine)
+    (tmp_path / "northwind-inventory.yaml").write_text(inventory, encoding="utf-8")
+    new["forwarding"]["inventory"] = str(tmp_path / "northwind-inventory.yaml")
     plans = {}
     for stack, doc in (("fabrikam", docs["fabrikam"]), ("northwind", docs["contoso"])):
         path = tmp_path / f"Pulumi.{stack}.yaml"
@@ -287,7 +299,9 @@ def test_a_new_customer_shows_its_roles_principals_and_log_selections(pr_report)
     assert "Northwind Traders" in md
     # The created settings carry their log selection, by row and by type.
     assert lines_with(md, "🟢 create", "`kv-contoso-prod`: logs group audit; metrics on (AllMetrics)")
-    assert lines_with(md, "🟢 create", "`sql-contoso-prod/sqldb-orders`: logs categories SQLSecurityAuditEvents, DevOpsOperationsAudit")
+    # SQL audit comes through the server's master database; the user database sends the other categories.
+    assert lines_with(md, "🟢 create", "`sql-contoso-prod/master`: logs categories SQLSecurityAuditEvents, DevOpsOperationsAudit")
+    assert lines_with(md, "🟢 create", "`sql-contoso-prod/sqldb-orders`: logs categories SQLInsights, Errors, Timeouts")
     assert lines_with(md, "| 🟢 create | Microsoft.KeyVault/vaults | group audit | on (AllMetrics) | 2 |")
     # A new delegation lists who gets what.
     assert lines_with(md, "🟢 create", "RegistrationDefinition", "**Reader** to SOC Analysts (Group), permanent")

@@ -23,15 +23,18 @@ def test_counts_and_details_from_the_plans(run_cli, tmp_path):
     assert contoso["cells"]["Microsoft.Storage/storageAccounts"]["forwarding"] == 1  # 5 settings, one account
     assert contoso["settings"]["Microsoft.Storage/storageAccounts"] == 5
     assert contoso["cells"]["Microsoft.KeyVault/vaults"]["forwarding"] == 2
+    # The SQL server forwards through its master database's setting, counted for the server, not as a database.
+    assert contoso["cells"]["Microsoft.Sql/servers"]["forwarding"] == 1
+    assert contoso["cells"]["Microsoft.Sql/servers/databases"]["forwarding"] == 1
     assert contoso["cells"][fleet.ACTIVITY]["forwarding"] == 2 and fabrikam["cells"][fleet.ACTIVITY]["forwarding"] == 1
-    assert contoso["totals"]["forwarding"] == 12 and fabrikam["totals"]["forwarding"] == 2
+    assert contoso["totals"]["forwarding"] == 13 and fabrikam["totals"]["forwarding"] == 2
     roles = {(a["principal"], a["role"], a["kind"]) for a in contoso["authorizations"]}
     assert ("SOC Tier 3", "Monitoring Contributor", "eligible (just in time)") in roles
     assert ("SOC Analysts", "Reader", "permanent") in roles
     assert all(not a["role"].count("-") == 4 for a in contoso["authorizations"])  # names, never bare GUIDs
     assert fabrikam["lighthouseMode"] == "template"
     md = (tmp_path / "coverage.md").read_text()
-    assert "| [Contoso Ltd](#customer-contoso) | 12 | 0 |" in md
+    assert "| [Contoso Ltd](#customer-contoso) | 13 | 0 |" in md
     assert "**Microsoft Sentinel Reader**" in md
     assert (tmp_path / "index.html").read_text().startswith("<!DOCTYPE html>")
 

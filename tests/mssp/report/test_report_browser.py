@@ -33,7 +33,8 @@ def plan_counts(manifest: dict) -> dict[str, Counter]:
     for r in manifest["resources"]:
         if r["type"] == "azure-native:monitor:DiagnosticSetting":
             uri = r["inputs"]["resourceUri"]
-            if uri.endswith("Services/default"):
+            # A storage service's setting, or a SQL server's audit setting on its master database: the parent's.
+            if uri.endswith("Services/default") or uri.lower().endswith("/databases/master"):
                 uri = uri.rsplit("/", 2)[0]
             rid = parse_resource_id(uri)
             forwarding.setdefault(rid.type, set()).add(uri.lower())
