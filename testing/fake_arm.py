@@ -36,12 +36,13 @@ import re
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlsplit
 
 from components.facts import catalog
 from mssp.azure import arm as arm_api
+from testing.local_server import LocalServer
 
 SETTINGS_MARK = arm_api.DIAGNOSTIC_SETTINGS_PROVIDER.lower()
 BATCH_RESULTS = "/batchResults/"  # where a running batch's Location points (the fake's own path)
@@ -157,37 +158,18 @@ class FakeArm:
         self._running: dict[str, list[Any]] = {}  # batch result id -> [polls left, responses body]
         self._lock = threading.Lock()
         self._target_cache: set[str] | None = None  # resources do not change while the server runs
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._local: LocalServer
         self.base_url = ""
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     def __enter__(self) -> FakeArm:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                fake._handle(self, "GET")
-
-            def do_POST(self) -> None:
-                fake._handle(self, "POST")
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return None
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self._thread.start()
+        self._local = LocalServer(lambda req, method: self._handle(req, method)).__enter__()
+        self.base_url = self._local.url
         return self
 
     def __exit__(self, *exc: object) -> None:
-        assert self._server is not None and self._thread is not None
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        self._local.__exit__(*exc)
 
     def count(self, kind: str) -> int:
         with self._lock:

@@ -25,8 +25,10 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from testing.local_server import LocalServer
 
 
 @dataclass(frozen=True)
@@ -107,32 +109,16 @@ class FakeLogAnalytics:
         self.requests: list[dict[str, Any]] = []  # path, body and headers of every query request
         self.now = datetime.now(UTC)
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._local: LocalServer
         self.endpoint = ""
 
     def __enter__(self) -> FakeLogAnalytics:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                fake._handle(self)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return None
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self.endpoint = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self._thread.start()
+        self._local = LocalServer(lambda req, _method: self._handle(req), methods=("POST",)).__enter__()
+        self.endpoint = self._local.url
         return self
 
     def __exit__(self, *exc: object) -> None:
-        assert self._server is not None and self._thread is not None
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        self._local.__exit__(*exc)
 
     @property
     def calls(self) -> int:

@@ -1,0 +1,45 @@
+"""A local HTTP server on 127.0.0.1 and an ephemeral port, run in a thread: what each fake server shares."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+class LocalServer:
+    """Serves `handle(request, method)` while in the `with` block; `url` is its base URL ("" outside)."""
+
+    def __init__(self, handle: Callable[[BaseHTTPRequestHandler, str], None],
+                 methods: tuple[str, ...] = ("GET", "POST")) -> None:
+        self._handle = handle
+        self._methods = methods
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self.url = ""
+
+    def __enter__(self) -> LocalServer:
+        handle = self._handle
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                return None
+
+        # Only the methods the fake answers; others get the standard library's 501.
+        for method in self._methods:
+            setattr(Handler, f"do_{method}", lambda req, m=method: handle(req, m))
+
+        # Loopback only, never another address (the workplace's network rule).
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._server is not None and self._thread is not None
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
