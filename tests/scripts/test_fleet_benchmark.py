@@ -27,6 +27,12 @@ def _load():
 fleet = _load()
 
 
+def test_the_catalog_change_edits_a_file_that_exists():
+    # Bug: a moved catalog (the layout changed) makes the measurement fail after minutes of planning.
+    assert (REPO / fleet.CATALOG_FILE).is_file()
+    assert "CATALOG" in (REPO / fleet.CATALOG_FILE).read_text()
+
+
 def test_the_fleet_is_a_committed_repository_of_small_and_large_customers(tmp_path):
     repo, smalls, larges = fleet.write_fleet(tmp_path, 3, 4, 1, 25)
     assert smalls == ["cust-000", "cust-001", "cust-002"] and larges == ["big-0"]
