@@ -19,18 +19,18 @@ from mssp.errors import UserError
 # (plan: 1 guardrail, 2 config; drift and health: 1 error, 3 drift / silent; offboard: 1 error, 2 refused).
 INTERNAL_ERROR = 70
 
-# Order is the order shown in --help.
-COMMAND_MODULES: tuple[str, ...] = (
-    "mssp.plan.command",
-    "mssp.template.command",
-    "mssp.diff.command",
-    "mssp.discover.command",
-    "mssp.drift.command",
-    "mssp.splunk.ping",
-    "mssp.health.command",
-    "mssp.report.command",
-    "mssp.offboard.command",
-)
+# Command name -> the module that registers it; order is the order shown in --help.
+COMMAND_MODULES: dict[str, str] = {
+    "plan": "mssp.plan.command",
+    "template": "mssp.template.command",
+    "diff": "mssp.diff.command",
+    "discover": "mssp.discover.command",
+    "drift": "mssp.drift.command",
+    "splunk-ping": "mssp.splunk.ping",
+    "health": "mssp.health.command",
+    "report": "mssp.report.command",
+    "offboard": "mssp.offboard.command",
+}
 
 
 # Every command's one-line description and its exit codes, shown by `--help` (the top level lists them
@@ -61,7 +61,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
 COMMON_EXIT_CODES = f"every command: {INTERNAL_ERROR} internal error (a bug: please report it), 130 interrupted"
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The CLI's parser; with `only` (a command's name), just that command's sub-parser, so running one
+    command imports only its own module (a plan does not pay for the diff's or offboarding's imports)."""
     parser = argparse.ArgumentParser(
         prog="python -m mssp",
         description="Operator CLI of mssp-sentinel: offline plans, templates, diffs, discovery, drift, data health, "
@@ -71,8 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(subparsers)
+    for name, module in COMMAND_MODULES.items():
+        if only is None or name == only:
+            importlib.import_module(module).register(subparsers)
     for name, sub in subparsers.choices.items():
         if name not in COMMANDS:  # a new command without its entry: tests/mssp/test_cli_help.py says so
             continue
@@ -115,7 +118,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str] | None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(argv[0] if argv and argv[0] in COMMAND_MODULES else None).parse_args(argv)
     try:
         return int(args.func(args))
     except UserError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -51,3 +52,14 @@ def test_dev_help_shows_dev_test():
                           timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr
     assert "./dev test" in proc.stdout and "python -m mssp" in proc.stdout
+
+
+def test_running_one_command_imports_only_that_commands_module() -> None:
+    # Bug: every command module (and its imports) loaded for every run, a fixed cost on each plan.
+    probe = ("import sys; from mssp.cli import build_parser; build_parser('plan'); "
+             "print(' '.join(sorted(m for m in sys.modules if m.startswith('mssp.'))))")
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                            cwd=Path(__file__).resolve().parents[2]).stdout.split()
+    assert "mssp.plan.command" in loaded
+    others = [m for m in cli.COMMAND_MODULES.values() if m != "mssp.plan.command"]
+    assert not [m for m in others if m in loaded], loaded

@@ -35,7 +35,7 @@ WORKFLOW = REPO / ".github" / "workflows" / "drift.yml"
 @pytest.fixture
 def run_cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str, str]]:
     """mssp.cli.main with only the drift command registered (other commands may not exist in this branch)."""
-    monkeypatch.setattr(cli, "COMMAND_MODULES", ("mssp.drift.command",))
+    monkeypatch.setattr(cli, "COMMAND_MODULES", {"drift": "mssp.drift.command"})
 
     def invoke(*argv: str) -> tuple[int, str, str]:
         code = cli.main(["drift", *argv])
@@ -50,7 +50,7 @@ def fixture(name: str) -> str:
 
 
 def test_drift_is_a_registered_command() -> None:
-    assert "mssp.drift.command" in cli.COMMAND_MODULES
+    assert cli.COMMAND_MODULES["drift"] == "mssp.drift.command"
 
 
 # --- --from-json ----------------------------------------------------------------------------------
