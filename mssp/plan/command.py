@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -197,11 +198,12 @@ def manifest_json(manifest: dict[str, Any]) -> str:
     return json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def split_resources(manifest: dict[str, Any]) -> tuple[list[Any], list[Any]]:
-    """(resources, explicit providers) of a manifest; components are neither."""
-    from mssp.plan.markdown import split_resources as split
-
-    return split(manifest)
+def split_resources(manifest: Mapping[str, Any]) -> tuple[list[Any], list[Any]]:
+    """(resources, explicit providers) of a manifest; components are neither. Here, not in the Markdown
+    module, so a plan that writes no Markdown does not import it."""
+    providers = [r for r in manifest["resources"] if r["type"].startswith("pulumi:providers:")]
+    custom = [r for r in manifest["resources"] if r["custom"] and not r["type"].startswith("pulumi:providers:")]
+    return custom, providers
 
 
 def render_markdown(manifest: dict[str, Any]) -> str:

@@ -294,14 +294,9 @@ def _guardrails(manifest: Mapping[str, Any]) -> list[str]:
     return lines
 
 
-def split_resources(manifest: Mapping[str, Any]) -> tuple[list[Any], list[Any]]:
-    """(resources, explicit providers) of a manifest; components are neither."""
-    providers = [r for r in manifest["resources"] if r["type"].startswith("pulumi:providers:")]
-    custom = [r for r in manifest["resources"] if r["custom"] and not r["type"].startswith("pulumi:providers:")]
-    return custom, providers
-
-
 def render_plan(manifest: Mapping[str, Any]) -> str:
+    from mssp.plan.command import split_resources
+
     custom, providers = split_resources(manifest)
     lines = _header(manifest, custom, providers)
     lines += _access(manifest)
