@@ -42,7 +42,7 @@ from urllib.parse import urlsplit
 
 from components.facts import catalog
 from mssp.azure import arm as arm_api
-from testing.local_server import LocalServer
+from testing.local_server import LocalServer, send_json
 
 SETTINGS_MARK = arm_api.DIAGNOSTIC_SETTINGS_PROVIDER.lower()
 BATCH_RESULTS = "/batchResults/"  # where a running batch's Location points (the fake's own path)
@@ -213,14 +213,7 @@ class FakeArm:
         return self._send(req, arm_error(404, "NotFound", f"no route for {method} {path}"))
 
     def _send(self, req: BaseHTTPRequestHandler, answer: Fault) -> None:
-        data = answer.body if isinstance(answer.body, bytes) else json.dumps(answer.body).encode()
-        req.send_response(answer.status)
-        req.send_header("Content-Type", "application/json; charset=utf-8")
-        req.send_header("Content-Length", str(len(data)))
-        for k, v in answer.headers.items():
-            req.send_header(k, v)
-        req.end_headers()
-        req.wfile.write(data)
+        send_json(req, answer.status, answer.headers, answer.body)
 
     # -- Resource Graph ----------------------------------------------------------------------
 

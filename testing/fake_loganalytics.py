@@ -28,7 +28,7 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from testing.local_server import LocalServer
+from testing.local_server import LocalServer, send_json
 
 
 @dataclass(frozen=True)
@@ -168,14 +168,7 @@ class FakeLogAnalytics:
         return self._send(req, Fault(200, {}, answer))
 
     def _send(self, req: BaseHTTPRequestHandler, answer: Fault) -> None:
-        data = json.dumps(answer.body).encode()
-        req.send_response(answer.status)
-        req.send_header("Content-Type", "application/json; charset=utf-8")
-        req.send_header("Content-Length", str(len(data)))
-        for k, v in answer.headers.items():
-            req.send_header(k, v)
-        req.end_headers()
-        req.wfile.write(data)
+        send_json(req, answer.status, answer.headers, answer.body)
 
     # -- the few KQL shapes mssp health sends -------------------------------------------------
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -43,3 +44,15 @@ class LocalServer:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
+
+
+def send_json(req: BaseHTTPRequestHandler, status: int, headers: Mapping[str, str], body: Any) -> None:
+    """Answer `req` with `body` as JSON (bytes go as they are), the status and the extra headers."""
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    req.send_response(status)
+    req.send_header("Content-Type", "application/json; charset=utf-8")
+    req.send_header("Content-Length", str(len(data)))
+    for k, v in headers.items():
+        req.send_header(k, v)
+    req.end_headers()
+    req.wfile.write(data)
