@@ -129,9 +129,15 @@ def write_project(root: Path, size: int) -> Path:
 BASELINE_FIXED = 30
 
 
-def baseline_program(count: int) -> str:
-    """A program with no project code registering `count` resources: the plan's types and options."""
-    settings = count - BASELINE_FIXED
+SQL_AUDIT = "azure-native:sql:ServerBlobAuditingPolicy"
+
+
+def baseline_program(count: int, sql_audits: int = 0) -> str:
+    """A program with no project code registering `count` resources: the plan's types and options.
+
+    `sql_audits`: the plan's SQL server auditing policies (one per inventoried SQL server); the floor
+    registers as many, since importing azure-native's sql module is the SDK's cost of that type."""
+    settings = count - BASELINE_FIXED - sql_audits
     if settings < 1:
         raise ValueError(f"a baseline of {count} registrations has no room for settings")
     return (
@@ -178,6 +184,12 @@ def baseline_program(count: int) -> str:
         '        metrics=[{"category": "AllMetrics", "enabled": True}],\n'
         "        opts=O(parent=forwarding, provider=forward[s], depends_on=[assignments[s], ref]),\n"
         "    )\n"
+        f"for i in range({sql_audits}):\n"
+        "    s = i % len(subs)\n"
+        '    azure_native.sql.ServerBlobAuditingPolicy(f"audit-{i}", blob_auditing_policy_name="default",\n'
+        '        resource_group_name="rg-bench", server_name=f"sql-{i}", state="Enabled",\n'
+        "        is_azure_monitor_target_enabled=True, is_devops_audit_enabled=True,\n"
+        "        opts=O(parent=forwarding, provider=forward[s], depends_on=[assignments[s], ref]))\n"
         'splunk = pulumi.ComponentResource("bench:baseline:Splunk", "splunk")\n'
         'flow = azure_native.logic.Workflow("workflow", workflow_name="la-bench", resource_group_name="rg-bench",\n'
         '    location="westeurope", state="Enabled", identity={"type": "SystemAssigned"},\n'
@@ -220,10 +232,10 @@ os._exit(0)  # no interpreter teardown, as `python -m mssp` (fair both ways)
 '''
 
 
-def write_baseline(root: Path, count: int) -> Path:
+def write_baseline(root: Path, count: int, sql_audits: int = 0) -> Path:
     project = root / "baseline"
     project.mkdir(exist_ok=True)
-    (project / "__main__.py").write_text(baseline_program(count), encoding="utf-8")
+    (project / "__main__.py").write_text(baseline_program(count, sql_audits), encoding="utf-8")
     (project / "cli.py").write_text(BASELINE_CLI.replace("WORKSPACE", repr(BASELINE_WORKSPACE)), encoding="utf-8")
     return project
 
@@ -372,7 +384,8 @@ def measure(size: int, work: Path, cache: Path, repeat: int | None = None) -> Ro
     out = root / "out.json"
     cold = project_child(project_dir, out, cache)
     projects = [project_child(project_dir, out, cache)]
-    baseline_dir = write_baseline(root, projects[0]["registered"])
+    planned = json.loads(out.read_text(encoding="utf-8"))["resources"]
+    baseline_dir = write_baseline(root, projects[0]["registered"], sum(r["type"] == SQL_AUDIT for r in planned))
     baselines = [baseline_child(baseline_dir, out, cache)]
     for _ in range(repeats_for(size, repeat) - 1):
         projects.append(project_child(project_dir, out, cache))

@@ -85,7 +85,7 @@ def test_the_baseline_is_options_matched_and_free_of_project_code(tmp_path):
     """The floor registers what the plan's options make the SDK do, and imports no config models."""
     import subprocess
 
-    folder = bench.write_baseline(tmp_path, 40)
+    folder = bench.write_baseline(tmp_path, 40, sql_audits=2)
     out = tmp_path / "b.json"
     proc = subprocess.run([sys.executable, "-c", bench.LAUNCH, str(tmp_path / "r.json"), "file",
                            str(folder / "cli.py"), "--json", str(out)], cwd=REPO, capture_output=True, text=True,
@@ -96,7 +96,8 @@ def test_the_baseline_is_options_matched_and_free_of_project_code(tmp_path):
     assert len(resources) == 40
     kinds = Counter(r["type"] for r in resources)
     assert kinds["pulumi:pulumi:StackReference"] == 1 and kinds["pulumi:providers:azure-native"] == 9
-    assert kinds["pulumi:providers:azuread"] == 1 and kinds["azure-native:monitor:DiagnosticSetting"] == 40 - 30
+    assert kinds["pulumi:providers:azuread"] == 1 and kinds["azure-native:monitor:DiagnosticSetting"] == 40 - 30 - 2
+    assert kinds[bench.SQL_AUDIT] == 2  # the plan audits each inventoried SQL server
     # The plan's other resource types too: importing their SDK modules is part of the floor.
     for t in ("azure-native:managedservices:RegistrationAssignment", "azure-native:logic:Workflow",
               "azure-native:authorization:RoleAssignment", "azuread:index/servicePrincipal:ServicePrincipal"):
