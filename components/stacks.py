@@ -132,7 +132,7 @@ def build_customer(loaded: LoadedStack) -> dict[str, Any]:
     sp_object_id = ref.require_output("servicePrincipalObjectId")
     lighthouse = customer.access_model == "lighthouse"
     deploy = not lighthouse or customer.lighthouse.mode == "deploy"
-    # The read-only identity (previews, drift): Reader + Monitoring Reader in the customer.
+    # The read-only identity (previews, drift): Reader in the customer (roles.READ_ONLY_ROLES).
     reader_id = reader_client_id = None
     if platform.read_only_identity is not None:
         reader_id = ref.require_output("readOnlyServicePrincipalObjectId")

@@ -157,8 +157,8 @@ class PlatformConfig(Model):
     workspace: WorkspaceConfig
     # The deploy identity (`pulumi up` only): writes diagnostic settings in customer subscriptions.
     identity: IdentityConfig
-    # The read-only identity (PR previews, scheduled drift): Reader + Monitoring Reader in customers,
-    # Reader on the platform resource group and the workspace; never any write.
+    # The read-only identity (PR previews, scheduled drift): Reader in customers, Reader on the platform
+    # resource group, the workspace's configuration (never its logs); never any write.
     read_only_identity: IdentityConfig | None = None
     itsm: ItsmConfig | None = None  # the ITSM sync for redirected incidents (README "ITSM sync for redirected incidents")
     splunk: SplunkPlatformConfig | None = None  # Splunk alert ingestion (table, DCR, analytics rule)

@@ -132,6 +132,28 @@ DIAGNOSTIC_DESTINATION_ACTIONS: tuple[str, ...] = (
     "Microsoft.OperationalInsights/workspaces/sharedKeys/action",
 )
 
+# The read-only identity (PR previews, drift) in each customer: what `pulumi preview --refresh` reads,
+# and nothing else. Reader is `*/read`. Monitoring Reader is not added: besides `*/read` it holds
+# `Microsoft.OperationalInsights/workspaces/search/action` (log queries in customer workspaces) and
+# `Microsoft.Support/*` (opening support tickets) (built-in-roles.md, Monitor section), which a job that
+# unreviewed pull-request code can reach must not have.
+READ_ONLY_ROLES: tuple[Role, ...] = (READER,)
+
+# What the read-only identity holds on the MSSP workspace: the workspace's and its children's
+# configuration, which the platform stack's refresh reads (the Splunk table, the Sentinel analytics and
+# automation rules), and no data. Reader would not do: its `*/read` includes
+# `Microsoft.OperationalInsights/workspaces/query/*/read`, every customer's logs (MicrosoftDocs azure-docs
+# articles/azure-monitor/logs/manage-access.md: table-level read access is
+# `Microsoft.OperationalInsights/workspaces/query/<table>/read`). Assigned in the MSSP tenant, so a
+# custom role is allowed (as for the diagnostic destination above).
+WORKSPACE_CONFIG_READER_ROLE_NAME = "MSSP Sentinel workspace configuration reader"
+WORKSPACE_CONFIG_READER_ACTIONS: tuple[str, ...] = (
+    "Microsoft.OperationalInsights/workspaces/read",
+    "Microsoft.OperationalInsights/workspaces/tables/read",
+    "Microsoft.SecurityInsights/alertRules/read",
+    "Microsoft.SecurityInsights/automationRules/read",
+)
+
 GUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 

@@ -6,7 +6,7 @@ projects the MSSP-tenant principals into the delegated subscriptions).
   provider signed in there (adopted if the customer already consented); it holds Monitoring
   Contributor on each customer subscription, which lets it write diagnostic settings.
 - The read-only application's service principal (when the platform has one) holds Reader and
-  Monitoring Reader there: what previews and drift read.
+  nothing else there (roles.READ_ONLY_ROLES): what previews and drift read.
 - The admin-consent link is an output for the customer's administrator (Microsoft identity platform
   admin consent endpoint, https://login.microsoftonline.com/{tenant}/adminconsent?client_id={app}).
 """
@@ -79,7 +79,7 @@ class CustomerTenantIdentity(pulumi.ComponentResource):
                         opts=pulumi.ResourceOptions(parent=self, provider=args.entra_provider, retain_on_delete=True),
                     )
                     for sub in customer.subscriptions:
-                        for role in (roles.READER, roles.MONITORING_READER):
+                        for role in roles.READ_ONLY_ROLES:
                             azure_native.authorization.RoleAssignment(
                                 f"{name}-readonly-{role.name.lower().replace(' ', '-')}-{sub.id}",
                                 role_assignment_name=naming.stable_guid("direct-readonly", customer.tenant_id, sub.id,

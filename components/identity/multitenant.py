@@ -87,47 +87,31 @@ class MultitenantServicePrincipal(pulumi.ComponentResource):
             self.client_secret = pulumi.Output.secret(password.value)
 
         arm = pulumi.ResourceOptions(parent=self, provider=args.arm_provider)
-        ws_sub = args.workspace_id.split("/")[2]
+        self._workspace_id = args.workspace_id
+        # A custom role's assignable scopes are management groups, subscriptions or resource groups
+        # (MicrosoftDocs azure-docs articles/role-based-access-control/custom-roles.md: "you can assign
+        # custom roles ... at management group, subscription, and resource group scopes"), so each is
+        # defined on the workspace's resource group and assigned on the workspace alone.
         if args.purpose == "deploy":
             # Only what a diagnostic setting needs on its destination (roles.DIAGNOSTIC_DESTINATION_ACTIONS).
-            # A custom role's assignable scopes are management groups, subscriptions or resource groups
-            # (MicrosoftDocs azure-docs articles/role-based-access-control/custom-roles.md: "you can assign
-            # custom roles ... at management group, subscription, and resource group scopes"), so it is
-            # defined on the workspace's resource group; the assignment below is on the workspace alone.
-            ws_rg = "/".join(args.workspace_id.split("/")[:5])
-            definition = azure_native.authorization.RoleDefinition(
-                f"{name}-diagnostic-destination-role",
-                role_definition_id=naming.stable_guid(args.workspace_id, roles.DIAGNOSTIC_DESTINATION_ROLE_NAME),
-                role_name=roles.DIAGNOSTIC_DESTINATION_ROLE_NAME,
-                description="mssp-sentinel: use this workspace as a diagnostic-setting destination; no log queries",
-                role_type="CustomRole",
-                scope=ws_rg,
-                assignable_scopes=[ws_rg],
-                permissions=[{"actions": list(roles.DIAGNOSTIC_DESTINATION_ACTIONS), "not_actions": []}],
-                opts=arm,
-            )
-            azure_native.authorization.RoleAssignment(
-                f"{name}-workspace-diagnostic-destination",
-                role_assignment_name=naming.stable_guid(args.workspace_id, roles.DIAGNOSTIC_DESTINATION_ROLE_NAME, name),
-                scope=args.workspace_id,
-                role_definition_id=definition.id,
-                principal_id=sp.object_id,
-                principal_type="ServicePrincipal",
-                description="mssp-sentinel: diagnostic settings in customer subscriptions send to this workspace",
-                opts=arm,
-            )
+            self._workspace_role(name, sp, arm, "diagnostic-destination", roles.DIAGNOSTIC_DESTINATION_ROLE_NAME,
+                                 roles.DIAGNOSTIC_DESTINATION_ACTIONS,
+                                 "use this workspace as a diagnostic-setting destination; no log queries",
+                                 "mssp-sentinel: diagnostic settings in customer subscriptions send to this workspace")
         else:
-            scopes = [args.workspace_id]
+            # The workspace's configuration, never its data (roles.WORKSPACE_CONFIG_READER_ACTIONS); Reader on
+            # the platform's own resource group (DCRs, Logic Apps), which holds no customer logs.
+            self._workspace_role(name, sp, arm, "config-reader", roles.WORKSPACE_CONFIG_READER_ROLE_NAME,
+                                 roles.WORKSPACE_CONFIG_READER_ACTIONS,
+                                 "read this workspace's configuration (tables, Sentinel rules); no log queries",
+                                 "mssp-sentinel read-only identity: previews and drift read the workspace's configuration")
             if args.resource_group:
-                scopes.append(f"/subscriptions/{args.subscription_id}/resourceGroups/{args.resource_group}")
-            for scope in scopes:
-                sub = scope.split("/")[2]
-                kind = "workspace" if scope == args.workspace_id else "platform-rg"
+                scope = f"/subscriptions/{args.subscription_id}/resourceGroups/{args.resource_group}"
                 azure_native.authorization.RoleAssignment(
-                    f"{name}-{kind}-reader",
+                    f"{name}-platform-rg-reader",
                     role_assignment_name=naming.stable_guid(scope, roles.READER.guid, name),
                     scope=scope,
-                    role_definition_id=roles.role_definition_id(sub if kind == "platform-rg" else ws_sub, roles.READER),
+                    role_definition_id=roles.role_definition_id(args.subscription_id, roles.READER),
                     principal_id=sp.object_id,
                     principal_type="ServicePrincipal",
                     description="mssp-sentinel read-only identity: previews and drift read, never write",
@@ -141,3 +125,30 @@ class MultitenantServicePrincipal(pulumi.ComponentResource):
         if self.client_secret is not None:
             outputs["clientSecret"] = self.client_secret
         self.register_outputs(outputs)
+
+    def _workspace_role(self, name: str, sp: azuread.ServicePrincipal, arm: pulumi.ResourceOptions, kind: str,
+                        role_name: str, actions: tuple[str, ...], role_description: str, why: str) -> None:
+        """A custom role with just `actions`, defined on the workspace's resource group, assigned on the workspace."""
+        ws_rg = "/".join(self._workspace_id.split("/")[:5])
+        definition = azure_native.authorization.RoleDefinition(
+            f"{name}-{kind}-role",
+            role_definition_id=naming.stable_guid(self._workspace_id, role_name),
+            role_name=role_name,
+            description=f"mssp-sentinel: {role_description}",
+            role_type="CustomRole",
+            scope=ws_rg,
+            assignable_scopes=[ws_rg],
+            permissions=[{"actions": list(actions), "not_actions": []}],
+            opts=arm,
+        )
+        azure_native.authorization.RoleAssignment(
+            f"{name}-workspace-{kind}",
+            role_assignment_name=naming.stable_guid(self._workspace_id, role_name, name),
+            scope=self._workspace_id,
+            role_definition_id=definition.id,
+            principal_id=sp.object_id,
+            principal_type="ServicePrincipal",
+            description=why,
+            opts=arm,
+        )
+

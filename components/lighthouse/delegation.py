@@ -35,8 +35,6 @@ SERVICE_PRINCIPAL_ROLES: tuple[roles.Role, ...] = (
 )
 
 
-# Roles the read-only identity (previews, drift) holds: what `pulumi preview --refresh` reads.
-READ_ONLY_ROLES: tuple[roles.Role, ...] = (roles.READER, roles.MONITORING_READER)
 
 
 def definition_properties(
@@ -52,7 +50,7 @@ def definition_properties(
         authorizations += [
             {"principalId": read_only_principal_id, "principalIdDisplayName": read_only_principal_name or "read-only",
              "roleDefinitionId": role.guid}
-            for role in READ_ONLY_ROLES
+            for role in roles.READ_ONLY_ROLES
         ]
     eligible: list[dict[str, Any]] = []
     for auth in customer.lighthouse.authorizations:

@@ -24,7 +24,7 @@ UI_SCHEMA = "https://schema.management.azure.com/schemas/0.1.2-preview/CreateUID
 MANAGED_SERVICES_API = "2022-10-01"
 PRINCIPAL_PARAMETER = "msspServicePrincipalObjectId"
 PRINCIPAL_PLACEHOLDER = "00000000-0000-0000-0000-000000000000"
-# The read-only identity (previews, drift): Reader + Monitoring Reader, when the platform has one.
+# The read-only identity (previews, drift): Reader (roles.READ_ONLY_ROLES), when the platform has one.
 READ_ONLY_PARAMETER = "msspReadOnlyServicePrincipalObjectId"
 
 

@@ -175,7 +175,7 @@ def test_lighthouse_creates_no_customer_tenant_service_principal_and_asks_no_con
     assert m["outputs"]["accessModel"] == "lighthouse" and m["outputs"]["lighthouseMode"] == "deploy"
 
 
-def test_lighthouse_read_only_identity_holds_only_reader_and_monitoring_reader():
+def test_lighthouse_read_only_identity_holds_only_reader():
     m = example_manifest("contoso")
     platform = example_manifest("mssp")["outputs"]
     reader = platform["readOnlyServicePrincipalObjectId"]
@@ -183,7 +183,8 @@ def test_lighthouse_read_only_identity_holds_only_reader_and_monitoring_reader()
     for d in by_type(m, DEFINITION):
         props = d["inputs"]["properties"]
         held = {a["roleDefinitionId"] for a in props["authorizations"] if a["principalId"] == reader}
-        assert held == {roles.READER.guid, roles.MONITORING_READER.guid}
+        # Not Monitoring Reader: it adds workspace log search and Microsoft.Support/* (roles.READ_ONLY_ROLES).
+        assert held == {roles.READER.guid}
         assert all(e["principalId"] != reader for e in props.get("eligibleAuthorizations", []))
 
 
@@ -236,7 +237,7 @@ def test_direct_model(stack_doc, write_stack, tmp_path: Path):
     subs = [f"/subscriptions/{s}" for s in customer_subs("contoso")]
     # The deploy identity writes diagnostic settings; the read-only one only reads.
     assert held["deploy"] == {(s, roles.MONITORING_CONTRIBUTOR.guid) for s in subs}
-    assert held["reader"] == {(s, g) for s in subs for g in (roles.READER.guid, roles.MONITORING_READER.guid)}
+    assert held["reader"] == {(s, roles.READER.guid) for s in subs}
     assert m["outputs"]["accessModel"] == "direct"
     assert m["outputs"]["adminConsentUrl"].startswith(f"https://login.microsoftonline.com/{customer_tenant}/adminconsent")
     assert yaml.safe_load(path.read_text())  # the file we planned is the one we wrote

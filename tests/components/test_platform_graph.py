@@ -25,11 +25,11 @@ def test_multitenant_application_and_its_service_principal():
     for f in fics:
         by_parent.setdefault(f["parent"].rsplit("::", 1)[-1], []).append(f["inputs"]["subject"])
         assert f["inputs"]["audiences"] == ["api://AzureADTokenExchange"]
-    # The deploy identity trusts only the protected environment; pull requests get the read-only one.
+    # The deploy identity trusts only the protected environment; previews and drift get the read-only one,
+    # through environments too (no bare pull_request subject, which any job a PR adds could claim).
     assert by_parent["mssp-identity"] == ["repo:acme-mssp/mssp-sentinel:environment:production"]
     assert sorted(by_parent["mssp-readonly-identity"]) == ["repo:acme-mssp/mssp-sentinel:environment:drift",
-                                                         "repo:acme-mssp/mssp-sentinel:environment:preview",
-                                                         "repo:acme-mssp/mssp-sentinel:pull_request"]
+                                                         "repo:acme-mssp/mssp-sentinel:environment:preview"]
     # Secretless by default.
     assert not by_type(m, "azuread:index/applicationPassword:ApplicationPassword")
     for r in m["resources"]:
@@ -43,13 +43,26 @@ def test_deploy_identity_gets_only_the_diagnostic_destination_actions_on_the_wor
     # No Log Analytics Contributor anywhere in the platform: it would read every customer's logs.
     assert not any(r["inputs"].get("roleDefinitionId", "").endswith(roles.LOG_ANALYTICS_CONTRIBUTOR.guid)
                    for r in by_type(m, "azure-native:authorization:RoleAssignment"))
-    (definition,) = by_type(m, "azure-native:authorization:RoleDefinition")
+    definitions = {d["name"]: d for d in by_type(m, "azure-native:authorization:RoleDefinition")}
+    assert set(definitions) == {"mssp-identity-diagnostic-destination-role", "mssp-readonly-identity-config-reader-role"}
+    definition = definitions["mssp-identity-diagnostic-destination-role"]
     # Custom roles are assignable at resource-group scope at the narrowest; the assignment is on the workspace.
     ws_rg = platform.workspace_id.split("/providers/")[0]
     assert definition["inputs"]["assignableScopes"] == [ws_rg] and definition["inputs"]["scope"] == ws_rg
     assert definition["inputs"]["permissions"] == [{"actions": [
         "Microsoft.OperationalInsights/workspaces/read",
         "Microsoft.OperationalInsights/workspaces/sharedKeys/action"], "notActions": []}]
+    # The read-only identity reads the workspace's configuration, never its logs: no query or search
+    # action, no wildcard, no shared keys (Reader's */read would include workspaces/query/*/read).
+    reader = definitions["mssp-readonly-identity-config-reader-role"]["inputs"]
+    (perm,) = reader["permissions"]
+    assert perm["actions"] and all(a.endswith("/read") and "*" not in a and "query" not in a.lower()
+                                   for a in perm["actions"])
+    ro = [r for r in by_type(m, "azure-native:authorization:RoleAssignment")
+          if r["parent"] and r["parent"].endswith("::mssp-readonly-identity")]
+    on_workspace = [r for r in ro if r["inputs"]["scope"] == platform.workspace_id]
+    assert [r["name"] for r in on_workspace] == ["mssp-readonly-identity-workspace-config-reader"]
+    assert not any(r["inputs"]["roleDefinitionId"].endswith(roles.READER.guid) for r in on_workspace)
     # The identities' own assignments (the ITSM sync's are tested in test_itsm_graph.py).
     mine = [r for r in by_type(m, "azure-native:authorization:RoleAssignment")
             if r["parent"] and "MultitenantServicePrincipal" in r["parent"]]
@@ -58,10 +71,11 @@ def test_deploy_identity_gets_only_the_diagnostic_destination_actions_on_the_wor
     assert assignment["inputs"]["scope"] == platform.workspace_id
     assert assignment["inputs"]["principalId"] == m["outputs"]["servicePrincipalObjectId"]
     assert assignment["inputs"]["principalType"] == "ServicePrincipal"
-    # The read-only identity: Reader on the workspace and on the platform resource group, nothing else.
+    # The read-only identity: its configuration-reader role on the workspace, Reader on the platform resource
+    # group, nothing else (offline, the custom role's id is its placeholder).
     reader = [r for r in mine if r["parent"].endswith("::mssp-readonly-identity")]
     assert {(r["inputs"]["scope"], r["inputs"]["roleDefinitionId"].rsplit("/", 1)[-1]) for r in reader} == {
-        (platform.workspace_id, roles.READER.guid),
+        (platform.workspace_id, "offline-mssp-readonly-identity-config-reader-role"),
         (f"/subscriptions/{platform.subscription_id}/resourceGroups/{platform.resource_group}", roles.READER.guid)}
     assert all(r["inputs"]["principalId"] == m["outputs"]["readOnlyServicePrincipalObjectId"] for r in reader)
 
@@ -92,9 +106,11 @@ def test_role_definition_id_names_the_workspace_subscription(stack_doc, write_st
     doc["config"]["mssp-sentinel:platform"]["workspace"]["subscriptionId"] = other_sub
     m = build_manifest("mssp", PROJECT_DIR, write_stack(doc, "mssp"))
     assignment = next(a for a in by_type(m, "azure-native:authorization:RoleAssignment")
-                      if a["name"] == "mssp-readonly-identity-workspace-reader")
+                      if a["name"] == "mssp-readonly-identity-workspace-config-reader")
     assert assignment["inputs"]["scope"].startswith(f"/subscriptions/{other_sub}/")
-    assert assignment["inputs"]["roleDefinitionId"].startswith(f"/subscriptions/{other_sub}/")
+    definition = next(d for d in by_type(m, "azure-native:authorization:RoleDefinition")
+                      if d["name"] == "mssp-readonly-identity-config-reader-role")
+    assert definition["inputs"]["scope"].startswith(f"/subscriptions/{other_sub}/")
 
 
 def test_platform_exports_what_customer_stacks_read():

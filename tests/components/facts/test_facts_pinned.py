@@ -59,7 +59,7 @@ GOLDEN: dict[str, dict[str, str]] = {
         # read-only identity's Reader assignments, the ITSM identities' Key Vault Secrets User assignments.
         "mssp-identity-workspace-diagnostic-destination.roleAssignmentName": "f6575225-5ddc-58be-a2dc-4e2e17eb76b9",
         "mssp-readonly-identity-platform-rg-reader.roleAssignmentName": "7ae12ba1-70ae-5083-aef3-aee92d45a743",
-        "mssp-readonly-identity-workspace-reader.roleAssignmentName": "bef0d7a1-5c8b-5d6b-b24a-6ce456f6e547",
+        "mssp-readonly-identity-workspace-config-reader.roleAssignmentName": "b9870cc6-fc09-5855-ab5a-4456aa1de84d",
         "itsm-redirect-playbook-keyvault-secrets-user.roleAssignmentName": "556b73f3-e6f7-5f01-8191-cfea0fcea3f5",
         "itsm-redirect-poller-keyvault-secrets-user.roleAssignmentName": "af611850-1173-5994-9cb3-ae709be453ab",
         "itsm-redirect-playbook-sentinel-responder.roleAssignmentName": "0ef2b0e3-0244-5e9e-9f8e-7ccc50eaddce",

@@ -36,10 +36,10 @@ def test_template_files_and_shape(run_cli, tmp_path):
     props = definition["properties"]
     assert props["managedByTenantId"] == platform.tenant_id
     role_ids = [a["roleDefinitionId"] for a in props["authorizations"]]
-    # The deploy identity's three roles, the read-only identity's Reader + Monitoring Reader, then the SOC's
-    # (fabrikam's SOC Analysts hold Reader too, so they see Fabrikam in "My customers").
+    # The deploy identity's three roles, the read-only identity's Reader, then the SOC's (fabrikam's SOC
+    # Analysts hold Reader too, so they see Fabrikam in "My customers").
     assert role_ids == [roles.MONITORING_CONTRIBUTOR.guid, roles.READER.guid, roles.REGISTRATION_DELETE.guid,
-                        roles.READER.guid, roles.MONITORING_READER.guid,
+                        roles.READER.guid,
                         roles.READER.guid, roles.resolve("Microsoft Sentinel Reader").guid]
     assert props["authorizations"][3]["principalId"] == "[parameters('msspReadOnlyServicePrincipalObjectId')]"
     params = json.loads((out / f"parameters.{sub}.json").read_text())["parameters"]
