@@ -200,13 +200,24 @@ class AzureRestClient:
         if data is not None:
             req.add_header("Content-Type", "application/json")
         try:
-            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+            with _NO_REDIRECTS.open(req, timeout=self.timeout) as resp:
                 return resp.status, {k.lower(): v for k, v in resp.headers.items()}, resp.read()
         except urllib.error.HTTPError as err:
             with err:
                 raw = err.read()
             return err.code, {k.lower(): v for k, v in (err.headers or {}).items()}, raw
 
+
+class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
+    """Never follow a redirect: urllib would re-send every header, the bearer token included, to whatever
+    host the 3xx names. ARM answers long operations with Location/Azure-AsyncOperation, which the callers
+    poll themselves on the ARM endpoint (mssp/azure/batch.py); a 3xx reaches them as an error status."""
+
+    def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str) -> None:
+        return None
+
+
+_NO_REDIRECTS = urllib.request.build_opener(_RefuseRedirects)
 
 _MALFORMED = object()
 

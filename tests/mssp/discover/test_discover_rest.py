@@ -132,3 +132,29 @@ def test_credential_tokens_are_cached_and_failures_are_clear() -> None:
 
     with pytest.raises(AzureRestError, match="signing in to Azure: DefaultAzureCredential failed"):
         CredentialTokenProvider(Broken())()
+
+
+def test_a_redirect_never_carries_the_bearer_token_to_another_host() -> None:
+    # Bug: urllib's default redirect handler re-sends every header, Authorization included, to the host a
+    # 3xx names; an answer redirecting elsewhere would hand the ARM token to that host.
+    from http.server import BaseHTTPRequestHandler
+
+    from mssp.azure.rest import AzureRestError
+    from testing.local_server import LocalServer, send_json
+
+    seen: list[str | None] = []
+
+    def elsewhere(req: BaseHTTPRequestHandler, _method: str) -> None:
+        seen.append(req.headers.get("Authorization"))
+        send_json(req, 200, {}, {"value": []})
+
+    with LocalServer(elsewhere) as other:
+        def arm(req: BaseHTTPRequestHandler, _method: str) -> None:
+            send_json(req, 302, {"Location": f"{other.url}/steal"}, {})
+
+        with LocalServer(arm) as server:
+            client = AzureRestClient(lambda: "SECRET-TOKEN", server.url, sleep=lambda _s: None, max_retries=0)
+            with pytest.raises(AzureRestError) as exc:
+                client.get("/subscriptions?api-version=2022-12-01", what="list subscriptions")
+    assert seen == [] and exc.value.status == 302
+    assert "SECRET-TOKEN" not in str(exc.value)
