@@ -249,3 +249,13 @@ def test_codeowners_cover_the_guardrails_and_what_deploys():
     # The guardrail paths the diff reports are all owned.
     for path in diff.GUARDRAIL_PATHS:
         assert any(p.strip("/").startswith(path) or path.startswith(p.strip("/")) for p in owned if p != "*"), path
+
+
+def test_each_drift_check_keeps_its_own_issue() -> None:
+    # Bug: the daily settings check and the weekly full preview shared one issue title, so a clean
+    # settings run closed the issue the full preview had opened (e.g. a removed delegation).
+    text = (ROOT / ".github" / "workflows" / "drift.yml").read_text(encoding="utf-8")
+    titles = [ln for ln in text.splitlines() if 'title="Drift in stack' in ln]
+    assert len(titles) >= 2 and all("$MODE" in t for t in titles), titles
+    job = yaml.safe_load(text)["jobs"]["drift"]
+    assert "MODE" in job.get("env", {}), "MODE must be set for the whole job (the issue steps read it)"
