@@ -259,3 +259,13 @@ def test_each_drift_check_keeps_its_own_issue() -> None:
     assert len(titles) >= 2 and all("$MODE" in t for t in titles), titles
     job = yaml.safe_load(text)["jobs"]["drift"]
     assert "MODE" in job.get("env", {}), "MODE must be set for the whole job (the issue steps read it)"
+
+
+def test_every_pinned_pulumi_cli_is_the_tested_one() -> None:
+    # Bug: workflows running a CLI other than the one tests/realcli checked (.pulumi-version).
+    version = (ROOT / ".pulumi-version").read_text().strip()
+    pins = re.findall(r"pulumi-version:\s*([0-9.]+)", "".join(p.read_text() for p in WORKFLOWS))
+    assert pins and set(pins) == {version}, pins
+    test_job = yaml.safe_load((ROOT / ".github" / "workflows" / "pr.yml").read_text())["jobs"]["test"]
+    uses = [s.get("uses", "") for s in test_job["steps"]]
+    assert any(u.startswith("pulumi/actions@") for u in uses), "the test job installs the CLI rather than building it"
