@@ -141,6 +141,10 @@ def compare_target(expected: Sequence[Expected], existing: Sequence[ExistingSett
             changes["logs"] = {"expected": list(e.logs), "actual": list(actual.logs)}
         if sorted(c.lower() for c in actual.metrics) != sorted(c.lower() for c in e.metrics):
             changes["metrics"] = {"expected": list(e.metrics), "actual": list(actual.metrics)}
+        if actual.other_destinations:
+            # Our setting sends only to the MSSP workspace; a storage account, event hub or partner added to
+            # it sends the customer's logs somewhere else too.
+            changes["destinations"] = {"expected": [], "actual": sorted(actual.other_destinations)}
         if changes:
             findings.append(Finding("changed", e.target, e.name, "changed outside Pulumi: " + ", ".join(changes), changes))
     for s in existing:

@@ -357,3 +357,25 @@ def test_links_off_the_arm_endpoint_are_not_followed():
         assert not on_endpoint(client, "//evil.example/x")
         settings, error, _ = sd.read_target(reader, "/t", sd_answer(200, {"value": [], "nextLink": "https://evil.example/p2"}))
     assert settings == [] and "off the ARM endpoint" in error and len(fake.calls) == 0
+
+
+def test_our_setting_that_also_sends_elsewhere_is_changed_not_clean():
+    # Bug: a setting of ours edited to also send the customer's logs to a storage account or event hub
+    # read as clean, since only the workspace, categories and metrics were compared.
+    from mssp.discover.discovery import ExistingSetting
+
+    ws = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.OperationalInsights/workspaces/law"
+    target = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv"
+    expected = sd.Expected(target=target, name="mssp-sentinel", logical_name="diag-kv", workspace_id=ws,
+                           logs=("audit",), metrics=(), destination_type=None)
+
+    def actual(other: tuple[str, ...]) -> ExistingSetting:
+        fields = {"id": f"{target}/providers/microsoft.insights/diagnosticSettings/mssp-sentinel", "name": "mssp-sentinel",
+                  "workspace_id": ws, "logs": ("audit",), "metrics": (), "other_destinations": other}
+        if "destination_type" in ExistingSetting.__dataclass_fields__:
+            fields["destination_type"] = None
+        return ExistingSetting(**fields)
+
+    assert sd.compare_target([expected], [actual(())]) == []
+    (finding,) = sd.compare_target([expected], [actual(("storageAccountId",))])
+    assert finding.kind == "changed" and "destinations" in finding.changes
