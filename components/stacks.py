@@ -14,7 +14,8 @@ import pulumi_azuread as azuread
 
 from components.config import LoadedStack
 from components.config.platform import IdentityConfig
-from components.forwarding.diagnostics import DiagnosticForwarding, DiagnosticForwardingArgs
+from components.facts import roles
+from components.forwarding.diagnostics import DiagnosticForwarding, DiagnosticForwardingArgs, plan_settings
 from components.identity.customer import CustomerTenantIdentity, CustomerTenantIdentityArgs
 from components.identity.multitenant import MultitenantServicePrincipal, MultitenantServicePrincipalArgs
 from components.itsm.sync import RedirectedIncidentSync, RedirectedIncidentSyncArgs
@@ -146,6 +147,9 @@ def build_customer(loaded: LoadedStack) -> dict[str, Any]:
             for s in customer.subscriptions
         }
 
+    # Planned once here: which subscriptions' SQL servers get auditing decides a role of the MSSP identity.
+    plan = plan_settings(loaded.inventory, customer.forwarding, loaded.adopted_setting_names)
+    sql_audit_subs = frozenset(a.subscription_id for a in plan.audits)
     depends_on: dict[str, list[pulumi.Resource]] = {}
     identity = None
     if lighthouse and deploy:
@@ -159,6 +163,7 @@ def build_customer(loaded: LoadedStack) -> dict[str, Any]:
                 admin_providers=admin,
                 read_only_principal_id=reader_id,
                 read_only_principal_name=platform.read_only_identity.display_name if platform.read_only_identity else None,
+                sql_audit_subscriptions=sql_audit_subs,
             ),
         )
         depends_on = {sub: [a] for sub, a in delegation.assignments.items()}
@@ -169,7 +174,8 @@ def build_customer(loaded: LoadedStack) -> dict[str, Any]:
             f"{customer.name}-identity",
             CustomerTenantIdentityArgs(customer=customer, app_client_id=client_id,
                                        entra_provider=azuread.Provider("customer-entra", tenant_id=customer.tenant_id),
-                                       admin_providers=admin, read_only_client_id=reader_client_id),
+                                       admin_providers=admin, read_only_client_id=reader_client_id,
+                                       sql_audit_subscriptions=sql_audit_subs),
         )
         depends_on = {s.id: [identity] for s in customer.subscriptions}
 
@@ -198,6 +204,7 @@ def build_customer(loaded: LoadedStack) -> dict[str, Any]:
             providers=forward,
             depends_on=depends_on,
             adopted_setting_names=loaded.adopted_setting_names,
+            plan=plan,
         ),
     )
     outputs: dict[str, Any] = {}
@@ -236,7 +243,13 @@ def build_customer(loaded: LoadedStack) -> dict[str, Any]:
         # Permanent broad authorizations accepted by name (customer.lighthouse.authorizations[].acknowledgeBroadRole):
         # the guardrail lighthouse-least-privilege reads them here, and every diff shows a change to them.
         "lighthouseAcknowledgements": {a.display_name: a.acknowledge_broad_role
-                                       for a in customer.lighthouse.authorizations if a.acknowledge_broad_role},
+                                       for a in customer.lighthouse.authorizations if a.acknowledge_broad_role}
+        # The project's own broad grant, named here so the guardrail and every diff show it: SQL Security
+        # Manager for the MSSP identity where it enables SQL server auditing (roles.SQL_SECURITY_MANAGER).
+        | ({f"{platform.identity.display_name} / {roles.SQL_SECURITY_MANAGER.name}":
+             "enables auditing with the Azure Monitor target on the inventoried SQL servers of "
+             f"{len(sql_audit_subs)} subscription(s)"}
+           if sql_audit_subs and lighthouse else {}),
         "diagnosticSettings": len(forwarding.plan.settings),
         # What the plan changes on the customer's own resources (README "SQL audit"): each server's
         # auditing is enabled with the Azure Monitor target (and DevOps audit when forwarded).

@@ -296,8 +296,11 @@ def check_lighthouse_least_privilege(
             auth = _map(auth)
             guid = _role_guid(_str(auth.get("roleDefinitionId")) or "")
             who = _str(auth.get("principalIdDisplayName")) or f"authorizations[{i}]"
-            if guid and roles.is_broad(guid) and not _str(acknowledged.get(who)):
-                role = roles.resolve(guid)
+            role = roles.resolve(guid) if guid else None
+            # Acknowledged by principal (config: acknowledgeBroadRole), or for this one role of it
+            # ("<principal> / <role>": the project's own SQL audit grant, which must not cover any other).
+            if guid and roles.is_broad(guid) and not (
+                    _str(acknowledged.get(who)) or (role and _str(acknowledged.get(f"{who} / {role.name}")))):
                 found.append((res.urn, f"authorization '{who}' ({role.name if role else guid}) is permanent and can "
                               "write outside monitoring and Sentinel: use a monitoring/Sentinel role, make it "
                               "justInTime with MFA and approvers, or acknowledge it by name (acknowledgeBroadRole)"))

@@ -67,6 +67,9 @@ _ROLES: tuple[Role, ...] = (
     Role("Contributor", "b24988ac-6180-42a0-ab88-20f7382dd24c", Delegable.YES, includes_reader=True),
     Role("User Access Administrator", "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9", Delegable.ONLY_WITH_DELEGATED_ROLES),
     Role("Owner", "8e3af657-a8ff-443c-a75c-2fe8c4bcb635", Delegable.NO_OWNER, includes_reader=True),
+    # "Lets you manage the security-related policies of SQL servers and databases, but not access to them":
+    # it includes Microsoft.Sql/servers/auditingSettings/* (built-in-roles.md, Databases section), no DataActions.
+    Role("SQL Security Manager", "056cd41c-7e88-42e1-933e-88ba6a50c9c3", Delegable.YES),
     # Key Vault data-plane roles carry DataActions.
     Role("Key Vault Administrator", "00482a5a-887f-4fb3-b363-3b7fe8e74483", Delegable.NO_DATA_ACTIONS),
     Role("Key Vault Secrets User", "4633458b-17de-408a-b874-0445c86b69e6", Delegable.NO_DATA_ACTIONS),
@@ -98,6 +101,10 @@ SENTINEL_RESPONDER = BY_NAME["microsoft sentinel responder"]
 SENTINEL_AUTOMATION_CONTRIBUTOR = BY_NAME["microsoft sentinel automation contributor"]
 
 MONITORING_READER = BY_NAME["monitoring reader"]
+# What the MSSP identity needs, besides SERVICE_PRINCIPAL_ROLES, in a subscription whose SQL servers it
+# audits: writing a server's auditing settings (Microsoft.Sql/servers/auditingSettings/write) is in no
+# monitoring role. Granted only where the inventory holds SQL servers, and named in the plan.
+SQL_SECURITY_MANAGER = BY_NAME["sql security manager"]
 
 # Roles that only read, or write only monitoring and Microsoft Sentinel objects (diagnostic settings,
 # alerts, Sentinel incidents/rules/automation). Any other role is "broad" for a permanent Lighthouse

@@ -168,6 +168,11 @@ def plan_settings(
     return ForwardingPlan(tuple(settings), tuple(skipped), tuple(audits))
 
 
+def sql_audit_subscriptions(inventory: Sequence[InventoryItem], forwarding: ForwardingConfig) -> frozenset[str]:
+    """The subscriptions whose SQL servers the plan audits: there the MSSP identity needs SQL Security Manager."""
+    return frozenset(a.subscription_id for a in plan_settings(inventory, forwarding).audits)
+
+
 @dataclass(frozen=True)
 class DiagnosticForwardingArgs:
     subscription_ids: Sequence[str]
@@ -180,6 +185,8 @@ class DiagnosticForwardingArgs:
     # What must exist first per subscription (the Lighthouse assignment or the direct role assignment).
     depends_on: dict[str, Sequence[pulumi.Resource]] = field(default_factory=dict)
     adopted_setting_names: Mapping[str, str] = field(default_factory=dict)
+    # The plan of these settings, when the caller made it already (plan_settings of the same inputs).
+    plan: ForwardingPlan | None = None
 
 
 class DiagnosticForwarding(pulumi.ComponentResource):
@@ -209,7 +216,7 @@ class DiagnosticForwarding(pulumi.ComponentResource):
                     opts=child(sub),
                 )
 
-        self.plan = plan_settings(args.inventory, fwd, args.adopted_setting_names)
+        self.plan = args.plan or plan_settings(args.inventory, fwd, args.adopted_setting_names)
         for spec in self.plan.settings:
             azure_native.monitor.DiagnosticSetting(
                 spec.logical_name,
@@ -234,7 +241,10 @@ class DiagnosticForwarding(pulumi.ComponentResource):
                 state=azure_native.sql.BlobAuditingPolicyState.ENABLED,
                 is_azure_monitor_target_enabled=True,
                 is_devops_audit_enabled=audit.devops,
-                opts=child(audit.subscription_id),
+                # The server's auditing is the customer's configuration: removing the customer (or the
+                # server from the inventory) must not reset or delete it; Pulumi only forgets it.
+                opts=pulumi.ResourceOptions.merge(child(audit.subscription_id),
+                                                  pulumi.ResourceOptions(retain_on_delete=True)),
             )
 
         counts = Counter(s.source_type for s in self.plan.settings)

@@ -34,6 +34,8 @@ class CustomerTenantIdentityArgs:
     entra_provider: azuread.Provider | None  # None: nothing is created (only the consent link)
     admin_providers: dict[str, azure_native.Provider]  # per subscription; used by the direct model
     read_only_client_id: pulumi.Input[str] | None = None  # the read-only application, if the platform has one
+    # Subscriptions whose SQL servers the MSSP identity audits: it also holds SQL Security Manager there.
+    sql_audit_subscriptions: frozenset[str] = frozenset()
 
 
 class CustomerTenantIdentity(pulumi.ComponentResource):
@@ -71,6 +73,19 @@ class CustomerTenantIdentity(pulumi.ComponentResource):
                         description="mssp-sentinel: write diagnostic settings to the MSSP workspace (direct model)",
                         opts=pulumi.ResourceOptions(parent=self, provider=args.admin_providers[sub.id]),
                     )
+                    if sub.id in args.sql_audit_subscriptions:
+                        azure_native.authorization.RoleAssignment(
+                            f"{name}-sql-security-manager-{sub.id}",
+                            role_assignment_name=naming.stable_guid(
+                                "direct", customer.tenant_id, sub.id, roles.SQL_SECURITY_MANAGER.guid
+                            ),
+                            scope=f"/subscriptions/{sub.id}",
+                            role_definition_id=roles.role_definition_id(sub.id, roles.SQL_SECURITY_MANAGER),
+                            principal_id=sp.object_id,
+                            principal_type="ServicePrincipal",
+                            description="mssp-sentinel: enable SQL server auditing to Azure Monitor (direct model)",
+                            opts=pulumi.ResourceOptions(parent=self, provider=args.admin_providers[sub.id]),
+                        )
                 if args.read_only_client_id is not None:
                     reader = azuread.ServicePrincipal(
                         f"{name}-readonly-sp",

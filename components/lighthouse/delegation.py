@@ -39,12 +39,15 @@ SERVICE_PRINCIPAL_ROLES: tuple[roles.Role, ...] = (
 
 def definition_properties(
     customer: CustomerConfig, managing_tenant_id: str, subscription_id: str, mssp_principal_id: T, mssp_principal_name: str,
-    read_only_principal_id: T | None = None, read_only_principal_name: str | None = None,
+    read_only_principal_id: T | None = None, read_only_principal_name: str | None = None, sql_audit: bool = False,
 ) -> dict[str, Any]:
-    """The registration definition's `properties`, in ARM's camelCase, for one subscription."""
+    """The registration definition's `properties`, in ARM's camelCase, for one subscription.
+
+    `sql_audit`: the MSSP identity also enables SQL server auditing there (roles.SQL_SECURITY_MANAGER)."""
+    mssp_roles = (*SERVICE_PRINCIPAL_ROLES, *((roles.SQL_SECURITY_MANAGER,) if sql_audit else ()))
     authorizations: list[dict[str, Any]] = [
         {"principalId": mssp_principal_id, "principalIdDisplayName": mssp_principal_name, "roleDefinitionId": role.guid}
-        for role in SERVICE_PRINCIPAL_ROLES
+        for role in mssp_roles
     ]
     if read_only_principal_id is not None:
         authorizations += [
@@ -111,6 +114,8 @@ class LighthouseDelegationArgs:
     admin_providers: dict[str, azure_native.Provider]
     read_only_principal_id: pulumi.Input[str] | None = None  # the read-only identity (previews, drift)
     read_only_principal_name: str | None = None
+    # Subscriptions whose SQL servers the MSSP identity audits (components.forwarding.diagnostics).
+    sql_audit_subscriptions: frozenset[str] = frozenset()
 
 
 class LighthouseDelegation(pulumi.ComponentResource):
@@ -131,7 +136,7 @@ class LighthouseDelegation(pulumi.ComponentResource):
                 scope=scope,
                 properties=_snake(definition_properties(
                     customer, args.managing_tenant_id, sub.id, args.mssp_principal_id, args.mssp_principal_name,
-                    args.read_only_principal_id, args.read_only_principal_name,
+                    args.read_only_principal_id, args.read_only_principal_name, sub.id in args.sql_audit_subscriptions,
                 )),
                 opts=child,
             )

@@ -29,11 +29,12 @@ READ_ONLY_PARAMETER = "msspReadOnlyServicePrincipalObjectId"
 
 
 def arm_template(customer: CustomerConfig, managing_tenant_id: str, mssp_principal_name: str,
-                 read_only_principal_name: str | None = None) -> dict[str, Any]:
+                 read_only_principal_name: str | None = None, sql_audit: bool = False) -> dict[str, Any]:
     # The authorizations do not depend on the subscription; only the ids do (parameters).
     props = definition_properties(
         customer, managing_tenant_id, "", f"[parameters('{PRINCIPAL_PARAMETER}')]", mssp_principal_name,
         f"[parameters('{READ_ONLY_PARAMETER}')]" if read_only_principal_name else None, read_only_principal_name,
+        sql_audit,
     )
     read_only_parameter = {READ_ONLY_PARAMETER: {
         "type": "string",

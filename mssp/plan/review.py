@@ -123,13 +123,16 @@ def review_section(loaded: Any, registrations: Sequence[Any], platform_registrat
         }
         principals = config_principals(customer) | principals
         if lighthouse and customer.lighthouse.mode == "template":
+            from components.forwarding.diagnostics import sql_audit_subscriptions
             from components.lighthouse.delegation import definition_properties
 
             mssp_id = str(outputs.get("servicePrincipalObjectId", "(platform output servicePrincipalObjectId)"))
             section["delegationTemplate"] = {
                 "scopes": [f"/subscriptions/{s.id}" for s in customer.subscriptions],
                 "properties": definition_properties(customer, platform.tenant_id, "", mssp_id,
-                                                    platform.identity.display_name),
+                                                    platform.identity.display_name,
+                                                    sql_audit=bool(sql_audit_subscriptions(loaded.inventory,
+                                                                                           customer.forwarding))),
             }
     section["principals"] = principals
     return _sorted(section)

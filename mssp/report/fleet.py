@@ -119,8 +119,12 @@ def customer_row(stack: str, project_dir: Path, health: Mapping[str, Any] | None
     lighthouse = customer.access_model == "lighthouse"
     authorizations = []
     if lighthouse:
-        props = definition_properties(customer, loaded.platform.tenant_id, customer.subscriptions[0].id,
-                                      "platform service principal", loaded.platform.identity.display_name)
+        from components.forwarding.diagnostics import sql_audit_subscriptions
+
+        first = customer.subscriptions[0].id
+        props = definition_properties(customer, loaded.platform.tenant_id, first,
+                                      "platform service principal", loaded.platform.identity.display_name,
+                                      sql_audit=first in sql_audit_subscriptions(loaded.inventory, customer.forwarding))
         for kind, key in (("permanent", "authorizations"), ("eligible (just in time)", "eligibleAuthorizations")):
             for a in props.get(key) or []:
                 role = roles.BY_GUID.get(a["roleDefinitionId"])

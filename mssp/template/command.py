@@ -81,8 +81,11 @@ def run(args: argparse.Namespace) -> int:
                      or _principal_from_pulumi(customer.platform_stack, "readOnlyServicePrincipalObjectId")
                      or PRINCIPAL_PLACEHOLDER)
 
+    from components.forwarding.diagnostics import sql_audit_subscriptions
+
     template = arm_template(customer, managing, loaded.platform.identity.display_name,
-                            reader.display_name if reader else None)
+                            reader.display_name if reader else None,
+                            bool(sql_audit_subscriptions(loaded.inventory, customer.forwarding)))
     from policies import rules
 
     # The same guardrail the plans and the CrossGuard pack run over Lighthouse definitions.

@@ -140,9 +140,13 @@ def test_contoso_lighthouse_one_definition_and_assignment_per_subscription():
             assert role.delegable in (roles.Delegable.YES, roles.Delegable.ONLY_WITH_DELEGATED_ROLES)
         sp_roles = {a["roleDefinitionId"] for a in props["authorizations"]
                     if a["principalIdDisplayName"] == platform.identity.display_name}
-        assert sp_roles == {roles.MONITORING_CONTRIBUTOR.guid, roles.READER.guid, roles.REGISTRATION_DELETE.guid}
+        # SQL Security Manager only where the MSSP identity enables SQL server auditing (an inventoried server).
+        audits = {s["serverId"].split("/")[2] for s in m["outputs"]["auditedSqlServers"]}
+        sql = {roles.SQL_SECURITY_MANAGER.guid} if d["inputs"]["scope"].split("/")[2] in audits else set()
+        assert sp_roles == {roles.MONITORING_CONTRIBUTOR.guid, roles.READER.guid, roles.REGISTRATION_DELETE.guid} | sql
         eligible = props["eligibleAuthorizations"]
         assert eligible[0]["justInTimeAccessPolicy"]["maximumActivationDuration"] == "PT4H"
+    assert audits and any(d["inputs"]["scope"].split("/")[2] not in audits for d in definitions)  # both cases seen
     # The assignment points at its own subscription's definition, and settings wait for the assignment.
     for a in assignments:
         sub = a["inputs"]["scope"].split("/")[2]
@@ -235,8 +239,12 @@ def test_direct_model(stack_doc, write_stack, tmp_path: Path):
         who = "reader" if "-readonly-" in a["name"] else "deploy"
         held.setdefault(who, set()).add((a["inputs"]["scope"], a["inputs"]["roleDefinitionId"].rsplit("/", 1)[-1]))
     subs = [f"/subscriptions/{s}" for s in customer_subs("contoso")]
-    # The deploy identity writes diagnostic settings; the read-only one only reads.
-    assert held["deploy"] == {(s, roles.MONITORING_CONTRIBUTOR.guid) for s in subs}
+    # The deploy identity writes diagnostic settings (and, where it audits SQL servers, their auditing);
+    # the read-only one only reads.
+    audited = {f"/subscriptions/{a['serverId'].split('/')[2]}" for a in m["outputs"]["auditedSqlServers"]}
+    assert audited
+    assert held["deploy"] == ({(s, roles.MONITORING_CONTRIBUTOR.guid) for s in subs}
+                              | {(s, roles.SQL_SECURITY_MANAGER.guid) for s in audited})
     assert held["reader"] == {(s, roles.READER.guid) for s in subs}
     assert m["outputs"]["accessModel"] == "direct"
     assert m["outputs"]["adminConsentUrl"].startswith(f"https://login.microsoftonline.com/{customer_tenant}/adminconsent")

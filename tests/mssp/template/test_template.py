@@ -70,7 +70,12 @@ def test_template_ids_equal_what_deploy_mode_creates(run_cli, tmp_path):
         params = json.loads((out / f"parameters.{sub}.json").read_text())["parameters"]
         assert params["registrationDefinitionId"]["value"] == definition["inputs"]["registrationDefinitionId"]
         planned_roles = [a["roleDefinitionId"] for a in definition["inputs"]["properties"]["authorizations"]]
-        assert planned_roles == [a["roleDefinitionId"] for a in template["resources"][0]["properties"]["authorizations"]]
+        template_roles = [a["roleDefinitionId"] for a in template["resources"][0]["properties"]["authorizations"]]
+        # One template serves every subscription: it carries SQL Security Manager (SQL auditing) when any of
+        # them audits SQL servers, where deploy mode grants it only in those subscriptions.
+        assert [r for r in template_roles if r != roles.SQL_SECURITY_MANAGER.guid] == [
+            r for r in planned_roles if r != roles.SQL_SECURITY_MANAGER.guid]
+        assert roles.SQL_SECURITY_MANAGER.guid in template_roles
         assert (definition["inputs"]["properties"]["eligibleAuthorizations"]
                 == template["resources"][0]["properties"]["eligibleAuthorizations"])
 
