@@ -269,3 +269,10 @@ def test_every_pinned_pulumi_cli_is_the_tested_one() -> None:
     test_job = yaml.safe_load((ROOT / ".github" / "workflows" / "pr.yml").read_text())["jobs"]["test"]
     uses = [s.get("uses", "") for s in test_job["steps"]]
     assert any(u.startswith("pulumi/actions@") for u in uses), "the test job installs the CLI rather than building it"
+
+
+def test_the_preview_job_is_gated_by_a_repository_variable() -> None:
+    # Bug: a job-level `if` on a variable that lives on the job's environment is always false (the `if` is
+    # evaluated before the job enters the environment), so the preview never ran.
+    job = yaml.safe_load((ROOT / ".github" / "workflows" / "pr.yml").read_text())["jobs"]["preview"]
+    assert "PREVIEW_ENABLED" in job["if"] and "ARM_CLIENT_ID" not in job["if"]
