@@ -116,7 +116,7 @@ def test_jobs_run_the_tests_plan_the_diff_and_comment_once():
 def test_real_preview_uses_pulumi_actions_for_same_repository_prs_with_oidc_only():
     job = pr_workflow()["jobs"]["preview"]
     condition = " ".join(job["if"].split())
-    assert SAME_REPO in condition and "vars.ARM_CLIENT_ID != ''" in condition
+    assert SAME_REPO in condition and "vars.PREVIEW_ENABLED == 'true'" in condition
     assert job["permissions"] == {"contents": "read", "id-token": "write", "pull-requests": "write"}
     assert job["env"]["ARM_USE_OIDC"] == "true" and "ARM_CLIENT_SECRET" not in job["env"]
     (step,) = [s for s in job["steps"] if str(s.get("uses", "")).startswith("pulumi/actions@")]
