@@ -55,7 +55,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("Write the fleet coverage page: one self-contained HTML file plus Markdown and JSON.",
                "0 written; 2 invalid configuration or input files"),
     "offboard": ("Offboard a customer in one reviewed flow: what goes, what stays, then destroy and verify.",
-                 "0 planned, or destroyed and verified; 3 settings remain after destroy; 1 error; "
+                 "0 planned, or destroyed and verified; 3 settings remain after destroy; 1 error (also: a setting "
+                 "that could not be read back, e.g. its resource is gone); "
                  "2 refused (no --yes) or invalid configuration"),
 }
 COMMON_EXIT_CODES = f"every command: {INTERNAL_ERROR} internal error (a bug: please report it), 130 interrupted"

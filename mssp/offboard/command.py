@@ -109,7 +109,9 @@ def make_arm_client(endpoint: str | None, tenant_id: str | None) -> Any:
     from mssp.azure import arm as arm_api
     from mssp.azure.rest import AzureRestClient, default_token_provider
 
-    return AzureRestClient(default_token_provider(tenant_id), base_url=endpoint or arm_api.ARM_ENDPOINT,
+    base = (endpoint or arm_api.ARM_ENDPOINT).rstrip("/")
+    # ARM's token scope is its endpoint + "/.default" (sovereign clouds too), as discovery's client does.
+    return AzureRestClient(default_token_provider(tenant_id, scope=f"{base}/.default"), base_url=base,
                            user_agent="mssp-sentinel-offboard")
 
 
@@ -157,6 +159,11 @@ def run(args: argparse.Namespace) -> int:
                 report["errors"].append("some settings could not be read: " + result["summary"])
             elif result["counts"]["remains"]:
                 report.update(status="settings-remain", exitCode=EXIT_LEFTOVERS)
+            elif result["counts"]["resource-gone"]:
+                # A setting outlives its resource (azure-facts §8): where the resource is gone, nothing
+                # was checked, so this is not "verified" (exit 0 only for what was read back): an error.
+                report["errors"].append("settings on resources that no longer exist cannot be verified: "
+                                        + result["summary"])
             else:
                 report.update(status="verified")
         if report["errors"]:

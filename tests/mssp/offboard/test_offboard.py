@@ -178,9 +178,10 @@ def test_gone_resource_cannot_be_verified_and_403_is_an_error(run_cli, fake_pulu
     fake.gone = {nsg.lower()}  # deleted since onboarding: ARM answers 404 for its settings
     with fake:
         _use_fake(monkeypatch, fake)
-        code, _, _ = run_cli(["offboard", "contoso", "--verify-only", "--json", str(tmp_path / "a.json")])
+        code, _, err = run_cli(["offboard", "contoso", "--verify-only", "--json", str(tmp_path / "a.json")])
         report = json.loads((tmp_path / "a.json").read_text())
-        assert code == 0
+        # Nothing could be read back for the gone resource (its setting may survive it): never "verified".
+        assert code == 1 and report["status"] == "error" and "cannot be verified" in err
         assert [v["scope"] for v in report["verification"]["settings"] if v["result"] == "resource-gone"] == [nsg]
         fake.item_faults[expected[0]["scope"].lower()] = [403]
         code, _, err = run_cli(["offboard", "contoso", "--verify-only", "--json", str(tmp_path / "b.json")])
