@@ -65,7 +65,9 @@ _ROLES: tuple[Role, ...] = (
     Role("Managed Services Registration assignment Delete Role", "91c1777a-f3dc-4fae-b103-61d183457e46", Delegable.YES),
     # Delegable but far too broad for this project; kept so configs that name it get a clear answer.
     Role("Contributor", "b24988ac-6180-42a0-ab88-20f7382dd24c", Delegable.YES, includes_reader=True),
-    Role("User Access Administrator", "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9", Delegable.ONLY_WITH_DELEGATED_ROLES),
+    # Its actions include */read (built-in-roles.md, Privileged section), so it sees "My customers" too.
+    Role("User Access Administrator", "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9", Delegable.ONLY_WITH_DELEGATED_ROLES,
+         includes_reader=True),
     Role("Owner", "8e3af657-a8ff-443c-a75c-2fe8c4bcb635", Delegable.NO_OWNER, includes_reader=True),
     # "Lets you manage the security-related policies of SQL servers and databases, but not access to them":
     # it includes Microsoft.Sql/servers/auditingSettings/* (built-in-roles.md, Databases section), no DataActions.

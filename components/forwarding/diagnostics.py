@@ -141,6 +141,7 @@ def plan_settings(
             ))
         elif not entry.sub_services:
             skipped.append(Skipped(item.id, "nothing selected: no log categories and metrics are off"))
+        audit_devops = False
         for svc in entry.services_for(item.kind):
             uri = f"{item.id}/{svc.path}"
             logical = naming.resource_logical_name(f"diag-{svc.short}", uri, rid.name)
@@ -156,15 +157,17 @@ def plan_settings(
                 metrics=_metrics(metrics_on, svc.metrics),
                 setting_name=adopted.get(logical),
             ))
-            if entry.sql_audit:
-                audits.append(AuditSpec(
-                    logical_name=naming.resource_logical_name("audit-sqlsrv", item.id, rid.name),
-                    server_id=item.id,
-                    subscription_id=rid.subscription_id,
-                    resource_group=rid.resource_group,
-                    server_name=rid.name,
-                    devops=any(e.get("category") == "DevOpsOperationsAudit" for e in svc_logs),
-                ))
+            audit_devops |= any(e.get("category") == "DevOpsOperationsAudit" for e in svc_logs)
+        if entry.sql_audit:
+            # One auditing policy per server, whatever its sub-services (one URN per server).
+            audits.append(AuditSpec(
+                logical_name=naming.resource_logical_name("audit-sqlsrv", item.id, rid.name),
+                server_id=item.id,
+                subscription_id=rid.subscription_id,
+                resource_group=rid.resource_group,
+                server_name=rid.name,
+                devops=audit_devops,
+            ))
     return ForwardingPlan(tuple(settings), tuple(skipped), tuple(audits))
 
 

@@ -133,7 +133,8 @@ class MultitenantServicePrincipal(pulumi.ComponentResource):
         definition = azure_native.authorization.RoleDefinition(
             f"{name}-{kind}-role",
             role_definition_id=naming.stable_guid(self._workspace_id, role_name),
-            role_name=role_name,
+            # A custom role's name is unique in its tenant: a second platform (another workspace) gets its own.
+            role_name=f"{role_name} ({self._workspace_id.rstrip('/').rsplit('/', 1)[-1]})",
             description=f"mssp-sentinel: {role_description}",
             role_type="CustomRole",
             scope=ws_rg,

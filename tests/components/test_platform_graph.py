@@ -123,3 +123,14 @@ def test_platform_exports_what_customer_stacks_read():
             if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "require_output"}
     assert read == set(stacks.PLATFORM_OUTPUTS)
     assert set(stacks.PLATFORM_OUTPUTS) <= set(example_manifest("mssp")["outputs"])
+
+
+def test_custom_role_names_are_unique_per_workspace(stack_doc, write_stack):
+    # Bug: a fixed custom-role name; a second platform stack in the same MSSP tenant (another workspace)
+    # would fail with "role definition with the same name exists".
+    doc = stack_doc("mssp")
+    doc["config"]["mssp-sentinel:platform"]["workspace"]["name"] = "law-mssp-staging"
+    other = build_manifest("mssp", PROJECT_DIR, write_stack(doc, "mssp"))
+    names = lambda m: {d["inputs"]["roleName"] for d in by_type(m, "azure-native:authorization:RoleDefinition")}  # noqa: E731
+    assert names(example_manifest("mssp")).isdisjoint(names(other))
+    assert all("(law-mssp-staging)" in n for n in names(other))

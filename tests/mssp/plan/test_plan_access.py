@@ -14,13 +14,13 @@ def test_platform_plan_names_the_deploy_and_read_only_identities():
     reader = {(r.role_name.split(" (custom role")[0], r.scope.rsplit("/", 2)[-2])
               for r in rows if r.identity.startswith("read-only identity")}
     # The deploy identity: only the custom diagnostic-destination role on the workspace, nothing to read logs.
-    assert deploy == {("MSSP Sentinel diagnostic destination", "role assignment")}
+    assert deploy == {("MSSP Sentinel diagnostic destination (law-mssp-sentinel)", "role assignment")}
     custom = next(r for r in rows if r.identity.startswith("deploy identity"))
     assert "workspaces/sharedKeys/action" in custom.role_name and "query" not in custom.role_name.lower()
     assert custom.scope.endswith("/workspaces/law-mssp-sentinel")
     # The read-only identity: Reader on the platform resource group, the configuration reader on the
     # workspace (not Reader: that would read every customer's logs), no write role.
-    assert reader == {("Reader", "resourceGroups"), ("MSSP Sentinel workspace configuration reader", "workspaces")}
+    assert reader == {("Reader", "resourceGroups"), ("MSSP Sentinel workspace configuration reader (law-mssp-sentinel)", "workspaces")}
     assert not any(r.role_name == "Log Analytics Contributor" for r in rows)
     md = render_markdown(example_manifest("mssp"))
     assert "deploy identity (mssp-identity)" in md and "read-only identity (mssp-readonly-identity)" in md

@@ -427,7 +427,7 @@ def test_deploy_mode_role_widening_and_role_assignment_scope_broadening_are_acce
     assert change["change"] == "widened" and "(broader)" in change["reasons"][0]
     md = diff.render_markdown([stack], "a", "b")
     assert lines_with(md, "⚠️ widened", "MSSP Sentinel onboarding", "deploy identity (mssp-identity)",
-                      "**MSSP Sentinel diagnostic destination (custom role:")
+                      "**MSSP Sentinel diagnostic destination (law-mssp-sentinel) (custom role:")
     assert lines_with(md, "🟠 replace (forced by `scope`)")  # a role assignment's scope forces a replace
 
 
