@@ -61,31 +61,11 @@ class CustomerTenantIdentity(pulumi.ComponentResource):
             self.object_id = sp.object_id
             if customer.access_model == "direct":
                 for sub in customer.subscriptions:
-                    azure_native.authorization.RoleAssignment(
-                        f"{name}-monitoring-contributor-{sub.id}",
-                        role_assignment_name=naming.stable_guid(
-                            "direct", customer.tenant_id, sub.id, roles.MONITORING_CONTRIBUTOR.guid
-                        ),
-                        scope=f"/subscriptions/{sub.id}",
-                        role_definition_id=roles.role_definition_id(sub.id, roles.MONITORING_CONTRIBUTOR),
-                        principal_id=sp.object_id,
-                        principal_type="ServicePrincipal",
-                        description="mssp-sentinel: write diagnostic settings to the MSSP workspace (direct model)",
-                        opts=pulumi.ResourceOptions(parent=self, provider=args.admin_providers[sub.id]),
-                    )
+                    self._grant(name, args, sp, sub.id, roles.MONITORING_CONTRIBUTOR, "direct",
+                                "mssp-sentinel: write diagnostic settings to the MSSP workspace (direct model)")
                     if sub.id in args.sql_audit_subscriptions:
-                        azure_native.authorization.RoleAssignment(
-                            f"{name}-sql-security-manager-{sub.id}",
-                            role_assignment_name=naming.stable_guid(
-                                "direct", customer.tenant_id, sub.id, roles.SQL_SECURITY_MANAGER.guid
-                            ),
-                            scope=f"/subscriptions/{sub.id}",
-                            role_definition_id=roles.role_definition_id(sub.id, roles.SQL_SECURITY_MANAGER),
-                            principal_id=sp.object_id,
-                            principal_type="ServicePrincipal",
-                            description="mssp-sentinel: enable SQL server auditing to Azure Monitor (direct model)",
-                            opts=pulumi.ResourceOptions(parent=self, provider=args.admin_providers[sub.id]),
-                        )
+                        self._grant(name, args, sp, sub.id, roles.SQL_SECURITY_MANAGER, "direct",
+                                    "mssp-sentinel: enable SQL server auditing to Azure Monitor (direct model)")
                 if args.read_only_client_id is not None:
                     reader = azuread.ServicePrincipal(
                         f"{name}-readonly-sp",
@@ -95,15 +75,20 @@ class CustomerTenantIdentity(pulumi.ComponentResource):
                     )
                     for sub in customer.subscriptions:
                         for role in roles.READ_ONLY_ROLES:
-                            azure_native.authorization.RoleAssignment(
-                                f"{name}-readonly-{role.name.lower().replace(' ', '-')}-{sub.id}",
-                                role_assignment_name=naming.stable_guid("direct-readonly", customer.tenant_id, sub.id,
-                                                                        role.guid),
-                                scope=f"/subscriptions/{sub.id}",
-                                role_definition_id=roles.role_definition_id(sub.id, role),
-                                principal_id=reader.object_id,
-                                principal_type="ServicePrincipal",
-                                description="mssp-sentinel read-only identity: previews and drift (direct model)",
-                                opts=pulumi.ResourceOptions(parent=self, provider=args.admin_providers[sub.id]),
-                            )
+                            self._grant(f"{name}-readonly", args, reader, sub.id, role, "direct-readonly",
+                                        "mssp-sentinel read-only identity: previews and drift (direct model)")
         self.register_outputs({"adminConsentUrl": self.consent_url, "servicePrincipalObjectId": self.object_id})
+
+    def _grant(self, prefix: str, args: CustomerTenantIdentityArgs, sp: azuread.ServicePrincipal, subscription_id: str,
+               role: roles.Role, seed: str, description: str) -> None:
+        """`role` on the subscription for `sp`, created with the customer-tenant Owner provider (direct model)."""
+        azure_native.authorization.RoleAssignment(
+            f"{prefix}-{role.name.lower().replace(' ', '-')}-{subscription_id}",
+            role_assignment_name=naming.stable_guid(seed, args.customer.tenant_id, subscription_id, role.guid),
+            scope=f"/subscriptions/{subscription_id}",
+            role_definition_id=roles.role_definition_id(subscription_id, role),
+            principal_id=sp.object_id,
+            principal_type="ServicePrincipal",
+            description=description,
+            opts=pulumi.ResourceOptions(parent=self, provider=args.admin_providers[subscription_id]),
+        )
