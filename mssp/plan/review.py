@@ -93,6 +93,9 @@ def config_principals(customer: Any) -> dict[str, dict[str, Any]]:
     return found
 
 
+SQL_AUDIT_POLICY = "azure-native:sql:ServerBlobAuditingPolicy"
+
+
 def review_section(loaded: Any, registrations: Sequence[Any], platform_registrations: Sequence[Any] = (),
                    platform_outputs: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The `review` section of a stack's manifest (keys sorted, like everything in a manifest)."""
@@ -123,7 +126,6 @@ def review_section(loaded: Any, registrations: Sequence[Any], platform_registrat
         }
         principals = config_principals(customer) | principals
         if lighthouse and customer.lighthouse.mode == "template":
-            from components.forwarding.diagnostics import sql_audit_subscriptions
             from components.lighthouse.delegation import definition_properties
 
             mssp_id = str(outputs.get("servicePrincipalObjectId", "(platform output servicePrincipalObjectId)"))
@@ -131,8 +133,8 @@ def review_section(loaded: Any, registrations: Sequence[Any], platform_registrat
                 "scopes": [f"/subscriptions/{s.id}" for s in customer.subscriptions],
                 "properties": definition_properties(customer, platform.tenant_id, "", mssp_id,
                                                     platform.identity.display_name,
-                                                    sql_audit=bool(sql_audit_subscriptions(loaded.inventory,
-                                                                                           customer.forwarding))),
+                                                    # As the program planned it: an auditing policy registered.
+                                                    sql_audit=any(r.type == SQL_AUDIT_POLICY for r in registrations)),
             }
     section["principals"] = principals
     return _sorted(section)

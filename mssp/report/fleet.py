@@ -119,12 +119,11 @@ def customer_row(stack: str, project_dir: Path, health: Mapping[str, Any] | None
     lighthouse = customer.access_model == "lighthouse"
     authorizations = []
     if lighthouse:
-        from components.forwarding.diagnostics import sql_audit_subscriptions
-
         first = customer.subscriptions[0].id
+        audited = {str(a.get("serverId", "")).split("/")[2] for a in manifest["outputs"].get("auditedSqlServers") or []}
         props = definition_properties(customer, loaded.platform.tenant_id, first,
                                       "platform service principal", loaded.platform.identity.display_name,
-                                      sql_audit=first in sql_audit_subscriptions(loaded.inventory, customer.forwarding))
+                                      sql_audit=first in audited)
         for kind, key in (("permanent", "authorizations"), ("eligible (just in time)", "eligibleAuthorizations")):
             for a in props.get(key) or []:
                 role = roles.BY_GUID.get(a["roleDefinitionId"])
