@@ -92,14 +92,19 @@ def test_no_pull_request_target_and_minimal_permissions(path: Path):
         assert "write-all" not in str(job["permissions"])
 
 
+def one_line(step: dict[str, Any]) -> str:
+    return " ".join(str(step.get("run", "")).replace("\\\n", " ").split())
+
+
 def test_jobs_run_the_tests_plan_the_diff_and_comment_once():
     jobs = pr_workflow()["jobs"]
     assert "./dev test" in run_lines({"jobs": {"t": jobs["test"]}})
-    diff_runs = [" ".join(str(s.get("run", "")).replace("\\\n", " ").split()) for s in jobs["plan-diff"]["steps"]]
+    diff_runs = [one_line(s) for s in jobs["plan-diff"]["steps"]]
     (diff_run,) = [r for r in diff_runs if "./dev diff " in r]
     assert "--json" in diff_run and "--markdown" in diff_run and "--fail-on-mandatory" in diff_run
-    # The base commit's own code runs the diff (its rules judge HEAD), from a worktree of the base.
-    assert diff_run.startswith('cd "$RUNNER_TEMP/base"')
+    # The base commit's own code runs the diff (its rules judge HEAD), from a worktree of the base, and
+    # never runs the PR's code: HEAD's plans of a code change come from plan-head's artifact.
+    assert diff_run.startswith('cd "$RUNNER_TEMP/base"') and '--head-plans "$RUNNER_TEMP/head-plans"' in diff_run
     assert any('git worktree add --detach "$RUNNER_TEMP/base" "$BASE_SHA"' in r for r in diff_runs)
     checkout = jobs["plan-diff"]["steps"][0]
     assert checkout["uses"].startswith("actions/checkout@") and checkout["with"]["fetch-depth"] == 0
@@ -111,6 +116,85 @@ def test_jobs_run_the_tests_plan_the_diff_and_comment_once():
     assert [s["uses"].split("@")[0] for s in comment["steps"]] == ["actions/download-artifact", "actions/github-script"]
     script = comment["steps"][1]["with"]["script"]
     assert diff.MARKER in script and "updateComment" in script and "createComment" in script
+
+
+# Jobs that run the PR's files, and jobs that hold something worth stealing (a secret, a write token, the
+# report that is posted). No job may be both, except preview (after a reviewer approved it).
+UNTRUSTED_JOBS = {"test", "plan-head"}
+TRUSTED_JOBS = {"scope", "plan-diff", "diff-comment"}
+# What runs a file of the checkout: the project's script, an interpreter or an installer (which runs setup.py).
+_RUNS_CODE = re.compile(r"(^|[\s;&|(])(\./dev|python3?|pip|pytest|ruff|make|npm|node|bash|sh|source)\b|\.venv/")
+
+
+def test_every_pr_job_is_either_trusted_or_runs_the_prs_code():
+    jobs = pr_workflow()["jobs"]
+    assert set(jobs) == UNTRUSTED_JOBS | TRUSTED_JOBS | {"preview"}
+    for name in UNTRUSTED_JOBS:
+        job = jobs[name]
+        assert job["permissions"] == {"contents": "read"}, name
+        assert "environment" not in job and "secrets." not in yaml.safe_dump(job), name
+        assert not any(str(s.get("uses", "")).startswith("actions/cache") for s in job["steps"]), name
+    for name in TRUSTED_JOBS:
+        for step in jobs[name]["steps"]:
+            run = str(step.get("run", ""))
+            if not run:
+                continue
+            body = run.split('cd "$RUNNER_TEMP/base"', 1)
+            # Code may run only after moving into the base commit's worktree, and only the base's ./dev there.
+            assert not _RUNS_CODE.search(body[0]), f"{name}: `{run}` runs a file of the PR's checkout"
+            if len(body) == 2:
+                assert "python" not in body[1] and "pip " not in body[1], f"{name}: {run}"
+        for step in jobs[name]["steps"]:
+            if str(step.get("uses", "")).startswith("actions/checkout@"):
+                assert "ref" not in step.get("with", {}), f"{name}: a checkout of the PR is data here, not a ref"
+
+
+def test_head_is_planned_by_the_prs_code_only_in_plan_head_and_only_for_code_changes():
+    jobs = pr_workflow()["jobs"]
+    scope_run = next(one_line(s) for s in jobs["scope"]["steps"] if "--scope-only" in one_line(s))
+    assert scope_run.startswith('cd "$RUNNER_TEMP/base"')
+    assert {"head-runs-code", "head-stacks"} <= set(jobs["scope"]["outputs"])
+    head = jobs["plan-head"]
+    assert head["needs"] == "scope" and "needs.scope.outputs.head-runs-code == 'true'" in head["if"]
+    (step,) = [s for s in head["steps"] if "./dev plan" in one_line(s)]
+    assert "--out-dir out/head-plans" in one_line(step)
+    # The stack names reach the shell through the environment, never spliced into the script.
+    assert step["env"]["STACKS"] == "${{ needs.scope.outputs.head-stacks }}" and "${{" not in step["run"]
+    (upload,) = [s for s in head["steps"] if str(s.get("uses", "")).startswith("actions/upload-artifact@")]
+    assert upload["with"]["name"] == "head-plans"
+    judge = jobs["plan-diff"]
+    assert judge["needs"] == ["scope", "plan-head"]
+    assert "needs.plan-head.result != 'failure'" in judge["if"]  # skipped (no code change) is fine
+    (download,) = [s for s in judge["steps"] if str(s.get("uses", "")).startswith("actions/download-artifact@")]
+    assert download["with"]["name"] == "head-plans" and "head-runs-code == 'true'" in download["if"]
+
+
+def test_only_the_judges_own_report_is_posted():
+    """A job that ran the PR's code could upload an artifact named plan-diff first: the comment job posts
+    only the file whose sha256 the judge itself put in its job outputs."""
+    jobs = pr_workflow()["jobs"]
+    judge = jobs["plan-diff"]
+    assert judge["outputs"]["report-sha256"] == "${{ steps.diff.outputs.report-sha256 }}"
+    (diff_step,) = [s for s in judge["steps"] if s.get("id") == "diff"]
+    assert "sha256sum" in diff_step["run"] and "report-sha256=" in diff_step["run"]
+    # The report is written outside the PR's checkout: a committed out/diff.md cannot stand in for it.
+    assert "$GITHUB_WORKSPACE/out" not in diff_step["run"] and "$RUNNER_TEMP/out/diff.md" in diff_step["run"]
+    comment = jobs["diff-comment"]
+    script_step = comment["steps"][1]
+    assert script_step["env"]["REPORT_SHA256"] == "${{ needs.plan-diff.outputs.report-sha256 }}"
+    script = script_step["with"]["script"]
+    assert "createHash('sha256')" in script and "process.env.REPORT_SHA256" in script
+    assert script.index("REPORT_SHA256") < script.index("createComment")
+
+
+def test_the_judge_trusts_only_signed_cache_entries():
+    jobs = pr_workflow()["jobs"]
+    (diff_step,) = [s for s in jobs["plan-diff"]["steps"] if s.get("id") == "diff"]
+    assert diff_step["env"]["MSSP_PLAN_CACHE_KEY"] == "${{ secrets.MSSP_PLAN_CACHE_KEY }}"
+    assert "--no-cache" in diff_step["run"]  # no key (a fork): the cache is not read at all
+    drift = load(ROOT / ".github" / "workflows" / "drift.yml")["jobs"]["plan-cache"]
+    (fill,) = [s for s in drift["steps"] if "./dev diff" in one_line(s)]
+    assert fill["env"]["MSSP_PLAN_CACHE_KEY"] == "${{ secrets.MSSP_PLAN_CACHE_KEY }}"
 
 
 def test_real_preview_uses_pulumi_actions_for_same_repository_prs_with_oidc_only():
@@ -126,7 +210,19 @@ def test_real_preview_uses_pulumi_actions_for_same_repository_prs_with_oidc_only
     # The base commit's policy pack judges the preview (checked out into .base).
     (base,) = [s for s in job["steps"] if s.get("with", {}).get("path") == ".base"]
     assert base["with"]["ref"] == "${{ github.event.pull_request.base.sha }}"
-    assert w["policyPacks"] == ".base/policies" and (ROOT / "policies" / "PulumiPolicy.yaml").exists()
+    assert w["policyPacks"] == "${{ github.workspace }}/.base/policies"
+    assert (ROOT / "policies" / "PulumiPolicy.yaml").exists() and w["work-dir"] == "head"
+    # Nothing of the PR runs before the engine loads the pack: the base's virtualenv is built first, the PR's
+    # from wheels only, and the PR's ./dev is never called.
+    steps = job["steps"]
+    before = steps[:steps.index(step)]
+    runs = [one_line(s) for s in before if s.get("run")]
+    assert runs[0] == ".base/dev --help"
+    assert not any(re.search(r"(^|\s)(\./dev|head/dev)\b", r) for r in runs), runs
+    (install,) = [r for r in runs if "pip install" in r]
+    assert "--only-binary :all:" in install and "--require-hashes" in install and "head/requirements.lock" in install
+    head_checkout = next(i for i, s in enumerate(before) if s.get("with", {}).get("path") == "head")
+    assert head_checkout > next(i for i, s in enumerate(before) if s.get("run") == ".base/dev --help")
     # Its Pulumi secrets sit on the one step that needs them, in an environment with reviewers.
     assert job["environment"] == "preview"
     assert set(step["env"]) == {"PULUMI_ACCESS_TOKEN", "PULUMI_CONFIG_PASSPHRASE"}
@@ -140,6 +236,8 @@ def test_only_the_preview_job_sees_secrets_or_an_oidc_token():
         text = yaml.safe_dump(job)
         if name == "preview":
             continue
+        # The judge alone gets the cache's signing key, on its diff step (it runs no file of the PR).
+        text = text.replace("${{ secrets.MSSP_PLAN_CACHE_KEY }}", "") if name == "plan-diff" else text
         assert "secrets." not in text, name
         assert "id-token" not in str(job.get("permissions")), name
 
@@ -179,7 +277,10 @@ def test_secrets_only_on_the_step_that_needs_them(path: Path):
     assert "secrets." not in yaml.safe_dump(doc.get("env", {}))
     for name, job in doc["jobs"].items():
         assert "secrets." not in yaml.safe_dump(job.get("env", {})), f"{path.name}: job {name} sets a secret for every step"
-        if any("secrets." in yaml.safe_dump(s.get("env", {})) for s in job.get("steps", [])):
+        step_env = yaml.safe_dump([s.get("env", {}) for s in job.get("steps", [])])
+        # The plan cache's signing key is the one secret a job without an environment may hold: only jobs
+        # that run reviewed code get it (pr.yml's judge, drift.yml's plan-cache on the default branch).
+        if "secrets." in step_env.replace("${{ secrets.MSSP_PLAN_CACHE_KEY }}", ""):
             # A job handling a Pulumi token runs in an environment (reviewers, branch limits).
             assert job.get("environment"), f"{path.name}: job {name} uses secrets outside an environment"
 

@@ -8,11 +8,19 @@ in `$MSSP_PLAN_CACHE`, else `$XDG_CACHE_HOME/mssp-sentinel/plans`, else `~/.cach
 
 Keys come from git blob ids (`git ls-tree`) for refs, and from file contents for a working folder;
 both are content hashes, and a key also covers the cache format and the Python version.
+
+A key names what a plan read, not who made the entry. In CI, any job that runs a pull request's code can
+write cache entries that later runs of that pull request restore (it can take the job's runtime token from
+the runner), so entries are signed: with `$MSSP_PLAN_CACHE_KEY` set (a repository secret given only to jobs
+that run reviewed code), `store` adds an HMAC-SHA256 of the entry and its key, and `load` ignores an entry
+whose HMAC is missing or wrong (a miss: the plan runs again). Without the variable nothing is signed or
+checked, which is right for a user's own machine; the PR workflow does not read the cache without it.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import os
 import subprocess
@@ -25,6 +33,7 @@ from typing import Any
 from mssp.diff.affected import StackInfo, classify_path
 
 CACHE_ENV = "MSSP_PLAN_CACHE"
+SIGNING_ENV = "MSSP_PLAN_CACHE_KEY"  # the HMAC key of signed entries (see the module docstring)
 FORMAT = "mssp-plan-cache/2"  # 2: platform entries keep the registrations too (mssp.plan.command.PlanSession)
 # Folders never read by a plan (and large): not walked when hashing a working folder.
 _SKIP_DIRS = frozenset({".git", ".venv", "__pycache__", ".pytest_cache", ".ruff_cache", "node_modules", "out"})
@@ -102,23 +111,39 @@ def plan_key(blobs: Mapping[str, str], stack: StackInfo, stacks: Iterable[StackI
     return h.hexdigest()
 
 
+def _signature(secret: str, key: str, value: Mapping[str, Any]) -> str:
+    """HMAC-SHA256 over the entry's key and its canonical JSON: an entry cannot be moved to another key."""
+    body = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hmac.new(secret.encode(), f"{FORMAT}\0{key}\0{body}".encode(), hashlib.sha256).hexdigest()
+
+
 def load(key: str, directory: Path | None = None) -> dict[str, Any] | None:
     path = (directory or cache_dir()) / f"{key}.json"
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    return data if isinstance(data, dict) else None
+    if not isinstance(data, dict):
+        return None
+    secret = os.environ.get(SIGNING_ENV)
+    if secret:
+        mac = data.pop("hmac", None)
+        if not isinstance(mac, str) or not hmac.compare_digest(mac, _signature(secret, key, data)):
+            return None  # unsigned or forged: a miss, never a plan
+    return data
 
 
 def store(key: str, value: Mapping[str, Any], directory: Path | None = None) -> None:
-    """Write an entry atomically; a cache that cannot be written is no error (the plan stands)."""
+    """Write an entry atomically (signed when $MSSP_PLAN_CACHE_KEY is set); a cache that cannot be
+    written is no error (the plan stands)."""
     folder = directory or cache_dir()
+    secret = os.environ.get(SIGNING_ENV)
+    entry = {**value, "hmac": _signature(secret, key, value)} if secret else dict(value)
     try:
         folder.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=folder)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(value, f, ensure_ascii=False)
+            json.dump(entry, f, ensure_ascii=False)
         os.replace(tmp, folder / f"{key}.json")
     except OSError:
         return

@@ -11,6 +11,13 @@ docs and tests -> none); the report lists the skipped stacks and why. Plans come
 run in parallel processes, up to the core count, several stacks per process where the commit's
 planner accepts `--out-dir`.
 
+When the change edits no code (only stack files, inventories, documentation), HEAD is planned with BASE's
+code over HEAD's stack files and inventories (`plan_overlay`), so none of HEAD's code runs. When it edits
+code, HEAD's own code plans HEAD: here, or, with `--head-plans DIR`, in another job whose manifests this
+command reads as data (the PR workflow's plan-head job, which holds no credentials; this command then runs
+no code of HEAD at all). `--scope-only` says which stacks will be planned and whether HEAD's code is needed,
+from git's trees alone.
+
 A ref's code is code nobody may have reviewed yet: it runs with a scrubbed environment (an allowlist:
 PATH, locale, TZ; no ARM_*, AZURE_*, PULUMI_*, GITHUB_*/ACTIONS_*, *TOKEN*/*SECRET*/*KEY* variables) and an
 empty temporary HOME. The guardrail results are decided by THIS checkout's rules (or `--rules DIR`), not
@@ -254,6 +261,17 @@ class RefSides:
     affected: Any  # mssp.diff.affected.Affected
     cached: dict[str, int] = field(default_factory=dict)  # side -> plans taken from the cache
     planned: dict[str, int] = field(default_factory=dict)  # side -> plans run
+    # Whose code made HEAD's plans: HEAD_FROM_BASE_CODE, HEAD_FROM_HEAD_CODE or HEAD_FROM_DIR.
+    head_source: str = ""
+    head_code_paths: list[str] = field(default_factory=list)  # the code paths HEAD changes (why HEAD's code is needed)
+
+
+# Whose code plans HEAD (RefSides.head_source). A change that edits no code (only stack files, inventories,
+# documentation) is planned with BASE's code over HEAD's stack files and inventories, so no code of HEAD
+# runs; a change to code needs HEAD's own code: run here (scrubbed) or, with --head-plans, elsewhere.
+HEAD_FROM_BASE_CODE = "base-code"
+HEAD_FROM_HEAD_CODE = "head-code"
+HEAD_FROM_DIR = "head-plans"
 
 
 def _stack_files(repo: Path, commit: str, blobs: Mapping[str, str]) -> dict[str, str]:
@@ -279,9 +297,92 @@ def _stack_files(repo: Path, commit: str, blobs: Mapping[str, str]) -> dict[str,
     return out
 
 
-def plan_refs(base: str, head: str, repo: Path, *, use_cache: bool = True, jobs: int | None = None,
-              every_stack: bool = False) -> RefSides:
-    """Plan two refs: only the affected stacks, from the cache where possible, the rest in parallel."""
+def plan_overlay(base: str, head: str, repo: Path, data_paths: Sequence[str], stacks: Sequence[str],
+                 jobs: int | None = None) -> dict[str, dict[str, Any]]:
+    """Plan `stacks` with BASE's code over HEAD's stack files and inventories: a worktree of `base` in which
+    each of `data_paths` (paths of plan data, never code) is replaced by its HEAD content, or removed where
+    HEAD deleted it. No file of HEAD but those is in the tree, so no code of HEAD can run. The contents are
+    written as plain files from `git cat-file` (a symlink in HEAD becomes a file holding its target's name)."""
+    _resolve(base, repo)
+    tmp = Path(tempfile.mkdtemp(prefix="mssp-diff-"))
+    tree = tmp / "tree"
+    try:
+        added = _git(repo, "worktree", "add", "--detach", str(tree), base)
+        if added.returncode != 0:
+            raise UserError(f"git worktree add {base} failed: {added.stderr.strip()}")
+        try:
+            for path in data_paths:
+                target = tree / path
+                shown = subprocess.run(["git", "-C", str(repo), "cat-file", "blob", f"{head}:{path}"],
+                                       capture_output=True, timeout=120, check=False)
+                if target.is_symlink() or target.exists():
+                    target.unlink()
+                if shown.returncode == 0:
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_bytes(shown.stdout)
+            return plan_tree(tree, tmp, stacks=stacks, jobs=jobs)
+        finally:
+            _git(repo, "worktree", "remove", "--force", str(tree))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+_STACK_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")  # the characters the Pulumi CLI allows in a stack name
+
+
+def load_head_plans(folder: Path, stacks: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """HEAD's plans of `stacks` from a folder that HEAD's own `mssp plan A B --out-dir DIR` wrote in another
+    job (the PR workflow's plan-head job, which holds no credentials). Each must be there, as `<stack>.json`
+    with that stack's name inside; other files are ignored. They are data: read, checked, never run."""
+    if not folder.is_dir():
+        raise UserError(f"--head-plans {folder}: not a directory; allowed: the folder HEAD's "
+                        "`python -m mssp plan STACK ... --out-dir DIR` wrote")
+    got: dict[str, dict[str, Any]] = {}
+    missing = []
+    for stack in stacks:
+        path = folder / f"{stack}.json"
+        if not _STACK_NAME.match(stack) or not path.is_file():
+            error = folder / f"{stack}.error.txt"
+            detail = " / ".join(error.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-3:]) \
+                if _STACK_NAME.match(stack) and error.is_file() else "no manifest"
+            missing.append(f"{stack} ({detail})")
+            continue
+        manifest = load_manifest(path)
+        if manifest["stack"] != stack:
+            raise UserError(f"--head-plans {path}: holds the plan of stack {manifest['stack']!r}, not {stack!r}")
+        got[stack] = manifest
+    if missing:
+        raise UserError(f"--head-plans {folder}: HEAD's plan is missing for {len(missing)} affected stack(s): "
+                        + "; ".join(missing) + ". HEAD changes code, so its plans must come from HEAD's own "
+                        "`mssp plan STACK ... --out-dir DIR` (the PR workflow's plan-head job)")
+    return got
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a ref-to-ref diff will plan, before any plan runs (`mssp diff --scope-only`)."""
+
+    commits: Mapping[str, str]
+    changed: list[str]
+    blobs: Mapping[str, Mapping[str, str]]
+    infos: Mapping[str, list[Any]]  # side -> [mssp.diff.affected.StackInfo]
+    affected: Any  # mssp.diff.affected.Affected
+    head_code_paths: list[str]  # changed paths HEAD's plans read as code: HEAD's code is needed to plan them
+    data_paths: list[str]  # changed stack files and inventories
+
+    def wanted(self, side: str) -> list[str]:
+        mine = {s.name for s in self.infos[side]}
+        return [s for s in sorted(self.affected.stacks) if s in mine]
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.affected.to_json(), "headRunsCode": bool(self.head_code_paths),
+                "headCodePaths": self.head_code_paths, "headStacks": self.wanted("head"),
+                "baseStacks": self.wanted("base")}
+
+
+def ref_scope(base: str, head: str, repo: Path, every_stack: bool = False) -> Scope:
+    """Which stacks the change from `base` to `head` can affect, and whether planning HEAD needs HEAD's code:
+    read from git's trees only (`git diff`, `ls-tree`, `cat-file`), no code of either ref runs."""
     from mssp.diff import affected as aff
     from mssp.diff import cache
 
@@ -299,12 +400,41 @@ def plan_refs(base: str, head: str, repo: Path, *, use_cache: bool = True, jobs:
     verdict = aff.affected_stacks(changed, every)
     if every_stack:
         verdict = aff.Affected({s.name: verdict.stacks.get(s.name, ("--all-stacks",)) for s in every}, {})
+    kinds = {p: aff.classify_path(p, every) for p in changed}
+    bad = sorted(s.name for s in every if not _STACK_NAME.match(s.name))
+    if bad:
+        raise UserError(f"stacks/: {', '.join(repr(b) for b in bad)} is not a stack name; allowed: letters, digits, "
+                        "'_', '.', '-' (stacks/Pulumi.<stack>.yaml)")
+    return Scope(commits, changed, blobs, infos, verdict,
+                 head_code_paths=sorted(p for p, k in kinds.items() if k in ("code", "unknown")),
+                 data_paths=sorted(p for p, k in kinds.items() if k in ("stack", "inventory")))
+
+
+def plan_refs(base: str, head: str, repo: Path, *, use_cache: bool = True, jobs: int | None = None,
+              every_stack: bool = False, head_plans: Path | None = None) -> RefSides:
+    """Plan two refs: only the affected stacks, from the cache where possible, the rest in parallel.
+
+    BASE is planned with its own code. HEAD is planned with BASE's code when the change edits no code
+    (plan_overlay); otherwise with HEAD's own code, here (scrubbed) or, given `head_plans`, not at all
+    here: HEAD's plans are then read from that folder (load_head_plans), and never enter the cache."""
+    from mssp.diff import cache
+
+    scope = ref_scope(base, head, repo, every_stack)
+    if not scope.head_code_paths:
+        source = HEAD_FROM_BASE_CODE
+    else:
+        source = HEAD_FROM_DIR if head_plans is not None else HEAD_FROM_HEAD_CODE
     sides: dict[str, dict[str, dict[str, Any]]] = {}
-    result = RefSides({}, {}, verdict)
-    for side, commit in commits.items():
-        mine = {s.name: s for s in infos[side]}
-        wanted = [s for s in verdict.stacks if s in mine]
-        keys = {s: cache.plan_key(blobs[side], mine[s], infos[side]) for s in wanted}
+    result = RefSides({}, {}, scope.affected, head_source=source, head_code_paths=scope.head_code_paths)
+    for side, commit in scope.commits.items():
+        mine = {s.name: s for s in scope.infos[side]}
+        wanted = scope.wanted(side)
+        if side == "head" and source == HEAD_FROM_DIR:
+            assert head_plans is not None
+            sides[side] = load_head_plans(head_plans, wanted)
+            result.cached[side], result.planned[side] = 0, 0
+            continue
+        keys = {s: cache.plan_key(scope.blobs[side], mine[s], scope.infos[side]) for s in wanted}
         got: dict[str, dict[str, Any]] = {}
         for s in wanted:
             hit = cache.load(keys[s]) if use_cache else None
@@ -313,7 +443,11 @@ def plan_refs(base: str, head: str, repo: Path, *, use_cache: bool = True, jobs:
         missing = [s for s in wanted if s not in got]
         result.cached[side], result.planned[side] = len(got), len(missing)
         if missing:
-            fresh = plan_ref(commit, repo, missing, jobs)
+            if side == "head" and source == HEAD_FROM_BASE_CODE:
+                # Same code on both sides (no code path changed), so this is HEAD's plan: cached under its key.
+                fresh = plan_overlay(scope.commits["base"], commit, repo, scope.data_paths, missing, jobs)
+            else:
+                fresh = plan_ref(commit, repo, missing, jobs)
             for s, m in fresh.items():
                 got[s] = m
                 if use_cache:
@@ -721,6 +855,7 @@ def report_json(stacks: Sequence[Mapping[str, Any]], base: str, head: str,
     if scope is not None:
         doc["affected"] = scope.affected.to_json()
         doc["cache"] = {"cached": scope.cached, "planned": scope.planned}
+        doc["headPlans"] = {"source": scope.head_source, "headCodePaths": scope.head_code_paths}
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -753,7 +888,7 @@ def render_markdown(stacks: Sequence[Mapping[str, Any]], base: str, head: str, l
 
     scope_lines = diff_markdown.scope_section(scope.affected.stacks, scope.affected.skipped, scope.cached,
                                               None if limit is None else diff_markdown.SCOPE_NAMES,
-                                              hint) if scope is not None else []
+                                              hint, _head_source_line(scope)) if scope is not None else []
     preamble = "\n\n".join(part for part in ("\n".join(_guardrail_section(guardrails)), "\n".join(scope_lines))
                            if part)
     if limit is None:
@@ -766,6 +901,21 @@ def render_markdown(stacks: Sequence[Mapping[str, Any]], base: str, head: str, l
     # After the comment's marker and title line, before the summary.
     head_lines, _, rest = body.partition("\n\n")
     return f"{head_lines}\n\n{preamble}\n\n{rest}"
+
+
+def _head_source_line(scope: RefSides) -> str:
+    """Whose code made HEAD's plans: the reviewer must know whether the plans themselves can be trusted."""
+    from mssp.plan.markdown import code
+
+    if scope.head_source == HEAD_FROM_BASE_CODE:
+        return ("HEAD was planned with the base commit's code over HEAD's stack files and inventories: this change "
+                "edits no code, so none of its code ran.")
+    paths = ", ".join(code(p) for p in scope.head_code_paths[:5]) + (
+        f" and {len(scope.head_code_paths) - 5} more" if len(scope.head_code_paths) > 5 else "")
+    where = ("by HEAD's own code in a job without credentials (plan-head), and read here as data"
+             if scope.head_source == HEAD_FROM_DIR else "by HEAD's own code, run here with a scrubbed environment")
+    return (f"⚠️ HEAD's plans were made {where}, because this change edits code ({paths}). The guardrails above "
+            "are the base's, but a plan is only as faithful as the code that made it: review the code change.")
 
 
 def _guardrail_section(guardrails: Mapping[str, Any] | None) -> list[str]:
@@ -816,6 +966,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--no-cache", action="store_true", help="with two git refs: neither read nor write the plan cache")
     p.add_argument("--jobs", type=int, default=None, metavar="N",
                    help="planning processes at once (default: the core count)")
+    p.add_argument("--head-plans", type=Path, metavar="DIR",
+                   help="with two git refs: never run HEAD's code here. A change that edits code takes HEAD's plans "
+                   "of the affected stacks from DIR (written by HEAD's own `mssp plan STACK ... --out-dir DIR` in a "
+                   "job without credentials, e.g. the PR workflow's plan-head job); a change that edits only stack "
+                   "files, inventories or docs is planned with BASE's code, as without this option")
+    p.add_argument("--scope-only", action="store_true",
+                   help="with two git refs: plan nothing; write (to --json, else stdout) which stacks the change can "
+                   "affect, which are skipped and why, and whether planning HEAD needs HEAD's code (headRunsCode, "
+                   "headCodePaths, headStacks). Reads git's trees only: no code of either ref runs")
     p.set_defaults(func=run)
 
 
@@ -829,9 +988,21 @@ def run(args: argparse.Namespace) -> int:
     if args.rules is not None and not (args.rules / "policies" / "rules.py").is_file():
         raise UserError(f"--rules {args.rules}: no policies/rules.py there")
     scope: RefSides | None = None
-    if _is_ref(args.base) and _is_ref(args.head):
+    both_refs = _is_ref(args.base) and _is_ref(args.head)
+    if (args.scope_only or args.head_plans is not None) and not both_refs:
+        option = "--scope-only" if args.scope_only else "--head-plans"
+        raise UserError(f"{option} needs two git refs (BASE and HEAD); got a manifest or directory")
+    if args.scope_only:
+        text = json.dumps(ref_scope(args.base, args.head, args.repo, args.all_stacks).to_json(), indent=2) + "\n"
+        if args.json:
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            args.json.write_text(text, encoding="utf-8")
+        else:
+            print(text, end="")
+        return 0
+    if both_refs:
         scope = plan_refs(args.base, args.head, args.repo, use_cache=not args.no_cache, jobs=args.jobs,
-                          every_stack=args.all_stacks)
+                          every_stack=args.all_stacks, head_plans=args.head_plans)
         base, head = scope.base, scope.head
     else:
         base = load_side(args.base, args.repo)

@@ -175,9 +175,10 @@ SCOPE_NAMES = 40  # stacks named per line of the planned/skipped summary in a co
 
 
 def scope_section(planned: Mapping[str, Sequence[str]], skipped: Mapping[str, str], cached: Mapping[str, int],
-                  max_names: int | None = None, hint: str = "in the `--full-markdown` file") -> list[str]:
-    """Which stacks a ref-to-ref diff planned and why, which it skipped (grouped by reason), and how
-    many plans came from the plan cache (mssp.diff.affected, mssp.diff.cache)."""
+                  max_names: int | None = None, hint: str = "in the `--full-markdown` file",
+                  head_source: str = "") -> list[str]:
+    """Which stacks a ref-to-ref diff planned and why, which it skipped (grouped by reason), how many
+    plans came from the plan cache (mssp.diff.affected, mssp.diff.cache), and whose code planned HEAD."""
 
     def names(items: list[str]) -> str:
         shown = items if max_names is None else items[:max_names]
@@ -196,6 +197,8 @@ def scope_section(planned: Mapping[str, Sequence[str]], skipped: Mapping[str, st
                      + names([code(n) for n in stacks]) + ".")
     if any(cached.values()):
         lines.append(f"Plans reused from the plan cache: {cached.get('base', 0)} base, {cached.get('head', 0)} head.")
+    if head_source and planned:
+        lines.append(head_source)
     return ["<br>".join(lines)] if lines else []
 
 

@@ -398,11 +398,11 @@ def test_the_pr_workflow_uploads_the_full_report():
     wf = yaml.safe_load((PROJECT_DIR / ".github" / "workflows" / "pr.yml").read_text(encoding="utf-8"))
     steps = wf["jobs"]["plan-diff"]["steps"]
     run = next(s["run"] for s in steps if "./dev diff" in str(s.get("run")))
-    assert "--markdown \"$GITHUB_WORKSPACE/out/diff.md\"" in run
-    assert "--full-markdown \"$GITHUB_WORKSPACE/out/diff-full.md\"" in run
+    assert "--markdown \"$RUNNER_TEMP/out/diff.md\"" in run
+    assert "--full-markdown \"$RUNNER_TEMP/out/diff-full.md\"" in run
     assert "plan-diff artifact" in run
     upload = next(s for s in steps if str(s.get("uses", "")).startswith("actions/upload-artifact"))
-    assert upload["with"]["name"] == "plan-diff" and upload["with"]["path"].rstrip("/") == "out"
+    assert upload["with"]["name"] == "plan-diff" and upload["with"]["path"].rstrip("/") == "${{ runner.temp }}/out"
 
 
 def test_deploy_mode_role_widening_and_role_assignment_scope_broadening_are_access_changes():
