@@ -49,13 +49,19 @@ LOGS_INGESTION_API_VERSION = "2023-01-01"
 # Token audience of the Logs Ingestion API (azure-facts §4).
 MONITOR_AUDIENCE = "https://monitor.azure.com"
 # Trigger concurrency: at most this many runs at once, further calls wait (up to MAX_WAITING_RUNS) rather
-# than start. Source: MicrosoftDocs azure-docs articles/logic-apps/logic-apps-workflow-actions-triggers.md
-# ("Change trigger concurrency": runtimeConfiguration.concurrency.runs 1-100, maximumWaitingRuns 1-100;
-# once on, concurrency control cannot be switched off without recreating the trigger).
+# than start, and past that get 429. Sources: MicrosoftDocs azure-docs articles/logic-apps/
+# logic-apps-workflow-actions-triggers.md ("Change trigger concurrency", "Change waiting runs limit":
+# "Request and webhook triggers return 429 errors"; once on, concurrency control cannot be switched off)
+# and logic-apps-limits-and-config.md (runs 1-50, later 1-100; waiting runs from 10 + runs to 100). The
+# workflow checker holds these bounds (components/workflows/check.py) and checks every definition.
 CONCURRENT_RUNS = 10
 MAX_WAITING_RUNS = 50
-# Same document, "Operation options": EnableSchemaValidation makes a Request trigger reject a body that
-# does not match its schema with 400 Bad Request instead of starting a run.
+# Request trigger "Schema Validation": a body that does not match the trigger's schema gets HTTP 400 Bad
+# Request and starts no run (azure-docs articles/connectors/connectors-native-reqres.md, "Add Request
+# trigger": "turn on Schema Validation ... the trigger returns an HTTP 400 Bad Request error"). That page
+# names the designer setting, not its JSON; the code-view spelling `operationOptions: EnableSchemaValidation`
+# is what the designer writes (workflow definitions exported from it in public repositories). Microsoft's
+# operation-options table (logic-apps-workflow-actions-triggers.md) does not list it: checked, not proven.
 SCHEMA_VALIDATION = "EnableSchemaValidation"
 RETRY_POLICY: Mapping[str, Any] = MappingProxyType({
     "type": "exponential", "count": 3, "interval": "PT5S", "minimumInterval": "PT5S", "maximumInterval": "PT30S"})

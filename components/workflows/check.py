@@ -20,6 +20,13 @@ Rules:
   body, `sig=` in URLs, bearer tokens and JWTs, secure parameters with a default value. A reference
   to a `securestring`/`secureobject` parameter is fine (Logic Apps hides those from run history).
 - Limits of the definition language: at most 250 actions, 10 triggers, 10 outputs, 50 parameters.
+- Trigger concurrency (`runtimeConfiguration.concurrency`): `runs` a whole number from 1 to 50 and
+  `maximumWaitingRuns` from 10 + `runs` to 100, the narrowest bounds Microsoft has published
+  (logic-apps-limits-and-config.md, "Concurrency, looping, and debatching limits": "a value between 1
+  and 50 inclusively"; waiting runs "the minimum ... is 10 plus the number of concurrent runs ... up to
+  100"; later revisions allow runs up to 100, so 1-50 is valid under both), and not together with
+  `operationOptions: SingleInstance` ("set either property, but not both", logic-apps-workflow-actions-
+  triggers.md, "Trigger instances sequentially").
 
 Source for the schema URI, the parameter types and the limits: MicrosoftDocs/azure-docs
 articles/logic-apps/logic-apps-workflow-definition-language.md (Workflow Definition Language schema
@@ -39,6 +46,8 @@ RUN_AFTER_STATUSES = frozenset({"Succeeded", "Failed", "Skipped", "TimedOut"})
 SECURE_TYPES = frozenset({"securestring", "secureobject"})
 PARAMETER_TYPES = frozenset({"int", "float", "string", "securestring", "bool", "array", "object", "secureobject"})
 LIMITS: Mapping[str, int] = MappingProxyType({"actions": 250, "triggers": 10, "outputs": 10, "parameters": 50})
+TRIGGER_RUNS = (1, 50)  # runtimeConfiguration.concurrency.runs, inclusive (module docstring)
+WAITING_RUNS_MIN_OVER_RUNS, WAITING_RUNS_MAX = 10, 100  # maximumWaitingRuns >= runs + 10, <= 100
 
 # Functions whose first argument names an action whose results must already exist.
 _ACTION_REF = re.compile(r"\b(body|outputs|actions|result)\s*\(\s*'((?:[^']|'')*)'", re.IGNORECASE)
@@ -269,6 +278,9 @@ def check_workflow(definition: Mapping[str, Any], parameters: Mapping[str, Any] 
         if counts[section] > limit:
             problems.append(f"{section}: {counts[section]} exceed the limit of {limit}")
 
+    for tname, trigger in triggers.items():
+        problems += _trigger_concurrency_problems(f"triggers.{tname}", trigger)
+
     by_name: dict[str, _Action] = {}
     for action in actions:
         if action.name in by_name:
@@ -325,4 +337,35 @@ def check_workflow(definition: Mapping[str, Any], parameters: Mapping[str, Any] 
             continue  # secure values are supplied at deployment and never shown in run history
         for path, key, text in _strings(value, f"parameters (supplied).{pname}"):
             problems.extend(_credential_problems(path, key, text, declared))
+    return problems
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _trigger_concurrency_problems(path: str, trigger: Any) -> list[str]:
+    """A trigger's concurrency settings against the published bounds (module docstring)."""
+    if not isinstance(trigger, Mapping):
+        return [f"{path}: must be an object"]
+    runtime = trigger.get("runtimeConfiguration") or {}
+    concurrency = runtime.get("concurrency") if isinstance(runtime, Mapping) else None
+    if concurrency is None:
+        return []
+    where = f"{path}.runtimeConfiguration.concurrency"
+    if not isinstance(concurrency, Mapping):
+        return [f"{where}: must be an object"]
+    problems = []
+    runs, waiting = concurrency.get("runs"), concurrency.get("maximumWaitingRuns")
+    low, high = TRIGGER_RUNS
+    if runs is not None and not (_whole(runs) and low <= runs <= high):
+        problems.append(f"{where}.runs: must be a whole number from {low} to {high} (found {runs!r})")
+    if waiting is not None:
+        floor = (runs if _whole(runs) else low) + WAITING_RUNS_MIN_OVER_RUNS
+        if not (_whole(waiting) and floor <= waiting <= WAITING_RUNS_MAX):
+            problems.append(f"{where}.maximumWaitingRuns: must be a whole number from {floor} (runs + "
+                            f"{WAITING_RUNS_MIN_OVER_RUNS}) to {WAITING_RUNS_MAX} (found {waiting!r})")
+    if runs is not None and trigger.get("operationOptions") == "SingleInstance":
+        problems.append(f"{path}: operationOptions SingleInstance and runtimeConfiguration.concurrency.runs "
+                        "cannot both be set")
     return problems

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from conftest import PROJECT_DIR, by_type, example_manifest
 
 from components.splunk import webhook as splunk_webhook
@@ -22,8 +23,8 @@ def test_trigger_validates_the_schema_and_limits_concurrency():
     trigger = definition()["triggers"][splunk_webhook.TRIGGER_NAME]
     assert trigger["operationOptions"] == "EnableSchemaValidation"
     assert trigger["inputs"]["schema"]  # validation needs the schema it validates against
-    concurrency = trigger["runtimeConfiguration"]["concurrency"]
-    assert 1 <= concurrency["runs"] <= 100 and 1 <= concurrency["maximumWaitingRuns"] <= 100
+    assert set(trigger["runtimeConfiguration"]["concurrency"]) == {"runs", "maximumWaitingRuns"}
+    assert check_workflow(definition()) == []  # the checker holds the published concurrency bounds
 
 
 def test_failure_answer_has_status_and_correlation_id_only():
@@ -52,3 +53,29 @@ def test_empty_allowed_caller_ranges_warn_in_the_plan(stack_doc, write_stack):
     (warning,) = [p for p in m["policies"] if p["policy"] == "webhook-caller-ip-restriction"]
     assert warning["level"] == "advisory" and "allowedCallerIpRanges" in warning["message"]
     assert "SplunkWebhook" in warning["urn"]
+
+
+@pytest.mark.parametrize(("concurrency", "options", "problem"), [
+    ({"runs": 10, "maximumWaitingRuns": 50}, None, None),
+    ({"runs": 1}, None, None),
+    ({"runs": 50, "maximumWaitingRuns": 60}, None, None),
+    ({"runs": 0}, None, "runs: must be a whole number from 1 to 50 (found 0)"),
+    ({"runs": 51}, None, "runs: must be a whole number from 1 to 50 (found 51)"),
+    ({"runs": True}, None, "runs: must be a whole number"),
+    ({"runs": "10"}, None, "runs: must be a whole number"),
+    ({"runs": 10, "maximumWaitingRuns": 19}, None, "maximumWaitingRuns: must be a whole number from 20 (runs + 10)"),
+    ({"runs": 10, "maximumWaitingRuns": 101}, None, "to 100 (found 101)"),
+    ({"maximumWaitingRuns": 5}, None, "maximumWaitingRuns: must be a whole number from 11"),
+    ({"runs": 1}, "SingleInstance", "SingleInstance and runtimeConfiguration.concurrency.runs cannot both be set"),
+])
+def test_the_checker_holds_trigger_concurrency_to_the_published_bounds(concurrency, options, problem):
+    d = definition()
+    trigger = d["triggers"][splunk_webhook.TRIGGER_NAME]
+    trigger["runtimeConfiguration"] = {"concurrency": concurrency}
+    if options:
+        trigger["operationOptions"] = options
+    found = [p for p in check_workflow(d) if "concurrency" in p or "SingleInstance" in p]
+    if problem is None:
+        assert found == []
+    else:
+        assert len(found) == 1 and problem in found[0], found
