@@ -26,6 +26,8 @@ from typing import Any, Literal
 
 import yaml
 
+from components.facts import strict_yaml
+
 NAMESPACE = "mssp-sentinel"  # components.config.PROJECT; not imported: this module runs without pydantic
 STACK_FILE = "stacks/Pulumi.{}.yaml"
 
@@ -144,11 +146,28 @@ def _skip_reason(changed: Sequence[str], stacks: Sequence[StackInfo]) -> str:
     return "no changed file is read by its plan"
 
 
+def _config_keys(config: Mapping[Any, Any]) -> dict[str, Any]:
+    """A stack file's config keyed as the Pulumi CLI keys it (config.ParseKey, as
+    components/config/project.py `stack_key` applies it): `kind` is `mssp-sentinel:kind`, `ns:config:key` is
+    `ns:key`; a key the CLI cannot parse is left out (the plan refuses it). A later spelling wins, as there."""
+    out: dict[str, Any] = {}
+    for raw, value in config.items():
+        if not isinstance(raw, str):
+            continue
+        parts = raw.split(":")
+        if len(parts) == 1:
+            out[f"{NAMESPACE}:{raw}"] = value
+        elif len(parts) == 2 or (len(parts) == 3 and parts[1] == "config"):
+            out[f"{parts[0]}:{parts[-1]}"] = value
+    return out
+
+
 def stack_info(name: str, doc: Any) -> StackInfo:
     """StackInfo from a parsed stack file; kind "unknown" when its shape is not a stack file's."""
     config = doc.get("config") if isinstance(doc, dict) else None
     if not isinstance(config, dict):
         return StackInfo(name, "unknown")
+    config = _config_keys(config)
     kind = config.get(f"{NAMESPACE}:kind")
     if kind == "platform":
         return StackInfo(name, "platform")
@@ -170,8 +189,10 @@ def describe_stacks(files: Mapping[str, str]) -> list[StackInfo]:
     out = []
     for name, text in sorted(files.items()):
         try:
-            doc = yaml.safe_load(text)
-        except yaml.YAMLError:
+            # Read as the CLI and the plan read it (YAML 1.2 booleans, duplicate keys refused): a file the
+            # plan refuses is "unknown" here, so it is planned (and refused) on any change.
+            doc = strict_yaml.loads(text)
+        except (yaml.YAMLError, strict_yaml.YamlKeyError):
             doc = None
         out.append(stack_info(name, doc))
     return out

@@ -90,6 +90,25 @@ def test_stack_files_are_described_from_their_config():
     assert affected_stacks(["README.md"], infos).stacks == {}
 
 
+def test_stack_files_are_read_as_the_pulumi_cli_reads_them():
+    """Keys without the namespace are the project's (the CLI's config.ParseKey), `ns:config:key` is `ns:key`;
+    a duplicate key (which the CLI and the plan refuse) makes the file unknown, so it is planned."""
+    infos = {i.name: i for i in describe_stacks({
+        "short": "config:\n  kind: customer\n  customer:\n    platformStack: org/mssp-sentinel/mssp\n"
+                 "    forwarding:\n      inventory: stacks/inventories/short.yaml\n",
+        "legacy": "config:\n  mssp-sentinel:config:kind: platform\n",
+        "twice": "config:\n  mssp-sentinel:kind: customer\n  mssp-sentinel:kind: platform\n",
+        "last-wins": "config:\n  kind: customer\n  mssp-sentinel:kind: platform\n",
+    })}
+    assert (infos["short"].kind, infos["short"].platform, infos["short"].inventory) == \
+        ("customer", "mssp", "stacks/inventories/short.yaml")
+    assert infos["legacy"].kind == "platform"
+    assert infos["twice"].kind == "unknown"
+    assert infos["last-wins"].kind == "platform"
+    # The short spelling's inventory is found, so a change to it plans that customer (and only it).
+    assert set(affected_stacks(["stacks/inventories/short.yaml"], list(infos.values())).stacks) == {"short", "twice"}
+
+
 def test_the_cache_key_changes_with_what_the_plan_reads_and_nothing_else():
     contoso = FLEET[2]
     blobs = {"components/facts/catalog.py": "a", "stacks/Pulumi.contoso.yaml": "b", "stacks/Pulumi.mssp.yaml": "c",
