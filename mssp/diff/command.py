@@ -978,6 +978,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def _write_failure(args: argparse.Namespace, error: str) -> None:
+    """A side of a ref-to-ref diff could not be planned: the reports say why (and show a guardrail change),
+    so the PR comment tells the author; the command still exits 2."""
+    from mssp.diff import markdown as diff_markdown
+
+    try:
+        guardrails = guardrail_changes(args.base, args.head, args.repo)
+    except (OSError, ValueError):
+        guardrails = None
+    text = diff_markdown.render_failure(args.base, args.head, error, "\n".join(_guardrail_section(guardrails)))
+    for path in (args.markdown, args.full_markdown):
+        if path:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        doc = {"base": args.base, "head": args.head, "error": error, "stacks": [],
+               **({"guardrailChanges": guardrails["files"]} if guardrails else {})}
+        args.json.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
 def _is_ref(spec: str) -> bool:
     return not Path(spec).exists()
 
@@ -1001,8 +1022,12 @@ def run(args: argparse.Namespace) -> int:
             print(text, end="")
         return 0
     if both_refs:
-        scope = plan_refs(args.base, args.head, args.repo, use_cache=not args.no_cache, jobs=args.jobs,
-                          every_stack=args.all_stacks, head_plans=args.head_plans)
+        try:
+            scope = plan_refs(args.base, args.head, args.repo, use_cache=not args.no_cache, jobs=args.jobs,
+                              every_stack=args.all_stacks, head_plans=args.head_plans)
+        except UserError as exc:
+            _write_failure(args, str(exc))
+            raise
         base, head = scope.base, scope.head
     else:
         base = load_side(args.base, args.repo)

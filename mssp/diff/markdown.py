@@ -365,6 +365,19 @@ def render(stacks: Sequence[Mapping[str, Any]], base: str, head: str, limits: Li
     return "\n".join(lines) + "\n"
 
 
+def render_failure(base: str, head: str, error: str, preamble: str = "") -> str:
+    """The report when a side could not be planned or read: the reason, where a PR comment shows it (a typo in
+    a stack file must reach its author as a comment, not only as a red job). `preamble`: the guardrail change."""
+    lines = [MARKER, "## Offline plan diff", "", f"{code(base)} → {code(head)}", ""]
+    if preamble:
+        lines += [preamble, ""]
+    lines += ["❌ **The change could not be planned, so nothing was compared.**", "", "```",
+              error.replace("```", "` ` `"), "```", "",
+              "Fix the cause (often a stack file or inventory that the plan refuses: run `./dev plan STACK` "
+              "locally) and push again."]
+    return "\n".join(lines) + "\n"
+
+
 def comment_length(body: str) -> int:
     """Length as JavaScript counts it (UTF-16 code units; an emoji is two): the workflow checks `body.length`."""
     return len(body.encode("utf-16-le")) // 2

@@ -252,3 +252,37 @@ def test_as_the_pr_workflow_runs_it_a_weakened_rule_and_a_plain_webhook_url_are_
     assert {f["path"] for f in report["guardrailChanges"]} == {"policies/rules.py"}
     md = out_md.read_text()
     assert "Guardrail change" in md and "HEAD's plans were made by HEAD's own code" in md
+
+
+def test_a_change_that_cannot_be_planned_still_reports_why(repo: Path, tmp_path: Path) -> None:
+    """The judge's report must reach the PR even when HEAD does not plan (here: HEAD's plans are missing);
+    the command still exits 2 and the report names the reason and the guardrail change."""
+    out_json, out_md, full = tmp_path / "d.json", tmp_path / "d.md", tmp_path / "full.md"
+    (tmp_path / "empty").mkdir()
+    rc = main(["diff", "base", "code", "--repo", str(repo), "--head-plans", str(tmp_path / "empty"), "--no-cache",
+               "--json", str(out_json), "--markdown", str(out_md), "--full-markdown", str(full)])
+    assert rc == 2
+    md = out_md.read_text()
+    assert md.startswith(diff.MARKER) and "could not be planned" in md
+    assert "HEAD's plan is missing for 3 affected stack(s)" in md and full.read_text() == md
+    report = json.loads(out_json.read_text())
+    assert report["stacks"] == [] and "missing" in report["error"]
+
+
+def test_a_typo_in_a_stack_file_reaches_the_comment(tmp_path: Path) -> None:
+    """The everyday failure: a data-only PR whose stack file the plan refuses. The report carries the
+    plan's own error (which key, what is allowed), planned with the base's code."""
+    from conftest import copy_project
+
+    repo = copy_project(tmp_path / "project")
+    git(repo, "init", "-q")
+    commit_all(repo, "base")
+    stack = repo / "stacks" / "Pulumi.contoso.yaml"
+    stack.write_text(stack.read_text().replace("    displayName:", "    displayNmae:", 1))
+    commit_all(repo, "contoso: a typo")
+    out_md = tmp_path / "d.md"
+    rc = main(["diff", "HEAD~1", "HEAD", "--repo", str(repo), "--head-plans", str(tmp_path), "--no-cache",
+               "--markdown", str(out_md)])
+    assert rc == 2
+    md = out_md.read_text()
+    assert "planning stack contoso failed (exit 2)" in md and "displayNmae" in md
