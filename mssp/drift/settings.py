@@ -41,7 +41,6 @@ EXIT_CLEAN, EXIT_ERROR, EXIT_DRIFT = 0, 1, 3  # the same as mssp.drift.command
 DIAGNOSTIC_SETTING = "azure-native:monitor:DiagnosticSetting"
 SUBSCRIPTION_SETTING = "azure-native:monitor:SubscriptionDiagnosticSetting"
 _GROUPS = frozenset(g.lower() for g in (catalog.ALL_LOGS, catalog.AUDIT))
-MAX_PAGES = 50  # nextLink pages per settings list (at most five settings exist per resource: bounded)
 
 
 @dataclass(frozen=True)
@@ -166,36 +165,31 @@ def compare_target(expected: Sequence[Expected], existing: Sequence[ExistingSett
 
 
 def read_target(reader: Any, target: str, first: Any) -> tuple[list[ExistingSetting] | None, str, int]:
-    """The settings of a target from its first answer, following nextLink pages.
+    """The settings of a target from its first answer, following nextLink pages (mssp.azure.batch.pages).
 
     Returns (settings or None when the resource is gone, error text or "", pages fetched).
     """
-    from mssp.azure.batch import Answer, on_endpoint
+    from mssp.azure.batch import PagingError, pages
 
-    answer: Answer = first
     settings: list[ExistingSetting] = []
-    pages = 0
-    while True:
-        if answer.status == 404:
-            return None, "", pages
-        if answer.status != 200:
-            err = answer.content.get("error") if isinstance(answer.content, dict) else None
-            code = err.get("code") if isinstance(err, dict) else None
-            message = err.get("message") if isinstance(err, dict) else None
-            return [], f"HTTP {answer.status}" + (f" {code}" if code else "") + (f": {message}" if message else ""), pages
-        try:
-            settings.extend(parse_settings(answer.content))
-        except ValueError as exc:
-            return [], f"malformed settings list: {exc}", pages
-        link = answer.content.get("nextLink") if isinstance(answer.content, dict) else None
-        if not link:
-            return settings, "", pages
-        if pages >= MAX_PAGES:
-            return [], f"more than {MAX_PAGES} pages of settings", pages
-        if not on_endpoint(reader.client, link):
-            return [], f"nextLink off the ARM endpoint, not followed: {link}", pages
-        pages += 1
-        answer = reader.get_one(link, what=f"reading the next page of diagnostic settings of {target}")
+    fetched = -1
+    try:
+        for answer in pages(reader, first, what=f"reading the diagnostic settings of {target}"):
+            fetched += 1
+            if answer.status == 404:
+                return None, "", fetched
+            if answer.status != 200:
+                err = answer.content.get("error") if isinstance(answer.content, dict) else None
+                code = err.get("code") if isinstance(err, dict) else None
+                message = err.get("message") if isinstance(err, dict) else None
+                return [], f"HTTP {answer.status}" + (f" {code}" if code else "") + (f": {message}" if message else ""), fetched
+            try:
+                settings.extend(parse_settings(answer.content))
+            except ValueError as exc:
+                return [], f"malformed settings list: {exc}", fetched
+    except PagingError as exc:
+        return [], exc.message, fetched
+    return settings, "", fetched
 
 
 def _readable(answer: Any) -> bool:
