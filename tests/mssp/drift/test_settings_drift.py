@@ -268,7 +268,23 @@ def test_a_garbled_batch_item_is_read_again_and_a_garbled_list_is_an_error():
     with fake:
         result = run_check(fake, manifest)
     assert result.status == "clean" and fake.count("get") == 1  # re-read on its own, and fine then
-    assert sd.read_target(None, "/x", sd_answer(200, {"value": "nope"}))[1].startswith("malformed")
+    reader = BatchReader(client_for(fake))  # makes no call: the first answer is judged as it is
+    assert sd.read_target(reader, "/x", sd_answer(200, {"value": "nope"}))[1].startswith("malformed")
+
+
+def test_the_reading_functions_name_their_types_not_any():
+    import typing
+    from collections.abc import Callable, Mapping
+
+    from mssp.azure.batch import Answer
+
+    hints = {name: typing.get_type_hints(getattr(sd, name)) for name in ("read_target", "_readable", "check", "run")}
+    assert hints["read_target"]["reader"] is BatchReader and hints["read_target"]["first"] is Answer
+    assert hints["_readable"]["answer"] is Answer
+    assert hints["check"]["progress"] == Callable[[str], None]
+    assert typing.get_type_hints(sd.Finding)["changes"] == Mapping[str, Mapping[str, sd.Value]]
+    for name, h in hints.items():
+        assert typing.Any not in h.values(), name
 
 
 def test_parse_responses_matches_names_and_rejects_other_shapes():
