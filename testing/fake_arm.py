@@ -151,6 +151,7 @@ class FakeArm:
         self.item_faults: dict[str, list[int | None]] = {}
         self.gone: set[str] = set()  # resources deleted since Resource Graph indexed them
         self.garbled_items: set[str] = set()  # uris whose next batch item content is not a settings list
+        self.bodies: dict[str, Any] = {}  # uri -> what its settings reads answer with 200 (bytes as they are)
         self.calls: list[tuple[str, str]] = []  # (kind, path) of every request
         self.graph_bodies: list[Any] = []  # the JSON body of every Resource Graph request
         self.batch_sizes: list[int] = []
@@ -316,6 +317,8 @@ class FakeArm:
             code = {401: "InvalidAuthenticationTokenTenant", 403: "AuthorizationFailed", 429: "TooManyRequests",
                     500: "InternalServerError"}.get(status, "Error")
             return status, {"error": {"code": code, "message": f"scripted {status} for {uri}"}}
+        if uri in self.bodies:
+            return 200, self.bodies[uri]
         base = next((g for g in self.gone if uri == g.lower() or uri.startswith(g.lower() + "/")), None)
         # Subscription-scope settings (the Activity log) live on /subscriptions/{id} of a readable subscription.
         subscription_scope = uri.count("/") == 2 and uri.rsplit("/", 1)[-1] in self.readable
