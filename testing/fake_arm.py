@@ -151,7 +151,8 @@ class FakeArm:
         self.item_faults: dict[str, list[int | None]] = {}
         self.gone: set[str] = set()  # resources deleted since Resource Graph indexed them
         self.garbled_items: set[str] = set()  # uris whose next batch item content is not a settings list
-        self.bodies: dict[str, Any] = {}  # uri -> what its settings reads answer with 200 (bytes as they are)
+        # uri -> what its settings reads answer with 200 (bytes as they are: single GETs only)
+        self.bodies: dict[str, Any] = {}
         self.calls: list[tuple[str, str]] = []  # (kind, path) of every request
         self.graph_bodies: list[Any] = []  # the JSON body of every Resource Graph request
         self.batch_sizes: list[int] = []

@@ -301,6 +301,15 @@ def test_a_later_page_that_cannot_be_read_ends_the_run() -> None:
             read_settings(client_for(fake), [kv(0)])
 
 
+def test_a_single_read_answering_200_with_no_json_ends_the_run_cleanly() -> None:
+    # Was an AssertionError (an internal error, exit 70): now the Azure error the command reports.
+    rows = vaults(2)
+    with FakeArm(rows, readable_subscriptions=[SUB_A]) as fake:
+        fake.bodies = {kv(1).lower(): b"<html>sign in</html>"}
+        with pytest.raises(AzureRestError, match=f"diagnostic settings of {kv(1)}: HTTP 200: malformed answer"):
+            read_settings(client_for(fake), [r["id"] for r in rows], use_batch=False)
+
+
 def test_a_resource_deleted_after_indexing_is_not_inventoried() -> None:
     from mssp.discover.discovery import discover
 
