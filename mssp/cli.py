@@ -30,6 +30,7 @@ COMMAND_MODULES: dict[str, str] = {
     "health": "mssp.health.command",
     "report": "mssp.report.command",
     "offboard": "mssp.offboard.command",
+    "cache-prune": "mssp.cache.prune",
 }
 
 
@@ -58,6 +59,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
                  "0 planned, or destroyed and verified; 3 settings remain after destroy; 1 error (also: a setting "
                  "that could not be read back, e.g. its resource is gone); "
                  "2 refused (no --yes) or invalid configuration"),
+    "cache-prune": ("Delete plan-cache entries not used for N days, then the least recently used beyond a size cap.",
+                    "0 pruned (or nothing to prune); 1 some entries could not be deleted; "
+                    "2 invalid arguments or a refused cache folder (a symlink, not yours)"),
 }
 COMMON_EXIT_CODES = f"every command: {INTERNAL_ERROR} internal error (a bug: please report it), 130 interrupted"
 

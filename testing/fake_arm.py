@@ -147,14 +147,18 @@ class FakeArm:
         self.graph_faults: dict[int, Fault] = {}  # by Resource Graph call number, 1-based
         self.batch_faults: dict[int, Fault] = {}  # by /batch call number, 1-based
         self.batch_refusal: Fault | None = None  # answer every /batch with this
-        self.item_faults: dict[str, list[int]] = {}  # uri -> statuses for its next reads (batch item or GET)
+        # uri -> statuses for its next reads (batch item or GET); None answers that read normally
+        self.item_faults: dict[str, list[int | None]] = {}
         self.gone: set[str] = set()  # resources deleted since Resource Graph indexed them
         self.garbled_items: set[str] = set()  # uris whose next batch item content is not a settings list
+        # uri -> what its settings reads answer with 200 (bytes as they are: single GETs only)
+        self.bodies: dict[str, Any] = {}
         self.calls: list[tuple[str, str]] = []  # (kind, path) of every request
         self.graph_bodies: list[Any] = []  # the JSON body of every Resource Graph request
         self.batch_sizes: list[int] = []
         self.batch_pending = 0  # answer each /batch 202 + Location, and each poll 202 this many times first
         self.settings_page_size: int | None = None  # page settings lists, with nextLink
+        self.link_base: str | None = None  # where nextLinks point (default: this server)
         self._running: dict[str, list[Any]] = {}  # batch result id -> [polls left, responses body]
         self._lock = threading.Lock()
         self._target_cache: set[str] | None = None  # resources do not change while the server runs
@@ -311,8 +315,11 @@ class FakeArm:
             queued = self.item_faults.get(uri)
             status = queued.pop(0) if queued else None
         if status is not None:
-            code = {403: "AuthorizationFailed", 429: "TooManyRequests", 500: "InternalServerError"}.get(status, "Error")
+            code = {401: "InvalidAuthenticationTokenTenant", 403: "AuthorizationFailed", 429: "TooManyRequests",
+                    500: "InternalServerError"}.get(status, "Error")
             return status, {"error": {"code": code, "message": f"scripted {status} for {uri}"}}
+        if uri in self.bodies:
+            return 200, self.bodies[uri]
         base = next((g for g in self.gone if uri == g.lower() or uri.startswith(g.lower() + "/")), None)
         # Subscription-scope settings (the Activity log) live on /subscriptions/{id} of a readable subscription.
         subscription_scope = uri.count("/") == 2 and uri.rsplit("/", 1)[-1] in self.readable
@@ -326,6 +333,6 @@ class FakeArm:
         page = value[offset:offset + self.settings_page_size]
         answer: dict[str, Any] = {"value": page}
         if offset + self.settings_page_size < len(value):
-            answer["nextLink"] = (f"{self.base_url}{path}?api-version={arm_api.DIAGNOSTIC_SETTINGS_API_VERSION}"
+            answer["nextLink"] = (f"{self.link_base or self.base_url}{path}?api-version={arm_api.DIAGNOSTIC_SETTINGS_API_VERSION}"
                                   f"&$skipToken={offset + self.settings_page_size}")
         return 200, answer

@@ -68,7 +68,8 @@ def command_folder(name: str) -> str:
 
 def test_each_command_lives_in_a_folder_named_for_it():
     found = commands()
-    assert set(found) == {"plan", "template", "diff", "discover", "drift", "splunk-ping", "health", "report", "offboard"}
+    assert set(found) == {"plan", "template", "diff", "discover", "drift", "splunk-ping", "health", "report", "offboard",
+                          "cache-prune"}
     for name, module in found.items():
         folder = command_folder(name)
         assert module.startswith(f"mssp.{folder}."), (name, module)
@@ -76,6 +77,7 @@ def test_each_command_lives_in_a_folder_named_for_it():
         assert path.parent == ROOT / "mssp" / folder, (name, path)
     # a `splunk-<verb>` command is the module named for the verb
     assert found["splunk-ping"] == "mssp.splunk.ping"
+    assert found["cache-prune"] == "mssp.cache.prune"
 
 
 def test_mssp_holds_only_shared_modules_at_the_top():

@@ -31,52 +31,53 @@ def admin_consent_url(customer_tenant_id: str, client_id: str) -> str:
 class CustomerTenantIdentityArgs:
     customer: CustomerConfig
     app_client_id: pulumi.Input[str]
-    entra_provider: azuread.Provider | None  # None: nothing is created (only the consent link)
-    admin_providers: dict[str, azure_native.Provider]  # per subscription; used by the direct model
+    entra_provider: azuread.Provider  # signed in to the customer tenant
+    admin_providers: dict[str, azure_native.Provider]  # per subscription: the customer-tenant Owner's
     read_only_client_id: pulumi.Input[str] | None = None  # the read-only application, if the platform has one
     # Subscriptions whose SQL servers the MSSP identity audits: it also holds SQL Security Manager there.
     sql_audit_subscriptions: frozenset[str] = frozenset()
 
 
 class CustomerTenantIdentity(pulumi.ComponentResource):
-    object_id: pulumi.Output[str] | None
+    object_id: pulumi.Output[str]
     consent_url: pulumi.Output[str]
 
     def __init__(self, name: str, args: CustomerTenantIdentityArgs, opts: pulumi.ResourceOptions | None = None):
+        if args.customer.access_model != "direct":
+            # Lighthouse projects the MSSP-tenant principals: a customer-tenant principal would be unused
+            # access in the customer's tenant (components.stacks builds this for the direct model only).
+            raise ValueError(f"CustomerTenantIdentity is for the direct access model, not {args.customer.access_model!r}")
         super().__init__("mssp:identity:CustomerTenantIdentity", name, None, opts)
         customer = args.customer
         self.consent_url = pulumi.Output.from_input(args.app_client_id).apply(
             lambda cid: admin_consent_url(customer.tenant_id, cid)
         )
-        self.object_id = None
-        if args.entra_provider is not None:
-            sp = azuread.ServicePrincipal(
-                f"{name}-sp",
-                client_id=args.app_client_id,
-                use_existing=True,  # the customer's admin may already have consented
-                # It may be the customer's own (created by their consent): removing the customer stack
-                # must not delete it from their tenant; their admin removes it if they wish.
+        sp = azuread.ServicePrincipal(
+            f"{name}-sp",
+            client_id=args.app_client_id,
+            use_existing=True,  # the customer's admin may already have consented
+            # It may be the customer's own (created by their consent): removing the customer stack
+            # must not delete it from their tenant; their admin removes it if they wish.
+            opts=pulumi.ResourceOptions(parent=self, provider=args.entra_provider, retain_on_delete=True),
+        )
+        self.object_id = sp.object_id
+        for sub in customer.subscriptions:
+            self._grant(name, args, sp, sub.id, roles.MONITORING_CONTRIBUTOR, "direct",
+                        "mssp-sentinel: write diagnostic settings to the MSSP workspace (direct model)")
+            if sub.id in args.sql_audit_subscriptions:
+                self._grant(name, args, sp, sub.id, roles.SQL_SECURITY_MANAGER, "direct",
+                            "mssp-sentinel: enable SQL server auditing to Azure Monitor (direct model)")
+        if args.read_only_client_id is not None:
+            reader = azuread.ServicePrincipal(
+                f"{name}-readonly-sp",
+                client_id=args.read_only_client_id,
+                use_existing=True,
                 opts=pulumi.ResourceOptions(parent=self, provider=args.entra_provider, retain_on_delete=True),
             )
-            self.object_id = sp.object_id
-            if customer.access_model == "direct":
-                for sub in customer.subscriptions:
-                    self._grant(name, args, sp, sub.id, roles.MONITORING_CONTRIBUTOR, "direct",
-                                "mssp-sentinel: write diagnostic settings to the MSSP workspace (direct model)")
-                    if sub.id in args.sql_audit_subscriptions:
-                        self._grant(name, args, sp, sub.id, roles.SQL_SECURITY_MANAGER, "direct",
-                                    "mssp-sentinel: enable SQL server auditing to Azure Monitor (direct model)")
-                if args.read_only_client_id is not None:
-                    reader = azuread.ServicePrincipal(
-                        f"{name}-readonly-sp",
-                        client_id=args.read_only_client_id,
-                        use_existing=True,
-                        opts=pulumi.ResourceOptions(parent=self, provider=args.entra_provider, retain_on_delete=True),
-                    )
-                    for sub in customer.subscriptions:
-                        for role in roles.READ_ONLY_ROLES:
-                            self._grant(f"{name}-readonly", args, reader, sub.id, role, "direct-readonly",
-                                        "mssp-sentinel read-only identity: previews and drift (direct model)")
+            for sub in customer.subscriptions:
+                for role in roles.READ_ONLY_ROLES:
+                    self._grant(f"{name}-readonly", args, reader, sub.id, role, "direct-readonly",
+                                "mssp-sentinel read-only identity: previews and drift (direct model)")
         self.register_outputs({"adminConsentUrl": self.consent_url, "servicePrincipalObjectId": self.object_id})
 
     def _grant(self, prefix: str, args: CustomerTenantIdentityArgs, sp: azuread.ServicePrincipal, subscription_id: str,

@@ -16,17 +16,23 @@ formally documented; mssp/azure/arm.py names the sources of the 20-request chunk
   Location URL, 202 while running, then the final answer).
 
 Throttling and transient failures of the batch call itself are retried by mssp.azure.rest (429 after
-Retry-After, 5xx with backoff), the handling discovery already uses. Items the batch answered 429 or
-5xx, or left out, or whose answer the caller cannot read (`readable`), are read again with single GETs, at most
-`concurrency` at a time; so are all remaining items once `/batch` itself is refused (a 4xx other
-than 401). Every other item status (200, 404, 403, ...) is final and returned as it is.
+Retry-After, 5xx with backoff). Items the batch answered 429 or 5xx, or left out, or whose answer the
+caller cannot read (`readable`), are read again with single GETs, at most `concurrency` at a time; so
+are all remaining items once `/batch` itself is refused (a 4xx other than 401) or answers something that
+is not a batch answer. Every other item status (200, 404, 403, 401, ...) is final and returned as it is,
+whether the batch or a single GET gave it.
+
+A list answer with `nextLink` is continued by `pages`: ARM list operations page that way
+(azure-rest-api-specs `x-ms-pageable` with `nextLinkName: nextLink`; the link is an absolute URL to GET).
+
+Used by discovery (mssp.discover.discovery) and settings drift (mssp.drift.settings).
 """
 
 from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +42,7 @@ from mssp.azure.rest import AzureRestClient, AzureRestError, parse_retry_after
 
 BATCH_URL = f"{arm_api.BATCH_PATH}?api-version={arm_api.BATCH_API_VERSION}"
 MAX_POLLS = 30  # 202 polls of one batch before giving up (bounded: no endless loop)
+MAX_PAGES = 50  # nextLink pages of one list before giving up (diagnostic settings: at most five exist)
 
 
 @dataclass(frozen=True)
@@ -81,6 +88,31 @@ def on_endpoint(client: AzureRestClient, url: str) -> bool:
     return (url.startswith("/") and not url.startswith("//")) or url.lower().startswith(client.base_url.lower() + "/")
 
 
+class PagingError(AzureRestError):
+    """A list whose nextLink chain is not followed: off the ARM endpoint, or longer than allowed."""
+
+
+def pages(reader: BatchReader, first: Answer, *, what: str, max_pages: int = MAX_PAGES) -> Iterator[Answer]:
+    """`first`, then every page its `nextLink` chain leads to, read with single GETs.
+
+    A page that is not a 200 object ends the chain (the caller judges it). The reader is only used when
+    there is a next page. Raises PagingError for a link off the client's endpoint (the bearer token
+    would go with it) or a chain longer than max_pages.
+    """
+    answer, followed = first, 0
+    while True:
+        yield answer
+        link = answer.content.get("nextLink") if answer.status == 200 and isinstance(answer.content, dict) else None
+        if not link:
+            return
+        if not isinstance(link, str) or not on_endpoint(reader.client, link):
+            raise PagingError(what, f"nextLink off the ARM endpoint, not followed: {link}")
+        if followed >= max_pages:
+            raise PagingError(what, f"more than {max_pages} pages")
+        followed += 1
+        answer = reader.get_one(link, what=f"{what} (page {followed + 1})")
+
+
 def _refused(answer: Answer | None) -> bool:
     return answer is None or answer.status == 429 or answer.status >= 500
 
@@ -98,15 +130,21 @@ class BatchReader:
         self._progress = progress
 
     def get_all(self, urls: Sequence[str], *, what: str,
-                readable: Callable[[Answer], bool] = lambda _: True) -> dict[str, Answer]:
+                readable: Callable[[Answer], bool] = lambda _: True,
+                describe: Callable[[str], str] | None = None,
+                done: Callable[[int], None] = lambda _: None) -> dict[str, Answer]:
         """The final answer of every URL (ARM paths or absolute URLs), keyed as given.
 
-        `readable` tells a usable item answer from a garbled one (read again on its own, like a 5xx).
+        `what` names the items for messages ("ARM batch read of 20 diagnostic settings"); `describe`
+        names one URL's single GET (default "<what>: <url>"). `readable` tells a usable item answer
+        from a garbled one (read again on its own, like a 5xx). `done(n)` is called, from the worker
+        threads, each time n more URLs have their final answer (for progress lines).
         """
+        name_one = describe or (lambda url: f"{what}: {url}")
         chunks = [list(urls[i:i + arm_api.BATCH_MAX_REQUESTS]) for i in range(0, len(urls), arm_api.BATCH_MAX_REQUESTS)]
         results: dict[str, Answer] = {}
         with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
-            futures = [pool.submit(self._chunk, c, what, readable) for c in chunks]
+            futures = [pool.submit(self._chunk, c, what, readable, name_one, done) for c in chunks]
             try:
                 for f in futures:
                     results.update(f.result())
@@ -117,13 +155,18 @@ class BatchReader:
         return results
 
     def get_one(self, url: str, *, what: str) -> Answer:
-        """A single GET; statuses the client does not retry come back as answers, not errors."""
+        """A single GET; statuses the client does not retry come back as answers, not errors.
+
+        401 too: a 401 on one URL is about that URL (ARM answers InvalidAuthenticationTokenTenant for a
+        subscription of a tenant the token is not for) and is final when a batch item answers it, so a
+        single GET gives the same answer; a token refused outright already failed the run elsewhere.
+        """
         with self._lock:
             self.stats.single_calls += 1
         try:
             resp = self.client.get(url, what=what)
         except AzureRestError as exc:
-            if exc.status is None or exc.status == 429 or exc.status >= 500 or exc.status == 401:
+            if exc.status is None or exc.status == 429 or exc.status >= 500:
                 raise  # transport failure, or throttling/5xx that outlasted the retries: no answer
             return Answer(exc.status, {"error": {"code": exc.code, "message": exc.message}})
         return Answer(resp.status, resp.body)
@@ -137,7 +180,8 @@ class BatchReader:
                 self.stats.batch_disabled = reason
                 self._progress(f"ARM /batch not usable ({reason}); reading one at a time")
 
-    def _chunk(self, chunk: list[str], what: str, readable: Callable[[Answer], bool]) -> dict[str, Answer]:
+    def _chunk(self, chunk: list[str], what: str, readable: Callable[[Answer], bool],
+               name_one: Callable[[str], str], done: Callable[[int], None]) -> dict[str, Answer]:
         answered = self._batch(chunk, what) if self._batch_on else None
         out: dict[str, Answer] = {}
         for url in chunk:
@@ -147,7 +191,8 @@ class BatchReader:
             if answered is not None and _refused(got):
                 with self._lock:
                     self.stats.refused_items += 1
-            out[url] = got if got is not None and not _refused(got) else self.get_one(url, what=f"{what}: {url}")
+            out[url] = got if got is not None and not _refused(got) else self.get_one(url, what=name_one(url))
+        done(len(chunk))
         return out
 
     def _batch(self, chunk: list[str], what: str) -> dict[str, Answer] | None:
@@ -156,7 +201,7 @@ class BatchReader:
         with self._lock:
             self.stats.batch_calls += 1
         try:
-            resp = self.client.post(BATCH_URL, body, what=f"ARM batch of {len(chunk)} reads ({what})")
+            resp = self.client.post(BATCH_URL, body, what=f"ARM batch read of {len(chunk)} {what}")
             polls = 0
             while resp.status == 202:
                 location = resp.headers.get("location")
@@ -173,7 +218,9 @@ class BatchReader:
         except AzureRestError as exc:
             if exc.status is None or exc.status in (401, 429) or exc.status >= 500:
                 raise
-            self._disable(f"HTTP {exc.status}{' ' + exc.code if exc.code else ''}")
+            # A 2xx the client could not read (not JSON) is a malformed answer, like any other shape.
+            self._disable(exc.message if 200 <= exc.status < 300 else
+                          f"HTTP {exc.status}{' ' + exc.code if exc.code else ''}")
             return None
         answered = parse_responses(resp.body, names) if resp.status == 200 else None
         if answered is None:

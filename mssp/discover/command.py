@@ -201,7 +201,8 @@ def report_text(report: DiscoveryReport, ctx: StackContext, outcome: str) -> str
     for w in report.change.warnings:
         out += ["", f"warning: {w}"]
     stats = report.read_stats
-    out += ["", f"Azure calls: {report.graph_pages} Resource Graph page(s), {stats.batch_calls} batch call(s), "
+    polls = f" ({stats.poll_calls} poll(s) of running batches)" if stats.poll_calls else ""
+    out += ["", f"Azure calls: {report.graph_pages} Resource Graph page(s), {stats.batch_calls} batch call(s){polls}, "
                 f"{stats.single_calls} single read(s)" + (f" (/batch not used: {stats.batch_disabled})"
                                                           if stats.batch_disabled else ""),
             outcome]

@@ -5,8 +5,9 @@
    The same query returns the subscriptions the identity can read (a `union` with ResourceContainers),
    so a subscription Lighthouse does not delegate is reported by name instead of looking empty.
 2. The existing diagnostic settings of every resource (and of the four services of a storage
-   account) through ARM `/batch`, 20 reads a call, with bounded-concurrency single GETs when `/batch`
-   refuses or answers something malformed.
+   account) through ARM `/batch`, 20 reads a call (mssp.azure.batch, shared with settings drift:
+   a 202 answer is polled, refused items are read again alone), with bounded-concurrency single GETs
+   when `/batch` refuses or answers something malformed.
 3. Each existing setting is classified (ours, policy-made, foreign) and each resource gets a verdict:
    keep, adopt a foreign setting that would collide with ours (409), or skip it with the reason.
 4. The new inventory is computed against the old one (new, gone) and written atomically by the caller.
@@ -21,9 +22,7 @@ import json
 import os
 import tempfile
 import threading
-import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -31,6 +30,7 @@ from typing import Any, Literal
 from components.facts import catalog
 from components.forwarding.inventory import InventoryItem, parse_resource_id
 from mssp.azure import arm as arm_api
+from mssp.azure.batch import Answer, BatchReader, BatchStats, pages
 from mssp.azure.rest import AzureRestClient, AzureRestError
 
 Progress = Callable[[str], None]
@@ -238,13 +238,6 @@ class TargetRead:
     detail: str = ""
 
 
-@dataclass
-class ReadStats:
-    batch_calls: int = 0
-    single_calls: int = 0
-    batch_disabled: str = ""  # why /batch stopped being used, if it did
-
-
 def setting_targets(resource: FoundResource) -> list[str]:
     """Where settings live: the resource, and for storage accounts also its four services."""
     entry = catalog.entry_for(resource.type)
@@ -297,11 +290,6 @@ def parse_settings(content: Any) -> tuple[ExistingSetting, ...]:
     return tuple(out)
 
 
-def batch_item_name(uri: str) -> str:
-    """A stable request name per target (the portal uses GUIDs; names only need to be unique)."""
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, uri.lower()))
-
-
 def _read_from_status(uri: str, status: int, content: Any) -> TargetRead | None:
     """A TargetRead for a final item status, or None when the item should be read again on its own."""
     if status == 200:
@@ -328,29 +316,35 @@ def _error_of(content: Any) -> tuple[str | None, str]:
     return None, ""
 
 
-def read_one(client: AzureRestClient, uri: str) -> TargetRead:
-    """One target's settings with a plain GET (the client retries throttling and 5xx)."""
-    try:
-        resp = client.get(settings_path(uri), what=f"reading the diagnostic settings of {uri}")
-    except AzureRestError as exc:
-        if exc.status is None or exc.status == 429 or exc.status >= 500:
-            raise
-        got = _read_from_status(uri, exc.status, {"error": {"code": exc.code, "message": exc.message}})
-        assert got is not None
-        return got
-    got = _read_from_status(uri, 200, resp.body)
-    if got is None:
-        raise AzureRestError(f"reading the diagnostic settings of {uri}",
-                             "malformed answer: expected {value: [settings]}", status=resp.status)
-    return got
+def _what(uri: str) -> str:
+    return f"reading the diagnostic settings of {uri}"
 
 
-def _parse_batch(body: Any, names: Mapping[str, str]) -> dict[str, tuple[int, Any]] | None:
-    """{uri: (status, content)} from a batch answer; None when the answer is not a batch answer."""
-    from mssp.azure.batch import parse_responses
+def _settings_answer(answer: Answer) -> bool:
+    """A batch item answer worth keeping: anything but a 200 whose body is not a settings list (that
+    one, like a 429/5xx, is read again on its own)."""
+    return answer.status != 200 or _read_from_status("", 200, answer.content) is not None
 
-    answered = parse_responses(body, names)
-    return None if answered is None else {uri: (a.status, a.content) for uri, a in answered.items()}
+
+def _target_read(reader: BatchReader, uri: str, first: Answer) -> TargetRead:
+    """One target's settings from its final answer, following nextLink pages (mssp.azure.batch.pages).
+
+    Only the first page decides missing/denied/failed; a 200 that is not a settings list, or a later
+    page that does not answer one, ends the run (it cannot be judged, and guessing could drop a setting
+    the stack owns).
+    """
+    settings: list[ExistingSetting] = []
+    for n, answer in enumerate(pages(reader, first, what=_what(uri))):
+        got = _read_from_status(uri, answer.status, answer.content)
+        if got is not None and got.status != "ok" and n == 0:
+            return got
+        what = _what(uri) + (f" (page {n + 1})" if n else "")
+        if got is None:
+            raise AzureRestError(what, "malformed answer: expected {value: [settings]}", status=answer.status)
+        if got.status != "ok":
+            raise AzureRestError(what, f"could not read the page: {got.detail}")
+        settings.extend(got.settings)
+    return TargetRead(uri, "ok", tuple(settings))
 
 
 def read_settings(
@@ -360,81 +354,32 @@ def read_settings(
     concurrency: int = 8,
     progress: Progress = _quiet,
     use_batch: bool = True,
-) -> tuple[dict[str, TargetRead], ReadStats]:
-    """The settings of every target, keyed by lower-cased uri.
+) -> tuple[dict[str, TargetRead], BatchStats]:
+    """The settings of every target, keyed by lower-cased uri, read through ARM /batch (mssp.azure.batch).
 
-    Batches of 20 through /batch; items answered 429/5xx or unparseable are read again on their own;
-    if /batch refuses (a 4xx other than 401) or answers something that is not a batch answer, the
-    rest goes through single GETs. A transport failure or a 5xx that outlasts the retries ends the run.
+    Batches of 20, a 202 answer polled at its Location; items answered 429/5xx or unparseable are read
+    again on their own; if /batch refuses (a 4xx other than 401) or answers something that is not a
+    batch answer, the rest goes through single GETs. A transport failure or a 5xx that outlasts the
+    retries ends the run.
     """
-    stats = ReadStats()
+    reader = BatchReader(client, concurrency=concurrency, use_batch=use_batch, progress=progress)
     lock = threading.Lock()
-    results: dict[str, TargetRead] = {}
-    batch_on = [use_batch]
-    done = [0]
     total = len(uris)
     step = max(arm_api.BATCH_MAX_REQUESTS * 10, total // 10)  # about ten progress lines on large estates
-    batch_path = f"{arm_api.BATCH_PATH}?api-version={arm_api.BATCH_API_VERSION}"
+    read = [0]
 
-    def finish(reads: Iterable[TargetRead]) -> None:
+    def done(n: int) -> None:
         with lock:
-            for r in reads:
-                results[r.uri.lower()] = r
-                done[0] += 1
-                if done[0] % step == 0 or done[0] == total:
-                    progress(f"diagnostic settings: {done[0]}/{total} read")
+            for _ in range(n):
+                read[0] += 1
+                if read[0] % step == 0 or read[0] == total:
+                    progress(f"diagnostic settings: {read[0]}/{total} read")
 
-    def single(uri: str) -> TargetRead:
-        with lock:
-            stats.single_calls += 1
-        return read_one(client, uri)
-
-    def disable(reason: str) -> None:
-        with lock:
-            if batch_on[0]:
-                batch_on[0] = False
-                stats.batch_disabled = reason
-                progress(f"ARM /batch not usable ({reason}); reading settings one resource at a time")
-
-    def chunk_job(chunk: list[str]) -> None:
-        answered: dict[str, tuple[int, Any]] | None = None
-        if batch_on[0]:
-            names = {batch_item_name(u): u for u in chunk}
-            request = {"requests": [
-                {"httpMethod": "GET", "name": batch_item_name(u), "url": client.url(settings_path(u))} for u in chunk
-            ]}
-            with lock:
-                stats.batch_calls += 1
-            try:
-                resp = client.post(batch_path, request, what=f"ARM batch read of {len(chunk)} diagnostic settings")
-            except AzureRestError as exc:
-                if exc.status is None or exc.status == 401 or exc.status == 429 or exc.status >= 500:
-                    raise
-                if 200 <= exc.status < 300:
-                    disable(exc.message)
-                else:
-                    disable(f"HTTP {exc.status}{' ' + exc.code if exc.code else ''}")
-            else:
-                answered = _parse_batch(resp.body, names) if resp.status == 200 else None
-                if answered is None:
-                    disable(f"malformed answer (HTTP {resp.status})")
-        reads = []
-        for uri in chunk:
-            got = _read_from_status(uri, *answered[uri]) if answered and uri in answered else None
-            reads.append(got if got is not None else single(uri))
-        finish(reads)
-
-    chunks = [list(uris[i:i + arm_api.BATCH_MAX_REQUESTS]) for i in range(0, len(uris), arm_api.BATCH_MAX_REQUESTS)]
-    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-        futures = [pool.submit(chunk_job, c) for c in chunks]
-        try:
-            for f in futures:
-                f.result()
-        except BaseException:
-            for f in futures:
-                f.cancel()
-            raise
-    return results, stats
+    paths = {settings_path(u): u for u in uris}
+    answers = reader.get_all(list(paths), what="diagnostic settings", readable=_settings_answer,
+                             describe=lambda path: _what(paths[path]), done=done)
+    results = {uri.lower(): _target_read(reader, uri, answers[path]) for path, uri in paths.items()}
+    return results, reader.stats
 
 
 # ---------------------------------------------------------------------------------------------
@@ -638,7 +583,7 @@ class DiscoveryReport:
     verdicts: tuple[Verdict, ...]
     change: InventoryChange
     graph_pages: int
-    read_stats: ReadStats
+    read_stats: BatchStats
     ignored: tuple[tuple[str, str], ...] = ()
     excluded: tuple[str, ...] = field(default=())
 

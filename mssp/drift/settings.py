@@ -26,14 +26,16 @@ Exit codes as `mssp drift`: 0 clean, 3 drift, 1 error.
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from components.facts import catalog
 from mssp.azure import arm as arm_api
+from mssp.azure.batch import Answer, BatchReader, PagingError, pages
 from mssp.azure.rest import AzureRestClient, AzureRestError
 from mssp.discover.discovery import ExistingSetting, parse_settings, settings_path
 
@@ -41,7 +43,11 @@ EXIT_CLEAN, EXIT_ERROR, EXIT_DRIFT = 0, 1, 3  # the same as mssp.drift.command
 DIAGNOSTIC_SETTING = "azure-native:monitor:DiagnosticSetting"
 SUBSCRIPTION_SETTING = "azure-native:monitor:SubscriptionDiagnosticSetting"
 _GROUPS = frozenset(g.lower() for g in (catalog.ALL_LOGS, catalog.AUDIT))
-MAX_PAGES = 50  # nextLink pages per settings list (at most five settings exist per resource: bounded)
+# A changed property's expected or actual value: a workspace id or destination type (None: unset), or
+# the enabled categories and destinations.
+Value = str | list[str] | None
+# mssp.drift.command.emit: writes the JSON and Markdown reports where asked; returns the exit code.
+Emit = Callable[[argparse.Namespace, Mapping[str, Any], str], int]
 
 
 @dataclass(frozen=True)
@@ -63,10 +69,10 @@ class Finding:
     target: str
     setting: str
     detail: str
-    changes: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # property -> {expected, actual}
+    changes: Mapping[str, Mapping[str, Value]] = field(default_factory=dict)  # property -> {expected, actual}
 
 
-def _enabled(entries: Any, keys: tuple[str, ...]) -> tuple[str, ...]:
+def _enabled(entries: object, keys: tuple[str, ...]) -> tuple[str, ...]:
     out = []
     for e in entries if isinstance(entries, list) else []:
         if isinstance(e, dict) and e.get("enabled", True) is True:
@@ -132,7 +138,7 @@ def compare_target(expected: Sequence[Expected], existing: Sequence[ExistingSett
         if actual is None:
             findings.append(Finding("missing", e.target, e.name, "no setting of this name on the resource"))
             continue
-        changes: dict[str, dict[str, Any]] = {}
+        changes: dict[str, dict[str, Value]] = {}
         if not _same_id(actual.workspace_id, e.workspace_id):
             changes["workspaceId"] = {"expected": e.workspace_id, "actual": actual.workspace_id}
         if (actual.destination_type or None) != (e.destination_type or None):
@@ -165,40 +171,33 @@ def compare_target(expected: Sequence[Expected], existing: Sequence[ExistingSett
     return findings
 
 
-def read_target(reader: Any, target: str, first: Any) -> tuple[list[ExistingSetting] | None, str, int]:
-    """The settings of a target from its first answer, following nextLink pages.
+def read_target(reader: BatchReader, target: str, first: Answer) -> tuple[list[ExistingSetting] | None, str, int]:
+    """The settings of a target from its first answer, following nextLink pages (mssp.azure.batch.pages).
 
     Returns (settings or None when the resource is gone, error text or "", pages fetched).
     """
-    from mssp.azure.batch import Answer, on_endpoint
-
-    answer: Answer = first
     settings: list[ExistingSetting] = []
-    pages = 0
-    while True:
-        if answer.status == 404:
-            return None, "", pages
-        if answer.status != 200:
-            err = answer.content.get("error") if isinstance(answer.content, dict) else None
-            code = err.get("code") if isinstance(err, dict) else None
-            message = err.get("message") if isinstance(err, dict) else None
-            return [], f"HTTP {answer.status}" + (f" {code}" if code else "") + (f": {message}" if message else ""), pages
-        try:
-            settings.extend(parse_settings(answer.content))
-        except ValueError as exc:
-            return [], f"malformed settings list: {exc}", pages
-        link = answer.content.get("nextLink") if isinstance(answer.content, dict) else None
-        if not link:
-            return settings, "", pages
-        if pages >= MAX_PAGES:
-            return [], f"more than {MAX_PAGES} pages of settings", pages
-        if not on_endpoint(reader.client, link):
-            return [], f"nextLink off the ARM endpoint, not followed: {link}", pages
-        pages += 1
-        answer = reader.get_one(link, what=f"reading the next page of diagnostic settings of {target}")
+    fetched = -1
+    try:
+        for answer in pages(reader, first, what=f"reading the diagnostic settings of {target}"):
+            fetched += 1
+            if answer.status == 404:
+                return None, "", fetched
+            if answer.status != 200:
+                err = answer.content.get("error") if isinstance(answer.content, dict) else None
+                code = err.get("code") if isinstance(err, dict) else None
+                message = err.get("message") if isinstance(err, dict) else None
+                return [], f"HTTP {answer.status}" + (f" {code}" if code else "") + (f": {message}" if message else ""), fetched
+            try:
+                settings.extend(parse_settings(answer.content))
+            except ValueError as exc:
+                return [], f"malformed settings list: {exc}", fetched
+    except PagingError as exc:
+        return [], exc.message, fetched
+    return settings, "", fetched
 
 
-def _readable(answer: Any) -> bool:
+def _readable(answer: Answer) -> bool:
     """A batch item answer worth keeping: anything but a 200 whose body is not a settings list."""
     return answer.status != 200 or (isinstance(answer.content, dict) and isinstance(answer.content.get("value"), list))
 
@@ -239,10 +238,8 @@ class SettingsDrift:
 
 
 def check(stack: str, manifest: Mapping[str, Any], client: AzureRestClient, *, concurrency: int = 8,
-          use_batch: bool = True, progress: Any = lambda _: None) -> SettingsDrift:
+          use_batch: bool = True, progress: Callable[[str], None] = lambda _: None) -> SettingsDrift:
     """Read every expected setting's target through /batch and compare (never raises for Azure errors)."""
-    from mssp.azure.batch import BatchReader
-
     expected = expected_settings(manifest)
     by_target: dict[str, list[Expected]] = {}
     for e in expected:
@@ -314,7 +311,7 @@ def render_markdown(report: Mapping[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run(args: Any, emit: Any) -> int:
+def run(args: argparse.Namespace, emit: Emit) -> int:
     """The --settings mode of `mssp drift`: plan offline, read Azure, report through `emit` (mssp.drift.command.emit)."""
     from components.config import ConfigError, load_stack
     from mssp.discover.command import arm_client

@@ -1,8 +1,10 @@
 """After the destroy: read back from ARM that none of the stack's diagnostic settings remain.
 
-One small function over the existing REST client (mssp.azure.rest): one list read per setting scope
-(the documented list API, listDiagnosticSettings.json), then a name check. The fleet-scale settings drift
-(ARM /batch, mssp/drift/settings.py) could replace the loop without changing the result.
+One list read per setting scope (the documented list API, listDiagnosticSettings.json, read with
+mssp.azure.batch's single GET and following `nextLink` pages: mssp.azure.batch.pages), then a name check.
+An answer that is not a settings list (not an object, no `value` array) is "unreadable", never
+"removed": only a list that was read to its last page can show that the setting is gone. The fleet-scale
+settings drift (ARM /batch, mssp/drift/settings.py) could replace the loop without changing the result.
 """
 
 from __future__ import annotations
@@ -11,25 +13,49 @@ from collections.abc import Sequence
 from typing import Any
 
 from mssp.azure import arm as arm_api
-from mssp.azure.rest import AzureRestClient, AzureRestError
+from mssp.azure.batch import Answer, BatchReader, pages
+from mssp.azure.rest import AzureRestClient, AzureRestError, arm_error
+from mssp.discover.discovery import ExistingSetting, parse_settings
+
+
+def _status_text(answer: Answer) -> str:
+    code, message = arm_error(answer.content, "")
+    return f"HTTP {answer.status}" + (f" {code}" if code else "") + (f": {message}" if message else "")
+
+
+def _read_scope(reader: BatchReader, scope: str) -> tuple[list[ExistingSetting] | None, str, bool]:
+    """(every setting on the scope, "", False), or (None, why it could not be read, whether the resource
+    is gone: its first page answered 404)."""
+    what = f"reading the diagnostic settings of {scope}"
+    path = f"{scope}{arm_api.DIAGNOSTIC_SETTINGS_PROVIDER}?api-version={arm_api.DIAGNOSTIC_SETTINGS_API_VERSION}"
+    settings: list[ExistingSetting] = []
+    try:
+        for n, answer in enumerate(pages(reader, reader.get_one(path, what=what), what=what)):
+            page = f" (page {n + 1})" if n else ""
+            if answer.status != 200:
+                return None, f"{what}{page}: {_status_text(answer)}", answer.status == 404 and n == 0
+            try:
+                settings.extend(parse_settings(answer.content))
+            except ValueError as exc:
+                return None, f"{what}{page}: malformed answer: {exc}", False
+    except AzureRestError as exc:  # a transport failure or 5xx beyond the retries, or a nextLink not followed
+        return None, str(exc), False
+    return settings, "", False
 
 
 def verify_settings_removed(client: AzureRestClient, expected: Sequence[dict[str, str]]) -> list[dict[str, Any]]:
     """Per expected setting {id, scope, name}: result "removed", "remains" (with its destination),
     "resource-gone" (404: cannot be verified; a setting survives its resource) or "unreadable" (an error)."""
+    reader = BatchReader(client, use_batch=False)
     out: list[dict[str, Any]] = []
     for s in expected:
-        path = f"{s['scope']}{arm_api.DIAGNOSTIC_SETTINGS_PROVIDER}?api-version={arm_api.DIAGNOSTIC_SETTINGS_API_VERSION}"
-        try:
-            body = client.get(path, what=f"reading the diagnostic settings of {s['scope']}").body or {}
-        except AzureRestError as exc:
-            gone = exc.status == 404
-            out.append({**s, "result": "resource-gone" if gone else "unreadable", "detail": str(exc)})
+        settings, error, gone = _read_scope(reader, s["scope"])
+        if settings is None:
+            out.append({**s, "result": "resource-gone" if gone else "unreadable", "detail": error})
             continue
-        found = next((v for v in body.get("value") or [] if str(v.get("name", "")).lower() == s["name"].lower()), None)
+        found = next((v for v in settings if v.name.lower() == s["name"].lower()), None)
         if found is None:
             out.append({**s, "result": "removed", "detail": ""})
         else:
-            workspace = (found.get("properties") or {}).get("workspaceId") or "?"
-            out.append({**s, "result": "remains", "detail": f"still sends to {workspace}"})
+            out.append({**s, "result": "remains", "detail": f"still sends to {found.workspace_id or '?'}"})
     return out

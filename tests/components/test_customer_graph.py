@@ -6,6 +6,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
+import pytest
 import yaml
 from conftest import PROJECT_DIR, by_type, example_manifest
 
@@ -275,3 +276,16 @@ def test_missing_configured_import_file_is_a_config_error(run_cli, stack_doc, wr
     doc["config"]["mssp-sentinel:customer"]["forwarding"]["importFile"] = str(tmp_path / "none.json")
     code, _, err = run_cli(["plan", "contoso", "--config", str(write_stack(doc))])
     assert code == 2 and "customer.forwarding.importFile" in err and "file not found" in err
+
+
+def test_the_customer_tenant_identity_is_for_the_direct_model_only():
+    # Lighthouse projects the MSSP-tenant principals; a customer-tenant service principal there would be
+    # access nobody uses. Refused before anything is registered (no provider is touched either).
+    from components.identity.customer import CustomerTenantIdentity, CustomerTenantIdentityArgs
+
+    customer = load_stack("contoso", PROJECT_DIR).customer
+    assert customer.access_model == "lighthouse"
+    args = CustomerTenantIdentityArgs(customer=customer, app_client_id="app", entra_provider=None,  # type: ignore[arg-type]
+                                      admin_providers={})
+    with pytest.raises(ValueError, match="for the direct access model, not 'lighthouse'"):
+        CustomerTenantIdentity("contoso-identity", args)

@@ -104,6 +104,19 @@ def test_writes_the_expected_inventory_with_paging_and_a_429_in_the_way(cli: Any
     assert leftovers(inventory_path(project).parent) == []
 
 
+def test_a_running_batch_answered_202_is_polled_not_abandoned(cli: Any, fake: FakeArm, project: Path) -> None:
+    # /batch answers 202 + Location, the Location answers 202 once more, then the responses
+    # (mssp/azure/batch.py names the contract): discovery polls it instead of falling back to single reads.
+    fake.batch_pending = 2
+    code, out, err, _ = cli(fake, "--dry-run")
+    assert code == 0, err
+    batches = fake.count("batch")
+    assert batches >= 1 and fake.count("poll") == 2 * batches and fake.count("get") == 0
+    assert f"{batches} batch call(s) ({2 * batches} poll(s) of running batches), 0 single read(s)" in out
+    assert "/batch not used" not in out
+    assert f"{FULL_KV}: the resource already holds 5 diagnostic settings" in out  # the polled answers were read
+
+
 def test_the_old_inventory_is_untouched_when_the_server_fails_mid_way(cli: Any, fake: FakeArm, project: Path) -> None:
     before = inventory_path(project).read_bytes()
     fake.page_cap = 4

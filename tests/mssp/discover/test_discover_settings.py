@@ -7,6 +7,7 @@ import pytest
 from discover_support import OTHER_WORKSPACE, SUB_A, SUB_B, WORKSPACE, client_for, rid, row
 
 from components.forwarding.inventory import InventoryItem
+from mssp.azure.batch import PagingError, item_name
 from mssp.azure.rest import AzureRestError
 from mssp.discover.discovery import (
     ExistingSetting,
@@ -14,7 +15,6 @@ from mssp.discover.discovery import (
     TargetRead,
     Verdict,
     adopted_setting_names,
-    batch_item_name,
     classify,
     decide,
     import_document,
@@ -107,8 +107,8 @@ def test_a_throttled_batch_is_retried_not_abandoned() -> None:
 
 
 def test_batch_requests_carry_stable_names_and_full_urls() -> None:
-    assert batch_item_name(kv(1)) == batch_item_name(kv(1).upper())
-    assert batch_item_name(kv(1)) != batch_item_name(kv(2))
+    assert item_name(kv(1)) == item_name(kv(1).upper())
+    assert item_name(kv(1)) != item_name(kv(2))
 
 
 def test_storage_accounts_fan_out_to_their_four_services() -> None:
@@ -268,6 +268,46 @@ def test_a_garbled_batch_item_is_read_again_alone() -> None:
         reads, stats = read_settings(client_for(fake), [r["id"] for r in rows])
     assert reads[kv(1).lower()].status == "ok"
     assert (stats.batch_calls, stats.single_calls, stats.batch_disabled) == (1, 1, "")
+
+
+def test_a_paged_settings_list_is_followed_to_its_last_page() -> None:
+    rows = vaults(3)
+    clash = make_setting(kv(1), "soc-export", workspace_id=WORKSPACE)  # sends to the MSSP workspace: a 409
+    settings = {kv(1): [make_setting(kv(1), "a", workspace_id=OTHER_WORKSPACE), clash]}
+    with FakeArm(rows, readable_subscriptions=[SUB_A], settings=settings) as fake:
+        fake.settings_page_size = 1  # {value: [a], nextLink} then {value: [soc-export]}
+        reads, stats = read_settings(client_for(fake), [r["id"] for r in rows])
+    # A reader that stops at page one would see no clash and keep the vault.
+    assert [s.name for s in reads[kv(1).lower()].settings] == ["a", "soc-export"]
+    assert (stats.batch_calls, stats.single_calls) == (1, 1) and fake.count("get") == 1
+
+
+def test_a_next_link_off_the_arm_endpoint_ends_the_run() -> None:
+    rows = vaults(1)
+    with FakeArm(rows, readable_subscriptions=[SUB_A], settings={kv(0): [make_setting(kv(0), "a")] * 2}) as fake:
+        fake.settings_page_size = 1
+        fake.link_base = "https://evil.example"  # the bearer token must never go there
+        with pytest.raises(PagingError, match=f"diagnostic settings of {kv(0)}: nextLink off the ARM endpoint"):
+            read_settings(client_for(fake), [kv(0)])
+    assert fake.count("get") == 0
+
+
+def test_a_later_page_that_cannot_be_read_ends_the_run() -> None:
+    rows = vaults(1)
+    with FakeArm(rows, readable_subscriptions=[SUB_A], settings={kv(0): [make_setting(kv(0), "a")] * 2}) as fake:
+        fake.settings_page_size = 1
+        fake.item_faults = {kv(0).lower(): [None, 403]}  # page one reads fine, page two is refused
+        with pytest.raises(AzureRestError, match=r"\(page 2\): could not read the page: HTTP 403 AuthorizationFailed"):
+            read_settings(client_for(fake), [kv(0)])
+
+
+def test_a_single_read_answering_200_with_no_json_ends_the_run_cleanly() -> None:
+    # Was an AssertionError (an internal error, exit 70): now the Azure error the command reports.
+    rows = vaults(2)
+    with FakeArm(rows, readable_subscriptions=[SUB_A]) as fake:
+        fake.bodies = {kv(1).lower(): b"<html>sign in</html>"}
+        with pytest.raises(AzureRestError, match=f"diagnostic settings of {kv(1)}: HTTP 200: malformed answer"):
+            read_settings(client_for(fake), [r["id"] for r in rows], use_batch=False)
 
 
 def test_a_resource_deleted_after_indexing_is_not_inventoried() -> None:

@@ -15,7 +15,7 @@ import pytest
 from mssp.azure.batch import BatchReader, parse_responses
 from mssp.discover import command as discover_cmd
 from mssp.drift import settings as sd
-from testing.fake_arm import FakeArm, arm_error, make_setting, server_error, throttled
+from testing.fake_arm import FakeArm, Fault, arm_error, make_setting, server_error, throttled
 from tests.mssp.discover.discover_support import client_for
 
 WS = "/subscriptions/0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d/resourceGroups/rg-mssp-sentinel/providers/Microsoft.OperationalInsights/workspaces/law-mssp-sentinel"
@@ -268,7 +268,23 @@ def test_a_garbled_batch_item_is_read_again_and_a_garbled_list_is_an_error():
     with fake:
         result = run_check(fake, manifest)
     assert result.status == "clean" and fake.count("get") == 1  # re-read on its own, and fine then
-    assert sd.read_target(None, "/x", sd_answer(200, {"value": "nope"}))[1].startswith("malformed")
+    reader = BatchReader(client_for(fake))  # makes no call: the first answer is judged as it is
+    assert sd.read_target(reader, "/x", sd_answer(200, {"value": "nope"}))[1].startswith("malformed")
+
+
+def test_the_reading_functions_name_their_types_not_any():
+    import typing
+    from collections.abc import Callable, Mapping
+
+    from mssp.azure.batch import Answer
+
+    hints = {name: typing.get_type_hints(getattr(sd, name)) for name in ("read_target", "_readable", "check", "run")}
+    assert hints["read_target"]["reader"] is BatchReader and hints["read_target"]["first"] is Answer
+    assert hints["_readable"]["answer"] is Answer
+    assert hints["check"]["progress"] == Callable[[str], None]
+    assert typing.get_type_hints(sd.Finding)["changes"] == Mapping[str, Mapping[str, sd.Value]]
+    for name, h in hints.items():
+        assert typing.Any not in h.values(), name
 
 
 def test_parse_responses_matches_names_and_rejects_other_shapes():
@@ -290,6 +306,32 @@ def test_batch_reader_chunks_of_twenty():
                                   "?api-version=2021-05-01-preview" for i in range(45)], what="t")
     assert len(answers) == 45 and all(a.status == 200 for a in answers.values())
     assert sorted(fake.batch_sizes) == [5, 20, 20]
+
+
+def test_a_batch_answer_that_is_not_json_disables_batch_and_says_why():
+    urls = [f"/subscriptions/{SUB}/x/{i}/providers/Microsoft.Insights/diagnosticSettings"
+            "?api-version=2021-05-01-preview" for i in range(3)]
+    fake = FakeArm([{"id": f"/subscriptions/{SUB}/x/{i}", "type": "t", "subscriptionId": SUB} for i in range(3)])
+    fake.batch_refusal = Fault(200, {}, b"<html>portal sign-in page</html>")
+    with fake:
+        reader = BatchReader(client_for(fake), concurrency=1)
+        answers = reader.get_all(urls, what="t")
+    assert reader.stats.batch_disabled == "malformed answer: not JSON"
+    assert all(a.status == 200 for a in answers.values()) and fake.count("get") == 3
+
+
+def test_a_401_on_one_item_is_its_answer_whether_batched_or_single():
+    """ARM answers 401 InvalidAuthenticationTokenTenant for a subscription of another tenant: that item's
+    answer, not the end of the run, and the same from a batch item and from a single GET."""
+    uri = f"/subscriptions/{SUB}/x/1"
+    url = f"{uri}/providers/Microsoft.Insights/diagnosticSettings?api-version=2021-05-01-preview"
+    for use_batch in (True, False):
+        fake = FakeArm([{"id": uri, "type": "t", "subscriptionId": SUB}])
+        fake.item_faults = {uri.lower(): [401]}
+        with fake:
+            answer = BatchReader(client_for(fake), use_batch=use_batch).get_all([url], what="t")[url]
+        assert answer.status == 401 and answer.content["error"]["code"] == "InvalidAuthenticationTokenTenant"
+        assert fake.count("get") == (0 if use_batch else 1)
 
 
 def test_expected_settings_of_the_example_plan(manifest):

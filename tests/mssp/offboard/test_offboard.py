@@ -202,3 +202,48 @@ def test_missing_pulumi_is_an_error(run_cli, monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))
     code, _, err = run_cli(["offboard", "contoso", "--execute", "--yes"])
     assert code == 1 and "not on PATH" in err
+
+
+SCOPE = "/subscriptions/3c8d0e5f-6a7b-4c9d-8e1f-2a3b4c5d6e7f/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv1"
+OURS = {"id": f"{SCOPE}/providers/microsoft.insights/diagnosticSettings/mssp-sentinel", "scope": SCOPE,
+        "name": "mssp-sentinel"}
+
+
+def _verify(fake: FakeArm) -> dict[str, str]:
+    from mssp.offboard.verify import verify_settings_removed
+
+    with fake:
+        (result,) = verify_settings_removed(AzureRestClient(lambda: fake.token, fake.base_url, sleep=lambda s: None,
+                                                            max_retries=1), [OURS])
+    return result
+
+
+def test_verification_follows_next_link_to_the_last_page():
+    # Ours is on the third page: a check that stops at page one would call it removed.
+    fake = FakeArm([{"id": SCOPE, "type": "microsoft.keyvault/vaults", "subscriptionId": SCOPE.split("/")[2]}],
+                   settings={SCOPE: [make_setting(SCOPE, "setbypolicy", workspace_id="/other"),
+                                     make_setting(SCOPE, "export", workspace_id="/other"),
+                                     make_setting(SCOPE, "mssp-sentinel", workspace_id="/ws")]})
+    fake.settings_page_size = 1
+    result = _verify(fake)
+    assert (result["result"], result["detail"]) == ("remains", "still sends to /ws")
+    assert fake.count("get") == 3
+
+
+@pytest.mark.parametrize("body", [[{"name": "mssp-sentinel"}], {}, {"value": "none"}, b"", None],
+                         ids=["list", "no-value", "value-not-a-list", "empty", "null"])
+def test_an_answer_that_is_not_a_settings_list_is_unreadable_never_removed(body):
+    fake = FakeArm([{"id": SCOPE, "type": "microsoft.keyvault/vaults", "subscriptionId": SCOPE.split("/")[2]}])
+    fake.bodies = {SCOPE.lower(): body}
+    result = _verify(fake)
+    assert result["result"] == "unreadable" and "malformed answer" in result["detail"], result
+
+
+def test_a_next_link_off_the_arm_endpoint_is_unreadable():
+    fake = FakeArm([{"id": SCOPE, "type": "microsoft.keyvault/vaults", "subscriptionId": SCOPE.split("/")[2]}],
+                   settings={SCOPE: [make_setting(SCOPE, "a"), make_setting(SCOPE, "b")]})
+    fake.settings_page_size = 1
+    fake.link_base = "https://evil.example"
+    result = _verify(fake)
+    assert result["result"] == "unreadable" and "nextLink off the ARM endpoint" in result["detail"]
+    assert fake.count("get") == 1  # the first page only; nothing went to the foreign link
