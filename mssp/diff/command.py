@@ -315,7 +315,9 @@ def plan_overlay(base: str, head: str, repo: Path, data_paths: Sequence[str], st
                 target = tree / path
                 shown = subprocess.run(["git", "-C", str(repo), "cat-file", "blob", f"{head}:{path}"],
                                        capture_output=True, timeout=120, check=False)
-                if target.is_symlink() or target.exists():
+                if target.is_dir() and not target.is_symlink():
+                    shutil.rmtree(target)  # a folder in BASE, a file (or nothing) in HEAD
+                elif target.is_symlink() or target.exists():
                     target.unlink()
                 if shown.returncode == 0:
                     target.parent.mkdir(parents=True, exist_ok=True)
