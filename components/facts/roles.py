@@ -40,10 +40,11 @@ class Role:
     delegable: Delegable
     # Whether the role's actions include `*/read` (or `*`), i.e. Reader: Lighthouse's "My customers" page shows
     # a customer only to principals holding Reader or a role that includes it (MicrosoftDocs azure-management-docs
-    # articles/lighthouse/concepts/tenants-users-roles.md). Set only where built-in-roles.md lists `*` or
-    # `*/read` among the role's actions (e.g. Log Analytics Reader's JSON there: "*/read"; Microsoft Sentinel
-    # Reader's has only Microsoft.SecurityInsights/*/read and the like); False otherwise, so the advisory errs
-    # on the side of telling.
+    # articles/lighthouse/concepts/tenants-users-roles.md). Set exactly where the role's JSON in MicrosoftDocs
+    # azure-docs articles/role-based-access-control/built-in-roles/<category>.md lists `*` or `*/read` among
+    # its actions (e.g. Log Analytics Reader's: "*/read"; Microsoft Sentinel Reader's has only
+    # Microsoft.SecurityInsights/*/read and the like). Every role's actions are copied, with path and commit,
+    # in tests/fixtures/builtin-role-permissions.json, and test_role_permissions.py pins this flag against them.
     includes_reader: bool = False
 
 
@@ -78,7 +79,10 @@ _ROLES: tuple[Role, ...] = (
     Role("Key Vault Secrets Officer", "b86a8fe4-44ce-4948-aee5-eccb2c155cd7", Delegable.NO_DATA_ACTIONS),
     # Security Admin and Resource Policy Contributor hold Microsoft.Authorization/policyAssignments/*.
     Role("Security Admin", "fb1c8493-542b-48eb-b624-b4c8fea62acd", Delegable.NO_AUTHORIZATION_WRITE),
-    Role("Resource Policy Contributor", "36243c78-bf99-498c-9df9-86d9f8d28608", Delegable.NO_AUTHORIZATION_WRITE),
+    # Its actions start with "*/read" (built-in-roles/management-and-governance.md @ 6e6f7801, Resource Policy
+    # Contributor's JSON), so it includes Reader.
+    Role("Resource Policy Contributor", "36243c78-bf99-498c-9df9-86d9f8d28608", Delegable.NO_AUTHORIZATION_WRITE,
+         includes_reader=True),
 )
 
 # Older names Microsoft still shows in places (the product was renamed from Azure Sentinel).
