@@ -5,7 +5,7 @@ named after what it signs in as, so a reviewer sees in the plan which credential
 
 What only one kind of stack (or only the direct access model) uses is imported where it is built:
 a Lighthouse customer creates nothing in Entra, so its plan does not import pulumi_azuread (about
-0.09 s) nor the platform's components (README "Scale benchmark"; tests/components/test_stacks_imports.py).
+0.09 s) nor the platform's components (README "Scale benchmark"; tests/mssp/plan/test_plan_fixed_cost.py).
 """
 
 from __future__ import annotations
