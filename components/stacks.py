@@ -2,26 +2,30 @@
 
 `__main__.py` calls `build(loaded)` and exports what it returns. Every provider is explicit and
 named after what it signs in as, so a reviewer sees in the plan which credentials touch what.
+
+What only one kind of stack (or only the direct access model) uses is imported where it is built:
+a Lighthouse customer creates nothing in Entra, so its plan does not import pulumi_azuread (about
+0.09 s) nor the platform's components (README "Scale benchmark"; tests/mssp/plan/test_plan_fixed_cost.py).
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pulumi
 import pulumi_azure_native as azure_native
-import pulumi_azuread as azuread
 
 from components.config import LoadedStack
-from components.config.platform import IdentityConfig
 from components.facts import roles
 from components.forwarding.diagnostics import DiagnosticForwarding, DiagnosticForwardingArgs, plan_settings
-from components.identity.customer import CustomerTenantIdentity, CustomerTenantIdentityArgs
-from components.identity.multitenant import MultitenantServicePrincipal, MultitenantServicePrincipalArgs
-from components.itsm.sync import RedirectedIncidentSync, RedirectedIncidentSyncArgs
 from components.lighthouse.delegation import LighthouseDelegation, LighthouseDelegationArgs
-from components.splunk.ingestion import SplunkAlertIngestion, SplunkAlertIngestionArgs
 from components.splunk.webhook import SplunkWebhook, SplunkWebhookArgs
+
+if TYPE_CHECKING:
+    import pulumi_azuread as azuread
+
+    from components.config.platform import IdentityConfig
+    from components.identity.multitenant import MultitenantServicePrincipal
 
 # The platform's two identities (component names): the deploy identity for `pulumi up`, the read-only
 # one for PR previews and drift. The plan's access table labels grants by them (mssp/plan/review.py).
@@ -39,6 +43,11 @@ def build(loaded: LoadedStack) -> dict[str, Any]:
 
 
 def build_platform(loaded: LoadedStack) -> dict[str, Any]:
+    import pulumi_azuread as azuread
+
+    from components.identity.multitenant import MultitenantServicePrincipal, MultitenantServicePrincipalArgs
+    from components.splunk.ingestion import SplunkAlertIngestion, SplunkAlertIngestionArgs
+
     p = loaded.platform
     arm = azure_native.Provider("mssp-arm", tenant_id=p.tenant_id, subscription_id=p.subscription_id, location=p.location)
     entra = azuread.Provider("mssp-entra", tenant_id=p.tenant_id)
@@ -96,6 +105,8 @@ def build_platform(loaded: LoadedStack) -> dict[str, Any]:
 def build_itsm_sync(loaded: LoadedStack, arm: azure_native.Provider, entra: azuread.Provider,
                     ws_provider: azure_native.Provider | None) -> dict[str, Any]:
     """The ITSM sync for redirected incidents (README "ITSM sync for redirected incidents"); its credential only ever as a secret."""
+    from components.itsm.sync import RedirectedIncidentSync, RedirectedIncidentSyncArgs
+
     p = loaded.platform
     assert p.itsm is not None
     ws_sub, ws_rg, ws_name = p.workspace.parts(p.subscription_id)
@@ -170,6 +181,10 @@ def build_customer(loaded: LoadedStack) -> dict[str, Any]:
     elif not lighthouse:
         # Only the direct model needs the applications' service principals in the customer tenant (and so
         # the customer's admin consent): Lighthouse projects the MSSP-tenant principals instead.
+        import pulumi_azuread as azuread
+
+        from components.identity.customer import CustomerTenantIdentity, CustomerTenantIdentityArgs
+
         identity = CustomerTenantIdentity(
             f"{customer.name}-identity",
             CustomerTenantIdentityArgs(customer=customer, app_client_id=client_id,

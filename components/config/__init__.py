@@ -391,6 +391,43 @@ def allow_stack_dir(stack_dir: Path | None) -> Iterator[None]:
         _EXTRA_ROOT.reset(token)
 
 
+@dataclass(frozen=True)
+class _Validated:
+    """A stack validated by `mssp plan`, and the config values its program is about to be run with."""
+
+    stack: str
+    project_dir: Path
+    engine_values: Mapping[str, str]
+    secret_keys: frozenset[str]
+    loaded: LoadedStack
+
+
+# The stack `mssp plan` has just validated, for the program it runs in-process right after
+# (mssp.plan.command): validating the same values again would give the same LoadedStack (or the same
+# errors, which the CLI has already reported), so the program takes this one (README "Scale benchmark").
+_VALIDATED: ContextVar[_Validated | None] = ContextVar("mssp_sentinel_validated_stack", default=None)
+
+
+def _engine_values(values: Mapping[str, Any]) -> dict[str, str]:
+    """Config values as the engine hands them to a program (mssp.plan.offline runs it the same way): text,
+    structured values as JSON text."""
+    return {k: v if isinstance(v, str) else json.dumps(v) for k, v in values.items()}
+
+
+@contextmanager
+def validated_stack(loaded: LoadedStack, values: Mapping[str, Any], secret_keys: set[str],
+                    project_dir: Path) -> Iterator[None]:
+    """Within the block, load_from_pulumi returns `loaded` to the program of the same stack and project
+    when its config is exactly `values` with `secret_keys` (what `loaded` was validated from); any other
+    program run validates its config as always."""
+    token = _VALIDATED.set(_Validated(loaded.stack, project_dir.resolve(), _engine_values(values),
+                                      frozenset(secret_keys), loaded))
+    try:
+        yield
+    finally:
+        _VALIDATED.reset(token)
+
+
 def outside_stack_dir(path: Path, project_dir: Path) -> Path | None:
     """The folder of a stack file outside the project (None for one inside it)."""
     return None if project_dir.resolve() in path.resolve().parents else path.parent
@@ -536,4 +573,8 @@ def load_from_pulumi(project_dir: Path) -> LoadedStack:
     secrets = set(runtime_config.get_config_secret_keys_env()) | {
         k for k in values if runtime_config.is_config_secret(k)
     }
+    done = _VALIDATED.get()
+    if (done is not None and done.stack == pulumi.get_stack() and done.project_dir == project_dir.resolve()
+            and done.secret_keys == secrets and done.engine_values == values):
+        return done.loaded
     return parse_config(values, secrets, stack=pulumi.get_stack(), project_dir=project_dir)

@@ -122,12 +122,26 @@ def _cli_view(value: Any) -> Any:
     return str(value)
 
 
+# libyaml's parser when PyYAML has it (a plan reads Pulumi.yaml several times: about 1 ms each in pure
+# Python); the same safe constructor and resolver either way, as components.facts.strict_yaml uses.
+_FAST_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _safe_load(text: str) -> Any:
+    """yaml.safe_load, parsed by libyaml; a document it refuses is parsed again by PyYAML's own parser,
+    so the error (and its message) is the one yaml.safe_load gives."""
+    try:
+        return yaml.load(text, Loader=_FAST_LOADER)  # a safe loader (its constructor is SafeConstructor)
+    except yaml.YAMLError:
+        return yaml.safe_load(text)
+
+
 def load_project(project_dir: Path) -> Project:
     """Pulumi.yaml's name and config declarations, refused where `Project.Validate` refuses them."""
     path = project_dir / "Pulumi.yaml"
     where = "Pulumi.yaml"
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        doc = _safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError([(where, f"no Pulumi.yaml in {project_dir}")]) from None
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:

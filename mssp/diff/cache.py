@@ -85,12 +85,13 @@ def folder_blobs(root: Path, wanted: Callable[[str], bool] = lambda _: True) -> 
             # A worktree's `.git` is a file naming its own (temporary) folder: not a plan input.
             if name.endswith((".pyc", ".pyo")) or name == ".git":
                 continue
-            path = Path(dirpath) / name
-            rel = path.relative_to(root).as_posix()
+            # Strings, not a Path per file: every plan hashes the project's ~200 files for its cache key.
+            rel = name if rel_dir == "." else f"{rel_dir}/{name}"
             if not wanted(rel):
                 continue
             try:
-                out[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
+                with open(os.path.join(dirpath, name), "rb") as f:
+                    out[rel] = hashlib.sha256(f.read()).hexdigest()
             except OSError:
                 continue
     return out

@@ -117,7 +117,7 @@ def build_manifest(
 
 
 def _build_manifest(stack: str, project_dir: Path, config_file: Path | None, session: PlanSession) -> dict[str, Any]:
-    from components.config import load_stack_file, stack_file, stack_values
+    from components.config import load_stack_file, stack_file, stack_values, validated_stack
     from mssp.plan.offline import run_program
 
     path = config_file or stack_file(project_dir, stack)
@@ -132,7 +132,10 @@ def _build_manifest(stack: str, project_dir: Path, config_file: Path | None, ses
         # (planned once per session, or taken from the plan cache).
         platform_run = session.platform_run(project_dir, loaded.customer.platform_stack_name)
         stack_outputs[loaded.customer.platform_stack] = platform_run.outputs
-    run = run_program(project_dir, stack, values, secrets, stack_outputs)
+    # The program validates its config too (components.config.load_from_pulumi); these very values were
+    # validated just above, so it takes that result instead of doing it all again.
+    with validated_stack(loaded, values, secrets, project_dir):
+        run = run_program(project_dir, stack, values, secrets, stack_outputs)
 
     resources = [
         {
