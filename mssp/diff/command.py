@@ -51,6 +51,7 @@ import sys
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -233,8 +234,9 @@ def _resolve(ref: str, repo: Path) -> str:
     return got.stdout.strip()
 
 
-def plan_ref(ref: str, repo: Path, stacks: Sequence[str] | None = None, jobs: int | None = None) -> dict[str, dict[str, Any]]:
-    """Check `ref` out in a temporary worktree, plan its stacks (default: all), remove the worktree."""
+@contextmanager
+def _worktree(ref: str, repo: Path) -> Iterator[tuple[Path, Path]]:
+    """(tree, scratch folder): `ref` checked out in a temporary worktree, removed with the folder afterwards."""
     _resolve(ref, repo)
     tmp = Path(tempfile.mkdtemp(prefix="mssp-diff-"))
     tree = tmp / "tree"
@@ -243,13 +245,19 @@ def plan_ref(ref: str, repo: Path, stacks: Sequence[str] | None = None, jobs: in
         if added.returncode != 0:
             raise UserError(f"git worktree add {ref} failed: {added.stderr.strip()}")
         try:
-            return plan_tree(tree, tmp, stacks=stacks, jobs=jobs)
+            yield tree, tmp
         finally:
             _git(repo, "worktree", "remove", "--force", str(tree))
     finally:
         # No `git worktree prune`: it would also drop the records of other worktrees whose folders are
         # missing for a moment; `worktree remove` already cleans up this one.
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def plan_ref(ref: str, repo: Path, stacks: Sequence[str] | None = None, jobs: int | None = None) -> dict[str, dict[str, Any]]:
+    """Check `ref` out in a temporary worktree, plan its stacks (default: all), remove the worktree."""
+    with _worktree(ref, repo) as (tree, tmp):
+        return plan_tree(tree, tmp, stacks=stacks, jobs=jobs)
 
 
 @dataclass
@@ -274,59 +282,66 @@ HEAD_FROM_HEAD_CODE = "head-code"
 HEAD_FROM_DIR = "head-plans"
 
 
-def _stack_files(repo: Path, commit: str, blobs: Mapping[str, str]) -> dict[str, str]:
-    """{stack: stack file text} of a commit, read in one `git cat-file --batch` (a fleet has hundreds)."""
-    from mssp.diff.affected import stack_name_of
-
-    paths = sorted(p for p in blobs if p.startswith("stacks/Pulumi.") and p.endswith(".yaml") and p.count("/") == 1)
-    if not paths:
-        return {}
+def _cat_blobs(repo: Path, ids: Sequence[str]) -> list[bytes | None]:
+    """The contents of git blobs, in one `git cat-file --batch` (a fleet has hundreds of stack files);
+    None for an id git cannot give as a blob."""
+    if not ids:
+        return []
     proc = subprocess.run(["git", "-C", str(repo), "cat-file", "--batch"], capture_output=True, timeout=120,
-                          check=False, input="".join(f"{blobs[p]}\n" for p in paths).encode())
-    out, data, at = {}, proc.stdout, 0
-    for path in paths:
+                          check=False, input="".join(f"{i}\n" for i in ids).encode())
+    out: list[bytes | None] = []
+    data, at = proc.stdout, 0
+    for _ in ids:
         end = data.find(b"\n", at)
         header = data[at:end].split() if end >= 0 else []
         if len(header) != 3 or header[1] != b"blob":
-            out[stack_name_of(path)] = ""  # unreadable: described as kind "unknown", so planned on any change
+            out.append(None)
             at = end + 1 if end >= 0 else len(data)
             continue
         size = int(header[2])
-        out[stack_name_of(path)] = data[end + 1:end + 1 + size].decode("utf-8", "replace")
+        out.append(data[end + 1:end + 1 + size])
         at = end + 1 + size + 1
     return out
 
 
+def _stack_files(repo: Path, commit: str, blobs: Mapping[str, str]) -> dict[str, str]:
+    """{stack: stack file text} of a commit, from its {path: blob id}."""
+    from mssp.diff.affected import stack_name_of
+
+    paths = sorted(p for p in blobs if p.startswith("stacks/Pulumi.") and p.endswith(".yaml") and p.count("/") == 1)
+    # An unreadable file is "": described as kind "unknown", so planned on any change.
+    return {stack_name_of(p): "" if data is None else data.decode("utf-8", "replace")
+            for p, data in zip(paths, _cat_blobs(repo, [blobs[p] for p in paths]), strict=True)}
+
+
 def plan_overlay(base: str, head: str, repo: Path, data_paths: Sequence[str], stacks: Sequence[str],
-                 jobs: int | None = None) -> dict[str, dict[str, Any]]:
+                 jobs: int | None = None, head_blobs: Mapping[str, str] | None = None) -> dict[str, dict[str, Any]]:
     """Plan `stacks` with BASE's code over HEAD's stack files and inventories: a worktree of `base` in which
     each of `data_paths` (paths of plan data, never code) is replaced by its HEAD content, or removed where
     HEAD deleted it. No file of HEAD but those is in the tree, so no code of HEAD can run. The contents are
-    written as plain files from `git cat-file` (a symlink in HEAD becomes a file holding its target's name)."""
-    _resolve(base, repo)
-    tmp = Path(tempfile.mkdtemp(prefix="mssp-diff-"))
-    tree = tmp / "tree"
-    try:
-        added = _git(repo, "worktree", "add", "--detach", str(tree), base)
-        if added.returncode != 0:
-            raise UserError(f"git worktree add {base} failed: {added.stderr.strip()}")
+    written as plain files from `git cat-file` (a symlink in HEAD becomes a file holding its target's name).
+    `head_blobs`: HEAD's {path: blob id} where the caller has it already (else read with `git ls-tree`)."""
+    from mssp.diff import cache
+
+    if head_blobs is None:
         try:
-            for path in data_paths:
-                target = tree / path
-                shown = subprocess.run(["git", "-C", str(repo), "cat-file", "blob", f"{head}:{path}"],
-                                       capture_output=True, timeout=120, check=False)
-                if target.is_dir() and not target.is_symlink():
-                    shutil.rmtree(target)  # a folder in BASE, a file (or nothing) in HEAD
-                elif target.is_symlink() or target.exists():
-                    target.unlink()
-                if shown.returncode == 0:
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    target.write_bytes(shown.stdout)
-            return plan_tree(tree, tmp, stacks=stacks, jobs=jobs)
-        finally:
-            _git(repo, "worktree", "remove", "--force", str(tree))
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+            head_blobs = cache.tree_blobs(repo, head)
+        except OSError as exc:
+            raise UserError(str(exc)) from None
+    present = [p for p in data_paths if p in head_blobs]
+    contents = dict(zip(present, _cat_blobs(repo, [head_blobs[p] for p in present]), strict=True))
+    with _worktree(base, repo) as (tree, tmp):
+        for path in data_paths:
+            target = tree / path
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target)  # a folder in BASE, a file (or nothing) in HEAD
+            elif target.is_symlink() or target.exists():
+                target.unlink()
+            data = contents.get(path)
+            if data is not None:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(data)
+        return plan_tree(tree, tmp, stacks=stacks, jobs=jobs)
 
 
 _STACK_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")  # the characters the Pulumi CLI allows in a stack name
@@ -447,7 +462,8 @@ def plan_refs(base: str, head: str, repo: Path, *, use_cache: bool = True, jobs:
         if missing:
             if side == "head" and source == HEAD_FROM_BASE_CODE:
                 # Same code on both sides (no code path changed), so this is HEAD's plan: cached under its key.
-                fresh = plan_overlay(scope.commits["base"], commit, repo, scope.data_paths, missing, jobs)
+                fresh = plan_overlay(scope.commits["base"], commit, repo, scope.data_paths, missing, jobs,
+                                     head_blobs=scope.blobs["head"])
             else:
                 fresh = plan_ref(commit, repo, missing, jobs)
             for s, m in fresh.items():
