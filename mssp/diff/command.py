@@ -60,6 +60,7 @@ from typing import Any
 
 from mssp.diff.markdown import COMMENT_LIMIT, MARKER  # noqa: F401 (MARKER: part of this module's interface)
 from mssp.errors import UserError
+from mssp.output import write_output
 
 SECRET = "[secret]"
 _SECRET_SIG = ("4dabf18193072939515e22adb298388d", "1b47061264138c4ac30d75fd1eb44270")  # azure-facts.md §6
@@ -1008,13 +1009,11 @@ def _write_failure(args: argparse.Namespace, error: str) -> None:
     text = diff_markdown.render_failure(args.base, args.head, error, "\n".join(_guardrail_section(guardrails)))
     for path in (args.markdown, args.full_markdown):
         if path:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
+            write_output(path, text)
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
         doc = {"base": args.base, "head": args.head, "error": error, "stacks": [],
                **({"guardrailChanges": guardrails["files"]} if guardrails else {})}
-        args.json.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        write_output(args.json, json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
 
 
 def _is_ref(spec: str) -> bool:
@@ -1034,8 +1033,7 @@ def run(args: argparse.Namespace) -> int:
     if args.scope_only:
         text = json.dumps(ref_scope(args.base, args.head, args.repo, args.all_stacks).to_json(), indent=2) + "\n"
         if args.json:
-            args.json.parent.mkdir(parents=True, exist_ok=True)
-            args.json.write_text(text, encoding="utf-8")
+            write_output(args.json, text)
         else:
             print(text, end="")
         return 0
@@ -1057,15 +1055,11 @@ def run(args: argparse.Namespace) -> int:
     markdown = render_markdown(stacks, args.base, args.head, limit=COMMENT_LIMIT, hint=hint, guardrails=guardrails,
                                scope=scope)
     if args.full_markdown:
-        args.full_markdown.parent.mkdir(parents=True, exist_ok=True)
-        args.full_markdown.write_text(render_markdown(stacks, args.base, args.head, guardrails=guardrails, scope=scope),
-                                      encoding="utf-8")
+        write_output(args.full_markdown, render_markdown(stacks, args.base, args.head, guardrails=guardrails, scope=scope))
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(report_json(stacks, args.base, args.head, guardrails, scope), encoding="utf-8")
+        write_output(args.json, report_json(stacks, args.base, args.head, guardrails, scope))
     if args.markdown:
-        args.markdown.parent.mkdir(parents=True, exist_ok=True)
-        args.markdown.write_text(markdown, encoding="utf-8")
+        write_output(args.markdown, markdown)
         changed = [s["stack"] for s in stacks if s["changed"]]
         print(f"diff written to {args.markdown}: {len(changed)} stack(s) changed" + (f" ({', '.join(changed)})" if changed else ""))
     else:

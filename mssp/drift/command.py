@@ -27,6 +27,7 @@ from typing import Any
 from mssp import PROJECT_DIR
 from mssp.drift import preview_json
 from mssp.errors import UserError
+from mssp.output import write_output
 
 EXIT_CLEAN, EXIT_ERROR, EXIT_DRIFT = 0, 1, 3
 DEFAULT_TIMEOUT_SECONDS = 3 * 3600
@@ -187,9 +188,9 @@ def run(args: argparse.Namespace) -> int:
 def emit(args: argparse.Namespace, report: Mapping[str, Any], markdown: str) -> int:
     """Write the JSON and Markdown reports where asked, print the Markdown and the errors; the exit code."""
     if args.json_out is not None:
-        _write(args.json_out, json.dumps(report, indent=2, sort_keys=False) + "\n")
+        write_output(args.json_out, json.dumps(report, indent=2, sort_keys=False) + "\n", EXIT_ERROR)
     if args.markdown is not None:
-        _write(args.markdown, markdown)
+        write_output(args.markdown, markdown, EXIT_ERROR)
     sys.stdout.write(markdown)
     for message in report["errors"]:
         print(f"error: {message}", file=sys.stderr)
@@ -585,11 +586,3 @@ def _one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
-def _write(path: Path, text: str) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
-    except OSError as exc:
-        raise UserError(f"cannot write {path}: {exc}", 1) from None

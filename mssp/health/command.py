@@ -31,6 +31,7 @@ from typing import Any
 from mssp import PROJECT_DIR
 from mssp.errors import UserError
 from mssp.health import query as health_query
+from mssp.output import write_output
 
 EXIT_HEALTHY, EXIT_ERROR, EXIT_SILENT = 0, 1, 3
 ENDPOINT_ENV = "MSSP_LOGANALYTICS_ENDPOINT"  # another query endpoint (sovereign clouds, a local test server)
@@ -67,21 +68,15 @@ def run(args: argparse.Namespace, credential: Any = None, now: datetime | None =
     report = check(args.stack, args.project_dir, args.hours, endpoint=endpoint, credential=credential, now=now)
     markdown = render_markdown(report)
     if args.json_out is not None:
-        _write(args.json_out, json.dumps(report, indent=2) + "\n")
+        write_output(args.json_out, json.dumps(report, indent=2) + "\n", EXIT_ERROR)
     if args.markdown is not None:
-        _write(args.markdown, markdown)
+        write_output(args.markdown, markdown, EXIT_ERROR)
     sys.stdout.write(markdown)
     for message in report["errors"]:
         print(f"error: {message}", file=sys.stderr)
     return int(report["exitCode"])
 
 
-def _write(path: Path, text: str) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise UserError(f"cannot write {path}: {exc}", 1) from None
 
 
 def check(

@@ -30,6 +30,7 @@ from typing import Any
 from mssp import PROJECT_DIR
 from mssp.errors import UserError
 from mssp.offboard import runbook
+from mssp.output import write_output
 
 EXIT_OK, EXIT_ERROR, EXIT_REFUSED, EXIT_LEFTOVERS = 0, 1, 2, 3
 ARM_ENDPOINT_ENV = "MSSP_ARM_ENDPOINT"  # the same variable discovery uses (sovereign clouds, a local server)
@@ -173,11 +174,7 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write("\n" + final)  # the plan was printed before; this adds the destroy and the verification
     for path, text in ((args.json_out, json.dumps(report, indent=2) + "\n"), (args.markdown, final)):
         if path is not None:
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(text, encoding="utf-8")
-            except OSError as exc:
-                raise UserError(f"cannot write {path}: {exc}", 1) from None
+            write_output(path, text, EXIT_ERROR)
     for e in report["errors"]:
         print(f"error: {e}", file=sys.stderr)
     return int(report["exitCode"])

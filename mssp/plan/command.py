@@ -24,6 +24,7 @@ from typing import Any
 
 from mssp import PROJECT_DIR
 from mssp.errors import UserError
+from mssp.output import write_output
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -247,13 +248,11 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         raise UserError(config_errors_text(exc.issues, exc.file), exit_code=2) from None
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(manifest_json(manifest), encoding="utf-8")
+        write_output(args.json, manifest_json(manifest))
     # Rendered only when someone reads it (a 10,000-resource table costs time for nothing under --quiet).
     markdown = render_markdown(manifest) if args.markdown or not args.quiet else ""
     if args.markdown:
-        args.markdown.parent.mkdir(parents=True, exist_ok=True)
-        args.markdown.write_text(markdown, encoding="utf-8")
+        write_output(args.markdown, markdown)
     mandatory = [p for p in manifest["policies"] if p["level"] == "mandatory"]
     custom, providers = split_resources(manifest)
     if not args.quiet:
@@ -274,7 +273,10 @@ def run_many(stacks: list[str], out_dir: Path, session: PlanSession) -> int:
     """
     from components.config import ConfigError
 
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"cannot write to --out-dir {out_dir}: {exc}") from None
     worst = 0
     for stack in stacks:
         error = out_dir / f"{stack}.error.txt"
@@ -284,11 +286,11 @@ def run_many(stacks: list[str], out_dir: Path, session: PlanSession) -> int:
             manifest = build_manifest(stack, PROJECT_DIR, None, session)
         except (UserError, ConfigError) as exc:
             text = config_errors_text(exc.issues) if isinstance(exc, ConfigError) else str(exc)
-            error.write_text(text + "\n", encoding="utf-8")
+            write_output(error, text + "\n")
             print(f"error: stack {stack}: {text}", file=sys.stderr)
             worst = 2
             continue
-        (out_dir / f"{stack}.json").write_text(manifest_json(manifest), encoding="utf-8")
+        write_output(out_dir / f"{stack}.json", manifest_json(manifest))
         mandatory = sum(1 for p in manifest["policies"] if p["level"] == "mandatory")
         custom, providers = split_resources(manifest)
         print(f"planned stack {stack}: {len(custom)} resources (plus {len(providers)} explicit providers), "

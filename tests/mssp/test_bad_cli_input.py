@@ -124,3 +124,45 @@ def test_the_readme_says_how_to_run_python_m_mssp_where_it_first_uses_it() -> No
     first = readme.index("python -m mssp")
     paragraph_end = readme.index("```", first)
     assert "./dev" in readme[first:paragraph_end] and ".venv" in readme[first:paragraph_end]
+
+
+@pytest.mark.parametrize("option", ["--json", "--markdown"])
+@pytest.mark.parametrize("command", ["plan", "diff"])
+def test_an_output_path_that_cannot_be_written_is_a_clear_error(run_cli: Any, tmp_path: Path, command: str,
+                                                                 option: str) -> None:
+    # Bug: `--json FILE/x.json` where FILE is a file ended in a traceback ("internal error: File exists").
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    if command == "plan":
+        argv = ["plan", "contoso", "--quiet"]
+    else:
+        manifest = tmp_path / "m.json"
+        assert run_cli(["plan", "fabrikam", "--json", str(manifest), "--quiet"])[0] == 0
+        argv = ["diff", str(manifest), str(manifest)]
+    code, _, err = run_cli([*argv, option, str(blocker / "out")])
+    assert code == 2, err
+    assert f"cannot write {blocker / 'out'}" in err
+    _no_traceback(err)
+
+
+def test_write_output_replaces_a_report_whole_or_not_at_all(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mssp.errors import UserError
+    from mssp.output import write_output
+
+    target = tmp_path / "deep" / "report.md"
+    write_output(target, "first\n")
+    assert target.read_text() == "first\n"
+    # A failed write leaves the earlier report as it was and no temporary file beside it.
+    monkeypatch.setattr(Path, "replace", lambda self, other: (_ for _ in ()).throw(OSError(28, "No space left")))
+    with pytest.raises(UserError) as info:
+        write_output(target, "second\n", 1)
+    assert info.value.exit_code == 1 and "No space left" in str(info.value)
+    assert target.read_text() == "first\n" and sorted(p.name for p in target.parent.iterdir()) == ["report.md"]
+
+
+def test_an_out_dir_that_cannot_be_made_is_a_clear_error(run_cli: Any, tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    code, _, err = run_cli(["plan", "contoso", "fabrikam", "--out-dir", str(blocker / "d"), "--quiet"])
+    assert code == 2 and f"cannot write to --out-dir {blocker / 'd'}" in err
+    _no_traceback(err)
