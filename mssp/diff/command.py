@@ -358,11 +358,13 @@ def load_head_plans(folder: Path, stacks: Sequence[str]) -> dict[str, dict[str, 
     got: dict[str, dict[str, Any]] = {}
     missing = []
     for stack in stacks:
+        # A name that is not a stack name (ref_scope refuses those) is never made into a path here.
+        named = bool(_STACK_NAME.match(stack))
         path = folder / f"{stack}.json"
-        if not _STACK_NAME.match(stack) or not path.is_file():
+        if not named or not path.is_file():
             error = folder / f"{stack}.error.txt"
             detail = " / ".join(error.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-3:]) \
-                if _STACK_NAME.match(stack) and error.is_file() else "no manifest"
+                if named and error.is_file() else "no manifest"
             missing.append(f"{stack} ({detail})")
             continue
         manifest = load_manifest(path)
@@ -381,7 +383,6 @@ class Scope:
     """What a ref-to-ref diff will plan, before any plan runs (`mssp diff --scope-only`)."""
 
     commits: Mapping[str, str]
-    changed: list[str]
     blobs: Mapping[str, Mapping[str, str]]
     infos: Mapping[str, list[Any]]  # side -> [mssp.diff.affected.StackInfo]
     affected: Any  # mssp.diff.affected.Affected
@@ -423,7 +424,7 @@ def ref_scope(base: str, head: str, repo: Path, every_stack: bool = False) -> Sc
     if bad:
         raise UserError(f"stacks/: {', '.join(repr(b) for b in bad)} is not a stack name; allowed: letters, digits, "
                         "'_', '.', '-' (stacks/Pulumi.<stack>.yaml)")
-    return Scope(commits, changed, blobs, infos, verdict,
+    return Scope(commits, blobs, infos, verdict,
                  head_code_paths=sorted(p for p, k in kinds.items() if k in ("code", "unknown")),
                  data_paths=sorted(p for p, k in kinds.items() if k in ("stack", "inventory")))
 
