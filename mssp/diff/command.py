@@ -358,7 +358,7 @@ def load_head_plans(folder: Path, stacks: Sequence[str]) -> dict[str, dict[str, 
     got: dict[str, dict[str, Any]] = {}
     missing = []
     for stack in stacks:
-        # A name that is not a stack name (ref_scope refuses those) is never made into a path here.
+        # A name that is not a stack name (ref_scope refuses those) is never read as a path here.
         named = bool(_STACK_NAME.match(stack))
         path = folder / f"{stack}.json"
         if not named or not path.is_file():
