@@ -23,7 +23,9 @@ from typing import Any
 
 import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import resource as sdk_resource
 from pulumi.runtime import rpc, settings
+from pulumi.runtime.proto import source_pb2
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
@@ -197,6 +199,28 @@ def plan_gc() -> Iterator[None]:
         gc.set_threshold(*previous)
 
 
+@contextlib.contextmanager
+def without_source_positions() -> Iterator[None]:
+    """No source position or stack trace on the registrations of the block.
+
+    At every registration the SDK walks the whole Python stack (`traceback.extract_stack`, a file URI
+    per frame: pulumi/runtime/resource.py `_get_stack_trace`, `_get_source_position`) for the
+    request's `sourcePosition` and `stackTrace`, which the engine shows in its diagnostics. Under the
+    offline mocks nobody reads them: RecordingMonitor records neither, and MockMonitor ignores them. So
+    the runner does not compute them; that is about 5% of a plan's instructions, more the deeper the
+    program's call stack (measured with callgrind: README "Scale benchmark"). The SDK's functions are
+    put back afterwards, and tests/mssp/plan/test_offline_gc.py pins that they still exist under these
+    names, so an SDK upgrade that renames them fails a test instead of silently costing the time again.
+    """
+    saved = sdk_resource._get_stack_trace, sdk_resource._get_source_position
+    sdk_resource._get_stack_trace = source_pb2.StackTrace  # an empty StackTrace message
+    sdk_resource._get_source_position = lambda _stack: None
+    try:
+        yield
+    finally:
+        sdk_resource._get_stack_trace, sdk_resource._get_source_position = saved
+
+
 def _engine_config(values: Mapping[str, Any]) -> dict[str, str]:
     """Config as the engine hands it to a program: strings, structured values as JSON text."""
     return {k: v if isinstance(v, str) else json.dumps(v) for k, v in values.items()}
@@ -231,7 +255,7 @@ def run_program(
             serialized = await rpc.serialize_property(value, [], None, keep_output_values=False)
             collected[key] = scrub(serialized)
 
-    with plan_gc():
+    with plan_gc(), without_source_positions():
         try:
             _sync_await(run_pulumi_func(program))
         except BaseException:
