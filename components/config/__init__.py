@@ -480,11 +480,11 @@ def _fleet_issues(stack: str, customer: CustomerConfig, inventory: list[Inventor
     def read_values(path: Path) -> Mapping[str, Any]:
         return read_stack_values(path)[0]
 
-    def read_inventory(path: Path, subs: set[str]) -> list[str]:
+    def read_inventory(path: Path) -> frozenset[str]:
         # Another stack's inventory is read only where its own plan may read it: inside the project.
         if project_path_issue("", str(path), project_dir) is not None:
-            return []
-        return [it.id for it in load_inventory(path, subs)]
+            return frozenset()
+        return fleet.claimed_ids(path)
 
     return fleet.conflicts(me, fleet.other_members(project_dir, stack, read_values, read_inventory))
 

@@ -16,7 +16,7 @@ import yaml
 from conftest import PROJECT_DIR, read_stack
 
 from components.config import load_stack
-from components.config.fleet import FleetMember, conflicts, other_members
+from components.config.fleet import FleetMember, claimed_ids, conflicts, other_members
 
 CUSTOMER = "mssp-sentinel:customer"
 NEW_TENANT = "11111111-2222-4333-8444-555555555555"
@@ -97,10 +97,8 @@ def _values(path: Path) -> dict[str, Any]:
     return read_stack_values(path)[0]
 
 
-def _ids(path: Path, subs: set[str]) -> list[str]:
-    from components.forwarding.inventory import load_inventory
-
-    return [it.id for it in load_inventory(path, subs)]
+def _ids(path: Path) -> frozenset[str]:
+    return claimed_ids(path)  # what the loader's fleet check reads
 
 
 def test_the_fleet_in_stacks_is_unique() -> None:
