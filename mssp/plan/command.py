@@ -136,9 +136,8 @@ def build_manifest(
 
 def _build_manifest(stack: str, project_dir: Path, config_file: Path | None, session: PlanSession) -> dict[str, Any]:
     from components.config import load_stack_file, stack_file, stack_values, validated_stack
-    from mssp.plan.offline import run_program
-
     from components.config.fleet import claims_cache
+    from mssp.plan.offline import run_program
 
     path = config_file or stack_file(project_dir, stack)
     with claims_cache(session.claims_cache()):

@@ -11,7 +11,6 @@ import gc
 from pathlib import Path
 
 import pytest
-
 from pulumi.runtime import resource as sdk_resource
 
 from mssp.plan.offline import PLAN_GC_THRESHOLDS, run_program
