@@ -1,6 +1,6 @@
 """`python -m mssp cache-prune [--max-age-days N] [--max-size-mb M] [--dry-run] [--dir DIR]`.
 
-The plan cache (mssp.diff.cache) is keyed by content hashes, so every change of code or of a stack adds
+The plan cache (mssp.diff.cache; pruning: mssp.cache.pruning) is keyed by content hashes, so every change of code or of a stack adds
 entries and none is ever replaced; in CI `actions/cache` saves the folder under a new key each run.
 This deletes the entries not read or written for more than N days (default 30), then the least
 recently used until the rest fits in M MB (default 1024), and says what it removed and kept. It only
@@ -48,15 +48,15 @@ def _mb(size: int) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from mssp.diff import cache
+    from mssp.cache import pruning
 
     for flag, value in (("--max-age-days", args.max_age_days), ("--max-size-mb", args.max_size_mb)):
         if not (math.isfinite(value) and value >= 0):
             raise UserError(f"{flag} must be a finite number of 0 or more, not {value:g}", 2)
     try:
-        result = cache.prune(args.dir, max_age_days=args.max_age_days, max_bytes=int(args.max_size_mb * MB),
+        result = pruning.prune(args.dir, max_age_days=args.max_age_days, max_bytes=int(args.max_size_mb * MB),
                              dry_run=args.dry_run)
-    except cache.UnsafeCacheDir as exc:
+    except pruning.UnsafeCacheDir as exc:
         raise UserError(f"plan cache not pruned: {exc}", 2) from None
     verb = "would remove" if args.dry_run else "removed"
     for p in result.removed if args.dry_run else ():

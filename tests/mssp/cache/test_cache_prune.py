@@ -1,4 +1,4 @@
-"""Pruning the plan cache (mssp.diff.cache.prune, `python -m mssp cache-prune`): entries unused for N days
+"""Pruning the plan cache (mssp.cache.pruning, `python -m mssp cache-prune`): entries unused for N days
 go, then the least recently used beyond the size cap; a hit counts as use; nothing but the cache's own
 files in the cache folder is ever deleted. Ages are set with os.utime."""
 
@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from mssp.cache import pruning
 from mssp.diff import cache
 
 NOW = time.time()
@@ -34,14 +35,14 @@ def names(folder: Path) -> list[str]:
 
 
 def test_select_drops_the_unused_then_the_least_recently_used_beyond_the_cap() -> None:
-    e = [cache.Entry("new", 40, NOW), cache.Entry("mid", 40, NOW - 2 * DAY), cache.Entry("old", 40, NOW - 5 * DAY),
-         cache.Entry("ancient", 40, NOW - 40 * DAY)]
-    remove, keep = cache.select(e, now=NOW, max_age_days=30, max_bytes=100)
+    e = [pruning.Entry("new", 40, NOW), pruning.Entry("mid", 40, NOW - 2 * DAY), pruning.Entry("old", 40, NOW - 5 * DAY),
+         pruning.Entry("ancient", 40, NOW - 40 * DAY)]
+    remove, keep = pruning.select(e, now=NOW, max_age_days=30, max_bytes=100)
     # ancient by age; then 120 bytes left over a 100-byte cap: the oldest of the rest (old) goes, not new.
     assert [(p.entry.name, p.why) for p in remove] == [("ancient", "age"), ("old", "size")]
     assert [k.name for k in keep] == ["mid", "new"]
-    assert cache.select(e, now=NOW, max_age_days=30, max_bytes=0)[1] == []
-    assert [k.name for k in cache.select(e, now=NOW, max_age_days=1, max_bytes=10**9)[1]] == ["new"]
+    assert pruning.select(e, now=NOW, max_age_days=30, max_bytes=0)[1] == []
+    assert [k.name for k in pruning.select(e, now=NOW, max_age_days=1, max_bytes=10**9)[1]] == ["new"]
 
 
 def test_prune_deletes_old_entries_and_nothing_else(tmp_path: Path) -> None:
@@ -60,7 +61,7 @@ def test_prune_deletes_old_entries_and_nothing_else(tmp_path: Path) -> None:
         os.utime(folder / other, (NOW - 90 * DAY, NOW - 90 * DAY))
     (folder / f"{key(3)}.json").symlink_to(outside)
     (folder / f"{key(4)}.json").mkdir()
-    result = cache.prune(folder, max_age_days=30, max_bytes=10**9, now=NOW)
+    result = pruning.prune(folder, max_age_days=30, max_bytes=10**9, now=NOW)
     assert sorted(p.entry.name for p in result.removed) == sorted([old.name, leftover.name])
     assert [e.name for e in result.kept] == [fresh.name] and result.failed == ()
     assert names(folder) == sorted([fresh.name, "notes.txt", "README.json", f"{key(3)}.json", f"{key(4)}.json"])
@@ -70,7 +71,7 @@ def test_prune_deletes_old_entries_and_nothing_else(tmp_path: Path) -> None:
 def test_the_size_cap_removes_the_least_recently_used_first(tmp_path: Path) -> None:
     for n, age in enumerate((5, 1, 3, 2, 4)):
         entry(tmp_path, n, days_old=age, size=1000)
-    result = cache.prune(tmp_path, max_age_days=30, max_bytes=2500, now=NOW)
+    result = pruning.prune(tmp_path, max_age_days=30, max_bytes=2500, now=NOW)
     # 5,000 bytes over a 2,500-byte cap: the three least recently used go (5, 4 and 3 days old).
     assert [p.entry.name for p in result.removed] == [f"{key(n)}.json" for n in (0, 4, 2)]
     assert names(tmp_path) == [f"{key(1)}.json", f"{key(3)}.json"]
@@ -82,12 +83,12 @@ def test_a_hit_counts_as_use(tmp_path: Path) -> None:
     os.utime(path, (NOW - 45 * DAY, NOW - 45 * DAY))
     assert cache.load(key(7), tmp_path) == {"stack": "contoso"}
     assert NOW - path.stat().st_mtime < DAY  # read just now: not "unused for 45 days"
-    assert cache.prune(tmp_path, max_age_days=30, max_bytes=10**9).removed == ()
+    assert pruning.prune(tmp_path, max_age_days=30, max_bytes=10**9).removed == ()
 
 
 def test_dry_run_deletes_nothing(tmp_path: Path) -> None:
     entry(tmp_path, 1, days_old=40)
-    result = cache.prune(tmp_path, max_age_days=30, max_bytes=10**9, now=NOW, dry_run=True)
+    result = pruning.prune(tmp_path, max_age_days=30, max_bytes=10**9, now=NOW, dry_run=True)
     assert len(result.removed) == 1 and names(tmp_path) == [f"{key(1)}.json"]
 
 
@@ -97,8 +98,8 @@ def test_a_symlinked_cache_folder_is_refused(tmp_path: Path, run_cli) -> None:
     old = entry(real, 1, days_old=99)
     link = tmp_path / "plans"
     link.symlink_to(real, target_is_directory=True)
-    with pytest.raises(cache.UnsafeCacheDir, match="symlink"):
-        cache.prune(link, max_age_days=1, max_bytes=0)
+    with pytest.raises(pruning.UnsafeCacheDir, match="symlink"):
+        pruning.prune(link, max_age_days=1, max_bytes=0)
     code, _, err = run_cli(["cache-prune", "--dir", str(link)])
     assert code == 2 and "plan cache not pruned" in err and "symlink" in err and "Traceback" not in err
     assert old.exists()
@@ -108,8 +109,8 @@ def test_a_folder_of_another_user_is_refused(tmp_path: Path, monkeypatch: pytest
     old = entry(tmp_path, 1, days_old=99)
     owner = tmp_path.stat().st_uid
     monkeypatch.setattr(os, "getuid", lambda: owner + 1)
-    with pytest.raises(cache.UnsafeCacheDir, match="not a folder owned by you"):
-        cache.prune(tmp_path, max_age_days=1, max_bytes=0)
+    with pytest.raises(pruning.UnsafeCacheDir, match="not a folder owned by you"):
+        pruning.prune(tmp_path, max_age_days=1, max_bytes=0)
     assert old.exists()
 
 
