@@ -92,8 +92,7 @@ _IS_CODE = _matcher(CODE_PATTERNS)
 
 def classify_path(path: str, stacks: Sequence[StackInfo]) -> PathClass:
     """What kind of plan input a repository path is (pure). `path` is relative to the project."""
-    path = _norm(path)
-    name = PurePosixPath(path).name
+    path, name = _norm_and_name(path)
     if path.startswith("stacks/") and name.startswith("Pulumi.") and name.endswith(".yaml") and path.count("/") == 1:
         return "stack"
     if path.startswith("stacks/inventories/") or any(s.inventory == path for s in stacks):
@@ -107,7 +106,19 @@ def classify_path(path: str, stacks: Sequence[StackInfo]) -> PathClass:
 
 def _norm(path: str) -> str:
     """A repository path as git prints it: forward slashes, no leading "./" or "/"."""
-    return str(PurePosixPath(path.strip().replace("\\", "/"))).lstrip("/")
+    path = path.strip().replace("\\", "/")
+    # Most paths (git's, os.walk's) are already normal: no empty or "." part, no trailing slash. Those skip
+    # PurePosixPath, which every plan's cache key would otherwise build for each of the project's files.
+    if path and "//" not in path and "/./" not in path and not path.startswith("./") and not path.endswith("/") \
+            and not path.endswith("/.") and path != ".":
+        return path.lstrip("/")
+    return str(PurePosixPath(path)).lstrip("/")
+
+
+def _norm_and_name(path: str) -> tuple[str, str]:
+    """`_norm(path)` and its last part (PurePosixPath's `name`, without building one)."""
+    path = _norm(path)
+    return path, "" if path == "." else path.rpartition("/")[2]
 
 
 def affected_stacks(changed: Sequence[str], stacks: Sequence[StackInfo]) -> Affected:

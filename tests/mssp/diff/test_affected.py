@@ -225,3 +225,25 @@ def test_several_stacks_without_out_dir_and_a_stack_that_does_not_plan(run_cli, 
     code, _, err = run_cli(["plan", "contoso", "nope", "--out-dir", str(tmp_path)])
     assert code == 2 and "nope" in err
     assert (tmp_path / "contoso.json").exists() and "no stack file" in (tmp_path / "nope.error.txt").read_text()
+
+
+def test_path_normalising_agrees_with_pathlib_for_every_short_path() -> None:
+    # _norm skips PurePosixPath for paths that are already normal (a per-plan speed-up of the cache key).
+    # Bug it catches: a shortcut that keeps a "./", "//", "/." or trailing "/" that pathlib would remove,
+    # so the same file gets two spellings and two different cache keys or classes.
+    import itertools
+    from pathlib import PurePosixPath
+
+    from mssp.diff.affected import _norm_and_name
+
+    def reference(path: str) -> tuple[str, str]:
+        normal = str(PurePosixPath(path.strip().replace("\\", "/"))).lstrip("/")
+        return normal, PurePosixPath(normal).name
+
+    checked = 0
+    for n in range(7):
+        for chars in itertools.product("a./\\ ", repeat=n):
+            path = "".join(chars)
+            assert _norm_and_name(path) == reference(path), repr(path)
+            checked += 1
+    assert checked == sum(5 ** n for n in range(7))
