@@ -16,7 +16,9 @@ the registrations as JSON and exits. Its program registers as many resources as 
 plan's types and with its options: a StackReference whose outputs feed every setting's workspace and
 the Lighthouse authorizations' principal, explicit per-subscription azure-native providers, parent
 components, the Lighthouse definitions and assignments every setting `dependsOn`, the Activity-log
-settings, a Logic App and its role assignment, and diagnostic settings shaped like the project's.
+settings, a Logic App and its role assignment, and diagnostic settings shaped like the project's; and
+what the program does besides registering: the webhook's callback-URL invoke (a secret), each component's
+register_outputs and the customer stack's outputs.
 The same types and no others, because importing a type's SDK module is the SDK's cost of registering
 it, not the project's (tests/scripts/test_benchmark.py compares the two sides' type sets).
 
@@ -59,7 +61,8 @@ from components.forwarding.inventory import InventoryItem, dump_inventory  # noq
 STACK = "bench"
 PLATFORM_STACK = "mssp"
 TARGET_RATIO = 1.25
-LARGE = 5000  # from this size on, two runs per side by default instead of three
+SMALL = 1000  # below this size, seven runs per side by default
+LARGE = 5000  # from this size on, two runs per side by default (four from SMALL to LARGE)
 # Fictitious subscriptions of the synthetic customer (valid GUID syntax, nobody's real ids).
 SUBSCRIPTIONS = (
     "b0000000-0000-4000-8000-000000000001",
@@ -201,6 +204,20 @@ def baseline_program(count: int, sql_audits: int = 0) -> str:
         '    scope=ref.get_output("workspaceResourceId"), principal_id=flow.identity.apply(lambda i: i.principal_id if i else ""),\n'
         '    role_definition_id="3913510d-42f4-4e42-8a64-420c390055eb", principal_type="ServicePrincipal",\n'
         "    opts=O(parent=splunk, provider=arm, depends_on=[flow, ref]))\n"
+        # What the project does besides registering: the webhook's callback-URL invoke (a secret output),
+        # each component's register_outputs, and the customer stack's outputs (components/stacks.py).
+        'callback = azure_native.logic.list_workflow_trigger_callback_url_output(resource_group_name="rg-bench",\n'
+        '    workflow_name=flow.name, trigger_name="manual",\n'
+        "    opts=pulumi.InvokeOutputOptions(parent=splunk, provider=arm, depends_on=[flow]))\n"
+        "url = pulumi.Output.secret(callback.value)\n"
+        'splunk.register_outputs({"webhookUrl": url, "workflowId": flow.id})\n'
+        'lighthouse.register_outputs({"assignmentIds": {s: a.id for s, a in zip(subs, assignments)}})\n'
+        f'forwarding.register_outputs({{"settingsByType": {{"bench": {settings}}}, "skipped": [], "auditedSqlServers": []}})\n'
+        'for key, value in {"stackKind": "customer", "customer": "bench", "accessModel": "lighthouse",\n'
+        '                   "lighthouseMode": "deploy", "subscriptions": subs, "lighthouseAcknowledgements": {},\n'
+        f'                   "diagnosticSettings": {settings}, "skippedResources": [], "auditedSqlServers": [],\n'
+        '                   "splunkWebhookUrl": url, "splunkWorkflowId": flow.id}.items():\n'
+        "    pulumi.export(key, value)\n"
     )
 
 
@@ -373,11 +390,14 @@ class Row:
 
 
 def repeats_for(size: int, repeat: int | None) -> int:
-    """Runs per side: `repeat` when given; else 3 for small sizes (a second, mostly imports, so
-    noisy) and 2 from LARGE on (a run is a minute; twice, so one slow spell cannot decide)."""
+    """Runs per side: `repeat` when given; else 7 for small sizes (a run is under a second, mostly
+    imports, and a busy spell of the VM shifts it by a tenth: the fastest of seven is the plan's own
+    cost), 4 up to LARGE, and 2 from LARGE on (a run is a minute; twice, so one slow spell cannot decide)."""
     if repeat is not None:
         return repeat
-    return 3 if size < LARGE else 2
+    if size < SMALL:
+        return 7
+    return 4 if size < LARGE else 2
 
 
 def fastest(results: list[dict[str, Any]]) -> dict[str, Any]:
@@ -500,7 +520,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", type=parse_sizes, default=[100, 1000, 10000],
                         help="inventoried resources per synthetic customer (default 100,1000,10000)")
     parser.add_argument("--repeat", type=int, default=None,
-                        help=f"runs per side, alternating, fastest kept (default 3 under {LARGE:,} resources, else 2)")
+                        help=f"runs per side, alternating, fastest kept (default 7 under {SMALL:,} resources, "
+                             f"4 under {LARGE:,}, else 2)")
     parser.add_argument("--json", type=Path, metavar="OUT", help="also write the results as JSON here")
     args = parser.parse_args(argv)
 

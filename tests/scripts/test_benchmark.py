@@ -116,7 +116,8 @@ def test_the_baseline_is_options_matched_and_free_of_project_code(tmp_path):
 
 
 def test_repeats_default_and_override():
-    assert bench.repeats_for(100, None) == 3
+    assert bench.repeats_for(100, None) == 7
+    assert bench.repeats_for(1000, None) == 4
     assert bench.repeats_for(10_000, None) == 2
     assert bench.repeats_for(10_000, 1) == 1
 
