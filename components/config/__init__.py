@@ -12,6 +12,7 @@ MSSP tenant are caught before anything runs.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -80,17 +81,17 @@ def stack_file(project_dir: Path, stack: str) -> Path:
     return project_dir / "stacks" / f"Pulumi.{stack}.yaml"
 
 
-def read_stack_values(path: Path) -> tuple[dict[str, Any], set[str]]:
+def read_stack_values(path: Path, text: str | None = None) -> tuple[dict[str, Any], set[str]]:
     """The config values of a stack file, keyed as the CLI keys them, and which keys are Pulumi secrets.
 
     Keys are parsed as `pulumi` parses them (components.config.project.stack_key): a key without a
     namespace belongs to the project, so `kind:` is `mssp-sentinel:kind`; of two spellings of one
     key the later wins, as in the CLI. `secure:` values are ciphertext only the Pulumi CLI can
     decrypt; here they stand as the placeholder "[secret]" and their keys are marked secret, which
-    is all validation needs.
+    is all validation needs. `text`: the file's content, when the caller has read it already.
     """
     try:
-        doc = strict_yaml.load_file(path)
+        doc = strict_yaml.load_file(path) if text is None else strict_yaml.loads(text, str(path))
     except FileNotFoundError:
         raise ConfigError([(str(path), "stack file not found")]) from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -465,6 +466,10 @@ def _platform_stacks(project_dir: Path) -> list[str]:
     return names
 
 
+# Other stack files' values by (path, sha256 of the bytes), for the fleet check (values are read-only).
+_OTHER_STACK_VALUES: dict[tuple[str, str], Mapping[str, Any] | None] = {}
+
+
 def _fleet_issues(stack: str, customer: CustomerConfig, inventory: list[InventoryItem], project_dir: Path,
                   file: str | None) -> list[tuple[str, str]]:
     """What this customer stack shares with another customer stack in stacks/ (components.config.fleet)."""
@@ -478,7 +483,21 @@ def _fleet_issues(stack: str, customer: CustomerConfig, inventory: list[Inventor
     )
 
     def read_values(path: Path) -> Mapping[str, Any]:
-        return read_stack_values(path)[0]
+        # Every customer plan reads every other stack file: one parse per file version and process.
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return read_stack_values(path)[0]  # raises the ConfigError that says why
+        key = (str(path), hashlib.sha256(data).hexdigest())
+        if key not in _OTHER_STACK_VALUES:
+            try:
+                _OTHER_STACK_VALUES[key] = MappingProxyType(read_stack_values(path, data.decode("utf-8"))[0])
+            except (ConfigError, UnicodeDecodeError):
+                _OTHER_STACK_VALUES[key] = None
+        values = _OTHER_STACK_VALUES[key]
+        if values is None:
+            raise ConfigError([(str(path), "unreadable")])  # other_members skips it; its own plan says why
+        return values
 
     def read_inventory(path: Path) -> frozenset[str]:
         # Another stack's inventory is read only where its own plan may read it: inside the project.

@@ -184,3 +184,34 @@ def test_a_tampered_signed_entry_is_not_believed(tmp_path: Path, run_cli: Any, m
     monkeypatch.setattr(fleet, "_CLAIMS", {})
     code, _, err = run_cli(["plan", "northwind", "--config", str(stack_file), "--quiet"])
     assert code == 2 and CONTOSO_KV.lower() in err
+
+
+def test_other_stack_files_are_parsed_once_per_version(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Bug it catches: the values memo keyed by path, so an edited stack file keeps its old tenant and
+    # the overlap it now has goes unreported.
+    from conftest import copy_project
+
+    import components.config as config
+
+    project = copy_project(tmp_path / "project", ("stacks", "Pulumi.yaml"))
+    monkeypatch.setattr(config, "_OTHER_STACK_VALUES", {})
+    calls: list[str] = []
+    real = config.read_stack_values
+
+    def counting(path: Path, text: str | None = None) -> Any:
+        calls.append(Path(path).name)
+        return real(path, text)
+
+    monkeypatch.setattr(config, "read_stack_values", counting)
+    config.load_stack("contoso", project)
+    config.load_stack("contoso", project)
+    assert calls.count("Pulumi.fabrikam.yaml") == 1
+    fabrikam = project / "stacks" / "Pulumi.fabrikam.yaml"
+    contoso_tenant = read_stack("contoso")["config"][CUSTOMER]["tenantId"]
+    doc = yaml.safe_load(fabrikam.read_text())
+    doc["config"][CUSTOMER]["tenantId"] = contoso_tenant
+    fabrikam.write_text(yaml.safe_dump(doc, sort_keys=False))
+    with pytest.raises(config.ConfigError) as raised:
+        config.load_stack("contoso", project)
+    assert calls.count("Pulumi.fabrikam.yaml") == 2
+    assert any(key == "customer.tenantId" and "fabrikam" in message for key, message in raised.value.issues)
