@@ -15,6 +15,7 @@ from pathlib import Path
 
 from mssp import PROJECT_DIR
 from mssp.errors import UserError
+from mssp.output import write_output
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -43,7 +44,7 @@ def _principal_from_pulumi(platform_stack: str, output: str = "servicePrincipalO
 
 
 def _dump(path: Path, data: object) -> None:
-    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    write_output(path, json.dumps(data, indent=2) + "\n")  # an unwritable --out: exit 2, no traceback
 
 
 def run(args: argparse.Namespace) -> int:
@@ -99,13 +100,12 @@ def run(args: argparse.Namespace) -> int:
                                                                 rules.context_from_config(loaded))
                   if f["level"] == "advisory"]
 
-    args.out.mkdir(parents=True, exist_ok=True)
     _dump(args.out / "template.json", template)
     for sub in customer.subscriptions:
         _dump(args.out / f"parameters.{sub.id}.json", parameters_file(customer, managing, sub.id, principal or PRINCIPAL_PLACEHOLDER,
                                                                               reader_id))
     _dump(args.out / "createUiDefinition.json", create_ui_definition(customer))
-    (args.out / "INSTRUCTIONS.md").write_text(instructions(customer, managing, principal is not None), encoding="utf-8")
+    write_output(args.out / "INSTRUCTIONS.md", instructions(customer, managing, principal is not None))
     print(f"wrote the Lighthouse template for {customer.display_name} ({len(customer.subscriptions)} subscription(s)) to {args.out}")
     for finding in advisories:
         print(f"advisory: {finding['policy']}: {finding['message']}")

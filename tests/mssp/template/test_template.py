@@ -102,3 +102,14 @@ def test_template_refuses_a_definition_lighthouse_would_reject(run_cli, tmp_path
     code, _, err, out = write_template(run_cli, tmp_path, "fabrikam", "--mssp-principal-id", PRINCIPAL)
     assert code == 1 and "Owner" in err
     assert not out.exists()  # nothing handed to the customer
+
+
+def test_an_unwritable_out_folder_is_an_error_not_a_traceback(run_cli, tmp_path):
+    # Bug: the folder was created and the files written unguarded, so --out under a file ended in a
+    # traceback ("internal error", exit 70) instead of saying which path cannot be written.
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x", encoding="utf-8")
+    code, _, err = run_cli(["template", "fabrikam", "--out", str(blocker / "template"), "--mssp-principal-id", PRINCIPAL])
+    assert code == 2
+    assert "cannot write" in err and str(blocker) in err
+    assert "Traceback" not in err and "internal error" not in err
