@@ -98,7 +98,7 @@ def _parse_claims(data: bytes, name: str) -> list[str]:
 def claimed_ids(path: Path) -> frozenset[str]:
     """The resource ids (lower-cased) another customer's inventory file lists: every id it names, even
     if some entry is invalid (that stack's own plan reports the entry; the stack still means to manage
-    what it lists). None when the file cannot be read or is no inventory."""
+    what it lists). Nothing when the file cannot be read or is no inventory."""
     try:
         data = path.read_bytes()
     except OSError:

@@ -1,7 +1,8 @@
 """`python -m mssp cache-prune [--max-age-days N] [--max-size-mb M] [--dry-run] [--dir DIR]`.
 
-The plan cache (mssp.diff.cache; pruning: mssp.cache.pruning) is keyed by content hashes, so every change of code or of a stack adds
+The plan cache (mssp.diff.cache) is keyed by content hashes, so every change of code or of a stack adds
 entries and none is ever replaced; in CI `actions/cache` saves the folder under a new key each run.
+The deleting itself is mssp.cache.pruning.
 This deletes the entries not read or written for more than N days (default 30), then the least
 recently used until the rest fits in M MB (default 1024), and says what it removed and kept. It only
 deletes names the cache writes, only regular files, only in the cache folder itself, and refuses a

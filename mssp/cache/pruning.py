@@ -16,9 +16,9 @@ from typing import Literal
 
 from mssp.diff.cache import CACHE_ENV, cache_dir
 
-# The only names pruning deletes: what mssp.diff.cache's `store` writes (entries, and the temp files of a writer that was
-# killed). Anything else in the folder is left alone, so a cache dir pointed at a shared folder by
-# mistake loses nothing but cache entries.
+# The only names pruning deletes: what mssp.diff.cache's `store` writes (entries, and the temp files of
+# a writer that was killed). Anything else in the folder is left alone, so a cache dir pointed at a
+# shared folder by mistake loses nothing but cache entries.
 _OURS = re.compile(r"(?:[0-9a-f]{64}|\.tmp-[A-Za-z0-9_]+)\.json")
 DAY = 86400.0
 
