@@ -103,6 +103,13 @@ def arm_error(body: Any, fallback: str) -> tuple[str | None, str]:
     return None, fallback
 
 
+def status_text(status: int, body: Any) -> str:
+    """An ARM answer's status for a report: "HTTP 404 ResourceNotFound: <message>" (code and message when
+    the body is an ARM error answer, see arm_error)."""
+    code, message = arm_error(body, "")
+    return f"HTTP {status}" + (f" {code}" if code else "") + (f": {message}" if message else "")
+
+
 class AzureRestClient:
     """JSON requests to ARM with throttling, retries and clear errors. Thread-safe."""
 

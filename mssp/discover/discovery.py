@@ -31,7 +31,7 @@ from components.facts import catalog
 from components.forwarding.inventory import InventoryItem, parse_resource_id
 from mssp.azure import arm as arm_api
 from mssp.azure.batch import Answer, BatchReader, BatchStats, pages
-from mssp.azure.rest import AzureRestClient, AzureRestError
+from mssp.azure.rest import AzureRestClient, AzureRestError, status_text
 
 Progress = Callable[[str], None]
 OnConflict = Literal["adopt", "skip"]
@@ -297,8 +297,7 @@ def _read_from_status(uri: str, status: int, content: Any) -> TargetRead | None:
             return TargetRead(uri, "ok", parse_settings(content))
         except ValueError:
             return None
-    code, message = _error_of(content)
-    detail = f"HTTP {status}" + (f" {code}" if code else "") + (f": {message}" if message else "")
+    detail = status_text(status, content)
     if status == 404:
         return TargetRead(uri, "missing", detail=detail)
     if status in (401, 403):
@@ -306,14 +305,6 @@ def _read_from_status(uri: str, status: int, content: Any) -> TargetRead | None:
     if status == 429 or status >= 500:
         return None
     return TargetRead(uri, "failed", detail=detail)
-
-
-def _error_of(content: Any) -> tuple[str | None, str]:
-    if isinstance(content, dict) and isinstance(content.get("error"), dict):
-        err = content["error"]
-        return (err.get("code") if isinstance(err.get("code"), str) else None,
-                err.get("message") if isinstance(err.get("message"), str) else "")
-    return None, ""
 
 
 def _what(uri: str) -> str:

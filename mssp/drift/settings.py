@@ -36,7 +36,7 @@ from typing import Any
 from components.facts import catalog
 from mssp.azure import arm as arm_api
 from mssp.azure.batch import Answer, BatchReader, PagingError, pages
-from mssp.azure.rest import AzureRestClient, AzureRestError
+from mssp.azure.rest import AzureRestClient, AzureRestError, status_text
 from mssp.discover.discovery import ExistingSetting, parse_settings, settings_path
 
 EXIT_CLEAN, EXIT_ERROR, EXIT_DRIFT = 0, 1, 3  # the same as mssp.drift.command
@@ -184,10 +184,7 @@ def read_target(reader: BatchReader, target: str, first: Answer) -> tuple[list[E
             if answer.status == 404:
                 return None, "", fetched
             if answer.status != 200:
-                err = answer.content.get("error") if isinstance(answer.content, dict) else None
-                code = err.get("code") if isinstance(err, dict) else None
-                message = err.get("message") if isinstance(err, dict) else None
-                return [], f"HTTP {answer.status}" + (f" {code}" if code else "") + (f": {message}" if message else ""), fetched
+                return [], status_text(answer.status, answer.content), fetched
             try:
                 settings.extend(parse_settings(answer.content))
             except ValueError as exc:

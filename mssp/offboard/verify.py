@@ -13,14 +13,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from mssp.azure import arm as arm_api
-from mssp.azure.batch import Answer, BatchReader, pages
-from mssp.azure.rest import AzureRestClient, AzureRestError, arm_error
+from mssp.azure.batch import BatchReader, pages
+from mssp.azure.rest import AzureRestClient, AzureRestError, status_text
 from mssp.discover.discovery import ExistingSetting, parse_settings
-
-
-def _status_text(answer: Answer) -> str:
-    code, message = arm_error(answer.content, "")
-    return f"HTTP {answer.status}" + (f" {code}" if code else "") + (f": {message}" if message else "")
 
 
 def _read_scope(reader: BatchReader, scope: str) -> tuple[list[ExistingSetting] | None, str, bool]:
@@ -33,7 +28,7 @@ def _read_scope(reader: BatchReader, scope: str) -> tuple[list[ExistingSetting] 
         for n, answer in enumerate(pages(reader, reader.get_one(path, what=what), what=what)):
             page = f" (page {n + 1})" if n else ""
             if answer.status != 200:
-                return None, f"{what}{page}: {_status_text(answer)}", answer.status == 404 and n == 0
+                return None, f"{what}{page}: {status_text(answer.status, answer.content)}", answer.status == 404 and n == 0
             try:
                 settings.extend(parse_settings(answer.content))
             except ValueError as exc:
