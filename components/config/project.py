@@ -26,6 +26,7 @@ from typing import Any
 import yaml
 
 from components.config.base import ConfigError
+from components.facts import config_keys
 
 TYPES = ("string", "integer", "boolean", "array", "object")
 
@@ -64,13 +65,11 @@ def stack_key(project: str, raw: Any, where: str) -> str:
         raise ConfigError([(where, f"{raw!r} is not a configuration key: YAML reads it as "
                             f"{type(raw).__name__}; keys are `<namespace>:<name>` strings "
                             f"(e.g. {project}:kind); quote it if it is meant as text")])
-    parts = raw.split(":")
-    if len(parts) == 1:
-        return f"{project}:{raw}"
-    if len(parts) == 2 or (len(parts) == 3 and parts[1] == "config"):
-        return f"{parts[0]}:{parts[-1]}"
-    raise ConfigError([(where, f"could not parse {raw!r} as a configuration key: keys are `<namespace>:<name>` "
-                        f"(e.g. {project}:customer); nested settings go inside the value, not the key")])
+    key = config_keys.parse_key(project, raw)
+    if key is None:
+        raise ConfigError([(where, f"could not parse {raw!r} as a configuration key: keys are `<namespace>:<name>` "
+                            f"(e.g. {project}:customer); nested settings go inside the value, not the key")])
+    return key
 
 
 def type_name(decl: Declaration) -> str:

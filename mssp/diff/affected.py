@@ -27,7 +27,7 @@ from typing import Any, Literal
 
 import yaml
 
-from components.facts import strict_yaml
+from components.facts import config_keys, strict_yaml
 
 NAMESPACE = "mssp-sentinel"  # components.config.PROJECT; not imported: this module runs without pydantic
 STACK_FILE = "stacks/Pulumi.{}.yaml"
@@ -169,18 +169,14 @@ def _skip_reason(changed: Sequence[str], stacks: Sequence[StackInfo]) -> str:
 
 
 def _config_keys(config: Mapping[Any, Any]) -> dict[str, Any]:
-    """A stack file's config keyed as the Pulumi CLI keys it (config.ParseKey, as
-    components/config/project.py `stack_key` applies it): `kind` is `mssp-sentinel:kind`, `ns:config:key` is
-    `ns:key`; a key the CLI cannot parse is left out (the plan refuses it). A later spelling wins, as there."""
+    """A stack file's config keyed as the Pulumi CLI keys it (components.facts.config_keys, which the config
+    loader's `stack_key` uses too): `kind` is `mssp-sentinel:kind`, `ns:config:key` is `ns:key`; a key the CLI
+    cannot parse is left out (the plan refuses it). A later spelling wins, as there."""
     out: dict[str, Any] = {}
     for raw, value in config.items():
-        if not isinstance(raw, str):
-            continue
-        parts = raw.split(":")
-        if len(parts) == 1:
-            out[f"{NAMESPACE}:{raw}"] = value
-        elif len(parts) == 2 or (len(parts) == 3 and parts[1] == "config"):
-            out[f"{parts[0]}:{parts[-1]}"] = value
+        key = config_keys.parse_key(NAMESPACE, raw) if isinstance(raw, str) else None
+        if key is not None:
+            out[key] = value
     return out
 
 
