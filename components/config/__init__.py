@@ -31,7 +31,7 @@ from components.config.customer import CustomerConfig
 from components.config.itsm import url_problem
 from components.config.platform import PlatformConfig
 from components.config.project import apply_project_config, load_project, stack_key
-from components.facts import strict_yaml
+from components.facts import config_keys, strict_yaml
 from components.forwarding.inventory import InventoryError, InventoryItem, load_inventory
 
 PROJECT = "mssp-sentinel"
@@ -409,19 +409,13 @@ class _Validated:
 _VALIDATED: ContextVar[_Validated | None] = ContextVar("mssp_sentinel_validated_stack", default=None)
 
 
-def _engine_values(values: Mapping[str, Any]) -> dict[str, str]:
-    """Config values as the engine hands them to a program (mssp.plan.offline runs it the same way): text,
-    structured values as JSON text."""
-    return {k: v if isinstance(v, str) else json.dumps(v) for k, v in values.items()}
-
-
 @contextmanager
 def validated_stack(loaded: LoadedStack, values: Mapping[str, Any], secret_keys: set[str],
                     project_dir: Path) -> Iterator[None]:
     """Within the block, load_from_pulumi returns `loaded` to the program of the same stack and project
     when its config is exactly `values` with `secret_keys` (what `loaded` was validated from); any other
     program run validates its config as always."""
-    token = _VALIDATED.set(_Validated(loaded.stack, project_dir.resolve(), _engine_values(values),
+    token = _VALIDATED.set(_Validated(loaded.stack, project_dir.resolve(), config_keys.engine_values(values),
                                       frozenset(secret_keys), loaded))
     try:
         yield

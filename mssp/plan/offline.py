@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import json
 import runpy
 import sys
 import threading
@@ -29,6 +28,7 @@ from pulumi.runtime.proto import source_pb2
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
+from components.facts import config_keys
 from mssp.plan.mock_azure import OfflineMocks
 
 # components.config.PROJECT and SECRET_PLACEHOLDER (tests/mssp/plan/test_offline_gc.py pins them equal). Not
@@ -221,11 +221,6 @@ def without_source_positions() -> Iterator[None]:
         sdk_resource._get_stack_trace, sdk_resource._get_source_position = saved
 
 
-def _engine_config(values: Mapping[str, Any]) -> dict[str, str]:
-    """Config as the engine hands it to a program: strings, structured values as JSON text."""
-    return {k: v if isinstance(v, str) else json.dumps(v) for k, v in values.items()}
-
-
 def run_program(
     project_dir: Path,
     stack: str,
@@ -238,7 +233,7 @@ def run_program(
     # A fresh root stack for every run, so runs in one process (tests) do not share outputs.
     settings.set_root_resource(None)  # type: ignore[arg-type]
     pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
-    pulumi.runtime.set_all_config(_engine_config(config_values), sorted(secret_keys))
+    pulumi.runtime.set_all_config(config_keys.engine_values(config_values), sorted(secret_keys))
     settings.SETTINGS.rpc_manager.clear()
     settings.SETTINGS.outputs.clear()
 
