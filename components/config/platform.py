@@ -154,7 +154,7 @@ class PlatformConfig(Model):
     # The read-only identity (PR previews, scheduled drift): Reader in customers, Reader on the platform
     # resource group, the workspace's configuration (never its logs); never any write.
     read_only_identity: IdentityConfig | None = None
-    itsm: ItsmConfig | None = None  # the ITSM sync for redirected incidents (README "ITSM sync for redirected incidents")
+    itsm: ItsmConfig | None = None  # the ITSM sync for redirected incidents (docs/operations/itsm.md)
     splunk: SplunkPlatformConfig | None = None  # Splunk alert ingestion (table, DCR, analytics rule)
 
     def identity_issues(self) -> list[tuple[str, str]]:
