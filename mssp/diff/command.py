@@ -861,7 +861,8 @@ def diff_sides(base: Mapping[str, dict[str, Any]], head: Mapping[str, dict[str, 
 
 
 # The files that decide what the guardrails allow: a change to them is a change to the review itself.
-GUARDRAIL_PATHS: tuple[str, ...] = ("policies", "components/facts/roles.py", "components/config", ".github")
+GUARDRAIL_PATHS: tuple[str, ...] = ("policies", "components/facts/roles.py", "components/facts/trust.py", "components/config",
+                                     ".github")
 _MAX_GUARDRAIL_DIFF_LINES = 300
 
 
