@@ -8,7 +8,7 @@ message names the endpoint, the kind of answer and the limit. Each command repor
 call it is (exit 1 for discover, drift, health and offboard; splunk-ping exit 1).
 
 The caps are data: one `AnswerLimit` per kind, with why the cap is far above any honest answer. They are
-documented in docs/limits.md (kept in step by tests/mssp/azure/test_limits.py).
+documented in docs/reference/azure-answers.md (kept in step by tests/mssp/azure/test_answer_limits.py).
 """
 
 from __future__ import annotations

@@ -258,7 +258,7 @@ def test_splunk_ping_refuses_an_oversized_webhook_answer_without_showing_the_sig
 
 
 def test_every_cap_is_documented():
-    text = (PROJECT_DIR / "docs" / "limits.md").read_text(encoding="utf-8")
+    text = (PROJECT_DIR / "docs" / "reference" / "azure-answers.md").read_text(encoding="utf-8")
     for limit in limits.ALL:
         assert limit.kind in text and limits._size(limit.max_bytes) in text, limit
     assert str(limits.MAX_JSON_DEPTH) in text and f"{limits.READ_DEADLINE:.0f}" in text
