@@ -5,7 +5,7 @@ A stack's offline plan reads the program's code (`__main__.py`, `components/`, `
 stack file it references through `customer.platformStack` (components/config: the last segment names
 `stacks/Pulumi.<name>.yaml`). So:
 
-- documentation, tests and tooling (`*.md`, `README*`, `tests/`, `testing/`, `docs/`, `scripts/`, `tools/`,
+- documentation, tests and tooling (`*.md`, `README*`, `mkdocs.yml`, `tests/`, `testing/`, `docs/`, `scripts/`, `tools/`,
   `.github/`) affect none;
 - code, catalog, roles, policies, requirements, `Pulumi.yaml`, `__main__.py`, any `.py` affect every stack;
 - a stack file, its inventory or its import file affects that stack; the platform stack file affects the
@@ -45,7 +45,7 @@ DOCS_FOLDERS: tuple[str, ...] = (
     "testing/*", "tools/*",
 )
 # Documentation by name, anywhere: checked after the code patterns, so `LICENSE.py` or `README.pth` is code.
-DOCS_NAMES: tuple[str, ...] = ("*.md", "README*", "LICENSE*", "CHANGELOG*", ".gitignore", ".gitattributes")
+DOCS_NAMES: tuple[str, ...] = ("*.md", "README*", "LICENSE*", "CHANGELOG*", ".gitignore", ".gitattributes", "mkdocs.yml")
 DOCS_PATTERNS: tuple[str, ...] = DOCS_FOLDERS + DOCS_NAMES
 # Paths every plan reads: the program, its components and catalog, the planner, the guardrails and
 # what decides the installed packages.
