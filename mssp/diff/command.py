@@ -635,13 +635,21 @@ class ResourceChange:
     name: str
     properties: list[PropertyChange] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
-    protect: bool = False
+    protect: bool = False  # in the base (the current state's `protect`)
     retain_on_delete: bool = False
+    protect_after: bool = False  # in the head (the program's new `protect`)
 
     @property
     def blocked_by_protect(self) -> bool:
-        """Pulumi refuses to delete a protected resource, and a replace deletes it."""
-        return self.protect and self.op in ("delete", "replace")
+        """Whether the engine refuses this step. A delete: when the resource was protected (the state's flag).
+        A replace: only when it is protected both before and after, so unprotecting and replacing in one
+        update goes through (pulumi/pulumi#8873; pkg/resource/deploy/step_generator.go at v3.274.0:
+        `if new.Protect && old.Protect` refuses the replace; step.go DeleteStep refuses `s.old.Protect`)."""
+        if self.op == "delete":
+            return self.protect
+        if self.op == "replace":
+            return self.protect and self.protect_after
+        return False
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -652,6 +660,7 @@ class ResourceChange:
             "changedProperties": [p.path for p in self.properties],
             "replaceReasons": self.reasons,
             "protect": self.protect,
+            "protectAfter": self.protect_after,
             "retainOnDelete": self.retain_on_delete,
             "blockedByProtect": self.blocked_by_protect,
         }
@@ -681,7 +690,7 @@ def compare_resources(base: Sequence[Mapping[str, Any]], head: Sequence[Mapping[
             assert n is not None
             changes.append(ResourceChange("create", urn, n["type"], n.get("name", ""),
                                           list(changed_paths({}, n.get("inputs") or {})),
-                                          protect=bool(_options(n).get("protect")),
+                                          protect=False, protect_after=bool(_options(n).get("protect")),
                                           retain_on_delete=bool(_options(n).get("retainOnDelete"))))
             continue
         if n is None:
@@ -703,8 +712,8 @@ def compare_resources(base: Sequence[Mapping[str, Any]], head: Sequence[Mapping[
             continue
         changes.append(ResourceChange(
             "replace" if reasons else "update", urn, n["type"], n.get("name", ""), props, reasons,
-            # What protects a resource during this operation is its current (base) state.
             protect=bool(_options(o).get("protect")),
+            protect_after=bool(_options(n).get("protect")),
             retain_on_delete=bool(_options(o).get("retainOnDelete")),
         ))
     return changes, same
