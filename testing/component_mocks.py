@@ -90,7 +90,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         super().__init__(mocks)
         self.options: dict[str, tuple[str, bool, bool, tuple[str, ...]]] = {}
 
-    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (the gRPC method's name)
+    def RegisterResource(self, request: Any) -> Any:
         response = super().RegisterResource(request)
         self.options[response.urn] = (request.parent, bool(request.protect), bool(request.retainOnDelete),
                                       tuple(request.dependencies))
