@@ -41,7 +41,7 @@ from types import MappingProxyType
 from typing import Any
 
 from components.config.itsm import ItsmConfig
-from components.workflows.check import SCHEMA_URI
+from components.facts.logic_apps import SCHEMA_URI
 
 GRAPH = "https://graph.microsoft.com"
 GRAPH_INCIDENTS = f"{GRAPH}/v1.0/security/incidents"

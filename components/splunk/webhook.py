@@ -41,8 +41,8 @@ import pulumi
 import pulumi_azure_native as azure_native
 
 from components.facts import naming, roles
+from components.facts.logic_apps import SCHEMA_URI
 from components.splunk import schema
-from components.workflows.check import SCHEMA_URI
 
 TRIGGER_NAME = "splunk_alert"
 LOGS_INGESTION_API_VERSION = "2023-01-01"
@@ -53,7 +53,7 @@ MONITOR_AUDIENCE = "https://monitor.azure.com"
 # logic-apps-workflow-actions-triggers.md ("Change trigger concurrency", "Change waiting runs limit":
 # "Request and webhook triggers return 429 errors"; once on, concurrency control cannot be switched off)
 # and logic-apps-limits-and-config.md (runs 1-50, later 1-100; waiting runs from 10 + runs to 100). The
-# workflow checker holds these bounds (components/workflows/check.py) and checks every definition.
+# workflow checker the tests use holds these bounds (testing/logic_apps_check.py) and checks every definition.
 CONCURRENT_RUNS = 10
 MAX_WAITING_RUNS = 50
 # Request trigger "Schema Validation": a body that does not match the trigger's schema gets HTTP 400 Bad

@@ -15,7 +15,7 @@ from components.config.splunk import SplunkPlatformConfig
 from components.splunk import schema
 from components.splunk.ingestion import WORKSPACE_DESTINATION, dcr_properties
 from components.splunk.webhook import ingestion_uri, workflow_definition
-from components.workflows.check import check_workflow
+from testing.logic_apps_check import check_workflow
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 SAMPLE = json.loads((FIXTURES / "splunk_webhook_sample.json").read_text(encoding="utf-8"))
