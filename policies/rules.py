@@ -39,11 +39,24 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 from components.facts import roles, trust
+from components.facts.pulumi_tokens import (
+    APP_FEDERATED_CREDENTIAL,
+    APP_FLEXIBLE_FEDERATED_CREDENTIAL,
+    DATA_COLLECTION_RULE,
+    DIAGNOSTIC_SETTING,
+    MANAGED_IDENTITY_FEDERATED_CREDENTIAL,
+    REGISTRATION_DEFINITION,
+    ROLE_ASSIGNMENT,
+    SECRET,
+    STACK,
+    SUBSCRIPTION_DIAGNOSTIC_SETTING,
+    TABLE,
+    WORKFLOW,
+)
 
 Level = Literal["mandatory", "advisory"]
 Kind = Literal["resource", "stack", "change"]
 
-SECRET = "[secret]"  # how manifests write a secret value (design.md: secrets never in plain text)
 
 
 class _Unknown(Enum):
@@ -76,22 +89,8 @@ def is_unknown(value: Any) -> bool:
 # Resource type tokens (azure-native 3.x; checked against pulumi_azure_native 3.29: the token passed to
 # CustomResource.__init__ in each module, and the @pulumi.getter(name=...) engine names of the inputs).
 # --------------------------------------------------------------------------------------------------
-REGISTRATION_DEFINITION = "azure-native:managedservices:RegistrationDefinition"
-REGISTRATION_ASSIGNMENT = "azure-native:managedservices:RegistrationAssignment"
-DIAGNOSTIC_SETTING = "azure-native:monitor:DiagnosticSetting"
-SUBSCRIPTION_DIAGNOSTIC_SETTING = "azure-native:monitor:SubscriptionDiagnosticSetting"
-TABLE = "azure-native:operationalinsights:Table"
-DATA_COLLECTION_RULE = "azure-native:monitor:DataCollectionRule"
-WORKFLOW = "azure-native:logic:Workflow"
-ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
-STACK = "pulumi:pulumi:Stack"
 # Workload identity federation: an application's federated credential (pulumi-azuread), its flexible
 # (claimsMatchingExpression) variant, and a user-assigned managed identity's (azure-native managedidentity).
-APP_FEDERATED_CREDENTIAL = "azuread:index/applicationFederatedIdentityCredential:ApplicationFederatedIdentityCredential"
-APP_FLEXIBLE_FEDERATED_CREDENTIAL = (
-    "azuread:index/applicationFlexibleFederatedIdentityCredential:ApplicationFlexibleFederatedIdentityCredential"
-)
-MANAGED_IDENTITY_FEDERATED_CREDENTIAL = "azure-native:managedidentity:FederatedIdentityCredential"
 FEDERATED_CREDENTIAL_TYPES = frozenset({
     APP_FEDERATED_CREDENTIAL, APP_FLEXIBLE_FEDERATED_CREDENTIAL, MANAGED_IDENTITY_FEDERATED_CREDENTIAL,
 })

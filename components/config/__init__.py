@@ -34,6 +34,8 @@ from components.config.itsm import url_problem
 from components.config.platform import PlatformConfig
 from components.config.project import apply_project_config, load_project, stack_key
 from components.facts import config_keys, data_paths, strict_yaml
+from components.facts.pulumi_tokens import DIAGNOSTIC_SETTING as _DIAGNOSTIC_SETTING
+from components.facts.pulumi_tokens import SECRET as SECRET_PLACEHOLDER
 from components.forwarding.inventory import InventoryError, InventoryItem, load_inventory
 
 PROJECT = "mssp-sentinel"
@@ -45,7 +47,6 @@ KEYS: Mapping[str, type[Model] | None] = MappingProxyType(
 SECRET_KEYS: Mapping[str, str] = MappingProxyType(
     {"itsmCredential": "the ITSM credential (ServiceNow password, webhook secret or URL)"}
 )
-SECRET_PLACEHOLDER = "[secret]"
 
 __all__ = [
     "PROJECT",
@@ -548,7 +549,6 @@ def _fleet_issues(stack: str, customer: CustomerConfig, inventory: list[Inventor
 
 
 # The Pulumi type of the settings an import file may adopt.
-_DIAGNOSTIC_SETTING = "azure-native:monitor:DiagnosticSetting"
 
 
 def _adopted_setting_names(

@@ -6,6 +6,8 @@ version is one reviewed line. Each value names where it comes from.
 
 from __future__ import annotations
 
+from components.facts import pulumi_tokens
+
 # The public-cloud ARM endpoint and the token scope for it (azure-identity takes "<resource>/.default").
 ARM_ENDPOINT = "https://management.azure.com"
 ARM_SCOPE = "https://management.azure.com/.default"
@@ -57,8 +59,8 @@ OTHER_DESTINATION_PROPERTIES = ("storageAccountId", "eventHubAuthorizationRuleId
 # May be used within a single table or between the Resources and ResourceContainers tables").
 SUBSCRIPTION_TYPE = "microsoft.resources/subscriptions"
 
-# Pulumi type token of a resource-scope diagnostic setting (pulumi-azure-native 3.x), for import files.
-PULUMI_DIAGNOSTIC_SETTING_TYPE = "azure-native:monitor:DiagnosticSetting"
+# Pulumi type token of a resource-scope diagnostic setting, for import files.
+PULUMI_DIAGNOSTIC_SETTING_TYPE = pulumi_tokens.DIAGNOSTIC_SETTING
 
 # Resource Graph throttling headers (hh:mm:ss until the user's quota resets). Source:
 # MicrosoftDocs/azure-docs articles/governance/resource-graph/concepts/guidance-for-throttled-requests.md

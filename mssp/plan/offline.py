@@ -29,13 +29,13 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from components.facts import config_keys
+from components.facts.pulumi_tokens import SECRET, SERVICE_PRINCIPAL, STACK
 from mssp.plan.mock_azure import OfflineMocks
 
 # components.config.PROJECT and SECRET_PLACEHOLDER (tests/mssp/plan/test_offline_gc.py pins them equal). Not
 # imported: the runner stays free of pydantic and the config models, so the benchmark's SDK floor
 # (scripts/benchmark.py) can use the same monitor and mocks without paying for them.
 PROJECT = "mssp-sentinel"
-SECRET = "[secret]"
 
 # Cyclic-GC thresholds while a program runs. The SDK allocates dozens of short-lived asyncio objects
 # (tasks, futures, handles) per resource, so with CPython's defaults (700, 10, 10) the collector runs
@@ -65,7 +65,7 @@ def scrub(value: Any) -> Any:
 
 # Types whose created state is itself an Entra principal (its objectId); other resources carry one in
 # `identity.principalId` (system-assigned managed identities, Microsoft.Logic/workflows response).
-PRINCIPAL_TYPES = frozenset({"azuread:index/servicePrincipal:ServicePrincipal"})
+PRINCIPAL_TYPES = frozenset({SERVICE_PRINCIPAL})
 
 
 def principal_of(state: Mapping[str, Any]) -> str | None:
@@ -117,10 +117,10 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
     def RegisterResource(self, request: Any) -> Any:
         # The engine refuses two resources with one URN ("Duplicate resource URN"); so does the plan.
         urn = self.make_urn(request.parent, request.type, request.name)
-        if request.type != "pulumi:pulumi:Stack" and urn in self._urns:
+        if request.type != STACK and urn in self._urns:
             self.duplicate_urns.append(urn)
         response = super().RegisterResource(request)
-        if request.type != "pulumi:pulumi:Stack":
+        if request.type != STACK:
             self._urns.add(response.urn)
             inputs = scrub(rpc.deserialize_properties(request.object, keep_unknowns=True))
             principal = None
