@@ -563,13 +563,21 @@ class ResourceChange:
     name: str
     properties: list[PropertyChange] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
-    protect: bool = False
+    protect: bool = False  # in the base (the current state's `protect`)
     retain_on_delete: bool = False
+    protect_after: bool = False  # in the head (the program's new `protect`)
 
     @property
     def blocked_by_protect(self) -> bool:
-        """Pulumi refuses to delete a protected resource, and a replace deletes it."""
-        return self.protect and self.op in ("delete", "replace")
+        """Whether the engine refuses this step. A delete: when the resource was protected (the state's flag).
+        A replace: only when it is protected both before and after, so unprotecting and replacing in one
+        update goes through (pulumi/pulumi#8873; pkg/resource/deploy/step_generator.go at v3.274.0:
+        `if new.Protect && old.Protect` refuses the replace; step.go DeleteStep refuses `s.old.Protect`)."""
+        if self.op == "delete":
+            return self.protect
+        if self.op == "replace":
+            return self.protect and self.protect_after
+        return False
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -580,6 +588,7 @@ class ResourceChange:
             "changedProperties": [p.path for p in self.properties],
             "replaceReasons": self.reasons,
             "protect": self.protect,
+            "protectAfter": self.protect_after,
             "retainOnDelete": self.retain_on_delete,
             "blockedByProtect": self.blocked_by_protect,
         }
@@ -609,7 +618,7 @@ def compare_resources(base: Sequence[Mapping[str, Any]], head: Sequence[Mapping[
             assert n is not None
             changes.append(ResourceChange("create", urn, n["type"], n.get("name", ""),
                                           list(changed_paths({}, n.get("inputs") or {})),
-                                          protect=bool(_options(n).get("protect")),
+                                          protect=False, protect_after=bool(_options(n).get("protect")),
                                           retain_on_delete=bool(_options(n).get("retainOnDelete"))))
             continue
         if n is None:
@@ -631,8 +640,8 @@ def compare_resources(base: Sequence[Mapping[str, Any]], head: Sequence[Mapping[
             continue
         changes.append(ResourceChange(
             "replace" if reasons else "update", urn, n["type"], n.get("name", ""), props, reasons,
-            # What protects a resource during this operation is its current (base) state.
             protect=bool(_options(o).get("protect")),
+            protect_after=bool(_options(n).get("protect")),
             retain_on_delete=bool(_options(o).get("retainOnDelete")),
         ))
     return changes, same
@@ -792,7 +801,8 @@ def diff_stack(stack: str, base: Mapping[str, Any] | None, head: Mapping[str, An
     )
     from mssp.plan import facts as plan_facts
 
-    changed = bool(changes) or bool(output_list)
+    template_changes = exported_changes(base, head)
+    changed = bool(changes) or bool(output_list) or bool(template_changes)
 
     access = plan_facts.access_changes(plan_facts.access_rows(base or {}), plan_facts.access_rows(head or {}))
     outputs = plan_facts.compare_outputs((base or {}).get("outputs"), (head or {}).get("outputs"))
@@ -804,6 +814,8 @@ def diff_stack(stack: str, base: Mapping[str, Any] | None, head: Mapping[str, An
         "counts": counts,
         "changes": [c.to_json() for c in changes],
         "outputChanges": output_list,
+        # Lighthouse template mode: what the customer deploys changed, so the customer must deploy it again.
+        "templateChanges": template_changes,
         "policies": [{**p, "new": _policy_key(p) not in before} for p in head_policies],
         "resolvedPolicies": [p for p in base_policies if _policy_key(p) not in after],
         "changeAdvisories": advisories,
@@ -817,6 +829,23 @@ def diff_stack(stack: str, base: Mapping[str, Any] | None, head: Mapping[str, An
         "_base": base,
         "_head": head,
     }
+
+
+def exported_changes(base: Mapping[str, Any] | None, head: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    """Every difference in the files the customer deploys (Lighthouse template mode), as
+    {file, path, before, after}; nothing when a side's manifest predates the template in the review."""
+    from mssp.plan.facts import exported_files
+
+    old, new = exported_files(base), exported_files(head)
+    if old is None or new is None or (base is None or head is None):
+        return []
+    found = []
+    for name in sorted(set(old) | set(new)):
+        for change in changed_paths(old.get(name, {}), new.get(name, {})):
+            found.append({"file": name, "path": change.path,
+                          "before": None if change.old is MISSING else change.old,
+                          "after": None if change.new is MISSING else change.new})
+    return found
 
 
 def _access_json(change: Any) -> dict[str, Any]:
