@@ -198,10 +198,11 @@ def test_a_symlinked_inventory_is_named_as_a_link_to_its_target(tmp_path: Path, 
     inventory.unlink()
     inventory.symlink_to(project / "stacks" / "inventories" / "gone.yaml")
     code, _, err = run_cli(["health", "contoso", "--project-dir", str(project)])
-    assert code == 2 and "a symbolic link to" in err and "gone.yaml" in err, err
-    (project / "stacks" / "inventories" / "gone.yaml").write_text("resources: [1, 2]\n<<<<<<< ours\n")
+    assert code == 2 and "contoso.yaml is a symbolic link to" in err and "gone.yaml" in err, err
+    # A link to a file that exists is refused the same way (data by construction), still naming the target.
+    (project / "stacks" / "inventories" / "gone.yaml").write_text("resources: []\n")
     code, _, err = run_cli(["health", "contoso", "--project-dir", str(project)])
-    assert code == 2 and "a symbolic link to" in err and "merge conflict" in err, err
+    assert code == 2 and "contoso.yaml is a symbolic link to" in err and "gone.yaml" in err, err
 
 
 def test_documents_recognises_each_kind_it_names() -> None:
