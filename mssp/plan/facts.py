@@ -31,9 +31,9 @@ from components.facts.pulumi_tokens import (
 )
 from components.facts.pulumi_tokens import SUBSCRIPTION_DIAGNOSTIC_SETTING as SUBSCRIPTION_SETTING
 
-# Microsoft Graph app roles the program grants, by id (components/itsm/sync.py GRAPH_APP_ROLE, with the
-# source of the id there); an unknown id is shown as the id.
-GRAPH_APP_ROLES: Mapping[str, str] = {"45cc0394-e837-488b-a098-1918f48d186c": "SecurityIncident.Read.All"}
+# Microsoft Graph app roles the program grants, by id: the reviewed table (components/facts/roles.py
+# GRAPH_APP_ROLES, with the source there); an unknown id is shown as the id.
+GRAPH_APP_ROLES: Mapping[str, str] = {guid: name for guid, (name, _) in roles.GRAPH_APP_ROLES.items()}
 
 # How much a built-in role may do, coarsely, to tell a widened grant from a narrowed one. Readers read;
 # responders and operators act on existing objects; the scoped contributors write within one service;

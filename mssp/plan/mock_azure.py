@@ -28,6 +28,7 @@ from components.facts.pulumi_tokens import (
     REGISTRATION_ASSIGNMENT,
     REGISTRATION_DEFINITION,
     ROLE_ASSIGNMENT,
+    ROLE_DEFINITION,
     SERVICE_PRINCIPAL,
     SUBSCRIPTION_DIAGNOSTIC_SETTING,
     TABLE,
@@ -191,6 +192,10 @@ NEW_RESOURCE: Mapping[str, Callable[[pulumi.runtime.MockResourceArgs], dict[str,
         "scope", "Microsoft.ManagedServices/registrationAssignments", "registrationAssignmentId"),
     ROLE_ASSIGNMENT: _arm_child(
         "scope", "Microsoft.Authorization/roleAssignments", "roleAssignmentName"),
+    # A custom role's id ends in its GUID (ARM: {scope}/providers/Microsoft.Authorization/roleDefinitions/{id}),
+    # so an assignment of it names the GUID the guardrail role-assignment-allowlist matches to the definition.
+    ROLE_DEFINITION: _arm_child(
+        "scope", "Microsoft.Authorization/roleDefinitions", "roleDefinitionId"),
     "pulumi:providers:azure-native": _azure_provider,
     TABLE: _workspace_child("tables", "tableName"),
     DATA_COLLECTION_RULE: _data_collection_rule,
