@@ -509,7 +509,7 @@ def check_workflow_credentials(res: ResourceView, ctx: PolicyContext) -> list[st
     """No credential in a workflow definition; secrets reach it only as securestring parameters.
 
     Microsoft's Splunk ingestion tool pastes a client secret into the definition, readable by anyone who
-    can read the Logic App (azure-facts.md §4): this rule exists to stop that. Messages name the path,
+    can read the Logic App (Azure/Azure-Sentinel Tools/SplunkAlertIngestion): this rule exists to stop that. Messages name the path,
     never the value.
     """
     found: dict[str, str] = {}  # path -> message; one finding per path, the first reason wins
@@ -552,7 +552,8 @@ def check_workflow_credentials(res: ResourceView, ctx: PolicyContext) -> list[st
 
 def _looks_like_callback_url(value: str) -> bool:
     # Logic App trigger callback URLs: .../workflows/<name>/triggers/<trigger>/paths/invoke?...&sig=...
-    # Source: azure-facts.md §4 (the SAS-signed callback URL is the credential).
+    # Source: MicrosoftDocs azure-docs articles/connectors/connectors-native-reqres.md (the trigger URL carries a
+    # Shared Access Signature, `sig`, which is the credential).
     low = value.lower()
     return "/triggers/" in low and "sig=" in low
 
@@ -580,9 +581,9 @@ def check_webhook_outputs(
     return out
 
 
-# Data-plane roles and the only resource type their scope may be. Source: azure-facts.md §4 (the
-# Logs Ingestion caller needs Monitoring Metrics Publisher on the DCR) and design.md (the app's
-# Log Analytics Contributor assignment is on the workspace).
+# Data-plane roles and the only resource type their scope may be. Sources: MicrosoftDocs/azure-monitor-docs articles/azure-monitor/logs/logs-ingestion-api-overview.md
+# (the Logs Ingestion caller needs Monitoring Metrics Publisher on the DCR); Log Analytics Contributor, where a
+# stack grants it, belongs on the workspace alone (docs/design/identities.md).
 _DATA_PLANE_SCOPES: Mapping[str, tuple[re.Pattern[str], str]] = MappingProxyType({
     roles.MONITORING_METRICS_PUBLISHER.guid: (_DCR_ID_RE, "a data collection rule"),
     roles.LOG_ANALYTICS_CONTRIBUTOR.guid: (_WORKSPACE_ID_RE, "a Log Analytics workspace"),
@@ -791,7 +792,7 @@ def _present(value: Any) -> bool:
 
 
 def check_dcr_region(res: ResourceView, ctx: PolicyContext) -> list[str]:
-    """A DCR lives in the region of the workspace it sends to (azure-facts.md §4)."""
+    """A DCR lives in the region of the workspace it sends to (MicrosoftDocs/azure-monitor-docs articles/azure-monitor/logs/logs-ingestion-api-overview.md)."""
     loc = _str(res.props.get("location"))
     if not loc or not ctx.workspace_location:
         return []
@@ -803,7 +804,7 @@ def check_dcr_region(res: ResourceView, ctx: PolicyContext) -> list[str]:
 # --------------------------------------------------------------------------------------------------
 # Advisory rules
 # --------------------------------------------------------------------------------------------------
-MAX_DIAGNOSTIC_SETTINGS = 5  # per resource; azure-facts.md §3
+MAX_DIAGNOSTIC_SETTINGS = 5  # per resource (mssp.azure.arm.MAX_DIAGNOSTIC_SETTINGS has the source)
 
 
 def _setting_target(res: ResourceView) -> str | None:
@@ -1155,7 +1156,7 @@ def evaluate_exported_definition(
 def evaluate_manifest(
     manifest: Mapping[str, Any], context: PolicyContext | Mapping[str, Any] | None = None
 ) -> list[dict[str, str]]:
-    """Run every resource and stack rule over a plan manifest (design.md "Plan manifest").
+    """Run every resource and stack rule over a plan manifest (docs/manifest.md).
 
     Returns `[{"policy", "level", "urn", "message"}]` in a stable order (rules in RULES order, then by
     URN and message). Change rules need two plans: see `evaluate_changes` and `python -m mssp diff`.

@@ -269,7 +269,8 @@ def parse_platform(values: Mapping[str, Any]) -> PlatformConfig:
     if identity_issues:
         raise ConfigError(identity_issues)
     if platform.splunk is not None and platform.splunk.location not in (None, platform.location):
-        # A DCR sends only to workspaces in its own region (azure-facts §4).
+        # A DCR sends only to workspaces in its own region (MicrosoftDocs/azure-monitor-docs
+        # articles/azure-monitor/logs/logs-ingestion-api-overview.md).
         raise ConfigError([("platform.splunk.location", f"'{platform.splunk.location}' differs from the workspace's "
                             f"region platform.location '{platform.location}'; the DCR must be in the workspace's "
                             f"region; allowed: '{platform.location}', or leave it out to use that region")])
@@ -419,7 +420,7 @@ class _Validated:
 
 # The stack `mssp plan` has just validated, for the program it runs in-process right after
 # (mssp.plan.command): validating the same values again would give the same LoadedStack (or the same
-# errors, which the CLI has already reported), so the program takes this one (docs/benchmarks.md "Scale benchmark").
+# errors, which the CLI has already reported), so the program takes this one (docs/benchmarks.md "Measurements behind the code").
 _VALIDATED: ContextVar[_Validated | None] = ContextVar("mssp_sentinel_validated_stack", default=None)
 
 

@@ -27,7 +27,8 @@ leaked URL can be revoked (regenerate the access keys) for one customer alone.
 Retries: Logic Apps retry policies apply to HTTP 408, 429 and 5xx and to connectivity errors; the
 exponential policy here stays well inside the two minutes Splunk's call waits for the synchronous
 response. Source: MicrosoftDocs azure-docs articles/logic-apps/error-exception-handling.md (Retry
-policies); azure-facts §4 (Logs Ingestion API limits, 429 with Retry-After).
+policies); MicrosoftDocs/azure-monitor-docs articles/azure-monitor/fundamentals/service-limits.md, "Logs
+Ingestion API" (limits, 429 with Retry-After).
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ from components.splunk import schema
 
 TRIGGER_NAME = "splunk_alert"
 LOGS_INGESTION_API_VERSION = "2023-01-01"
-# Token audience of the Logs Ingestion API (azure-facts §4).
+# Token audience of the Logs Ingestion API (MicrosoftDocs/azure-monitor-docs articles/azure-monitor/logs/logs-ingestion-api-overview.md, scope https://monitor.azure.com/.default).
 MONITOR_AUDIENCE = "https://monitor.azure.com"
 # Trigger concurrency: at most this many runs at once, further calls wait (up to MAX_WAITING_RUNS) rather
 # than start, and past that get 429. Sources: MicrosoftDocs azure-docs articles/logic-apps/

@@ -41,11 +41,11 @@ DIAGNOSTIC_SETTINGS_API_VERSION = "2021-05-01-preview"
 
 # "Each resource can have up to five diagnostic settings." Source: Azure Monitor docs,
 # https://learn.microsoft.com/azure/azure-monitor/platform/diagnostic-settings#destinations
-# (also shared/reference/azure-facts.md section 3).
 MAX_DIAGNOSTIC_SETTINGS = 5
 
 # Settings made by Azure Policy (DeployIfNotExists) are named "setbypolicy" or "setByPolicy-LogAnalytics"
-# and similar: matched case-insensitively on this prefix (azure-facts.md section 3).
+# and similar (the names Azure Landing Zones' DeployIfNotExists policies give, Azure/Enterprise-Scale
+# policy definitions): matched case-insensitively on this prefix.
 POLICY_SETTING_PREFIX = "setbypolicy"
 
 # Destinations of a diagnostic setting other than a Log Analytics workspace (2021-05-01-preview

@@ -73,7 +73,9 @@ from mssp.diff.markdown import COMMENT_LIMIT, MARKER  # noqa: F401 (MARKER: part
 from mssp.errors import UserError
 from mssp.output import write_output
 
-_SECRET_SIG = ("4dabf18193072939515e22adb298388d", "1b47061264138c4ac30d75fd1eb44270")  # azure-facts.md §6
+# A Pulumi secret envelope: {sig key: secret sig, "value": ...} (pulumi sdk/python lib/pulumi/runtime/rpc.py,
+# _special_sig_key and _special_secret_sig).
+_SECRET_SIG = ("4dabf18193072939515e22adb298388d", "1b47061264138c4ac30d75fd1eb44270")
 
 # Inputs whose change makes Pulumi replace the resource (delete + create), per type token. azure-native
 # marks URL path parameters and create-only (x-ms-mutability: create, read) properties "forceNew", plus a

@@ -29,7 +29,9 @@ from mssp.azure import arm as arm_api
 # and .../registrationDefinitions/{registrationDefinitionId}).
 MANAGED_SERVICES_API_VERSION = "2022-10-01"
 
-# Known blockers (shared/reference/azure-facts.md §3 and §8), worded for the operator and the customer.
+# Known blockers, worded for the operator and the customer. Sources: Azure Landing Zones assigns
+# DenyAction-DiagnosticLogs (Azure/Enterprise-Scale policy assignments); settings outlive their resources
+# (MicrosoftDocs/azure-docs#100347).
 BLOCKERS: tuple[dict[str, str], ...] = (
     {"id": "alz-deny-diagnostic-delete",
      "text": "Azure Landing Zones assign the policy `DenyAction-DiagnosticLogs` at the root management group: "

@@ -39,9 +39,9 @@ PROJECT = "mssp-sentinel"
 
 # Cyclic-GC thresholds while a program runs. The SDK allocates dozens of short-lived asyncio objects
 # (tasks, futures, handles) per resource, so with CPython's defaults (700, 10, 10) the collector runs
-# thousands of times and its full collections rescan the whole growing resource graph: about 60% of
-# a 10,000-resource plan's time (docs/benchmarks.md "Scale benchmark", measured with gc.callbacks). Collecting less
-# often halves that time at the same peak memory (the garbage is mostly freed by reference counting).
+# thousands of times and its full collections rescan the whole growing resource graph. Collecting less
+# often cuts that time at the same peak memory (the garbage is mostly freed by reference counting); the
+# measurements: docs/benchmarks.md "Measurements behind the code".
 PLAN_GC_THRESHOLDS = (50_000, 20, 20)
 
 
@@ -207,8 +207,8 @@ def without_source_positions() -> Iterator[None]:
     per frame: pulumi/runtime/resource.py `_get_stack_trace`, `_get_source_position`) for the
     request's `sourcePosition` and `stackTrace`, which the engine shows in its diagnostics. Under the
     offline mocks nobody reads them: RecordingMonitor records neither, and MockMonitor ignores them. So
-    the runner does not compute them; that is about 5% of a plan's instructions, more the deeper the
-    program's call stack (measured with callgrind: docs/benchmarks.md "Scale benchmark"). The SDK's functions are
+    the runner does not compute them, which saves a share of every registration that grows with the
+    program's call stack (measured: docs/benchmarks.md "Measurements behind the code"). The SDK's functions are
     put back afterwards, and tests/mssp/plan/test_offline_gc.py pins that they still exist under these
     names, so an SDK upgrade that renames them fails a test instead of silently costing the time again.
     """

@@ -165,7 +165,7 @@ def test_workflow_definition_passes_the_checker_and_posts_to_the_stream() -> Non
 
 
 def test_facts_pinned() -> None:
-    # azure-facts §4 and the Microsoft.OperationalInsights 2022-10-01 / Microsoft.Insights 2023-03-11 ARM schemas.
+    # create-custom-table.md (MicrosoftDocs/azure-monitor-docs) and the Microsoft.OperationalInsights 2022-10-01 / Microsoft.Insights 2023-03-11 ARM schemas.
     assert schema.RESERVED_COLUMN_NAMES == ("_ResourceId", "id", "_SubscriptionId", "TenantId", "Type", "UniqueId",
                                             "Title")
     assert schema.TABLE_TO_STREAM_TYPE["dateTime"] == "datetime"
