@@ -5,7 +5,7 @@ named after what it signs in as, so a reviewer sees in the plan which credential
 
 What only one kind of stack (or only the direct access model) uses is imported where it is built:
 a Lighthouse customer creates nothing in Entra, so its plan does not import pulumi_azuread (about
-0.09 s) nor the platform's components (README "Scale benchmark"; tests/mssp/plan/test_plan_fixed_cost.py).
+0.09 s) nor the platform's components (docs/benchmarks.md "Scale benchmark"; tests/mssp/plan/test_plan_fixed_cost.py).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pulumi
 import pulumi_azure_native as azure_native
 
 from components.config import LoadedStack
-from components.facts import roles
+from components.facts import roles, trust
 from components.forwarding.diagnostics import DiagnosticForwarding, DiagnosticForwardingArgs, plan_settings
 from components.lighthouse.delegation import LighthouseDelegation, LighthouseDelegationArgs
 from components.splunk.webhook import SplunkWebhook, SplunkWebhookArgs
@@ -29,8 +29,10 @@ if TYPE_CHECKING:
 
 # The platform's two identities (component names): the deploy identity for `pulumi up`, the read-only
 # one for PR previews and drift. The plan's access table labels grants by them (mssp/plan/review.py).
-DEPLOY_IDENTITY = "mssp-identity"
-READ_ONLY_IDENTITY = "mssp-readonly-identity"
+# The names are reviewed data (components/facts/trust.py): the guardrail federated-credential-trust tells the
+# identities' credentials apart by them.
+DEPLOY_IDENTITY = trust.DEPLOY_IDENTITY_COMPONENT
+READ_ONLY_IDENTITY = trust.READ_ONLY_IDENTITY_COMPONENT
 
 # Platform outputs customer stacks read through their StackReference ("splunk" and "readOnly*" only when
 # configured).
@@ -104,7 +106,7 @@ def build_platform(loaded: LoadedStack) -> dict[str, Any]:
 
 def build_itsm_sync(loaded: LoadedStack, arm: azure_native.Provider, entra: azuread.Provider,
                     ws_provider: azure_native.Provider | None) -> dict[str, Any]:
-    """The ITSM sync for redirected incidents (README "ITSM sync for redirected incidents"); its credential only ever as a secret."""
+    """The ITSM sync for redirected incidents (docs/operations/itsm.md); its credential only ever as a secret."""
     from components.itsm.sync import RedirectedIncidentSync, RedirectedIncidentSyncArgs
 
     p = loaded.platform
@@ -266,7 +268,7 @@ def build_customer(loaded: LoadedStack) -> dict[str, Any]:
              f"{len(sql_audit_subs)} subscription(s)"}
            if sql_audit_subs and lighthouse else {}),
         "diagnosticSettings": len(forwarding.plan.settings),
-        # What the plan changes on the customer's own resources (README "SQL audit"): each server's
+        # What the plan changes on the customer's own resources (docs/reference/catalog.md, "SQL audit"): each server's
         # auditing is enabled with the Azure Monitor target (and DevOps audit when forwarded).
         "auditedSqlServers": [
             {"serverId": a.server_id, "auditing": "Enabled", "isAzureMonitorTargetEnabled": True,

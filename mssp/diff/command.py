@@ -649,7 +649,7 @@ def _policies_of(manifest: Mapping[str, Any] | None, context: Any = None) -> lis
     which could have weakened or emptied them. So every plan is re-evaluated here, and what the
     manifest reported is added only where this checkout's rules did not already find it (a rule that
     exists only on the other side still shows). The PR workflow runs this command from the base
-    branch, so the base's rules decide (README "Guardrails come from the base branch").
+    branch, so the base's rules decide (docs/design/identities.md "`mssp diff` runs the ref's code, scrubbed").
     """
     if manifest is None:
         return []
@@ -792,7 +792,8 @@ def diff_stack(stack: str, base: Mapping[str, Any] | None, head: Mapping[str, An
     )
     from mssp.plan import facts as plan_facts
 
-    changed = bool(changes) or bool(output_list)
+    template_changes = exported_changes(base, head)
+    changed = bool(changes) or bool(output_list) or bool(template_changes)
 
     access = plan_facts.access_changes(plan_facts.access_rows(base or {}), plan_facts.access_rows(head or {}))
     outputs = plan_facts.compare_outputs((base or {}).get("outputs"), (head or {}).get("outputs"))
@@ -804,6 +805,8 @@ def diff_stack(stack: str, base: Mapping[str, Any] | None, head: Mapping[str, An
         "counts": counts,
         "changes": [c.to_json() for c in changes],
         "outputChanges": output_list,
+        # Lighthouse template mode: what the customer deploys changed, so the customer must deploy it again.
+        "templateChanges": template_changes,
         "policies": [{**p, "new": _policy_key(p) not in before} for p in head_policies],
         "resolvedPolicies": [p for p in base_policies if _policy_key(p) not in after],
         "changeAdvisories": advisories,
@@ -817,6 +820,23 @@ def diff_stack(stack: str, base: Mapping[str, Any] | None, head: Mapping[str, An
         "_base": base,
         "_head": head,
     }
+
+
+def exported_changes(base: Mapping[str, Any] | None, head: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    """Every difference in the files the customer deploys (Lighthouse template mode), as
+    {file, path, before, after}; nothing when a side's manifest predates the template in the review."""
+    from mssp.plan.facts import exported_files
+
+    old, new = exported_files(base), exported_files(head)
+    if old is None or new is None or (base is None or head is None):
+        return []
+    found = []
+    for name in sorted(set(old) | set(new)):
+        for change in changed_paths(old.get(name, {}), new.get(name, {})):
+            found.append({"file": name, "path": change.path,
+                          "before": None if change.old is MISSING else change.old,
+                          "after": None if change.new is MISSING else change.new})
+    return found
 
 
 def _access_json(change: Any) -> dict[str, Any]:
@@ -841,7 +861,8 @@ def diff_sides(base: Mapping[str, dict[str, Any]], head: Mapping[str, dict[str, 
 
 
 # The files that decide what the guardrails allow: a change to them is a change to the review itself.
-GUARDRAIL_PATHS: tuple[str, ...] = ("policies", "components/facts/roles.py", "components/config", ".github")
+GUARDRAIL_PATHS: tuple[str, ...] = ("policies", "components/facts/roles.py", "components/facts/trust.py", "components/config",
+                                     ".github")
 _MAX_GUARDRAIL_DIFF_LINES = 300
 
 
