@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from compare import Comparison, assigned_values, compare
-from conftest import PLATFORM, Deployment
+from realengine_support import PLATFORM, Deployment, deployment, engine_bin_dir, local_azure  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.realengine
 

@@ -1,4 +1,4 @@
-"""Fixtures of the real-engine tests: one local Azure and one deployment of every example stack per session.
+"""Fixtures of the real-engine tests (imported by the test modules, like tests/realcli/realcli_support.py: a conftest.py here would shadow tests/conftest.py for `from conftest import`): one local Azure and one deployment of every example stack per session.
 
 The real Pulumi CLI (scripts/pulumi-cli) deploys the project's unmodified program into the local Azure
 (testing/engine.py says what is real and what stands in). `pulumi up` runs once per stack per session;
