@@ -19,9 +19,18 @@ class WorkspaceConfig(Model):
     """The MSSP's existing Log Analytics workspace (with Sentinel). Give resourceGroup + name, or resourceId."""
 
     resource_group: ResourceGroupName | None = None
+    """Resource group of the existing Sentinel workspace (with `name`; or give `resourceId` instead)."""
     name: WorkspaceName | None = None
+    """Name of the existing Log Analytics workspace that has Microsoft Sentinel (with `resourceGroup`)."""
     resource_id: str | None = None
+    """ARM id of the workspace,
+    `/subscriptions/<guid>/resourceGroups/<rg>/providers/Microsoft.OperationalInsights/workspaces/<name>`, instead
+    of `resourceGroup` + `name`.
+    """
     subscription_id: Guid | None = None  # defaults to the platform subscription
+    """Subscription of the workspace, when it is not the platform's `subscriptionId` (only with `resourceGroup` +
+    `name`).
+    """
 
     @model_validator(mode="after")
     def _one_form(self) -> WorkspaceConfig:
@@ -67,30 +76,51 @@ class FederatedCredential(Model):
     """A workload identity federation trust (e.g. GitHub Actions OIDC): no secret to leak or rotate."""
 
     name: Annotated[str, Field(pattern=_FIC_NAME)]
+    """Name of the federated identity credential on the application: letters, digits, `-` and `_`, at most 120
+    characters.
+    """
     issuer: Annotated[str, Field(pattern=r"^https://\S+$")]
+    """Token issuer the application trusts; only GitHub Actions', `https://token.actions.githubusercontent.com`
+    (the trusted issuers are reviewed data in `components/facts/trust.py`).
+    """
     subject: Annotated[str, Field(min_length=1, max_length=600)]
+    """Subject the token must carry, e.g. `repo:<owner>/<repo>:environment:production`, of the repository in
+    `components/facts/trust.py`, no wildcards; the deploy identity accepts only its production environment.
+    """
     audiences: list[str] = [DEFAULT_AUDIENCE]
+    """Audiences the token must carry; only `api://AzureADTokenExchange`."""
     description: str | None = None
+    """Free text shown on the credential in Entra."""
 
 
 class ClientSecretConfig(Model):
     """A client secret, only when explicitly enabled; it is a Pulumi secret output, never plain text."""
 
     enabled: bool = False
+    """Create a client secret for the application; only where workload identity federation is impossible. Exported as a
+    Pulumi secret.
+    """
     # Short-lived by default: the secret is rotated by changing rotationKey (or after this many hours).
     lifetime_hours: Annotated[int, Field(ge=24, le=8760)] = 4380
+    """Hours until the secret expires (24 to 8760)."""
     rotation_key: str = "1"
+    """Change this value to rotate the secret (a new one is created, the old one removed)."""
 
 
 class IdentityConfig(Model):
     display_name: Annotated[str, Field(min_length=1, max_length=120)]
+    """Display name of the multitenant Entra application (1 to 120 characters)."""
     federated_credentials: list[FederatedCredential] = []
+    """Workload identity federation trusts (no secret); at least one of these or `clientSecret.enabled`."""
     client_secret: ClientSecretConfig = ClientSecretConfig()
+    """A client secret, off unless enabled."""
     # No longer accepted (issue 20): which issuers and audiences the identities trust is reviewed data in
     # components/facts/trust.py, judged by the base branch, not a stack file's choice. Kept as keys so a stack
     # that still sets them gets that answer rather than "unknown key".
     allowed_issuers: list[str] = []
+    """No longer accepted: the trusted issuers are reviewed data in `components/facts/trust.py`; setting it is an error."""
     allowed_audiences: list[str] = []
+    """No longer accepted: the trusted audiences are reviewed data in `components/facts/trust.py`; setting it is an error."""
 
     @model_validator(mode="after")
     def _can_sign_in(self) -> IdentityConfig:
@@ -145,17 +175,26 @@ def identity_issues(identity: IdentityConfig, path: str, *, deploy: bool) -> lis
 
 class PlatformConfig(Model):
     tenant_id: Guid
+    """The MSSP's Entra tenant (GUID)."""
     subscription_id: Guid
+    """Subscription of the MSSP's Sentinel workspace and platform resources (GUID)."""
     location: Region  # the workspace's region; DCRs must live there too
+    """ARM region of the workspace, e.g. `westeurope`; data collection rules are created there too."""
     resource_group: ResourceGroupName  # where the platform's own resources (DCR, playbooks) go; must exist
+    """Existing resource group for the platform's own resources (data collection rule, Logic Apps)."""
     workspace: WorkspaceConfig
+    """The existing Sentinel workspace every customer's logs go to."""
     # The deploy identity (`pulumi up` only): writes diagnostic settings in customer subscriptions.
     identity: IdentityConfig
+    """The deploy identity: used by `pulumi up` only; writes diagnostic settings in customer subscriptions."""
     # The read-only identity (PR previews, scheduled drift): Reader in customers, Reader on the platform
     # resource group, the workspace's configuration (never its logs); never any write.
     read_only_identity: IdentityConfig | None = None
+    """The read-only identity for pull-request previews and drift checks: Reader in customers, never any write."""
     itsm: ItsmConfig | None = None  # the ITSM sync for redirected incidents (docs/operations/itsm.md)
+    """The ITSM sync for redirected incidents; off when left out."""
     splunk: SplunkPlatformConfig | None = None  # Splunk alert ingestion (table, DCR, analytics rule)
+    """Splunk alert ingestion (custom table, data collection rule, analytics rule); off when left out."""
 
     def identity_issues(self) -> list[tuple[str, str]]:
         """The federated credential rules of both identities, and that they share no subject."""

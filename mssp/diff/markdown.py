@@ -134,7 +134,9 @@ def _flags(c: Any) -> str:
     flags = []
     if c.blocked_by_protect:
         flags.append("⛔ **protected**: Pulumi refuses this until `protect` is removed")
-    elif c.protect:
+    elif c.op == "replace" and c.protect:
+        flags.append("`protect` removed in this change: Pulumi replaces it (protected only before)")
+    elif c.protect or c.protect_after:
         flags.append("protected")
     if c.retain_on_delete and c.op in ("delete", "replace"):
         flags.append("retained in Azure")
