@@ -45,8 +45,9 @@ DIRECT_INVENTORY = """\
 resources:
 - id: /subscriptions/2e3f4a5b-6c7d-4e8f-9a0b-c1d2e3f4a5b6/resourceGroups/rg-nw/providers/Microsoft.KeyVault/vaults/kv-northwind
   type: Microsoft.KeyVault/vaults
-- id: /subscriptions/2e3f4a5b-6c7d-4e8f-9a0b-c1d2e3f4a5b6/resourceGroups/rg-nw/providers/Microsoft.Sql/servers/sql-northwind
-  type: Microsoft.Sql/servers
+- id: /subscriptions/2e3f4a5b-6c7d-4e8f-9a0b-c1d2e3f4a5b6/resourceGroups/rg-nw/providers/Microsoft.Storage/storageAccounts/stnorthwind
+  type: Microsoft.Storage/storageAccounts
+  kind: StorageV2
 - id: /subscriptions/2e3f4a5b-6c7d-4e8f-9a0b-c1d2e3f4a5b6/resourceGroups/rg-nw/providers/Microsoft.Network/networkSecurityGroups/nsg-northwind
   type: Microsoft.Network/networkSecurityGroups
 """
