@@ -352,7 +352,9 @@ def test_diff_fail_on_mandatory_fails_on_an_owner_grant(tmp_path):
     base = tmp_path / "base.json"
     assert main(["plan", "contoso", "--json", str(base), "--quiet"]) == 0
     manifest = json.loads(base.read_text())
-    manifest["resources"].append(resource(RA, assignment(OWNER, f"/subscriptions/{SUB}/"), "contoso-owner"))
+    owner = resource(RA, assignment(OWNER, f"/subscriptions/{SUB}/"), "contoso-owner")
+    owner["urn"] = owner["urn"].replace("urn:pulumi:mssp::", "urn:pulumi:contoso::")
+    manifest["resources"].append(owner)
     head = tmp_path / "head.json"
     head.write_text(json.dumps(manifest))
     out = tmp_path / "diff.json"
