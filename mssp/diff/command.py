@@ -107,14 +107,22 @@ def _mask(value: Any) -> Any:
 
 
 def load_manifest(path: Path) -> dict[str, Any]:
+    from components.facts import documents as limits
+    from mssp import documents
+
+    name = limits.describe(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = limits.load_json_file(path, "plan manifest")
+    except limits.DocumentError as exc:
+        raise UserError(f"{exc}; allowed: a manifest written by `python -m mssp plan STACK --json OUT`") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise UserError(f"{path}: not a readable plan manifest ({exc}); allowed: a manifest written by "
+        raise UserError(f"{name}: not a readable plan manifest ({exc}); allowed: a manifest written by "
                         "`python -m mssp plan STACK --json OUT`") from None
+    documents.expect(data, "manifest", name)
     if not isinstance(data, dict) or not isinstance(data.get("stack"), str) or not isinstance(data.get("resources"), list):
-        raise UserError(f"{path}: not a plan manifest (expected 'stack' and a 'resources' list); allowed: a manifest "
+        raise UserError(f"{name}: not a plan manifest (expected 'stack' and a 'resources' list); allowed: a manifest "
                         "written by `python -m mssp plan STACK --json OUT`")
+    _check_manifest_urns(data, name)
     for i, resource in enumerate(data["resources"]):
         missing = [k for k in ("urn", "type", "name") if not isinstance(resource, dict) or not isinstance(resource.get(k), str)]
         if not missing and not isinstance(resource.get("inputs"), dict):
@@ -125,6 +133,30 @@ def load_manifest(path: Path) -> dict[str, Any]:
                             "allowed: a manifest written by `python -m mssp plan STACK --json OUT`, whose "
                             "resources each have urn, type, name and inputs")
     return _mask(data)
+
+
+def _check_manifest_urns(data: Mapping[str, Any], name: str) -> None:
+    """Every resource's URN names the manifest's stack and this project (`urn:pulumi:<stack>::<project>::...`,
+    pulumi/pulumi sdk/go/common/resource/urn.go): a manifest of another project, or one edited to claim
+    another stack, would otherwise compare as that many creates and deletes."""
+    from components.config import PROJECT
+    from components.facts.strict_yaml import shown
+    from mssp import documents
+
+    stack = data["stack"].rsplit("/", 1)[-1]
+    for i, resource in enumerate(data["resources"]):
+        urn = resource.get("urn") if isinstance(resource, dict) else None
+        parsed = documents.urn_stack_project(urn) if isinstance(urn, str) else None
+        if parsed is None:
+            continue  # the resource check below names it
+        if parsed[1] != PROJECT:
+            raise UserError(f"{name}: resources[{i}] belongs to Pulumi project '{shown(parsed[1])}', not "
+                            f"'{PROJECT}' (urn:pulumi:STACK::PROJECT::...); allowed: a manifest of this project, "
+                            "written by `python -m mssp plan STACK --json OUT`")
+        if parsed[0] != stack:
+            raise UserError(f"{name}: resources[{i}] belongs to stack '{shown(parsed[0])}', but the manifest says "
+                            f"stack '{shown(stack)}'; allowed: a manifest as `python -m mssp plan STACK --json OUT` "
+                            "wrote it (one stack)")
 
 
 def _git(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -558,6 +590,18 @@ def plan_refs(base: str, head: str, repo: Path, *, use_cache: bool = True, jobs:
         sides[side] = {s: got[s] for s in sorted(got)}
     result.base, result.head = sides["base"], sides["head"]
     return result
+
+
+def _check_same_stack(base_spec: str, base: Mapping[str, Any], head_spec: str, head: Mapping[str, Any]) -> None:
+    """Two single manifests compare one stack before and after: manifests of two different stacks would read
+    as every resource of one deleted and every resource of the other created."""
+    if not (Path(base_spec).is_file() and Path(head_spec).is_file()) or set(base) == set(head):
+        return
+    from components.facts.strict_yaml import shown
+
+    raise UserError(f"BASE {shown(base_spec)} is a plan of stack {', '.join(map(repr, base))} but HEAD {shown(head_spec)} "
+                    f"is a plan of stack {', '.join(map(repr, head))}; allowed: two plans of the same stack (or two "
+                    "directories of manifests, or two git refs, to compare a fleet)")
 
 
 def load_side(spec: str, repo: Path) -> dict[str, dict[str, Any]]:
@@ -1233,6 +1277,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         base = load_side(args.base, args.repo)
         head = load_side(args.head, args.repo)
+        _check_same_stack(args.base, base, args.head, head)
     stacks = diff_sides(base, head, args.rules.resolve() if args.rules else None)
     guardrails = guardrail_changes(args.base, args.head, args.repo)
     hint = args.full_report_hint or (f"in `{args.full_markdown}`" if args.full_markdown else
