@@ -997,8 +997,15 @@ def diff_sides(base: Mapping[str, dict[str, Any]], head: Mapping[str, dict[str, 
 
 
 # The files that decide what the guardrails allow: a change to them is a change to the review itself.
-GUARDRAIL_PATHS: tuple[str, ...] = ("policies", "components/facts/roles.py", "components/facts/trust.py", "components/config",
-                                     ".github")
+# Besides the rules and the tables they read, the review's own machinery: the judge (mssp/diff), the planner
+# whose manifests it judges (mssp/plan), the plan cache (mssp/cache: which signed entries it trusts), what
+# is data (components/facts/data_paths.py), the entry points and installs (dev, scripts, .ci, requirements)
+# and the workflows (.github). A change to any of them is a change to the review itself (issue 20, item 8).
+GUARDRAIL_PATHS: tuple[str, ...] = (
+    "policies", "components/facts/roles.py", "components/facts/trust.py", "components/facts/data_paths.py",
+    "components/config", "mssp/diff", "mssp/plan", "mssp/cache", "dev", "scripts", ".ci", ".github",
+    "requirements.txt", "requirements-dev.txt", "requirements.lock", "requirements-dev.lock",
+)
 _MAX_GUARDRAIL_DIFF_LINES = 300
 
 
