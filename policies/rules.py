@@ -45,6 +45,7 @@ from components.facts.pulumi_tokens import (
     APP_ROLE_ASSIGNMENT,
     DATA_COLLECTION_RULE,
     DIAGNOSTIC_SETTING,
+    GENERIC_RESOURCE,
     MANAGED_IDENTITY_FEDERATED_CREDENTIAL,
     REGISTRATION_DEFINITION,
     ROLE_ASSIGNMENT,
@@ -91,6 +92,11 @@ def is_unknown(value: Any) -> bool:
 # Resource type tokens: components/facts/pulumi_tokens.py (with the source); the sets the rules use here.
 # Input names are the @pulumi.getter(name=...) engine names of pulumi_azure_native 3.29.
 # --------------------------------------------------------------------------------------------------
+# azure-native's generic ARM resource; the program creates the Splunk DCR with it at an API version whose
+# spec documents kind Direct's endpoints (components/splunk/ingestion.py), so it is known by its ARM type.
+_GENERIC_KINDS: Mapping[tuple[str, str], str] = MappingProxyType({
+    ("microsoft.insights", "datacollectionrules"): DATA_COLLECTION_RULE,
+})
 # Everything that grants an Azure role outside Lighthouse: a role assignment, and PIM's assignment and
 # eligibility schedule requests (azure-native authorization RoleAssignmentScheduleRequest /
 # RoleEligibilityScheduleRequest: roleDefinitionId, principalId, scope, like a role assignment).
@@ -115,6 +121,16 @@ FEDERATED_CREDENTIAL_TYPES = frozenset({
 DIAGNOSTIC_SETTING_TYPES = frozenset({DIAGNOSTIC_SETTING, SUBSCRIPTION_DIAGNOSTIC_SETTING})
 
 _VERSIONED_MODULE = re.compile(r"^(?P<pkg>[^:]+):(?P<mod>[^:/]+)/v[0-9a-z]+:(?P<name>[^:]+)$")
+
+
+def resource_kind(token: str, props: Mapping[str, Any] | None = None) -> str:
+    """The type a rule matches: the typed token (base_type), or for a generic `resources:Resource` the typed
+    token of its ARM type (a DCR created generically is still a DCR); other generic resources keep theirs."""
+    t = base_type(token)
+    if t == GENERIC_RESOURCE and props:
+        key = (str(props.get("resourceProviderNamespace", "")).lower(), str(props.get("resourceType", "")).lower())
+        return _GENERIC_KINDS.get(key, t)
+    return t
 
 
 def base_type(token: str) -> str:
@@ -185,6 +201,7 @@ class Change:
     urn: str
     type: str
     reasons: tuple[str, ...] = ()  # properties that force a replace, when known
+    kind: str = ""  # resource_kind when the planner knows the inputs (a generic resource's ARM type)
 
 
 Finding = tuple[str, str]  # (urn, message); urn "" means the stack as a whole
@@ -599,11 +616,50 @@ def check_request_trigger_callers(res: ResourceView, ctx: PolicyContext) -> list
     ac = res.props.get("accessControl")
     if is_unknown(ac):
         return []
-    ranges = _list(_map(_map(ac).get("triggers")).get("allowedCallerIpAddresses"))
-    if ranges:
+    ranges = [_map(r).get("addressRange") for r in _list(_map(_map(ac).get("triggers")).get("allowedCallerIpAddresses"))]
+    if any(is_unknown(r) for r in ranges):
         return []
-    return [f"Request trigger {', '.join(requests)} accepts calls from any IP address: whoever holds the callback "
-            "URL can post alerts; set customer.splunk.allowedCallerIpRanges to the Splunk search heads' egress ranges"]
+    why = "accepts calls from any IP address" if not ranges else _ranges_too_wide([r for r in ranges])
+    if why is None:
+        return []
+    return [f"Request trigger {', '.join(requests)} {why}: whoever holds the callback URL can post alerts; set "
+            "customer.splunk.allowedCallerIpRanges to the Splunk search heads' egress ranges"]
+
+
+# Caller ranges wider than these count as "any address": a Splunk deployment's egress is a few addresses, and a
+# /16 of IPv4 (65,536 addresses) or a /32 of IPv6 (an ISP's whole allocation, RIPE-738) is already far beyond it.
+# The union is what counts, so 0.0.0.0/1 + 128.0.0.0/1, or many /17s, are as wide as 0.0.0.0/0.
+MAX_CALLER_PREFIX = {4: 16, 6: 32}
+_IPV4_MAPPED = __import__("ipaddress").ip_network("::ffff:0:0/96")  # RFC 4291 section 2.5.5.2
+
+
+def _ranges_too_wide(ranges: Sequence[Any]) -> str | None:
+    """Why a list of allowed caller ranges restricts nothing (None when it does restrict)."""
+    import ipaddress
+
+    networks: dict[int, list[Any]] = {4: [], 6: []}
+    for value in ranges:
+        text = value.strip() if isinstance(value, str) else ""
+        try:
+            if "-" in text:
+                first, last = (ipaddress.ip_address(p.strip()) for p in text.split("-", 1))
+                nets = list(ipaddress.summarize_address_range(first, last))  # type: ignore[arg-type]
+            else:
+                nets = [ipaddress.ip_network(text, strict=False)]
+        except (ValueError, TypeError):
+            return f"has an allowed caller range {value!r} that is not an IP range, so it restricts nothing"
+        for net in nets:
+            if net.version == 6 and net.subnet_of(_IPV4_MAPPED):  # ::ffff:a.b.c.d is an IPv4 caller
+                net = ipaddress.ip_network((int(net.network_address) & 0xFFFFFFFF, net.prefixlen - 96))
+            networks[net.version].append(net)
+    for version, nets in networks.items():
+        covered = sum(n.num_addresses for n in ipaddress.collapse_addresses(nets))  # type: ignore[arg-type]
+        bound = MAX_CALLER_PREFIX[version]
+        if covered > 2 ** ((32 if version == 4 else 128) - bound):
+            shown = ", ".join(str(n) for n in ipaddress.collapse_addresses(nets))  # type: ignore[arg-type]
+            return (f"allows callers from {shown}, wider than a /{bound} of IPv{version}, which is as good as any IP "
+                    "address")
+    return None
 
 
 def check_data_plane_scope(res: ResourceView, ctx: PolicyContext) -> list[str]:
@@ -849,8 +905,8 @@ def _replace_or_delete(changes: Sequence[Change], types: frozenset[str], ops: fr
     seen: dict[str, Change] = {}
     for c in changes:
         op = "replace" if c.op in _REPLACE_OPS else c.op
-        if op in ops and base_type(c.type) in types and c.urn not in seen:
-            seen[c.urn] = Change(op=op, urn=c.urn, type=c.type, reasons=c.reasons)
+        if op in ops and (base_type(c.type) in types or c.kind in types) and c.urn not in seen:
+            seen[c.urn] = Change(op=op, urn=c.urn, type=c.type, reasons=c.reasons, kind=c.kind)
     return [seen[u] for u in sorted(seen)]
 
 
@@ -870,7 +926,7 @@ def check_settings_delete_replace(changes: Sequence[Change], ctx: PolicyContext)
 def check_table_dcr_replace(changes: Sequence[Change], ctx: PolicyContext) -> list[Finding]:
     """A replaced table or DCR loses its data (table) or its immutableId and role assignments (DCR)."""
     return [
-        (c.urn, f"plan will replace this {base_type(c.type).rsplit(':', 1)[1]}{_because(c)}; data and "
+        (c.urn, f"plan will replace this {(c.kind or base_type(c.type)).rsplit(':', 1)[1]}{_because(c)}; data and "
          "ingestion through it are lost unless it is retained and re-pointed")
         for c in _replace_or_delete(changes, frozenset({TABLE, DATA_COLLECTION_RULE}), frozenset({"replace"}))
     ]
@@ -1099,7 +1155,7 @@ def _result(rule: Rule, urn: str, message: str) -> dict[str, str]:
 
 
 def _applies(rule: Rule, res: ResourceView) -> bool:
-    return not rule.types or base_type(res.type) in rule.types
+    return not rule.types or resource_kind(res.type, res.props) in rule.types
 
 
 def views_from_manifest(manifest: Mapping[str, Any]) -> list[ResourceView]:
@@ -1172,7 +1228,7 @@ def evaluate_changes(
     items = [
         c if isinstance(c, Change)
         else Change(op=str(c.get("op", "")), urn=str(c.get("urn", "")), type=str(c.get("type", "")),
-                    reasons=tuple(c.get("reasons") or ()))
+                    reasons=tuple(c.get("reasons") or ()), kind=str(c.get("kind", "")))
         for c in changes
     ]
     results: list[dict[str, str]] = []

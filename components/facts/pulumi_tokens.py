@@ -26,6 +26,7 @@ ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
 TABLE = "azure-native:operationalinsights:Table"
 WORKFLOW = "azure-native:logic:Workflow"
 SQL_AUDIT_POLICY = "azure-native:sql:ServerBlobAuditingPolicy"
+GENERIC_RESOURCE = "azure-native:resources:Resource"  # azure-native's generic ARM resource
 MANAGED_IDENTITY_FEDERATED_CREDENTIAL = "azure-native:managedidentity:FederatedIdentityCredential"
 
 # azuread
