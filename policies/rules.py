@@ -82,6 +82,12 @@ DIAGNOSTIC_SETTING = "azure-native:monitor:DiagnosticSetting"
 SUBSCRIPTION_DIAGNOSTIC_SETTING = "azure-native:monitor:SubscriptionDiagnosticSetting"
 TABLE = "azure-native:operationalinsights:Table"
 DATA_COLLECTION_RULE = "azure-native:monitor:DataCollectionRule"
+# azure-native's generic ARM resource; the program creates the Splunk DCR with it at an API version whose
+# spec documents kind Direct's endpoints (components/splunk/ingestion.py), so it is known by its ARM type.
+GENERIC_RESOURCE = "azure-native:resources:Resource"
+_GENERIC_KINDS: Mapping[tuple[str, str], str] = MappingProxyType({
+    ("microsoft.insights", "datacollectionrules"): DATA_COLLECTION_RULE,
+})
 WORKFLOW = "azure-native:logic:Workflow"
 ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
 STACK = "pulumi:pulumi:Stack"
@@ -116,6 +122,16 @@ FEDERATED_CREDENTIAL_TYPES = frozenset({
 DIAGNOSTIC_SETTING_TYPES = frozenset({DIAGNOSTIC_SETTING, SUBSCRIPTION_DIAGNOSTIC_SETTING})
 
 _VERSIONED_MODULE = re.compile(r"^(?P<pkg>[^:]+):(?P<mod>[^:/]+)/v[0-9a-z]+:(?P<name>[^:]+)$")
+
+
+def resource_kind(token: str, props: Mapping[str, Any] | None = None) -> str:
+    """The type a rule matches: the typed token (base_type), or for a generic `resources:Resource` the typed
+    token of its ARM type (a DCR created generically is still a DCR); other generic resources keep theirs."""
+    t = base_type(token)
+    if t == GENERIC_RESOURCE and props:
+        key = (str(props.get("resourceProviderNamespace", "")).lower(), str(props.get("resourceType", "")).lower())
+        return _GENERIC_KINDS.get(key, t)
+    return t
 
 
 def base_type(token: str) -> str:
@@ -186,6 +202,7 @@ class Change:
     urn: str
     type: str
     reasons: tuple[str, ...] = ()  # properties that force a replace, when known
+    kind: str = ""  # resource_kind when the planner knows the inputs (a generic resource's ARM type)
 
 
 Finding = tuple[str, str]  # (urn, message); urn "" means the stack as a whole
@@ -849,8 +866,8 @@ def _replace_or_delete(changes: Sequence[Change], types: frozenset[str], ops: fr
     seen: dict[str, Change] = {}
     for c in changes:
         op = "replace" if c.op in _REPLACE_OPS else c.op
-        if op in ops and base_type(c.type) in types and c.urn not in seen:
-            seen[c.urn] = Change(op=op, urn=c.urn, type=c.type, reasons=c.reasons)
+        if op in ops and (base_type(c.type) in types or c.kind in types) and c.urn not in seen:
+            seen[c.urn] = Change(op=op, urn=c.urn, type=c.type, reasons=c.reasons, kind=c.kind)
     return [seen[u] for u in sorted(seen)]
 
 
@@ -870,7 +887,7 @@ def check_settings_delete_replace(changes: Sequence[Change], ctx: PolicyContext)
 def check_table_dcr_replace(changes: Sequence[Change], ctx: PolicyContext) -> list[Finding]:
     """A replaced table or DCR loses its data (table) or its immutableId and role assignments (DCR)."""
     return [
-        (c.urn, f"plan will replace this {base_type(c.type).rsplit(':', 1)[1]}{_because(c)}; data and "
+        (c.urn, f"plan will replace this {(c.kind or base_type(c.type)).rsplit(':', 1)[1]}{_because(c)}; data and "
          "ingestion through it are lost unless it is retained and re-pointed")
         for c in _replace_or_delete(changes, frozenset({TABLE, DATA_COLLECTION_RULE}), frozenset({"replace"}))
     ]
@@ -1099,7 +1116,7 @@ def _result(rule: Rule, urn: str, message: str) -> dict[str, str]:
 
 
 def _applies(rule: Rule, res: ResourceView) -> bool:
-    return not rule.types or base_type(res.type) in rule.types
+    return not rule.types or resource_kind(res.type, res.props) in rule.types
 
 
 def views_from_manifest(manifest: Mapping[str, Any]) -> list[ResourceView]:
@@ -1172,7 +1189,7 @@ def evaluate_changes(
     items = [
         c if isinstance(c, Change)
         else Change(op=str(c.get("op", "")), urn=str(c.get("urn", "")), type=str(c.get("type", "")),
-                    reasons=tuple(c.get("reasons") or ()))
+                    reasons=tuple(c.get("reasons") or ()), kind=str(c.get("kind", "")))
         for c in changes
     ]
     results: list[dict[str, str]] = []

@@ -83,6 +83,10 @@ FORCES_REPLACEMENT: Mapping[str, tuple[str, ...]] = MappingProxyType({
     # (terraform azurerm monitor_data_collection_rule docs: "changing it forces a new Data Collection Rule").
     "azure-native:monitor:DataCollectionRule": ("location", "kind", "dataCollectionRuleName", "resourceGroupName"),
     "azure-native:logic:Workflow": ("location", "workflowName", "resourceGroupName"),
+    # The generic ARM resource (the Splunk DCR, the Sentinel API connection): its URL path parameters; a
+    # tracked resource's location and a DCR's kind cannot change in place (as for the typed DCR above).
+    "azure-native:resources:Resource": ("resourceProviderNamespace", "parentResourcePath", "resourceType",
+                                        "resourceName", "resourceGroupName", "location", "kind"),
     # replacement.go forceNewMap: Authorization RoleAssignment principalId, scope; plus the name path parameter.
     "azure-native:authorization:RoleAssignment": ("principalId", "scope", "roleAssignmentName"),
 })
@@ -923,8 +927,11 @@ def diff_stack(stack: str, base: Mapping[str, Any] | None, head: Mapping[str, An
     head_policies = [*_policies_of(head, context), *output_findings(base, head)]
     before = {_policy_key(p) for p in base_policies}
     after = {_policy_key(p) for p in head_policies}
+    inputs_by_urn = {r.get("urn"): r.get("inputs") or {}
+                     for side in (base, head) for r in (side or {}).get("resources") or []}
     advisories = rules.evaluate_changes(
-        [{"op": c.op, "urn": c.urn, "type": c.type, "reasons": c.reasons} for c in changes]
+        [{"op": c.op, "urn": c.urn, "type": c.type, "reasons": c.reasons,
+          "kind": rules.resource_kind(c.type, inputs_by_urn.get(c.urn))} for c in changes]
     )
     from mssp.plan import facts as plan_facts
 
