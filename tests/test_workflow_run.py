@@ -296,17 +296,23 @@ def _project(dest: Path) -> Path:
     for name in ("dev", "requirements.txt", "requirements-dev.txt", "requirements.lock", "requirements-dev.lock",
                  "pyproject.toml"):
         shutil.copy(ROOT / name, dest / name)
-    # ./dev uses the project's .venv: the shared one, as a link committed in this test repository only, so
-    # ./dev installs nothing (it would, were the requirements' hash not the venv's stamp: then skip).
-    venv = (ROOT / ".venv").resolve()
-    stamp = venv / ".requirements.sha256"
+    # ./dev uses the project's .venv and installs into it when the requirements' hash is not its stamp. The
+    # test gives it a view of the test's own environment instead (python, pyvenv.cfg, lib: links), stamped
+    # with the hash ./dev computes, committed as a link in this test repository only: ./dev installs nothing.
     import hashlib
 
-    want = hashlib.sha256(b"".join((ROOT / n).read_bytes() for n in (
+    env = Path(sys.prefix)
+    if not (env / "pyvenv.cfg").exists() or not (env / "bin" / "python").exists():
+        pytest.skip("the tests do not run in a virtual environment (./dev needs one to use)")
+    view = dest.parent / "venv-view"
+    (view / "bin").mkdir(parents=True)
+    (view / "bin" / "python").symlink_to(env / "bin" / "python")
+    (view / "lib").symlink_to(env / "lib")
+    shutil.copy(env / "pyvenv.cfg", view / "pyvenv.cfg")
+    want = hashlib.sha256(b"".join((dest / n).read_bytes() for n in (
         "requirements.txt", "requirements-dev.txt", "requirements.lock", "requirements-dev.lock"))).hexdigest()
-    if not stamp.exists() or stamp.read_text().strip() != want:
-        pytest.skip("the project's .venv is not installed from these requirements (./dev would install)")
-    (dest / ".venv").symlink_to(venv)
+    (view / ".requirements.sha256").write_text(want + "\n")
+    (dest / ".venv").symlink_to(view)
     return dest
 
 
