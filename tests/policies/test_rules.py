@@ -450,7 +450,7 @@ def test_rule_metadata_is_complete_and_levels_match_the_issue():
     assert mandatory == {
         "lighthouse-delegable-roles", "diagnostic-settings-to-mssp-workspace", "diagnostic-settings-log-entries",
         "custom-table-schema", "tables-and-dcrs-protected", "workflow-no-credentials", "webhook-url-secret-output",
-        "data-plane-role-scope", "dcr-workspace-same-region", "lighthouse-least-privilege",
+        "data-plane-role-scope", "dcr-workspace-same-region", "lighthouse-least-privilege", "data-residency",
     }
     assert advisory == {"diagnostic-settings-per-resource-limit", "diagnostic-settings-delete-or-replace",
                         "table-or-dcr-replace", "webhook-caller-ip-restriction", "lighthouse-my-customers-reader"}
