@@ -90,6 +90,10 @@ def config_principals(customer: Any) -> dict[str, dict[str, Any]]:
         for approver in (auth.just_in_time.approvers if auth.just_in_time else []):
             # Approvers are MSSP-tenant users or groups; Lighthouse does not say which.
             found.setdefault(approver.principal_id, {"displayName": approver.display_name, "type": "User or Group"})
+    # Customer topology: the SOC principals holding Sentinel roles on the customer's workspace.
+    for ws_auth in customer.workspace.authorizations:
+        found.setdefault(ws_auth.principal_id, {"displayName": ws_auth.display_name,
+                                                "type": _CONFIG_TYPE[ws_auth.principal_type]})
     return found
 
 
@@ -124,6 +128,9 @@ def review_section(loaded: Any, registrations: Sequence[Any], platform_registrat
             "workspaceId": outputs.get("workspaceResourceId", platform.workspace_id),
             "subscriptions": {s.id: s.display_name for s in customer.subscriptions},
         }
+        if customer.workspace.customer_mode:
+            # Customer topology (components.workspace.sentinel): the settings target the customer's own workspace.
+            section["workspaceId"] = customer.workspace.resource_id
         principals = config_principals(customer) | principals
         if lighthouse and customer.lighthouse.mode == "template":
             from components.lighthouse.delegation import definition_properties
@@ -135,6 +142,17 @@ def review_section(loaded: Any, registrations: Sequence[Any], platform_registrat
                                                     platform.identity.display_name,
                                                     # As the program planned it: an auditing policy registered.
                                                     sql_audit=any(r.type == SQL_AUDIT_POLICY for r in registrations)),
+            }
+        if lighthouse and customer.lighthouse.mode == "template" and customer.workspace.customer_mode:
+            from components.workspace.sentinel import workspace_definition_properties
+
+            # The workspace's resource group and its delegation, which the customer deploys too (`mssp template`).
+            section["workspaceDelegationTemplate"] = {
+                "scopes": [customer.workspace.resource_group_id],
+                "properties": workspace_definition_properties(
+                    customer, platform.tenant_id, mssp_id, platform.identity.display_name,
+                    *((str(outputs.get("readOnlyServicePrincipalObjectId", "(platform output readOnlyServicePrincipalObjectId)")),
+                       platform.read_only_identity.display_name) if platform.read_only_identity is not None else ())),
             }
     section["principals"] = principals
     return _sorted(section)
