@@ -5,7 +5,7 @@ named after what it signs in as, so a reviewer sees in the plan which credential
 
 What only one kind of stack (or only the direct access model) uses is imported where it is built:
 a Lighthouse customer creates nothing in Entra, so its plan does not import pulumi_azuread (about
-0.09 s) nor the platform's components (README "Scale benchmark"; tests/mssp/plan/test_plan_fixed_cost.py).
+0.09 s) nor the platform's components (docs/benchmarks.md "Scale benchmark"; tests/mssp/plan/test_plan_fixed_cost.py).
 """
 
 from __future__ import annotations
@@ -104,7 +104,7 @@ def build_platform(loaded: LoadedStack) -> dict[str, Any]:
 
 def build_itsm_sync(loaded: LoadedStack, arm: azure_native.Provider, entra: azuread.Provider,
                     ws_provider: azure_native.Provider | None) -> dict[str, Any]:
-    """The ITSM sync for redirected incidents (README "ITSM sync for redirected incidents"); its credential only ever as a secret."""
+    """The ITSM sync for redirected incidents (docs/operations/itsm.md); its credential only ever as a secret."""
     from components.itsm.sync import RedirectedIncidentSync, RedirectedIncidentSyncArgs
 
     p = loaded.platform
@@ -270,7 +270,7 @@ def build_customer(loaded: LoadedStack) -> dict[str, Any]:
         # Customer mode: the deploy identity's Log Analytics Contributor on the workspace's own resource group.
         | workspace_acknowledgements(loaded),
         "diagnosticSettings": len(forwarding.plan.settings),
-        # What the plan changes on the customer's own resources (README "SQL audit"): each server's
+        # What the plan changes on the customer's own resources (docs/reference/catalog.md, "SQL audit"): each server's
         # auditing is enabled with the Azure Monitor target (and DevOps audit when forwarded).
         "auditedSqlServers": [
             {"serverId": a.server_id, "auditing": "Enabled", "isAzureMonitorTargetEnabled": True,

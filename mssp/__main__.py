@@ -4,7 +4,7 @@ import sys
 
 # The plan's GC thresholds (mssp.plan.offline.PLAN_GC_THRESHOLDS) from the start: importing the SDK and the
 # azure-native modules allocates hundreds of thousands of long-lived objects, and with CPython's
-# defaults the collector rescans them over and over (README "Scale benchmark").
+# defaults the collector rescans them over and over (docs/benchmarks.md "Scale benchmark").
 gc.set_threshold(50_000, 20, 20)
 
 from mssp.cli import main  # noqa: E402

@@ -1,4 +1,4 @@
-"""The layout shows the architecture (README "Project layout and development"): one folder per command
+"""The layout shows the architecture (docs/development/layout.md): one folder per command
 in mssp/, one package per concern, and the test doubles in testing/ out of the product's reach."""
 
 from __future__ import annotations

@@ -405,7 +405,7 @@ class _Validated:
 
 # The stack `mssp plan` has just validated, for the program it runs in-process right after
 # (mssp.plan.command): validating the same values again would give the same LoadedStack (or the same
-# errors, which the CLI has already reported), so the program takes this one (README "Scale benchmark").
+# errors, which the CLI has already reported), so the program takes this one (docs/benchmarks.md "Scale benchmark").
 _VALIDATED: ContextVar[_Validated | None] = ContextVar("mssp_sentinel_validated_stack", default=None)
 
 

@@ -94,7 +94,7 @@ class ServiceNowConfig(Model):
 
 
 class WebhookConfig(Model):
-    """A generic HTTPS endpoint receiving a documented JSON event (README "ITSM sync for redirected incidents")."""
+    """A generic HTTPS endpoint receiving a documented JSON event (docs/operations/itsm.md)."""
 
     # Leave out when the URL itself is secret (a SAS signature): itsmCredential then holds the whole URL.
     url: str | None = None

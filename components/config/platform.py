@@ -65,7 +65,7 @@ DEFAULT_AUDIENCE = "api://AzureADTokenExchange"
 GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
 KNOWN_ISSUERS: frozenset[str] = frozenset({GITHUB_ISSUER})
 # The only GitHub subject the deploy identity accepts: a deployment environment. An environment can be
-# limited to protected branches and require reviewers (README "Branch protection and environments");
+# limited to protected branches and require reviewers (docs/design/identities.md "Branch protection and environments");
 # `pull_request`, branch and tag subjects can be obtained by code nobody reviewed (a pull request's
 # workflow, a pushed branch, a pushed tag), and wildcards match whatever comes.
 _GITHUB_ENVIRONMENT_SUBJECT = re.compile(r"^repo:[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+:environment:([A-Za-z0-9_.-]+)$")
@@ -160,7 +160,7 @@ class PlatformConfig(Model):
     # The read-only identity (PR previews, scheduled drift): Reader in customers, Reader on the platform
     # resource group, the workspace's configuration (never its logs); never any write.
     read_only_identity: IdentityConfig | None = None
-    itsm: ItsmConfig | None = None  # the ITSM sync for redirected incidents (README "ITSM sync for redirected incidents")
+    itsm: ItsmConfig | None = None  # the ITSM sync for redirected incidents (docs/operations/itsm.md)
     splunk: SplunkPlatformConfig | None = None  # Splunk alert ingestion (table, DCR, analytics rule)
 
     def identity_issues(self) -> list[tuple[str, str]]:

@@ -79,7 +79,7 @@ class AnalyticsRuleConfig(Model):
     severity_map: dict[str, Severity] = {}
     query_frequency: str = "PT5M"
     # Lookback: at least queryFrequency; the rule filters on ingestion time, so a longer lookback only
-    # lets alerts whose Splunk _time is older still be picked up (see README "Splunk alerts into Sentinel").
+    # lets alerts whose Splunk _time is older still be picked up (see docs/operations/splunk.md).
     query_period: str = "P1D"
     # Incidents of the same customer + search name within this window are grouped into one incident.
     grouping_lookback: str = "PT5H"

@@ -312,7 +312,7 @@ def supported_types() -> list[str]:
 
 
 def markdown_table() -> str:
-    """The catalog as the README shows it (a test keeps the README in step with this module)."""
+    """The catalog as docs/reference/catalog.md shows it (a test keeps the page in step with this module)."""
     rows = ["| Resource type | Log categories | Groups | Metrics | Notes |", "|---|---|---|---|---|"]
     rows.append(f"| subscription Activity log | {', '.join(ACTIVITY_LOG_CATEGORIES)} | allLogs | - | one `SubscriptionDiagnosticSetting` per subscription |")
     for e in CATALOG:

@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 
 # libyaml's parser when PyYAML was built with it (about 5x faster on a 10,000-entry inventory,
-# README "Scale benchmark"); the same safe constructor and resolver either way.
+# docs/benchmarks.md "Scale benchmark"); the same safe constructor and resolver either way.
 _BASE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _BOOL_TAG = "tag:yaml.org,2002:bool"
 _INT_TAG = "tag:yaml.org,2002:int"

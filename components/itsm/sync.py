@@ -1,6 +1,6 @@
 """RedirectedIncidentSync: keeps the MSSP's ITSM in step when Defender merges ("redirects") incidents.
 
-Created on the platform stack, in the MSSP tenant (README "ITSM sync for redirected incidents"):
+Created on the platform stack, in the MSSP tenant (docs/operations/itsm.md):
 - the Sentinel API connection (`azuresentinel` managed API, managed-identity authentication) and the
   playbook, a Consumption Logic App with a system-assigned identity (definition: itsm_workflows);
 - the automation rule on the MSSP workspace: incidents, when updated, a label was added and the labels

@@ -11,7 +11,7 @@
   run leaves no gap; the overlap is harmless because the ITSM steps are idempotent.
 
 The ITSM steps (`itsm_actions`) read one event, the `Sync_event` Compose action, which both workflows
-build with the same shape (documented in README "ITSM sync for redirected incidents"; it is also the webhook's JSON body):
+build with the same shape (documented in docs/operations/itsm.md; it is also the webhook's JSON body):
   {"schema", "eventType", "eventId", "detectedBy", "raisePriority",
    "source": {"defenderIncidentId", "severity", "url", "sentinelIncidentUrl"},
    "target": {"defenderIncidentId", "severity", "url"}}

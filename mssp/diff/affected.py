@@ -8,7 +8,7 @@ stack file it references through `customer.platformStack` (components/config: th
 - a stack file or its inventory affects that stack;
 - the platform stack file affects the platform and every customer that references it;
 - code, catalog, roles, policies, requirements, `Pulumi.yaml`, `__main__.py` affect every stack;
-- documentation, tests and tooling (`*.md`, `README*`, `tests/`, `testing/`, `docs/`, `scripts/`, `tools/`,
+- documentation, tests and tooling (`*.md`, `README*`, `mkdocs.yml`, `tests/`, `testing/`, `docs/`, `scripts/`, `tools/`,
   `.github/`) affect none;
 - anything else is unknown and, to be safe, affects every stack.
 
@@ -34,7 +34,7 @@ STACK_FILE = "stacks/Pulumi.{}.yaml"
 
 # Paths no plan reads (documentation, tests, tooling, CI definitions): a change there plans nothing.
 DOCS_PATTERNS: tuple[str, ...] = (
-    "*.md", "README*", "LICENSE*", "CHANGELOG*", ".gitignore", ".gitattributes",
+    "*.md", "README*", "LICENSE*", "CHANGELOG*", ".gitignore", ".gitattributes", "mkdocs.yml",
     "tests/*", "docs/*", "scripts/*", ".github/*", ".ci/*",
     # Test doubles (no product module may import them: tests/test_layout.py) and the Pulumi CLI's build.
     "testing/*", "tools/*",

@@ -1,7 +1,7 @@
 """The plan cache: plan manifests and platform outputs kept by a content hash of what a plan reads.
 
 A plan is a pure function of the program's code (and the pinned requirements), the stack file, for a
-customer the platform stack file, and the inventory (README "Plan only what a change affects"), so a
+customer the platform stack file, and the inventory (docs/operations/review.md "Plan only what a change affects"), so a
 plan whose inputs hash the same is the same plan, byte for byte. Entries live outside the repository
 in `$MSSP_PLAN_CACHE`, else `$XDG_CACHE_HOME/mssp-sentinel/plans`, else `~/.cache/mssp-sentinel/plans`
 (in CI restored and saved by `actions/cache`), one `<sha256>.json` each, written atomically.

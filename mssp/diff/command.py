@@ -649,7 +649,7 @@ def _policies_of(manifest: Mapping[str, Any] | None, context: Any = None) -> lis
     which could have weakened or emptied them. So every plan is re-evaluated here, and what the
     manifest reported is added only where this checkout's rules did not already find it (a rule that
     exists only on the other side still shows). The PR workflow runs this command from the base
-    branch, so the base's rules decide (README "Guardrails come from the base branch").
+    branch, so the base's rules decide (docs/design/identities.md "`mssp diff` runs the ref's code, scrubbed").
     """
     if manifest is None:
         return []

@@ -139,7 +139,7 @@ def build_runbook(manifest: Mapping[str, Any], platform_manifest: Mapping[str, A
                     f"{assignment}?api-version={MANAGED_SERVICES_API_VERSION}\"",
                 ]})
     # The admin consent exists only where the MSSP application has a service principal in the customer
-    # tenant: the direct model (the Lighthouse model creates none; README "Identities and least privilege").
+    # tenant: the direct model (the Lighthouse model creates none; docs/design/identities.md).
     if consent or outputs.get("accessModel") == "direct":
         steps.append({
             "step": "Revoke the admin consent: delete the MSSP application's service principal (Enterprise "

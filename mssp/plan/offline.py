@@ -40,7 +40,7 @@ SECRET = "[secret]"
 # Cyclic-GC thresholds while a program runs. The SDK allocates dozens of short-lived asyncio objects
 # (tasks, futures, handles) per resource, so with CPython's defaults (700, 10, 10) the collector runs
 # thousands of times and its full collections rescan the whole growing resource graph: about 60% of
-# a 10,000-resource plan's time (README "Scale benchmark", measured with gc.callbacks). Collecting less
+# a 10,000-resource plan's time (docs/benchmarks.md "Scale benchmark", measured with gc.callbacks). Collecting less
 # often halves that time at the same peak memory (the garbage is mostly freed by reference counting).
 PLAN_GC_THRESHOLDS = (50_000, 20, 20)
 
@@ -208,7 +208,7 @@ def without_source_positions() -> Iterator[None]:
     request's `sourcePosition` and `stackTrace`, which the engine shows in its diagnostics. Under the
     offline mocks nobody reads them: RecordingMonitor records neither, and MockMonitor ignores them. So
     the runner does not compute them; that is about 5% of a plan's instructions, more the deeper the
-    program's call stack (measured with callgrind: README "Scale benchmark"). The SDK's functions are
+    program's call stack (measured with callgrind: docs/benchmarks.md "Scale benchmark"). The SDK's functions are
     put back afterwards, and tests/mssp/plan/test_offline_gc.py pins that they still exist under these
     names, so an SDK upgrade that renames them fails a test instead of silently costing the time again.
     """

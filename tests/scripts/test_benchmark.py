@@ -1,7 +1,7 @@
 """The scale benchmark runs end to end at a tiny size and reports the documented structure.
 
 No timing assertions: only that both sides ran in their own processes, registered the same number
-of resources, and that the table and the JSON carry what README "Scale benchmark" describes.
+of resources, and that the table and the JSON carry what docs/benchmarks.md "Scale benchmark" describes.
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ CONTOSO_KV = f"/subscriptions/{CONTOSO_SUB}/resourceGroups/rg-prod/providers/Mic
 
 
 def _own_copy(tmp_path: Path, name: str = "northwind") -> dict[str, Any]:
-    """contoso's stack with everything a new customer must change changed (README onboarding step 1)."""
+    """contoso's stack with everything a new customer must change changed (docs/operations/onboarding.md step 1)."""
     doc = copy.deepcopy(read_stack("contoso"))
     c = doc["config"][CUSTOMER]
     c["name"], c["displayName"], c["tenantId"] = name, "Northwind", NEW_TENANT

@@ -260,7 +260,7 @@ def test_webhook_posts_the_documented_event():
     assert post["inputs"]["body"] == "@outputs('Sync_event')"
     assert post["runtimeConfiguration"]["secureData"]["properties"] == ["inputs", "outputs"]
     event = action(playbook, "Sync_event")["inputs"]
-    # The documented event (README "ITSM sync for redirected incidents" "Webhook event").
+    # The documented event (docs/operations/itsm.md "What the ITSM sees").
     assert set(event) == {"schema", "eventType", "eventId", "detectedBy", "raisePriority", "source", "target"}
     assert event["schema"] == EVENT_SCHEMA and event["eventType"] == "incident.redirected"
     assert set(event["source"]) == {"defenderIncidentId", "severity", "url", "sentinelIncidentUrl"}

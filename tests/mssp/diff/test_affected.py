@@ -55,7 +55,7 @@ def test_code_affects_every_stack(path):
     assert classify_path(path, FLEET) == "code"
 
 
-@pytest.mark.parametrize("path", ["README.md", "docs/x.md", "tests/mssp/diff/test_diff.py", "components/NOTES.md",
+@pytest.mark.parametrize("path", ["README.md", "mkdocs.yml", "docs/x.md", "tests/mssp/diff/test_diff.py", "components/NOTES.md",
                                   ".github/workflows/pr.yml", "scripts/benchmark.py"])
 def test_docs_and_tests_affect_none(path):
     verdict = affected_stacks([path], FLEET)

@@ -2,7 +2,7 @@
 it also skips the SDK's source positions, which nothing under the mocks reads, and puts them back.
 
 The thresholds and the SDK's functions are process-wide; a plan must not leave them changed for the
-rest of the process (tests, the CLI). README "Scale benchmark" has the measurements that motivate them.
+rest of the process (tests, the CLI). docs/benchmarks.md "Scale benchmark" has the measurements that motivate them.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""What keeps a small customer plan's fixed cost down (README "Scale benchmark"), pinned structurally.
+"""What keeps a small customer plan's fixed cost down (docs/benchmarks.md "Scale benchmark"), pinned structurally.
 
 No timings: that a plan validates its stack once, that a program run with other config still validates
 it, and that a Lighthouse customer's plan imports nothing it does not register (pulumi_azuread, the

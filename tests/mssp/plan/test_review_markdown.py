@@ -340,7 +340,7 @@ def _benchmark():
 def large_manifest(tmp_path: Path, size: int) -> dict[str, Any]:
     """The benchmark's synthetic customer at `size` resources.
 
-    Planning 10,000 resources takes a minute and 1.3 GiB (README "Scale benchmark"), so the synthetic
+    Planning 10,000 resources takes a minute and 1.3 GiB (docs/benchmarks.md "Scale benchmark"), so the synthetic
     customer is planned for real with one resource per type, and each type's planned setting is then
     repeated for the rest of the benchmark's inventory (`synthetic_inventory`): same inputs, the
     generator's resource id, URN and name.
