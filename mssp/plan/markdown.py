@@ -161,12 +161,14 @@ def _header(manifest: Mapping[str, Any], custom: list[Mapping[str, Any]], provid
 
 def log_storage_line(rv: Mapping[str, Any], outputs: Mapping[str, Any]) -> str:
     """Where the customer's logs are stored (components.config.topology): topology, workspace, region, residency."""
+    # The workspace by name: its full id is written once, in the Forwarding section.
     storage = outputs.get("logStorage")
     if not isinstance(storage, Mapping):
-        return f"- logs stored in: the MSSP's central workspace {code(rv.get('workspaceId') or '?')}"
+        return f"- logs stored in: the MSSP's central workspace {code(str(rv.get('workspaceId') or '?').rsplit('/', 1)[-1])}"
     where = ("the customer's own workspace (customer topology)" if storage.get("topology") == "customer"
              else "the MSSP's central workspace")
-    line = f"- logs stored in: {where} {code(storage.get('workspaceResourceId') or '?')}, region **{text(storage.get('region'))}**"
+    line = (f"- logs stored in: {where} {code(str(storage.get('workspaceResourceId') or '?').rsplit('/', 1)[-1])}, "
+            f"region **{text(storage.get('region'))}**")
     allowed = storage.get("allowedRegions")
     if isinstance(allowed, list):
         line += f"; allowed regions: {', '.join(text(r) for r in allowed)}"
