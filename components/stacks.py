@@ -16,7 +16,7 @@ import pulumi
 import pulumi_azure_native as azure_native
 
 from components.config import LoadedStack
-from components.facts import roles
+from components.facts import roles, trust
 from components.forwarding.diagnostics import DiagnosticForwarding, DiagnosticForwardingArgs, plan_settings
 from components.lighthouse.delegation import LighthouseDelegation, LighthouseDelegationArgs
 from components.splunk.webhook import SplunkWebhook, SplunkWebhookArgs
@@ -29,8 +29,10 @@ if TYPE_CHECKING:
 
 # The platform's two identities (component names): the deploy identity for `pulumi up`, the read-only
 # one for PR previews and drift. The plan's access table labels grants by them (mssp/plan/review.py).
-DEPLOY_IDENTITY = "mssp-identity"
-READ_ONLY_IDENTITY = "mssp-readonly-identity"
+# The names are reviewed data (components/facts/trust.py): the guardrail federated-credential-trust tells the
+# identities' credentials apart by them.
+DEPLOY_IDENTITY = trust.DEPLOY_IDENTITY_COMPONENT
+READ_ONLY_IDENTITY = trust.READ_ONLY_IDENTITY_COMPONENT
 
 # Platform outputs customer stacks read through their StackReference ("splunk" and "readOnly*" only when
 # configured).

@@ -38,7 +38,7 @@ from enum import Enum
 from types import MappingProxyType
 from typing import Any, Literal
 
-from components.facts import roles
+from components.facts import roles, trust
 
 Level = Literal["mandatory", "advisory"]
 Kind = Literal["resource", "stack", "change"]
@@ -86,6 +86,16 @@ DATA_COLLECTION_RULE = "azure-native:monitor:DataCollectionRule"
 WORKFLOW = "azure-native:logic:Workflow"
 ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
 STACK = "pulumi:pulumi:Stack"
+# Workload identity federation: an application's federated credential (pulumi-azuread), its flexible
+# (claimsMatchingExpression) variant, and a user-assigned managed identity's (azure-native managedidentity).
+APP_FEDERATED_CREDENTIAL = "azuread:index/applicationFederatedIdentityCredential:ApplicationFederatedIdentityCredential"
+APP_FLEXIBLE_FEDERATED_CREDENTIAL = (
+    "azuread:index/applicationFlexibleFederatedIdentityCredential:ApplicationFlexibleFederatedIdentityCredential"
+)
+MANAGED_IDENTITY_FEDERATED_CREDENTIAL = "azure-native:managedidentity:FederatedIdentityCredential"
+FEDERATED_CREDENTIAL_TYPES = frozenset({
+    APP_FEDERATED_CREDENTIAL, APP_FLEXIBLE_FEDERATED_CREDENTIAL, MANAGED_IDENTITY_FEDERATED_CREDENTIAL,
+})
 
 DIAGNOSTIC_SETTING_TYPES = frozenset({DIAGNOSTIC_SETTING, SUBSCRIPTION_DIAGNOSTIC_SETTING})
 
@@ -172,6 +182,7 @@ class ResourceView:
     name: str = ""
     protect: bool | None = None  # None: not known to the runner
     retain_on_delete: bool | None = None
+    parent: str = ""  # the parent's URN ("" for none or not known)
 
 
 @dataclass(frozen=True)
@@ -624,6 +635,54 @@ def check_data_plane_scope(res: ResourceView, ctx: PolicyContext) -> list[str]:
     return []
 
 
+def _urn_name(urn: str) -> str:
+    """The logical name at the end of a URN (`urn:pulumi:stack::project::type::name`)."""
+    return urn.rsplit("::", 1)[-1] if "::" in urn else ""
+
+
+def check_federated_credentials(res: ResourceView, ctx: PolicyContext) -> list[str]:
+    """Who may sign in as the project's identities, checked on the credential itself (trust.py holds the pins).
+
+    Issuer GitHub Actions, audience api://AzureADTokenExchange only, and a subject of the pinned repository:
+    the production environment for the deploy identity, preview/drift/pull_request for the read-only one. A
+    credential is judged as the read-only identity's only when its parent is that identity's component;
+    anything else (the deploy identity, a renamed or new component) is judged as the deploy identity's. No
+    wildcards and no claimsMatchingExpression: Entra matches subjects exactly and flexible matching is a
+    separate feature (learn.microsoft.com/en-us/entra/workload-id/workload-identities-flexible-federated-identity-credentials).
+    """
+    what = f"federated credential {_str(res.props.get('displayName')) or _str(res.props.get('name')) or res.name!r}"
+    if base_type(res.type) == APP_FLEXIBLE_FEDERATED_CREDENTIAL or _present(res.props.get("claimsMatchingExpression")):
+        return [f"{what} uses claimsMatchingExpression (flexible, wildcard matching): the identities trust exact "
+                f"subjects only ({trust.deploy_subject()} for the deploy identity)"]
+    read_only = _urn_name(res.parent) == trust.READ_ONLY_IDENTITY_COMPONENT
+    who = "the read-only identity" if read_only else "the deploy identity"
+    out: list[str] = []
+    issuer = res.props.get("issuer")
+    if not is_unknown(issuer) and issuer != trust.GITHUB_ISSUER:
+        out.append(f"{what} of {who} trusts issuer {issuer!r}; allowed: {trust.GITHUB_ISSUER} only "
+                   "(components/facts/trust.py)")
+    audiences = res.props.get("audiences")
+    if not is_unknown(audiences):
+        listed = [a for a in _list(audiences) if not is_unknown(a)]
+        if listed != [trust.TOKEN_EXCHANGE_AUDIENCE] and not any(is_unknown(a) for a in _list(audiences)):
+            out.append(f"{what} of {who} has audiences {listed!r}; allowed: exactly "
+                       f"[{trust.TOKEN_EXCHANGE_AUDIENCE!r}] (components/facts/trust.py)")
+    subject = res.props.get("subject")
+    if not is_unknown(subject):
+        if not isinstance(subject, str) or not subject:
+            out.append(f"{what} of {who} has no subject; allowed: {trust.deploy_subject()}")
+        else:
+            problem = trust.subject_problem(subject, deploy=not read_only)
+            if problem:
+                allowed = trust.deploy_subject() if not read_only else ", ".join(trust.read_only_subjects())
+                out.append(f"{what} of {who} trusts subject {subject!r}: {problem}; allowed: {allowed}")
+    return out
+
+
+def _present(value: Any) -> bool:
+    return value is not None and not is_unknown(value) and value != {} and value != ""
+
+
 def check_dcr_region(res: ResourceView, ctx: PolicyContext) -> list[str]:
     """A DCR lives in the region of the workspace it sends to (azure-facts.md §4)."""
     loc = _str(res.props.get("location"))
@@ -892,6 +951,18 @@ RULES: tuple[Rule, ...] = (
         types=frozenset({ROLE_ASSIGNMENT}),
     ),
     Rule(
+        name="federated-credential-trust",
+        level="mandatory",
+        kind="resource",
+        description="Federated identity credentials trust only GitHub Actions (issuer), api://AzureADTokenExchange "
+        "(audience) and exact subjects of the pinned repository: the production environment for the deploy "
+        "identity, preview/drift/pull_request for the read-only identity; no wildcards, no claimsMatchingExpression.",
+        remediation="Use the subjects in components/facts/trust.py (a change there is reviewed by the platform "
+        "security owners); give pull requests and drift the read-only identity.",
+        resource_check=check_federated_credentials,
+        types=FEDERATED_CREDENTIAL_TYPES,
+    ),
+    Rule(
         name="dcr-workspace-same-region",
         level="mandatory",
         kind="resource",
@@ -972,6 +1043,7 @@ def views_from_manifest(manifest: Mapping[str, Any]) -> list[ResourceView]:
             name=str(r.get("name", "")),
             protect=bool(opts.get("protect", False)),
             retain_on_delete=bool(opts.get("retainOnDelete", False)),
+            parent=str(r.get("parent") or ""),
         ))
     return views
 
@@ -1094,6 +1166,7 @@ def _view_from_args(args: Any) -> ResourceView:
         name=args.name,
         protect=getattr(opts, "protect", None),
         retain_on_delete=retain if isinstance(retain, bool) else None,
+        parent=str(getattr(opts, "parent", None) or ""),
     )
 
 

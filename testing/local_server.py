@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -46,13 +47,44 @@ class LocalServer:
         self._thread.join(timeout=5)
 
 
+@dataclass(frozen=True)
+class Streamed:
+    """A hostile body, generated while it is sent so the server never holds it: `prefix`, then `chunk`
+    `count` times, then `suffix`. `content_length` is the Content-Length to declare: None declares none (the
+    body then ends when the connection closes: HTTP/1.0, which BaseHTTPRequestHandler speaks), and it may
+    lie. Not an Azure behaviour: it stands for a broken proxy or an impersonated endpoint."""
+
+    chunk: bytes
+    count: int
+    prefix: bytes = b""
+    suffix: bytes = b""
+    content_length: int | None = None
+
+    @property
+    def size(self) -> int:
+        return len(self.prefix) + len(self.chunk) * self.count + len(self.suffix)
+
+
 def send_json(req: BaseHTTPRequestHandler, status: int, headers: Mapping[str, str], body: Any) -> None:
-    """Answer `req` with `body` as JSON (bytes go as they are), the status and the extra headers."""
-    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    """Answer `req` with `body` as JSON (bytes go as they are, a Streamed body chunk by chunk), the status
+    and the extra headers."""
+    streamed = body if isinstance(body, Streamed) else None
+    data = b"" if streamed else body if isinstance(body, bytes) else json.dumps(body).encode()
+    length = streamed.content_length if streamed else len(data)
     req.send_response(status)
     req.send_header("Content-Type", "application/json; charset=utf-8")
-    req.send_header("Content-Length", str(len(data)))
+    if length is not None:
+        req.send_header("Content-Length", str(length))
     for k, v in headers.items():
         req.send_header(k, v)
     req.end_headers()
-    req.wfile.write(data)
+    try:
+        if streamed is None:
+            req.wfile.write(data)
+            return
+        req.wfile.write(streamed.prefix)
+        for _ in range(streamed.count):
+            req.wfile.write(streamed.chunk)
+        req.wfile.write(streamed.suffix)
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # the client stopped reading: what a bounded reader does with a hostile answer

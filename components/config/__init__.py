@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import stat
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -31,7 +33,7 @@ from components.config.customer import CustomerConfig
 from components.config.itsm import url_problem
 from components.config.platform import PlatformConfig
 from components.config.project import apply_project_config, load_project, stack_key
-from components.facts import config_keys, strict_yaml
+from components.facts import config_keys, data_paths, strict_yaml
 from components.forwarding.inventory import InventoryError, InventoryItem, load_inventory
 
 PROJECT = "mssp-sentinel"
@@ -328,9 +330,10 @@ def parse_config(
         issues.append(("customer.splunk", "Splunk is enabled for this customer but its platform stack "
                        f"({customer.platform_stack_name}) has no platform.splunk ingestion configured; "
                        "allowed: add platform.splunk there or set customer.splunk.enabled: false"))
-    path_issues = [issue for key, value in (("customer.forwarding.inventory", customer.forwarding.inventory),
-                                            ("customer.forwarding.importFile", customer.forwarding.import_file))
-                   if value is not None and (issue := project_path_issue(key, value, project_dir, stack_dir))]
+    path_issues = [issue for key, kind, value in (
+                       ("customer.forwarding.inventory", "inventory", customer.forwarding.inventory),
+                       ("customer.forwarding.importFile", "import", customer.forwarding.import_file))
+                   if value is not None and (issue := data_file_issue(key, value, kind, project_dir, stack_dir))]
     if path_issues:
         raise ConfigError(issues + path_issues)
     inv_path = customer.inventory_path(project_dir)
@@ -448,6 +451,47 @@ def project_path_issue(key: str, value: str, project_dir: Path, stack_dir: Path 
     return None
 
 
+def data_file_issue(key: str, value: str, kind: data_paths.DataKind, project_dir: Path,
+                    stack_dir: Path | None = None) -> tuple[str, str] | None:
+    """An inventory or import file is only ever a YAML/JSON file under the folder meant for it
+    (components.facts.data_paths: stacks/inventories/, stacks/imports/), a plain file, no symbolic link.
+
+    The PR review plans a change to data with the base's code over the change's data files, so a path that
+    named code (`inventory: mssp/__init__.py`) would make the base's planner import the change's code. A stack
+    file named explicitly with `--config` outside the project may keep its data files in its own folder
+    (same suffix and name rules)."""
+    issue = project_path_issue(key, value, project_dir, stack_dir)
+    if issue:
+        return (key, f"{issue[1]}; allowed: {data_paths.allowed(kind)}")
+    extra = stack_dir if stack_dir is not None else _EXTRA_ROOT.get()
+    root, rel = project_dir.resolve(), value
+    if Path(value).is_absolute():
+        # Written absolute (a --config file's own folder, or the project): judged relative to that root.
+        for where in (Path(os.path.normpath(value)), Path(os.path.realpath(value))):
+            found = next((r for r in [root] + ([extra.resolve()] if extra is not None else [])
+                          if where.is_relative_to(r)), None)
+            if found is not None:
+                root, rel = found, where.relative_to(found).as_posix()
+                break
+    full = root / rel
+    if full.is_dir() and not full.is_symlink():
+        return (key, f"'{value}' is a directory; allowed: {data_paths.allowed(kind)}")
+    # In a --config file's own folder (outside the project), the folder rule does not apply; the others do.
+    outside = root != project_dir.resolve()
+    problem = data_paths.data_path_problem(f"{data_paths.FOLDERS[kind]}/{rel}" if outside else rel, kind)
+    if problem:
+        return (key, f"'{value}' {problem}; allowed: {data_paths.allowed(kind)}")
+    if os.path.realpath(full) != str(root / rel):
+        return (key, f"'{value}' goes through a symbolic link; allowed: {data_paths.allowed(kind)}")
+    try:
+        mode = full.lstat().st_mode
+    except OSError:
+        return None  # missing: the loader says "file not found" where the file is required
+    if not stat.S_ISREG(mode):
+        return (key, f"'{value}' is not a plain file; allowed: {data_paths.allowed(kind)}")
+    return None
+
+
 def _platform_stacks(project_dir: Path) -> list[str]:
     """The names of the platform stack files in project_dir/stacks (for a hint; unreadable ones are skipped)."""
     names = []
@@ -494,8 +538,9 @@ def _fleet_issues(stack: str, customer: CustomerConfig, inventory: list[Inventor
         return values
 
     def read_inventory(path: Path) -> frozenset[str]:
-        # Another stack's inventory is read only where its own plan may read it: inside the project.
-        if project_path_issue("", str(path), project_dir) is not None:
+        # Another stack's inventory is read only where its own plan may read it: an inventory of the project.
+        rel = os.path.relpath(path, project_dir) if path.is_absolute() else str(path)
+        if data_file_issue("", rel, "inventory", project_dir) is not None:
             return frozenset()
         return fleet.claimed_ids(path)
 

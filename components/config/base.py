@@ -22,8 +22,10 @@ class Model(BaseModel):
 
     # str_max_length: no config string is anywhere near this long (Azure's names stop at 260 characters, URLs
     # and resource ids at a few hundred); a pasted blob is refused, not carried into plans, names and comments.
+    # use_attribute_docstrings: the docstring under each field is its description, which the configuration
+    # reference (docs/reference/configuration.md) and the stack files' JSON Schema are generated from.
     model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True,
-                              str_max_length=STR_MAX)
+                              str_max_length=STR_MAX, use_attribute_docstrings=True)
 
 
 def _guid(value: str) -> str:
@@ -48,10 +50,16 @@ def _name(value: str) -> str:
     return value
 
 
-Guid = Annotated[str, AfterValidator(_guid)]
+def _schema(pattern: str | None = None, *examples: str) -> Any:
+    """What the stack files' JSON Schema says of a typed scalar (a pattern, examples); validation is the
+    AfterValidator's, whose errors say what is allowed, so this changes the schema only."""
+    return Field(json_schema_extra={k: v for k, v in (("pattern", pattern), ("examples", list(examples))) if v})
+
+
+Guid = Annotated[str, AfterValidator(_guid), _schema(GUID_RE.pattern, "2b7c9d4e-5f6a-4b8c-9d0e-1f2a3b4c5d6e")]
 # Names Azure checks by its naming rules (components.facts.naming.NAME_RULES, with their source).
-ResourceGroupName = Annotated[str, AfterValidator(naming.check_name("resourceGroup"))]
-WorkspaceName = Annotated[str, AfterValidator(naming.check_name("workspace"))]
+ResourceGroupName = Annotated[str, AfterValidator(naming.check_name("resourceGroup")), _schema(None, "rg-mssp-sentinel")]
+WorkspaceName = Annotated[str, AfterValidator(naming.check_name("workspace")), _schema(None, "law-mssp-sentinel")]
 # Display names are shown in portals and plans, not parsed by Azure; the bound is the project's own, so a
 # pasted blob is refused instead of echoed into every plan and PR comment.
 DISPLAY_NAME_MAX = 256
@@ -59,8 +67,8 @@ DisplayName = Annotated[str, Field(min_length=1, max_length=DISPLAY_NAME_MAX)]
 # A file path in the project (inventory, import file): bounded well under Linux's PATH_MAX (4096 bytes), so
 # an absurd value is refused here instead of failing inside the file system ("File name too long").
 ProjectPath = Annotated[str, Field(min_length=1, max_length=1024)]
-Region = Annotated[str, AfterValidator(_region)]
-Slug = Annotated[str, AfterValidator(_name)]
+Region = Annotated[str, AfterValidator(_region), _schema(r"^[a-z][a-z0-9]{1,39}$", "westeurope")]
+Slug = Annotated[str, AfterValidator(_name), _schema(r"^[a-z][a-z0-9-]{0,38}[a-z0-9]$", "contoso")]
 
 
 # Echoed user text longer than this is cut (a 100,000-character value must not flood the terminal or a PR

@@ -23,18 +23,25 @@ _ISO_DURATION = re.compile(r"^PT(?:(\d+)H)?(?:(\d+)M)?$")
 
 class Subscription(Model):
     id: Guid
+    """Subscription id (GUID); no other customer stack may list it."""
     display_name: DisplayName
+    """Display name, shown in plans and reports."""
 
 
 class Approver(Model):
     principal_id: Guid
+    """Object id (GUID) of the MSSP-tenant principal who may approve an activation."""
     display_name: DisplayName
+    """Display name of that principal, shown in plans."""
 
 
 class JustInTime(Model):
     maximum_activation_duration: str = "PT8H"
+    """Longest activation, an ISO 8601 duration from `PT30M` to `PT8H`."""
     multi_factor_auth: Literal["Azure", "None"] = "Azure"
+    """Whether activating needs multi-factor authentication: `Azure` (required by the guardrails) or `None`."""
     approvers: Annotated[list[Approver], Field(max_length=10)] = []
+    """Principals who approve an activation (at most 10, each once; at least one is required)."""
 
     @field_validator("approvers")
     @classmethod
@@ -61,14 +68,23 @@ class Authorization(Model):
     """An extra Lighthouse authorization for an MSSP principal (usually a SOC security group)."""
 
     principal_id: Guid
+    """Object id (GUID) of the MSSP-tenant group, user or service principal."""
     display_name: DisplayName
+    """Display name of the principal, shown to the customer and in plans."""
     role: str  # built-in role name or GUID
+    """Built-in role name or GUID, e.g. `Microsoft Sentinel Reader`; it must be delegable through Lighthouse."""
     principal_type: Literal["group", "user", "servicePrincipal"] = "group"
+    """Kind of principal: `group` (recommended), `user` or `servicePrincipal`."""
     delegated_roles: list[str] = []  # only with User Access Administrator
+    """Roles the principal may assign to managed identities; only with User Access Administrator."""
     just_in_time: JustInTime | None = None
+    """Makes the authorization eligible (activated on demand, with MFA and approvers) instead of permanent."""
     # A permanent authorization with a broad role (roles.is_broad) is refused unless this names why it is
     # accepted (who decided, which ticket); it is exported and shown in every plan and diff.
     acknowledge_broad_role: Annotated[str, Field(min_length=10, max_length=300)] | None = None
+    """Who accepted a permanent role that writes outside monitoring and Sentinel, and why (10 to 300 characters);
+    exported and shown in every plan and diff.
+    """
 
     @field_validator("role")
     @classmethod
@@ -144,9 +160,15 @@ class LighthouseConfig(Model):
     # deploy: Pulumi creates the delegation with customer-tenant Owner credentials;
     # template: Pulumi creates nothing in the customer tenant, `mssp template` exports it instead.
     mode: Literal["deploy", "template"] = "deploy"
+    """`deploy`: Pulumi creates the delegation (needs customer-tenant Owner); `template`: `mssp template` exports it
+    for the customer to deploy.
+    """
     offer_name: Annotated[str, Field(min_length=1, max_length=200)] = "MSSP Sentinel log forwarding"
+    """Offer name the customer sees under "Service providers"."""
     offer_description: str = "Lets the MSSP configure diagnostic settings that forward logs to its Microsoft Sentinel."
+    """Offer description the customer sees under "Service providers"."""
     authorizations: list[Authorization] = []
+    """Extra authorizations for MSSP principals (usually SOC groups), beside the MSSP identity's own."""
 
     @field_validator("authorizations")
     @classmethod
@@ -165,30 +187,50 @@ class LighthouseConfig(Model):
 
 class ActivityLogConfig(Model):
     enabled: bool = True
+    """Forward each subscription's Activity log."""
     # categories: the eight Activity log categories listed one by one (works with every API version);
     # allLogs: the category group.
     logs: Literal["categories", "allLogs"] = "categories"
+    """`categories`: the eight Activity log categories one by one; `allLogs`: the category group."""
 
 
 class TypeSettings(Model):
     logs: LogsSelection | None = None
+    """Log selection for this type: `allLogs`, `audit` or a list of categories; default: `forwarding.logs`."""
     metrics: bool | None = None
+    """Send metrics for this type; default: `forwarding.metrics`."""
 
 
 class ForwardingConfig(Model):
     activity_log: ActivityLogConfig = ActivityLogConfig()
+    """Forwarding of the subscriptions' Activity logs."""
     resource_types: list[str] | None = None  # default: every catalog type
+    """Resource types in scope (default: every catalog type); inventoried resources of other types are skipped and
+    listed in the `skippedResources` output.
+    """
     logs: LogsSelection = "allLogs"
+    """Default log selection: `allLogs`, `audit`, or a list of categories."""
     metrics: bool = False
+    """Send metrics too (`AllMetrics`)."""
     per_type: dict[str, TypeSettings] = {}
+    """Per resource type (e.g. `Microsoft.KeyVault/vaults`): `logs` and `metrics` overriding the defaults."""
     inventory: ProjectPath  # path relative to the project directory
+    """Path of the inventory file, relative to the project, e.g. `stacks/inventories/<customer>.yaml`."""
     exclude: list[str] = []  # resource ids never forwarded, even when inventoried
+    """Ids of inventoried resources that are never forwarded."""
     # Azure Firewall: which family a group selection sends (catalog: never both, Azure/ALZ-Bicep#960).
     azure_firewall_logs: Literal["resourceSpecific", "legacy"] = "resourceSpecific"
+    """Azure Firewall: `resourceSpecific` (the `AZFW*` categories, dedicated tables) or `legacy` (AzureDiagnostics); a
+    group selection sends one family, never both.
+    """
     setting_name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,259}$")] = "mssp-sentinel"
+    """Name of the diagnostic setting on every resource."""
     # `pulumi import` file written by `mssp discover --on-conflict adopt`; default
     # stacks/imports/<stack>.json when it exists. Adopted settings keep their existing Azure names.
     import_file: ProjectPath | None = None
+    """`pulumi import` file written by `mssp discover --on-conflict adopt`; default `stacks/imports/<stack>.json` when
+    it exists.
+    """
 
     @field_validator("resource_types")
     @classmethod
@@ -291,22 +333,34 @@ def selection_problem(entry: catalog.CatalogEntry, selection: str | list[str]) -
 
 class CustomerConfig(Model):
     name: Slug
+    """Short name: lower-case letters, digits and dashes; must equal the stack name (`stacks/Pulumi.<name>.yaml`)."""
     display_name: DisplayName
+    """The customer's display name, shown in plans, reports and to the customer."""
     tenant_id: Guid
+    """The customer's Entra tenant (GUID); must differ from the MSSP tenant."""
     # The platform stack this customer belongs to: "mssp" or a full reference "org/mssp-sentinel/mssp";
     # its last segment names the platform stack file stacks/Pulumi.<name>.yaml.
     # Each segment as the Pulumi CLI allows stack names: at most 100 alphanumerics, hyphens, underscores or
     # periods ("stack names are limited to 100 characters ...", pulumi/pulumi pkg/backend/diy/store.go).
     platform_stack: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,100}(/[A-Za-z0-9_.-]{1,100}){0,2}$")]
+    """The platform stack: `mssp` or `<org>/mssp-sentinel/mssp`; its last segment names `stacks/Pulumi.<name>.yaml`."""
     access_model: Literal["lighthouse", "direct"] = "lighthouse"
+    """How the MSSP identity reaches the subscriptions: `lighthouse` (delegation) or `direct` (a service principal in
+    the customer tenant).
+    """
     subscriptions: Annotated[list[Subscription], Field(min_length=1)]
+    """The customer's subscriptions to onboard; at least one, each once."""
     lighthouse: LighthouseConfig = LighthouseConfig()
+    """The Lighthouse delegation: mode, offer and authorizations."""
     forwarding: ForwardingConfig
+    """What the diagnostic settings send to the MSSP workspace."""
     splunk: CustomerSplunkConfig | None = None  # Splunk alerts via a webhook Logic App
-    # Where the logs are stored: the MSSP's central workspace (default) or one in the customer's tenant
-    # (components.config.topology, docs/topologies.md); and where they may be stored.
+    """The customer's Splunk webhook Logic App; off when left out."""
     workspace: WorkspaceTopology = WorkspaceTopology()
+    """Where the logs are stored: the MSSP's central workspace (`central`, default) or a workspace with Sentinel in the
+    customer's tenant (`customer`; [topologies](../topologies.md))."""
     data_residency: DataResidency | None = None
+    """Where the customer's logs may be stored; the mandatory guardrail `data-residency` refuses any other region."""
 
     @field_validator("platform_stack")
     @classmethod

@@ -74,15 +74,21 @@ class ServiceNowConfig(Model):
     """A ServiceNow instance reached through its Table API with basic authentication."""
 
     instance_url: str  # https://<instance>.service-now.com
+    """The instance root, e.g. `https://acme.service-now.com`."""
     table: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")] = "incident"
+    """Table API table the incidents live in."""
     user_name: Annotated[str, Field(min_length=1)]
+    """User for basic authentication; its password is the secret key `itsmCredential` or `credential`."""
     # The field the MSSP's Sentinel->ServiceNow integration stores the Defender incident id in.
     correlation_field: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")] = "correlation_id"
+    """Field where the MSSP's Sentinel-to-ServiceNow integration stores the Defender incident id."""
     # Incident state "Closed" is 7 and "Closed/Resolved by Caller" a stock close code on the incident
     # table. Source: Azure/Azure-Sentinel Solutions/Servicenow/Playbooks/ServiceNow-CreateAndUpdateIncident/
     # azuredeploy.json (Update_Record_-_Incident_closed).
     closed_state: Annotated[str, Field(min_length=1)] = "7"
+    """Value of `state` that closes a ticket (7 is Closed on the stock incident table)."""
     close_code: Annotated[str, Field(min_length=1)] = "Closed/Resolved by Caller"
+    """Close code set when a redirected incident's ticket is closed."""
 
     @field_validator("instance_url")
     @classmethod
@@ -98,12 +104,17 @@ class WebhookConfig(Model):
 
     # Leave out when the URL itself is secret (a SAS signature): itsmCredential then holds the whole URL.
     url: str | None = None
+    """HTTPS endpoint without a query string; leave out when the URL itself is secret, then `itsmCredential` holds the
+    whole URL.
+    """
     # When url is given, the credential (if any) is sent in this header.
     header_name: Annotated[str, Field(pattern=r"^[A-Za-z0-9-]+$")] = "Authorization"
+    """Header the credential is sent in, when `url` is given."""
     # Static, NON-secret headers sent with every event (a routing key, a source tag), from the allowlist
     # ALLOWED_EXTRA_HEADERS. They are written into the workflow definition in plain text; the mandatory
     # guardrail `workflow-no-credentials` still checks their values. Credentials go in itsmCredential.
     extra_headers: dict[str, str] = {}
+    """Static, non-secret headers sent with every event, from an allowlist; written in plain text into the workflow."""
 
     @field_validator("extra_headers")
     @classmethod
@@ -131,7 +142,9 @@ class PollerConfig(Model):
     """The Graph poller: a safety net, and the path for ITSMs fed from Defender rather than Sentinel."""
 
     enabled: bool = True
+    """Run the Graph poller: a safety net, and the path for ITSMs fed from Defender rather than Sentinel."""
     interval_minutes: int = 15
+    """Minutes between polls."""
 
     @field_validator("interval_minutes")
     @classmethod
@@ -146,7 +159,9 @@ class CredentialConfig(Model):
     """A Key Vault secret the workflows read at run time with their managed identity."""
 
     key_vault_secret_uri: str  # https://<vault>.vault.azure.net/secrets/<name>
+    """The secret, `https://<vault>.vault.azure.net/secrets/<name>[/<version>]`, read by the workflows at run time."""
     key_vault_id: str  # the vault's ARM id: its identities get Key Vault Secrets User on it, nothing above
+    """ARM id of the vault holding it; the workflows' identities get Key Vault Secrets User on that one secret."""
 
     @field_validator("key_vault_secret_uri")
     @classmethod
@@ -191,15 +206,24 @@ class CredentialConfig(Model):
 
 class ItsmConfig(Model):
     kind: str
+    """The ITSM adapter: `servicenow` or `webhook`; its section of the same name configures it."""
     servicenow: ServiceNowConfig | None = None
+    """ServiceNow settings (with `kind: servicenow`)."""
     webhook: WebhookConfig | None = None
+    """Generic webhook settings (with `kind: webhook`)."""
     # Raise the target ticket's priority when the absorbed (source) incident was more severe.
     raise_priority_on_merge: bool = True
+    """Raise the target ticket's priority when the absorbed incident was more severe."""
     poller: PollerConfig = PollerConfig()
+    """The Graph poller."""
     credential: CredentialConfig | None = None
+    """The ITSM credential in Key Vault, instead of the secret key `itsmCredential`."""
     # Object id of the "Azure Security Insights" service principal in the MSSP tenant; looked up by its
     # well-known application id when not given (the lookup needs Application.Read.All).
     sentinel_service_principal_object_id: Guid | None = None
+    """Object id of the "Azure Security Insights" service principal in the MSSP tenant; looked up when left out (needs
+    Application.Read.All).
+    """
 
     @model_validator(mode="before")
     @classmethod

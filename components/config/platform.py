@@ -10,7 +10,7 @@ from pydantic import Field, model_validator
 from components.config.base import Guid, Model, Region, ResourceGroupName, WorkspaceName
 from components.config.itsm import ItsmConfig
 from components.config.splunk import SplunkPlatformConfig
-from components.facts import naming
+from components.facts import naming, trust
 
 _FIC_NAME = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,119}$"
 
@@ -19,9 +19,18 @@ class WorkspaceConfig(Model):
     """The MSSP's existing Log Analytics workspace (with Sentinel). Give resourceGroup + name, or resourceId."""
 
     resource_group: ResourceGroupName | None = None
+    """Resource group of the existing Sentinel workspace (with `name`; or give `resourceId` instead)."""
     name: WorkspaceName | None = None
+    """Name of the existing Log Analytics workspace that has Microsoft Sentinel (with `resourceGroup`)."""
     resource_id: str | None = None
+    """ARM id of the workspace,
+    `/subscriptions/<guid>/resourceGroups/<rg>/providers/Microsoft.OperationalInsights/workspaces/<name>`, instead
+    of `resourceGroup` + `name`.
+    """
     subscription_id: Guid | None = None  # defaults to the platform subscription
+    """Subscription of the workspace, when it is not the platform's `subscriptionId` (only with `resourceGroup` +
+    `name`).
+    """
 
     @model_validator(mode="after")
     def _one_form(self) -> WorkspaceConfig:
@@ -56,49 +65,62 @@ class WorkspaceConfig(Model):
         return (self.subscription_id or default_subscription), self.resource_group, self.name
 
 
-# The audience Microsoft recommends for Entra workload identity federation (Microsoft Entra docs
-# "Workload identity federation", audiences: "api://AzureADTokenExchange").
-DEFAULT_AUDIENCE = "api://AzureADTokenExchange"
-# Issuers the project knows the subject grammar of. GitHub Actions OIDC: docs.github.com "About security
-# hardening with OpenID Connect" (issuer https://token.actions.githubusercontent.com; subjects
-# repo:<owner>/<repo>:environment:<name>, :pull_request, :ref:refs/heads/<branch>, :ref:refs/tags/<tag>).
-GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
+# Trust anchors of the two identities (issuer, audience, repository, environments) are reviewed data in
+# components/facts/trust.py, with their sources; the guardrail federated-credential-trust checks the same.
+DEFAULT_AUDIENCE = trust.TOKEN_EXCHANGE_AUDIENCE
+GITHUB_ISSUER = trust.GITHUB_ISSUER
 KNOWN_ISSUERS: frozenset[str] = frozenset({GITHUB_ISSUER})
-# The only GitHub subject the deploy identity accepts: a deployment environment. An environment can be
-# limited to protected branches and require reviewers (docs/design/identities.md "Branch protection and environments");
-# `pull_request`, branch and tag subjects can be obtained by code nobody reviewed (a pull request's
-# workflow, a pushed branch, a pushed tag), and wildcards match whatever comes.
-_GITHUB_ENVIRONMENT_SUBJECT = re.compile(r"^repo:[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+:environment:([A-Za-z0-9_.-]+)$")
-_WILDCARD = re.compile(r"[*?\[\]{}]")
 
 
 class FederatedCredential(Model):
     """A workload identity federation trust (e.g. GitHub Actions OIDC): no secret to leak or rotate."""
 
     name: Annotated[str, Field(pattern=_FIC_NAME)]
+    """Name of the federated identity credential on the application: letters, digits, `-` and `_`, at most 120
+    characters.
+    """
     issuer: Annotated[str, Field(pattern=r"^https://\S+$")]
+    """Token issuer the application trusts; only GitHub Actions', `https://token.actions.githubusercontent.com`
+    (the trusted issuers are reviewed data in `components/facts/trust.py`).
+    """
     subject: Annotated[str, Field(min_length=1, max_length=600)]
+    """Subject the token must carry, e.g. `repo:<owner>/<repo>:environment:production`, of the repository in
+    `components/facts/trust.py`, no wildcards; the deploy identity accepts only its production environment.
+    """
     audiences: list[str] = [DEFAULT_AUDIENCE]
+    """Audiences the token must carry; only `api://AzureADTokenExchange`."""
     description: str | None = None
+    """Free text shown on the credential in Entra."""
 
 
 class ClientSecretConfig(Model):
     """A client secret, only when explicitly enabled; it is a Pulumi secret output, never plain text."""
 
     enabled: bool = False
+    """Create a client secret for the application; only where workload identity federation is impossible. Exported as a
+    Pulumi secret.
+    """
     # Short-lived by default: the secret is rotated by changing rotationKey (or after this many hours).
     lifetime_hours: Annotated[int, Field(ge=24, le=8760)] = 4380
+    """Hours until the secret expires (24 to 8760)."""
     rotation_key: str = "1"
+    """Change this value to rotate the secret (a new one is created, the old one removed)."""
 
 
 class IdentityConfig(Model):
     display_name: Annotated[str, Field(min_length=1, max_length=120)]
+    """Display name of the multitenant Entra application (1 to 120 characters)."""
     federated_credentials: list[FederatedCredential] = []
+    """Workload identity federation trusts (no secret); at least one of these or `clientSecret.enabled`."""
     client_secret: ClientSecretConfig = ClientSecretConfig()
-    # Explicit, reviewed exceptions: issuers other than KNOWN_ISSUERS and audiences other than
-    # DEFAULT_AUDIENCE are refused unless listed here.
-    allowed_issuers: list[Annotated[str, Field(pattern=r"^https://\S+$")]] = []
-    allowed_audiences: list[Annotated[str, Field(min_length=1)]] = []
+    """A client secret, off unless enabled."""
+    # No longer accepted (issue 20): which issuers and audiences the identities trust is reviewed data in
+    # components/facts/trust.py, judged by the base branch, not a stack file's choice. Kept as keys so a stack
+    # that still sets them gets that answer rather than "unknown key".
+    allowed_issuers: list[str] = []
+    """No longer accepted: the trusted issuers are reviewed data in `components/facts/trust.py`; setting it is an error."""
+    allowed_audiences: list[str] = []
+    """No longer accepted: the trusted audiences are reviewed data in `components/facts/trust.py`; setting it is an error."""
 
     @model_validator(mode="after")
     def _can_sign_in(self) -> IdentityConfig:
@@ -114,54 +136,65 @@ class IdentityConfig(Model):
 
 
 def identity_issues(identity: IdentityConfig, path: str, *, deploy: bool) -> list[tuple[str, str]]:
-    """Federated credential problems of one identity, by key path.
+    """Federated credential problems of one identity, by key path (components/facts/trust.py holds the anchors).
 
-    Every identity: issuers from KNOWN_ISSUERS or `allowedIssuers`; audiences DEFAULT_AUDIENCE or
-    `allowedAudiences`. The deploy identity also: no wildcard, and for GitHub only
-    `repo:<owner>/<repo>:environment:<name>` subjects (see _GITHUB_ENVIRONMENT_SUBJECT).
+    Every identity: issuer GitHub Actions, audience api://AzureADTokenExchange only, a subject of the pinned
+    repository without wildcards (Entra matches subjects exactly). The deploy identity: only the production
+    environment's subject; the read-only identity: its environments (preview, drift) or pull_request.
     """
     issues: list[tuple[str, str]] = []
-    issuers = KNOWN_ISSUERS | set(identity.allowed_issuers)
-    audiences = {DEFAULT_AUDIENCE, *identity.allowed_audiences}
+    for key in ("allowedIssuers", "allowedAudiences"):
+        if getattr(identity, "allowed_issuers" if key == "allowedIssuers" else "allowed_audiences"):
+            issues.append((f"{path}.{key}", "no longer accepted: the issuers and audiences the identities trust are "
+                           "reviewed data in components/facts/trust.py (judged by the base branch), not a stack "
+                           f"setting; allowed: remove {key}"))
     for i, fic in enumerate(identity.federated_credentials):
         at = f"{path}.federatedCredentials[{i}]"
-        if fic.issuer not in issuers:
-            issues.append((f"{at}.issuer", f"'{fic.issuer}' ({fic.name}) is not a known issuer ({', '.join(sorted(KNOWN_ISSUERS))}); "
-                           f"list it in {path}.allowedIssuers if this trust is intended"))
+        if fic.issuer != GITHUB_ISSUER:
+            issues.append((f"{at}.issuer", f"'{fic.issuer}' ({fic.name}) is not an issuer the identities trust; "
+                           f"allowed: {GITHUB_ISSUER} (components/facts/trust.py)"))
         for j, aud in enumerate(fic.audiences):
-            if aud not in audiences:
-                issues.append((f"{at}.audiences[{j}]", f"'{aud}' ({fic.name}): use {DEFAULT_AUDIENCE}, or list the "
-                               f"audience in {path}.allowedAudiences if it is intended"))
-        if not deploy:
+            if aud != DEFAULT_AUDIENCE:
+                issues.append((f"{at}.audiences[{j}]", f"'{aud}' ({fic.name}) is refused; allowed: {DEFAULT_AUDIENCE} "
+                               "only (components/facts/trust.py)"))
+        if not fic.audiences:
+            issues.append((f"{at}.audiences", f"({fic.name}) is empty; allowed: [{DEFAULT_AUDIENCE}]"))
+        problem = trust.subject_problem(fic.subject, deploy=deploy)
+        if problem is None:
             continue
-        if _WILDCARD.search(fic.subject):
-            issues.append((f"{at}.subject", f"'{fic.subject}' ({fic.name}): no wildcards on the deploy identity; "
-                           "name one protected environment: repo:<owner>/<repo>:environment:<name> (pull requests and "
-                           "drift use the readOnlyIdentity)"))
-        elif fic.issuer == GITHUB_ISSUER and not _GITHUB_ENVIRONMENT_SUBJECT.match(fic.subject):
-            reason = ("pull requests can obtain it" if fic.subject.endswith(":pull_request")
-                      else "anyone who can push a branch or tag can obtain it" if ":ref:" in fic.subject
-                      else "it is not a deployment-environment subject")
-            issues.append((f"{at}.subject", f"'{fic.subject}' ({fic.name}) is refused on the deploy identity: {reason}. "
-                           "Allowed: repo:<owner>/<repo>:environment:<name> of a protected environment (required "
-                           "reviewers, deployment branches limited to main); give pull requests and drift the "
-                           "readOnlyIdentity instead"))
+        if deploy:
+            issues.append((f"{at}.subject", f"'{fic.subject}' ({fic.name}) is refused on the deploy identity: {problem}. "
+                           f"Allowed: {trust.deploy_subject()} (repo:<owner>/<repo>:environment:<name> of the protected "
+                           "production environment: required reviewers, deployment branches limited to main); give "
+                           "pull requests and drift the readOnlyIdentity instead"))
+        else:
+            issues.append((f"{at}.subject", f"'{fic.subject}' ({fic.name}) is refused on the read-only identity: "
+                           f"{problem}. Allowed: {', '.join(trust.read_only_subjects())}"))
     return issues
 
 
 class PlatformConfig(Model):
     tenant_id: Guid
+    """The MSSP's Entra tenant (GUID)."""
     subscription_id: Guid
+    """Subscription of the MSSP's Sentinel workspace and platform resources (GUID)."""
     location: Region  # the workspace's region; DCRs must live there too
+    """ARM region of the workspace, e.g. `westeurope`; data collection rules are created there too."""
     resource_group: ResourceGroupName  # where the platform's own resources (DCR, playbooks) go; must exist
+    """Existing resource group for the platform's own resources (data collection rule, Logic Apps)."""
     workspace: WorkspaceConfig
+    """The existing Sentinel workspace every customer's logs go to."""
     # The deploy identity (`pulumi up` only): writes diagnostic settings in customer subscriptions.
     identity: IdentityConfig
+    """The deploy identity: used by `pulumi up` only; writes diagnostic settings in customer subscriptions."""
     # The read-only identity (PR previews, scheduled drift): Reader in customers, Reader on the platform
     # resource group, the workspace's configuration (never its logs); never any write.
     read_only_identity: IdentityConfig | None = None
+    """The read-only identity for pull-request previews and drift checks: Reader in customers, never any write."""
     itsm: ItsmConfig | None = None  # the ITSM sync for redirected incidents (docs/operations/itsm.md)
+    """The ITSM sync for redirected incidents; off when left out."""
     splunk: SplunkPlatformConfig | None = None  # Splunk alert ingestion (table, DCR, analytics rule)
+    """Splunk alert ingestion (custom table, data collection rule, analytics rule); off when left out."""
 
     def identity_issues(self) -> list[tuple[str, str]]:
         """The federated credential rules of both identities, and that they share no subject."""

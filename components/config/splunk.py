@@ -57,8 +57,11 @@ class ExtraColumnConfig(Model):
     """A field of Splunk's result row promoted to a typed column of the table (e.g. host, urgency)."""
 
     name: str
+    """Column name: a letter, then letters, digits or underscores (at most 45); not a reserved or existing column."""
     type: Literal["string", "int", "long", "real", "boolean", "dateTime", "dynamic"] = "string"
+    """Column type: `string`, `int`, `long`, `real`, `boolean`, `dateTime` or `dynamic`."""
     source_field: Annotated[str, Field(min_length=1, max_length=200)]
+    """Field of Splunk's result row whose value fills the column, e.g. `host`."""
 
     @field_validator("name")
     @classmethod
@@ -70,19 +73,27 @@ class AnalyticsRuleConfig(Model):
     """The Sentinel scheduled rule that turns each ingested Splunk alert into a Sentinel alert + incident."""
 
     enabled: bool = True
+    """Create the scheduled rule that turns each Splunk alert into a Sentinel alert and incident."""
     display_name: Annotated[str, Field(min_length=1, max_length=256)] = "Splunk alert"
+    """Display name of the analytics rule."""
     # Severity of alerts whose result row gives no (known) severity.
     severity: Severity = "Medium"
+    """Severity of alerts whose result row gives no known severity: `High`, `Medium`, `Low` or `Informational`."""
     # Optional: the result-row field carrying Splunk's own severity (e.g. "urgency" in Splunk ES) and
     # how its values map to Sentinel severities (compared case-insensitively).
     severity_field: str | None = None
+    """Result-row field carrying Splunk's own severity, e.g. `urgency` in Splunk ES."""
     severity_map: dict[str, Severity] = {}
+    """Values of `severityField` (compared case-insensitively) mapped to Sentinel severities."""
     query_frequency: str = "PT5M"
+    """How often the rule runs, an ISO 8601 duration from `PT5M` to `P14D`."""
     # Lookback: at least queryFrequency; the rule filters on ingestion time, so a longer lookback only
     # lets alerts whose Splunk _time is older still be picked up (see docs/operations/splunk.md).
     query_period: str = "P1D"
+    """How far back each run looks, `PT5M` to `P14D` and at least `queryFrequency`."""
     # Incidents of the same customer + search name within this window are grouped into one incident.
     grouping_lookback: str = "PT5H"
+    """Alerts of the same customer and search within this window are grouped into one incident."""
 
     @field_validator("query_frequency", "query_period", "grouping_lookback")
     @classmethod
@@ -115,13 +126,20 @@ class SplunkPlatformConfig(Model):
     """Splunk alert ingestion on the platform: custom table, Direct DCR, scheduled analytics rule."""
 
     table_name: str = "SplunkAlerts_CL"
+    """Custom table the alerts land in; must end in `_CL`."""
     retention_in_days: int = 90
+    """Interactive retention of the table: 4 to 730 days, or -1 for the workspace default."""
     total_retention_in_days: int | None = None
+    """Total retention including archive: 4 to 4383 days, or -1; default: the workspace's."""
     dcr_name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{1,62}[A-Za-z0-9_]$")] = "dcr-mssp-splunk-alerts"
+    """Name of the data collection rule the webhooks send through."""
     # The DCR's region: must be the workspace's (the platform location); defaults to it.
     location: Region | None = None
+    """Region of the data collection rule; must be the workspace's, which is the default."""
     extra_columns: list[ExtraColumnConfig] = []
+    """Fields of Splunk's result row promoted to typed columns of the table."""
     analytics_rule: AnalyticsRuleConfig = AnalyticsRuleConfig()
+    """The Sentinel scheduled rule over the table."""
 
     @field_validator("table_name")
     @classmethod
@@ -177,9 +195,14 @@ class CustomerSplunkConfig(Model):
     """Per customer: a webhook Logic App that takes the customer's Splunk alerts into the MSSP table."""
 
     enabled: bool = True
+    """Create the customer's webhook Logic App."""
     # Where the customer's Splunk search heads call from; empty: any address (the URL's SAS is the key).
     allowed_caller_ip_ranges: list[str] = []
+    """CIDR ranges the customer's Splunk search heads call from; empty: any address (the URL's signature is then the
+    only key).
+    """
     workflow_name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.()-]{0,78}[A-Za-z0-9_)]$")] | None = None
+    """Name of the webhook Logic App in the MSSP resource group; default `la-splunk-<customer>`."""
 
     @field_validator("allowed_caller_ip_ranges")
     @classmethod

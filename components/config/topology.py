@@ -45,9 +45,14 @@ class WorkspaceAuthorization(Model):
     """An MSSP principal (a SOC security group) with a Sentinel role on the customer workspace's resource group."""
 
     principal_id: Guid
+    """Object id of the MSSP-tenant principal (a security group, preferably)."""
     display_name: Annotated[str, Field(min_length=1, max_length=256)]
-    role: str  # a name or GUID of WORKSPACE_SOC_ROLES
+    """Shown to the customer under "Service providers" and in every plan."""
+    role: str
+    """Built-in role name or GUID: Reader, Log Analytics Reader, Microsoft Sentinel Reader, Responder, Contributor,
+    Automation Contributor or Playbook Operator."""
     principal_type: Literal["group", "user", "servicePrincipal"] = "group"
+    """What the principal is; a group is recommended."""
 
     @field_validator("role")
     @classmethod
@@ -71,18 +76,28 @@ class WorkspaceTopology(Model):
     """Where this customer's logs go: the MSSP's central workspace, or a workspace in the customer's tenant."""
 
     mode: Literal["central", "customer"] = "central"
-    # Customer mode only: the workspace, in a subscription of the customer's tenant.
+    """`central`: the MSSP's workspace (`platform.workspace`); `customer`: a workspace with Sentinel that this stack
+    creates in the customer's tenant, managed through Lighthouse."""
     subscription_id: Guid | None = None
-    resource_group: ResourceGroupName | None = None  # dedicated to the workspace; delegated to the MSSP on its own
+    """Customer mode: the customer subscription for the workspace; not one of `subscriptions` (Lighthouse cannot
+    delegate a resource group inside a subscription delegated whole)."""
+    resource_group: ResourceGroupName | None = None
+    """Customer mode: the workspace's resource group, holding it alone and delegated to the MSSP on its own."""
     name: WorkspaceName | None = None
+    """Customer mode: the Log Analytics workspace's name."""
     location: Region | None = None
+    """Customer mode: the workspace's ARM region, e.g. `northeurope`."""
     retention_in_days: Annotated[int, Field(ge=RETENTION_MIN_DAYS, le=RETENTION_MAX_DAYS)] | None = None
-    daily_quota_gb: Annotated[float, Field(gt=0, le=1_000_000)] | None = None  # None: no daily cap
+    """Customer mode: analytics retention, 30 to 730 days; default 90 (included in Microsoft Sentinel's price)."""
+    daily_quota_gb: Annotated[float, Field(gt=0, le=1_000_000)] | None = None
+    """Customer mode: daily ingestion cap in GB; no cap when left out."""
     authorizations: list[WorkspaceAuthorization] = []
-    # Offboarding keeps the workspace (and its data) unless this says delete, with deleteDecision naming who
-    # decided and why: the workspace is protected and retained on delete otherwise.
+    """Customer mode: the SOC's roles on the workspace's resource group (and nowhere else)."""
     on_offboard: Literal["retain", "delete"] = "retain"
+    """Customer mode: `retain` keeps the workspace and its data when the customer leaves (protected, retained on
+    delete); `delete` needs `deleteDecision`."""
     delete_decision: Annotated[str, Field(min_length=10, max_length=300)] | None = None
+    """With `onOffboard: delete`: who decided, when, which ticket; shown in every plan."""
 
     @model_validator(mode="after")
     def _fits_mode(self) -> WorkspaceTopology:
@@ -139,6 +154,7 @@ class DataResidency(Model):
     """Where the customer's logs may be stored: ARM region names (e.g. westeurope, northeurope)."""
 
     allowed_regions: Annotated[list[Region], Field(min_length=1, max_length=100)]
+    """ARM region names (e.g. `westeurope`) the customer's logs may be stored in."""
 
     @field_validator("allowed_regions")
     @classmethod

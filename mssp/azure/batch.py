@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mssp.azure import arm as arm_api
+from mssp.azure import limits
 from mssp.azure.rest import AzureRestClient, AzureRestError, parse_retry_after
 
 BATCH_URL = f"{arm_api.BATCH_PATH}?api-version={arm_api.BATCH_API_VERSION}"
@@ -201,7 +202,8 @@ class BatchReader:
         with self._lock:
             self.stats.batch_calls += 1
         try:
-            resp = self.client.post(BATCH_URL, body, what=f"ARM batch read of {len(chunk)} {what}")
+            resp = self.client.post(BATCH_URL, body, what=f"ARM batch read of {len(chunk)} {what}",
+                                    limit=limits.ARM_BATCH)
             polls = 0
             while resp.status == 202:
                 location = resp.headers.get("location")
@@ -214,7 +216,7 @@ class BatchReader:
                 with self._lock:
                     self.stats.poll_calls += 1
                 polls += 1
-                resp = self.client.get(location, what=f"polling an ARM batch ({what})")
+                resp = self.client.get(location, what=f"polling an ARM batch ({what})", limit=limits.ARM_BATCH)
         except AzureRestError as exc:
             if exc.status is None or exc.status in (401, 429) or exc.status >= 500:
                 raise

@@ -13,6 +13,10 @@ error?}`, where `error.code == "PartialError"` marks a partial result; failures 
 {error {code, message, details}}`. Throttling is HTTP 429 with Retry-After, which the SDK's retry policy
 (azure-core RetryPolicy) honours a bounded number of times.
 
+The answer is read through `BoundedTransport`: at most limits.LOG_ANALYTICS bytes and limits.MAX_JSON_DEPTH
+levels of JSON (mssp.azure.limits); a larger or deeper answer ends the query as a LogAnalyticsError that
+names the endpoint and the limit, before the SDK parses anything.
+
 The query runs against the workspace's ARM resource id (a resource-centric query), so no workspace GUID
 is needed: the plan already holds the workspace resource id every diagnostic setting points at.
 """
@@ -24,7 +28,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from mssp.azure.rest import AzureRestError
+from mssp.azure import limits
+from mssp.azure.rest import AzureRestError, endpoint_of
 
 # Public cloud query endpoint and token audience (azure-monitor-query's default; sovereign clouds differ).
 DEFAULT_ENDPOINT = "https://api.loganalytics.io"
@@ -48,12 +53,50 @@ class QueryOutcome:
 
 
 def make_client(credential: Any, endpoint: str = DEFAULT_ENDPOINT, *, retries: int = DEFAULT_RETRIES,
-                backoff: float = 0.8) -> Any:
-    """A LogsQueryClient for endpoint with a bounded retry policy."""
+                backoff: float = 0.8, limit: limits.AnswerLimit = limits.LOG_ANALYTICS) -> Any:
+    """A LogsQueryClient for endpoint with a bounded retry policy and bounded answers (BoundedTransport)."""
     from azure.monitor.query import LogsQueryClient
 
     return LogsQueryClient(credential, endpoint=endpoint, retry_total=retries, retry_backoff_factor=backoff,
-                           retry_backoff_max=30)
+                           retry_backoff_max=30, transport=bounded_transport(limit))
+
+
+def bounded_transport(limit: limits.AnswerLimit = limits.LOG_ANALYTICS) -> Any:
+    """azure-core's requests transport, reading each answer in chunks up to limit.max_bytes.
+
+    azure-core reads a non-streamed answer whole (requests' `Response.content`) before any policy sees it,
+    so the cap has to sit in the transport: the request is sent streamed, the body read here through
+    limits.read_capped (decompressed bytes: a gzip bomb counts at its inflated size), checked for JSON depth
+    and handed back as the already-read body (azure-core 1.41 `_HttpResponseBaseImpl._content`, the
+    attribute its own `read()` fills). A refused answer raises LogAnalyticsError, which azure-core's retry
+    policy does not retry (it retries AzureError only)."""
+    from azure.core.pipeline.transport import RequestsTransport
+
+    class BoundedTransport(RequestsTransport):
+        def send(self, request: Any, **kwargs: Any) -> Any:
+            streamed = kwargs.pop("stream", False)
+            response = super().send(request, stream=True, **kwargs)
+            if streamed:
+                return response
+            endpoint = endpoint_of(str(request.url))
+            try:
+                chunks = response.iter_bytes()
+                raw = limits.read_capped(lambda _n: next(chunks, b""), limit, endpoint,
+                                         declared=limits.declared_length(response.headers))
+                if raw.strip()[:1] in (b"{", b"["):
+                    try:
+                        limits.loads_bounded(raw, endpoint, limit.kind)
+                    except ValueError:
+                        pass  # not JSON: the SDK reports it as it does any malformed answer
+            except limits.AnswerRefused as exc:
+                response.close()
+                raise LogAnalyticsError(str(exc)) from None
+            response._content = raw
+            response._is_stream_consumed = True
+            response.close()
+            return response
+
+    return BoundedTransport()
 
 
 def _error_text(err: Any) -> tuple[str | None, str]:

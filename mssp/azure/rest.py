@@ -10,6 +10,9 @@ after the server's `Retry-After` (seconds or an HTTP date; for Resource Graph al
 `x-ms-user-quota-resets-after`), and 5xx answers and network errors with exponential backoff, a
 bounded number of times; raises `AzureRestError` naming what failed (the caller's description, the
 HTTP status and ARM's error code and message). The sleep function is injected so tests do not wait.
+Every answer is read in chunks up to the cap of its kind and parsed with a nesting cap (mssp.azure.limits);
+an answer over a cap ends the call at once (no retry: a hostile or broken answer does not improve) with an
+AzureRestError naming the endpoint and the limit.
 """
 
 from __future__ import annotations
@@ -20,12 +23,15 @@ import json
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from mssp.azure import arm as arm_api
+from mssp.azure import limits
+from mssp.azure.limits import AnswerLimit, AnswerRefused
 
 TokenProvider = Callable[[], str]
 SleepFn = Callable[[float], None]
@@ -125,6 +131,7 @@ class AzureRestClient:
         backoff_cap: float = 60.0,
         max_wait: float = 300.0,
         user_agent: str = "mssp-sentinel-discovery",
+        read_deadline: float = limits.READ_DEADLINE,
     ):
         self._token = token_provider
         self.base_url = base_url.rstrip("/")
@@ -135,6 +142,7 @@ class AzureRestClient:
         self.backoff_cap = backoff_cap
         self.max_wait = max_wait  # a Retry-After longer than this ends the run instead of hanging it
         self.user_agent = user_agent
+        self.read_deadline = read_deadline  # seconds one answer's body may take in all (mssp.azure.limits)
         self._lock = threading.Lock()
         self._calls = 0
 
@@ -151,20 +159,29 @@ class AzureRestClient:
     def url(self, path: str) -> str:
         return path if path.startswith(("https://", "http://")) else self.base_url + path
 
-    def get(self, path: str, *, what: str) -> Response:
-        return self.request("GET", path, what=what)
+    def get(self, path: str, *, what: str, limit: AnswerLimit = limits.ARM_READ) -> Response:
+        return self.request("GET", path, what=what, limit=limit)
 
-    def post(self, path: str, body: Any, *, what: str) -> Response:
-        return self.request("POST", path, body=body, what=what)
+    def post(self, path: str, body: Any, *, what: str, limit: AnswerLimit = limits.ARM_READ) -> Response:
+        return self.request("POST", path, body=body, what=what, limit=limit)
 
-    def request(self, method: str, path: str, *, what: str, body: Any = None) -> Response:
-        """Send one request, retrying throttling and transient failures; raise AzureRestError otherwise."""
+    def request(self, method: str, path: str, *, what: str, body: Any = None,
+                limit: AnswerLimit = limits.ARM_READ) -> Response:
+        """Send one request, retrying throttling and transient failures; raise AzureRestError otherwise.
+        The answer is read up to limit.max_bytes (mssp.azure.limits): a larger one is refused, not retried."""
         url = self.url(path)
+        try:
+            return self._request(method, url, what=what, body=body, limit=limit)
+        except AnswerRefused as exc:
+            raise AzureRestError(what, str(exc), url=url) from None
+
+    def _request(self, method: str, url: str, *, what: str, body: Any, limit: AnswerLimit) -> Response:
+        endpoint = endpoint_of(url)
         data = None if body is None else json.dumps(body).encode("utf-8")
         attempt = 0
         while True:
             try:
-                status, headers, raw = self._send(method, url, data)
+                status, headers, raw = self._send(method, url, data, limit)
             except (urllib.error.URLError, http.client.HTTPException, ConnectionError, TimeoutError) as exc:
                 reason = getattr(exc, "reason", exc)
                 if attempt >= self.max_retries:
@@ -175,7 +192,7 @@ class AzureRestClient:
                 continue
             if status in RETRY_STATUSES:
                 if attempt >= self.max_retries:
-                    code, message = arm_error(_loads(raw), raw[:200].decode("utf-8", "replace") or "no body")
+                    code, message = arm_error(_loads(raw, endpoint), raw[:200].decode("utf-8", "replace") or "no body")
                     kind = "throttled" if status == 429 else "failing"
                     raise AzureRestError(what, f"still {kind} after {attempt + 1} attempts: {message}",
                                          status=status, code=code, url=url)
@@ -188,7 +205,7 @@ class AzureRestClient:
                 self._sleep(delay)
                 attempt += 1
                 continue
-            parsed = _loads(raw)
+            parsed = _loads(raw, endpoint)
             if not 200 <= status < 300:
                 code, message = arm_error(parsed, raw[:200].decode("utf-8", "replace") or "no body")
                 raise AzureRestError(what, message, status=status, code=code, url=url)
@@ -196,7 +213,8 @@ class AzureRestClient:
                 raise AzureRestError(what, "malformed answer: not JSON", status=status, url=url)
             return Response(status=status, headers=headers, body=None if parsed is _MALFORMED else parsed)
 
-    def _send(self, method: str, url: str, data: bytes | None) -> tuple[int, dict[str, str], bytes]:
+    def _send(self, method: str, url: str, data: bytes | None,
+              limit: AnswerLimit) -> tuple[int, dict[str, str], bytes]:
         with self._lock:
             self._calls += 1
         token = self._token()
@@ -206,12 +224,16 @@ class AzureRestClient:
         req.add_header("User-Agent", self.user_agent)
         if data is not None:
             req.add_header("Content-Type", "application/json")
+        endpoint = endpoint_of(url)
         try:
             with _NO_REDIRECTS.open(req, timeout=self.timeout) as resp:
-                return resp.status, {k.lower(): v for k, v in resp.headers.items()}, resp.read()
+                raw = limits.read_capped(resp.read, limit, endpoint, declared=limits.declared_length(resp.headers),
+                                         deadline=self.read_deadline)
+                return resp.status, {k.lower(): v for k, v in resp.headers.items()}, raw
         except urllib.error.HTTPError as err:
             with err:
-                raw = err.read()
+                raw = limits.read_capped(err.read, limit, endpoint, declared=limits.declared_length(err.headers),
+                                         deadline=self.read_deadline)
             return err.code, {k.lower(): v for k, v in (err.headers or {}).items()}, raw
 
 
@@ -229,13 +251,20 @@ _NO_REDIRECTS = urllib.request.build_opener(_RefuseRedirects)
 _MALFORMED = object()
 
 
-def _loads(raw: bytes) -> Any:
+def _loads(raw: bytes, endpoint: str) -> Any:
+    """Parsed JSON, _MALFORMED when raw is empty or not JSON; AnswerRefused when it nests too deep."""
     if not raw.strip():
         return _MALFORMED
     try:
-        return json.loads(raw)
+        return limits.loads_bounded(raw, endpoint)
     except (ValueError, UnicodeDecodeError):
         return _MALFORMED
+
+
+def endpoint_of(url: str) -> str:
+    """The URL without its query (where a signature or token could sit), for messages."""
+    parts = urllib.parse.urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}"
 
 
 class CredentialTokenProvider:

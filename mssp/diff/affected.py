@@ -5,12 +5,18 @@ A stack's offline plan reads the program's code (`__main__.py`, `components/`, `
 stack file it references through `customer.platformStack` (components/config: the last segment names
 `stacks/Pulumi.<name>.yaml`). So:
 
-- a stack file or its inventory affects that stack;
-- the platform stack file affects the platform and every customer that references it;
-- code, catalog, roles, policies, requirements, `Pulumi.yaml`, `__main__.py` affect every stack;
 - documentation, tests and tooling (`*.md`, `README*`, `mkdocs.yml`, `tests/`, `testing/`, `docs/`, `scripts/`, `tools/`,
   `.github/`) affect none;
+- code, catalog, roles, policies, requirements, `Pulumi.yaml`, `__main__.py`, any `.py` affect every stack;
+- a stack file, its inventory or its import file affects that stack; the platform stack file affects the
+  platform and every customer that references it;
 - anything else is unknown and, to be safe, affects every stack.
+
+Code classification wins over every data rule, and a path is data only by its own text
+(components.facts.data_paths: `stacks/Pulumi.<stack>.yaml`, a YAML/JSON file under `stacks/inventories/`,
+a JSON file under `stacks/imports/`, written exactly so), never because a stack file names it: the review
+plans a data-only change with the base's code over HEAD's data files, so a data path must never be code.
+A path that is not written as git writes it (`./`, `//`, `..`, backslashes) is never data or documentation.
 
 `StackInfo` is read from the stack files of BOTH sides (`describe_stacks`), so a customer that moves
 to another platform counts for the old and the new one.
@@ -27,26 +33,29 @@ from typing import Any, Literal
 
 import yaml
 
-from components.facts import config_keys, strict_yaml
+from components.facts import config_keys, data_paths, strict_yaml
 
 NAMESPACE = "mssp-sentinel"  # components.config.PROJECT; not imported: this module runs without pydantic
 STACK_FILE = "stacks/Pulumi.{}.yaml"
 
-# Paths no plan reads (documentation, tests, tooling, CI definitions): a change there plans nothing.
-DOCS_PATTERNS: tuple[str, ...] = (
-    "*.md", "README*", "LICENSE*", "CHANGELOG*", ".gitignore", ".gitattributes", "mkdocs.yml",
+# Folders no plan reads (documentation, tests, tooling, CI definitions): a change there plans nothing.
+DOCS_FOLDERS: tuple[str, ...] = (
     "tests/*", "docs/*", "scripts/*", ".github/*", ".ci/*",
     # Test doubles (no product module may import them: tests/test_layout.py) and the Pulumi CLI's build.
     "testing/*", "tools/*",
 )
+# Documentation by name, anywhere: checked after the code patterns, so `LICENSE.py` or `README.pth` is code.
+DOCS_NAMES: tuple[str, ...] = ("*.md", "README*", "LICENSE*", "CHANGELOG*", ".gitignore", ".gitattributes", "mkdocs.yml")
+DOCS_PATTERNS: tuple[str, ...] = DOCS_FOLDERS + DOCS_NAMES
 # Paths every plan reads: the program, its components and catalog, the planner, the guardrails and
 # what decides the installed packages.
 CODE_PATTERNS: tuple[str, ...] = (
     "__main__.py", "Pulumi.yaml", "requirements*.txt", "requirements*.lock", "pyproject.toml", "dev",
-    "components/*", "mssp/*", "policies/*", "*.py",
+    "components/*", "mssp/*", "policies/*", "*.py", "*.pth", "*.pyc", "*.so", "conftest.py", "setup.cfg",
+    "sitecustomize*", "usercustomize*", "PulumiPolicy.yaml", "Pulumi.yml", "Pulumi.*.yml",
 )
 
-PathClass = Literal["docs", "code", "stack", "inventory", "unknown"]
+PathClass = Literal["docs", "code", "stack", "inventory", "import", "unknown"]
 
 
 @dataclass(frozen=True)
@@ -56,7 +65,8 @@ class StackInfo:
     name: str
     kind: str  # "platform", "customer" or "unknown" (the file does not parse: treated as reading everything)
     platform: str | None = None  # for a customer: the platform stack's name (platformStack's last segment)
-    inventory: str | None = None  # for a customer: its inventory path, relative to the project
+    inventory: str | None = None  # for a customer: its inventory path, when it is one (data_paths)
+    import_file: str | None = None  # for a customer: its import file (configured, else stacks/imports/<name>.json)
 
     @property
     def file(self) -> str:
@@ -86,21 +96,35 @@ def _matcher(patterns: Iterable[str]) -> Callable[[str, str], bool]:
     return lambda path, name: whole.match(path) is not None or (named is not None and named.match(name) is not None)
 
 
-_IS_DOCS = _matcher(DOCS_PATTERNS)
+_IS_DOCS_FOLDER = _matcher(DOCS_FOLDERS)
+_IS_DOCS_NAME = _matcher(DOCS_NAMES)
 _IS_CODE = _matcher(CODE_PATTERNS)
+_IS_MARKDOWN = _matcher(("*.md",))
 
 
-def classify_path(path: str, stacks: Sequence[StackInfo]) -> PathClass:
-    """What kind of plan input a repository path is (pure). `path` is relative to the project."""
-    path, name = _norm_and_name(path)
-    if path.startswith("stacks/") and name.startswith("Pulumi.") and name.endswith(".yaml") and path.count("/") == 1:
-        return "stack"
-    if path.startswith("stacks/inventories/") or any(s.inventory == path for s in stacks):
-        return "inventory"
-    if _IS_DOCS(path, name):
+def classify_path(path: str, stacks: Sequence[StackInfo] = ()) -> PathClass:
+    """What kind of plan input a repository path is (pure). `path` is relative to the project, as git
+    writes it. `stacks` is not needed any more (a path is data by its own text) and kept for callers.
+
+    Order: a docs folder or a Markdown file, then code, then documentation by name, then data
+    (components.facts.data_paths), else unknown. A path not written as git writes it is code or unknown."""
+    del stacks
+    norm, name = _norm_and_name(path)
+    if norm != path:
+        # "./mssp/x.py", "stacks//Pulumi.x.yaml", "a\\b": never docs, never data.
+        return "code" if _IS_CODE(norm, name) else "unknown"
+    if _IS_DOCS_FOLDER(path, name) or _IS_MARKDOWN(path, name):
         return "docs"
     if _IS_CODE(path, name):
         return "code"
+    if _IS_DOCS_NAME(path, name):
+        return "docs"
+    if data_paths.stack_file_stack(path) is not None:
+        return "stack"
+    if data_paths.is_data_path(path, "inventory"):
+        return "inventory"
+    if data_paths.is_data_path(path, "import"):
+        return "import"
     return "unknown"
 
 
@@ -121,8 +145,16 @@ def _norm_and_name(path: str) -> tuple[str, str]:
     return path, "" if path == "." else path.rpartition("/")[2]
 
 
-def affected_stacks(changed: Sequence[str], stacks: Sequence[StackInfo]) -> Affected:
-    """The stacks whose plan the changed paths can change, each with its reasons (pure)."""
+def affected_stacks(changed: Sequence[str], stacks: Sequence[StackInfo],
+                    kinds: Mapping[str, str] | None = None) -> Affected:
+    """The stacks whose plan the changed paths can change, each with its reasons (pure). `kinds`: the
+    caller's classification of some paths where it knows more than their text (a data path git stores as a
+    symbolic link is "unknown": mssp.diff.command)."""
+    kinds = kinds or {}
+
+    def kind_of(p: str) -> str:
+        return kinds.get(p) or classify_path(p, stacks)
+
     names = sorted({s.name for s in stacks})
     reasons: dict[str, list[str]] = {n: [] for n in names}
 
@@ -131,8 +163,8 @@ def affected_stacks(changed: Sequence[str], stacks: Sequence[StackInfo]) -> Affe
             reasons[stack].append(why)
 
     for raw in changed:
+        kind = kind_of(raw)
         path = _norm(raw)
-        kind = classify_path(path, stacks)
         if kind == "docs":
             continue
         if kind in ("code", "unknown"):
@@ -142,28 +174,32 @@ def affected_stacks(changed: Sequence[str], stacks: Sequence[StackInfo]) -> Affe
                 add(n, why)
             continue
         if kind == "stack":
-            stack = PurePosixPath(path).name[len("Pulumi."):-len(".yaml")]
+            stack = data_paths.stack_file_stack(path) or ""
             add(stack, "its stack file changed")
             for s in stacks:
                 if s.platform == stack:
                     add(s.name, f"its platform stack file `{path}` changed")
+            continue
+        if kind == "import":
+            for n in sorted({s.name for s in stacks if s.import_file == path}):
+                add(n, f"its import file `{path}` changed")
             continue
         # An inventory: the stacks that name it (on either side).
         for n in sorted({s.name for s in stacks if s.inventory == path}):
             add(n, f"its inventory `{path}` changed")
     # A stack file that does not parse may read anything: plan it whenever anything changed.
     for s in stacks:
-        if s.kind == "unknown" and any(classify_path(p, stacks) != "docs" for p in changed):
+        if s.kind == "unknown" and any(kind_of(p) != "docs" for p in changed):
             add(s.name, "its stack file could not be read (planned to be safe)")
     planned = {n: tuple(r) for n, r in reasons.items() if r}
-    skipped = {n: _skip_reason(changed, stacks) for n in names if n not in planned}
+    skipped = {n: _skip_reason(changed, kind_of) for n in names if n not in planned}
     return Affected(planned, skipped)
 
 
-def _skip_reason(changed: Sequence[str], stacks: Sequence[StackInfo]) -> str:
+def _skip_reason(changed: Sequence[str], kind_of: Callable[[str], str]) -> str:
     if not changed:
         return "no file changed"
-    if all(classify_path(p, stacks) == "docs" for p in changed):
+    if all(kind_of(p) == "docs" for p in changed):
         return "only documentation or tests changed"
     return "no changed file is read by its plan"
 
@@ -195,10 +231,17 @@ def stack_info(name: str, doc: Any) -> StackInfo:
     platform = customer.get("platformStack")
     forwarding = customer.get("forwarding")
     inventory = forwarding.get("inventory") if isinstance(forwarding, dict) else None
+    import_file = forwarding.get("importFile") if isinstance(forwarding, dict) else None
+    if import_file is None:
+        import_file = f"{data_paths.IMPORT_DIR}/{name}.json"
+    # Only a path that IS data (by its text) is taken: a stack file that names anything else as its inventory
+    # is refused by the config loader, and the path is classified by its own text (code, unknown) anyway.
     return StackInfo(
         name, "customer",
         platform=platform.rsplit("/", 1)[-1] if isinstance(platform, str) and platform else None,
-        inventory=_norm(inventory) if isinstance(inventory, str) and inventory else None,
+        inventory=inventory if isinstance(inventory, str) and data_paths.is_data_path(inventory, "inventory") else None,
+        import_file=import_file if isinstance(import_file, str) and data_paths.is_data_path(import_file, "import")
+        else None,
     )
 
 
@@ -218,11 +261,11 @@ def describe_stacks(files: Mapping[str, str]) -> list[StackInfo]:
 
 def merge_infos(*sides: Iterable[StackInfo]) -> list[StackInfo]:
     """Both sides' StackInfos: a stack may reference another platform or inventory on each side."""
-    seen: dict[tuple[str, str, str | None, str | None], StackInfo] = {}
+    seen: dict[tuple[str, str, str | None, str | None, str | None], StackInfo] = {}
     for side in sides:
         for s in side:
-            seen[(s.name, s.kind, s.platform, s.inventory)] = s
-    return sorted(seen.values(), key=lambda s: (s.name, s.kind, s.platform or "", s.inventory or ""))
+            seen[(s.name, s.kind, s.platform, s.inventory, s.import_file)] = s
+    return sorted(seen.values(), key=lambda s: (s.name, s.kind, s.platform or "", s.inventory or "", s.import_file or ""))
 
 
 def stack_name_of(path: Path | str) -> str:

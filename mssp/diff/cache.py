@@ -28,13 +28,13 @@ import hashlib
 import hmac
 import json
 import os
-import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from mssp.diff import gitsafe
 from mssp.diff.affected import StackInfo, classify_path
 
 CACHE_ENV = "MSSP_PLAN_CACHE"
@@ -52,20 +52,40 @@ def cache_dir() -> Path:
     return Path(base) / "mssp-sentinel" / "plans"
 
 
-def tree_blobs(repo: Path, ref: str) -> dict[str, str]:
-    """{path: blob id} of every file of a commit (`git ls-tree -r`): the content hash git already has."""
-    proc = subprocess.run(["git", "-C", str(repo), "ls-tree", "-r", "-z", "--full-tree", ref],
-                          capture_output=True, timeout=120, check=False)
+# git's file modes of plain files; 120000 is a symbolic link, 160000 a submodule (gitlink).
+REGULAR_MODES = frozenset({"100644", "100755"})
+
+
+def tree_entries(repo: Path, ref: str) -> dict[str, tuple[str, str]]:
+    """{path: (mode, object id)} of every file, symbolic link and submodule of a commit (`git ls-tree -r`)."""
+    proc = gitsafe.run(repo, "ls-tree", "-r", "-z", "--full-tree", ref, text=False)
     if proc.returncode != 0:
         raise OSError(f"git ls-tree {ref} failed: {proc.stderr.decode('utf-8', 'replace').strip()}")
-    out: dict[str, str] = {}
+    out: dict[str, tuple[str, str]] = {}
     for entry in proc.stdout.decode("utf-8", "surrogateescape").split("\0"):
         if not entry:
             continue
         meta, _, path = entry.partition("\t")
         parts = meta.split()
-        if len(parts) == 3 and parts[1] == "blob":
-            out[path] = parts[2]
+        if len(parts) == 3 and parts[1] in ("blob", "commit"):
+            out[path] = (parts[0], parts[2])
+    return out
+
+
+def tree_blobs(repo: Path, ref: str, modes: dict[str, str] | None = None) -> dict[str, str]:
+    """{path: blob id} of every file of a commit (`git ls-tree -r`): the content hash git already has.
+
+    A symbolic link's id is its target's name, so the mode is part of the value for anything but a plain
+    file (a file turned into a link with the same text is a change). `modes`, when given, receives
+    {path: mode} of every entry, submodules included."""
+    out: dict[str, str] = {}
+    for path, (mode, oid) in tree_entries(repo, ref).items():
+        if modes is not None:
+            modes[path] = mode
+        if mode in REGULAR_MODES:
+            out[path] = oid
+        elif mode == "120000":
+            out[path] = f"{oid} {mode}"
     return out
 
 
@@ -106,6 +126,8 @@ def plan_key(blobs: Mapping[str, str], stack: StackInfo, stacks: Iterable[StackI
         own.add(StackInfo(stack.platform, "platform").file)
     if stack.inventory:
         own.add(stack.inventory)
+    if stack.import_file:
+        own.add(stack.import_file)
     h = hashlib.sha256()
     h.update(f"{FORMAT}\n{sys.version}\n{stack.name}\n{extra}\n".encode())
     for path in sorted(blobs):

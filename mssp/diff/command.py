@@ -128,7 +128,10 @@ def load_manifest(path: Path) -> dict[str, Any]:
 
 
 def _git(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, timeout=120, check=False)
+    """A read-only git command over the repository's objects, its attributes out of reach (mssp.diff.gitsafe)."""
+    from mssp.diff import gitsafe
+
+    return gitsafe.run(repo, *args)
 
 
 def stacks_in(tree: Path) -> list[str]:
@@ -242,13 +245,15 @@ def _worktree(ref: str, repo: Path) -> Iterator[tuple[Path, Path]]:
     tmp = Path(tempfile.mkdtemp(prefix="mssp-diff-"))
     tree = tmp / "tree"
     try:
-        added = _git(repo, "worktree", "add", "--detach", str(tree), ref)
+        from mssp.diff import gitsafe
+
+        added = gitsafe.worktree(repo, "add", "--detach", str(tree), ref)
         if added.returncode != 0:
             raise UserError(f"git worktree add {ref} failed: {added.stderr.strip()}")
         try:
             yield tree, tmp
         finally:
-            _git(repo, "worktree", "remove", "--force", str(tree))
+            gitsafe.worktree(repo, "remove", "--force", str(tree))
     finally:
         # No `git worktree prune`: it would also drop the records of other worktrees whose folders are
         # missing for a moment; `worktree remove` already cleans up this one.
@@ -288,8 +293,9 @@ def _cat_blobs(repo: Path, ids: Sequence[str]) -> list[bytes | None]:
     None for an id git cannot give as a blob."""
     if not ids:
         return []
-    proc = subprocess.run(["git", "-C", str(repo), "cat-file", "--batch"], capture_output=True, timeout=120,
-                          check=False, input="".join(f"{i}\n" for i in ids).encode())
+    from mssp.diff import gitsafe
+
+    proc = gitsafe.run(repo, "cat-file", "--batch", text=False, input="".join(f"{i}\n" for i in ids).encode())
     out: list[bytes | None] = []
     data, at = proc.stdout, 0
     for _ in ids:
@@ -305,44 +311,90 @@ def _cat_blobs(repo: Path, ids: Sequence[str]) -> list[bytes | None]:
     return out
 
 
-def _stack_files(repo: Path, commit: str, blobs: Mapping[str, str]) -> dict[str, str]:
-    """{stack: stack file text} of a commit, from its {path: blob id}."""
+def _stack_files(repo: Path, commit: str, blobs: Mapping[str, str],
+                 modes: Mapping[str, str] | None = None) -> dict[str, str]:
+    """{stack: stack file text} of a commit, from its {path: blob id} (and {path: mode})."""
+    from components.facts import data_paths
+    from mssp.diff import cache
     from mssp.diff.affected import stack_name_of
 
     paths = sorted(p for p in blobs if p.startswith("stacks/Pulumi.") and p.endswith(".yaml") and p.count("/") == 1)
-    # An unreadable file is "": described as kind "unknown", so planned on any change.
-    return {stack_name_of(p): "" if data is None else data.decode("utf-8", "replace")
-            for p, data in zip(paths, _cat_blobs(repo, [blobs[p] for p in paths]), strict=True)}
+    plain = [p for p in paths if data_paths.stack_file_stack(p) is not None
+             and (modes is None or modes.get(p) in cache.REGULAR_MODES)]
+    contents = dict(zip(plain, _cat_blobs(repo, [blobs[p] for p in plain]), strict=True))
+    # An unreadable file (or a link, or a name that is no stack name) is "": described as kind "unknown", so
+    # planned on any change (and refused by the plan).
+    return {stack_name_of(p): "" if contents.get(p) is None else contents[p].decode("utf-8", "replace")  # type: ignore[union-attr]
+            for p in paths}
 
 
 def plan_overlay(base: str, head: str, repo: Path, data_paths: Sequence[str], stacks: Sequence[str],
                  jobs: int | None = None, head_blobs: Mapping[str, str] | None = None) -> dict[str, dict[str, Any]]:
-    """Plan `stacks` with BASE's code over HEAD's stack files and inventories: a worktree of `base` in which
-    each of `data_paths` (paths of plan data, never code) is replaced by its HEAD content, or removed where
-    HEAD deleted it. No file of HEAD but those is in the tree, so no code of HEAD can run. The contents are
-    written as plain files from `git cat-file` (a symlink in HEAD becomes a file holding its target's name).
-    `head_blobs`: HEAD's {path: blob id} where the caller has it already (else read with `git ls-tree`)."""
+    """Plan `stacks` with BASE's code over HEAD's stack files, inventories and import files: a worktree of
+    `base` in which each of `data_paths` is replaced by its HEAD content, or removed where HEAD deleted it.
+    No file of HEAD but those is in the tree, so no code of HEAD can run.
+
+    Each path must be a data path by its own text (components.facts.data_paths: a stack file, a YAML/JSON
+    file under stacks/inventories/, a JSON file under stacks/imports/) and a plain file in HEAD (no symbolic
+    link, no submodule); anything else is refused before the worktree exists. Contents are written from
+    `git cat-file` as new plain files, never through a link (O_NOFOLLOW, O_EXCL), into folders that are
+    real folders of the tree. `head_blobs`: HEAD's {path: blob id} where the caller has it already."""
     from mssp.diff import cache
 
+    refused = [f"{p!r} ({why})" for p in data_paths if (why := overlay_problem(p))]
+    modes: dict[str, str] = {}
+    try:
+        entries = cache.tree_entries(repo, head)
+    except OSError as exc:
+        raise UserError(str(exc)) from None
+    modes = {p: m for p, (m, _) in entries.items()}
+    refused += [f"{p!r} (git stores it as mode {modes[p]}: a symbolic link or submodule, not a plain file)"
+                for p in data_paths if p in modes and modes[p] not in cache.REGULAR_MODES]
+    if refused:
+        raise UserError("the data-only plan of HEAD refuses to write " + "; ".join(refused) + ": only stack files "
+                        "(stacks/Pulumi.<stack>.yaml), inventories (.yaml/.yml/.json under stacks/inventories/) and "
+                        "import files (.json under stacks/imports/), stored as plain files, are data")
     if head_blobs is None:
-        try:
-            head_blobs = cache.tree_blobs(repo, head)
-        except OSError as exc:
-            raise UserError(str(exc)) from None
+        head_blobs = {p: oid for p, (m, oid) in entries.items() if m in cache.REGULAR_MODES}
     present = [p for p in data_paths if p in head_blobs]
     contents = dict(zip(present, _cat_blobs(repo, [head_blobs[p] for p in present]), strict=True))
     with _worktree(base, repo) as (tree, tmp):
         for path in data_paths:
-            target = tree / path
-            if target.is_dir() and not target.is_symlink():
-                shutil.rmtree(target)  # a folder in BASE, a file (or nothing) in HEAD
-            elif target.is_symlink() or target.exists():
-                target.unlink()
-            data = contents.get(path)
-            if data is not None:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(data)
+            _write_data_file(tree, path, contents.get(path))
         return plan_tree(tree, tmp, stacks=stacks, jobs=jobs)
+
+
+def overlay_problem(path: str) -> str | None:
+    """Why plan_overlay refuses to write `path` (None: it is a stack file, inventory or import file)."""
+    from components.facts import data_paths as dp
+
+    if dp.stack_file_stack(path) is not None:
+        return None
+    inventory, imports = dp.data_path_problem(path, "inventory"), dp.data_path_problem(path, "import")
+    if inventory is None or imports is None:
+        return None
+    return f"not a data path: as an inventory it {inventory}; as an import file it {imports}"
+
+
+def _write_data_file(tree: Path, path: str, data: bytes | None) -> None:
+    """Replace tree/path by a new plain file holding `data` (None: remove it), never following a link."""
+    parts = path.split("/")
+    folder = tree
+    for i, part in enumerate(parts[:-1]):
+        folder = folder / part
+        if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+            raise UserError(f"{'/'.join(parts[:i + 1])} is not a folder in the base commit; refusing to write {path}")
+    target = folder / parts[-1]
+    if target.is_dir() and not target.is_symlink():
+        shutil.rmtree(target)  # a folder in BASE, a file (or nothing) in HEAD
+    elif target.is_symlink() or target.exists():
+        target.unlink()
+    if data is None:
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
 
 
 _STACK_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")  # the characters the Pulumi CLI allows in a stack name
@@ -406,27 +458,47 @@ def ref_scope(base: str, head: str, repo: Path, every_stack: bool = False) -> Sc
     from mssp.diff import cache
 
     commits = {"base": _resolve(base, repo), "head": _resolve(head, repo)}
-    names = _git(repo, "diff", "--name-only", "-z", "--no-renames", commits["base"], commits["head"])
+    from mssp.diff import gitsafe
+
+    names = _git(repo, "diff", "--name-only", "-z", *gitsafe.DIFF_FLAGS, commits["base"], commits["head"])
     if names.returncode != 0:
         raise UserError(f"git diff {base} {head} failed: {names.stderr.strip()}")
     changed = [p for p in names.stdout.split("\0") if p]
+    modes: dict[str, dict[str, str]] = {"base": {}, "head": {}}
     try:
-        blobs = {side: cache.tree_blobs(repo, c) for side, c in commits.items()}
+        blobs = {side: cache.tree_blobs(repo, c, modes[side]) for side, c in commits.items()}
     except OSError as exc:
         raise UserError(str(exc)) from None
-    infos = {side: aff.describe_stacks(_stack_files(repo, c, blobs[side])) for side, c in commits.items()}
+    infos = {side: aff.describe_stacks(_stack_files(repo, c, blobs[side], modes[side])) for side, c in commits.items()}
     every = aff.merge_infos(infos["base"], infos["head"])
-    verdict = aff.affected_stacks(changed, every)
+    kinds = {p: _kind_in_git(p, every, modes) for p in changed}
+    # A data path that is a symbolic link or a submodule on either side is no data: planned as unknown
+    # (every stack, with HEAD's own code), never written into the base's tree.
+    verdict = aff.affected_stacks(changed, every, kinds)
     if every_stack:
         verdict = aff.Affected({s.name: verdict.stacks.get(s.name, ("--all-stacks",)) for s in every}, {})
-    kinds = {p: aff.classify_path(p, every) for p in changed}
     bad = sorted(s.name for s in every if not _STACK_NAME.match(s.name))
     if bad:
         raise UserError(f"stacks/: {', '.join(repr(b) for b in bad)} is not a stack name; allowed: letters, digits, "
                         "'_', '.', '-' (stacks/Pulumi.<stack>.yaml)")
     return Scope(commits, blobs, infos, verdict,
                  head_code_paths=sorted(p for p, k in kinds.items() if k in ("code", "unknown")),
-                 data_paths=sorted(p for p, k in kinds.items() if k in ("stack", "inventory")))
+                 data_paths=sorted(p for p, k in kinds.items() if k in DATA_KINDS))
+
+
+# The kinds of path (mssp.diff.affected.classify_path) whose HEAD content plan_overlay may write.
+DATA_KINDS = ("stack", "inventory", "import")
+
+
+def _kind_in_git(path: str, stacks: Sequence[Any], modes: Mapping[str, Mapping[str, str]]) -> str:
+    """classify_path, where a data path that is not a plain file in git on either side is "unknown"."""
+    from mssp.diff import affected as aff
+    from mssp.diff import cache
+
+    kind = aff.classify_path(path, stacks)
+    if kind in DATA_KINDS and any(m.get(path, "100644") not in cache.REGULAR_MODES for m in modes.values()):
+        return "unknown"
+    return kind
 
 
 def plan_refs(base: str, head: str, repo: Path, *, use_cache: bool = True, jobs: int | None = None,
@@ -563,13 +635,21 @@ class ResourceChange:
     name: str
     properties: list[PropertyChange] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
-    protect: bool = False
+    protect: bool = False  # in the base (the current state's `protect`)
     retain_on_delete: bool = False
+    protect_after: bool = False  # in the head (the program's new `protect`)
 
     @property
     def blocked_by_protect(self) -> bool:
-        """Pulumi refuses to delete a protected resource, and a replace deletes it."""
-        return self.protect and self.op in ("delete", "replace")
+        """Whether the engine refuses this step. A delete: when the resource was protected (the state's flag).
+        A replace: only when it is protected both before and after, so unprotecting and replacing in one
+        update goes through (pulumi/pulumi#8873; pkg/resource/deploy/step_generator.go at v3.274.0:
+        `if new.Protect && old.Protect` refuses the replace; step.go DeleteStep refuses `s.old.Protect`)."""
+        if self.op == "delete":
+            return self.protect
+        if self.op == "replace":
+            return self.protect and self.protect_after
+        return False
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -580,6 +660,7 @@ class ResourceChange:
             "changedProperties": [p.path for p in self.properties],
             "replaceReasons": self.reasons,
             "protect": self.protect,
+            "protectAfter": self.protect_after,
             "retainOnDelete": self.retain_on_delete,
             "blockedByProtect": self.blocked_by_protect,
         }
@@ -609,7 +690,7 @@ def compare_resources(base: Sequence[Mapping[str, Any]], head: Sequence[Mapping[
             assert n is not None
             changes.append(ResourceChange("create", urn, n["type"], n.get("name", ""),
                                           list(changed_paths({}, n.get("inputs") or {})),
-                                          protect=bool(_options(n).get("protect")),
+                                          protect=False, protect_after=bool(_options(n).get("protect")),
                                           retain_on_delete=bool(_options(n).get("retainOnDelete"))))
             continue
         if n is None:
@@ -631,8 +712,8 @@ def compare_resources(base: Sequence[Mapping[str, Any]], head: Sequence[Mapping[
             continue
         changes.append(ResourceChange(
             "replace" if reasons else "update", urn, n["type"], n.get("name", ""), props, reasons,
-            # What protects a resource during this operation is its current (base) state.
             protect=bool(_options(o).get("protect")),
+            protect_after=bool(_options(n).get("protect")),
             retain_on_delete=bool(_options(o).get("retainOnDelete")),
         ))
     return changes, same
@@ -792,7 +873,8 @@ def diff_stack(stack: str, base: Mapping[str, Any] | None, head: Mapping[str, An
     )
     from mssp.plan import facts as plan_facts
 
-    changed = bool(changes) or bool(output_list)
+    template_changes = exported_changes(base, head)
+    changed = bool(changes) or bool(output_list) or bool(template_changes)
 
     access = plan_facts.access_changes(plan_facts.access_rows(base or {}), plan_facts.access_rows(head or {}))
     outputs = plan_facts.compare_outputs((base or {}).get("outputs"), (head or {}).get("outputs"))
@@ -804,6 +886,8 @@ def diff_stack(stack: str, base: Mapping[str, Any] | None, head: Mapping[str, An
         "counts": counts,
         "changes": [c.to_json() for c in changes],
         "outputChanges": output_list,
+        # Lighthouse template mode: what the customer deploys changed, so the customer must deploy it again.
+        "templateChanges": template_changes,
         "policies": [{**p, "new": _policy_key(p) not in before} for p in head_policies],
         "resolvedPolicies": [p for p in base_policies if _policy_key(p) not in after],
         "changeAdvisories": advisories,
@@ -817,6 +901,23 @@ def diff_stack(stack: str, base: Mapping[str, Any] | None, head: Mapping[str, An
         "_base": base,
         "_head": head,
     }
+
+
+def exported_changes(base: Mapping[str, Any] | None, head: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    """Every difference in the files the customer deploys (Lighthouse template mode), as
+    {file, path, before, after}; nothing when a side's manifest predates the template in the review."""
+    from mssp.plan.facts import exported_files
+
+    old, new = exported_files(base), exported_files(head)
+    if old is None or new is None or (base is None or head is None):
+        return []
+    found = []
+    for name in sorted(set(old) | set(new)):
+        for change in changed_paths(old.get(name, {}), new.get(name, {})):
+            found.append({"file": name, "path": change.path,
+                          "before": None if change.old is MISSING else change.old,
+                          "after": None if change.new is MISSING else change.new})
+    return found
 
 
 def _access_json(change: Any) -> dict[str, Any]:
@@ -841,7 +942,8 @@ def diff_sides(base: Mapping[str, dict[str, Any]], head: Mapping[str, dict[str, 
 
 
 # The files that decide what the guardrails allow: a change to them is a change to the review itself.
-GUARDRAIL_PATHS: tuple[str, ...] = ("policies", "components/facts/roles.py", "components/config", ".github")
+GUARDRAIL_PATHS: tuple[str, ...] = ("policies", "components/facts/roles.py", "components/facts/trust.py", "components/config",
+                                     ".github")
 _MAX_GUARDRAIL_DIFF_LINES = 300
 
 
@@ -855,13 +957,17 @@ def guardrail_changes(base: str, head: str, repo: Path) -> dict[str, Any] | None
         return None
     if any(_git(repo, "rev-parse", "--verify", "--quiet", f"{spec}^{{commit}}").returncode != 0 for spec in (base, head)):
         return None
-    numstat = _git(repo, "diff", "--numstat", "--no-renames", base, head, "--", *GUARDRAIL_PATHS)
+    from mssp.diff import gitsafe
+
+    # Attributes off and text shown (mssp.diff.gitsafe): a `.gitattributes` of HEAD cannot make the guardrail
+    # diff "Binary files differ", convert it with a textconv driver or run a filter.
+    numstat = _git(repo, "diff", "--numstat", *gitsafe.DIFF_FLAGS, base, head, "--", *GUARDRAIL_PATHS)
     files = []
     for line in numstat.stdout.splitlines():
         added, deleted, path = line.split("\t", 2)
         files.append({"path": path, "added": int(added) if added.isdigit() else 0,
                       "deleted": int(deleted) if deleted.isdigit() else 0})
-    text = _git(repo, "diff", "--no-color", "--no-renames", base, head, "--", *GUARDRAIL_PATHS).stdout
+    text = _git(repo, "diff", *gitsafe.DIFF_FLAGS, base, head, "--", *GUARDRAIL_PATHS).stdout
     return {"files": files, "diff": "\n".join(text.splitlines()[:_MAX_GUARDRAIL_DIFF_LINES]),
             "truncated": len(text.splitlines()) > _MAX_GUARDRAIL_DIFF_LINES}
 

@@ -134,7 +134,9 @@ def _flags(c: Any) -> str:
     flags = []
     if c.blocked_by_protect:
         flags.append("⛔ **protected**: Pulumi refuses this until `protect` is removed")
-    elif c.protect:
+    elif c.op == "replace" and c.protect:
+        flags.append("`protect` removed in this change: Pulumi replaces it (protected only before)")
+    elif c.protect or c.protect_after:
         flags.append("protected")
     if c.retain_on_delete and c.op in ("delete", "replace"):
         flags.append("retained in Azure")
@@ -316,9 +318,34 @@ def _status(s: Mapping[str, Any]) -> str:
     return "" if s["status"] in ("changed", "unchanged") else f" ({s['status']})"
 
 
+def template_section(s: Mapping[str, Any], limits: Limits, hint: str) -> list[str]:
+    """Lighthouse template mode: every change to the files the customer deploys, and that they must deploy again."""
+    changes = s.get("templateChanges") or []
+    if not changes:
+        return []
+    lines = ["", f"**Exported Lighthouse template** ({len(changes)} change(s))", "",
+             f"> ⚠️ What the customer deploys changed: nothing reaches Azure until the customer deploys the new "
+             f"template again. Send them the output of `python -m mssp template {text(s['stack'])} --out DIR`.", "",
+             "| file | path | before | after |", "|---|---|---|---|"]
+    shown = changes if limits.rows is None else changes[:max(limits.rows, 5)]
+    for c in shown:
+        from mssp.diff.command import MISSING
+
+        before = MISSING if c["before"] is None else c["before"]
+        after = MISSING if c["after"] is None else c["after"]
+        at = first_difference(before, after)
+        lines.append(f"| {code(c['file'])} | {code(c['path'])} | {code(short_value(before, at))} | "
+                     f"{code(short_value(after, at))} |")
+    if len(shown) < len(changes):
+        lines += ["", _more(len(changes) - len(shown), hint)]
+    return lines
+
+
 def stack_section(s: Mapping[str, Any], limits: Limits, hint: str) -> list[str]:
     outputs = outputs_section(s["_outputs"])
-    if not s["_changes"] and not s["policies"] and not s["changeAdvisories"] and not s["resolvedPolicies"] and not outputs:
+    exported = template_section(s, limits, hint)
+    if (not s["_changes"] and not s["policies"] and not s["changeAdvisories"] and not s["resolvedPolicies"]
+            and not outputs and not exported):
         return []
     lines = ["", f"### {code(s['stack'])}{_status(s)}", ""]
     head = s.get("_head") or s.get("_base") or {}
@@ -338,6 +365,7 @@ def stack_section(s: Mapping[str, Any], limits: Limits, hint: str) -> list[str]:
     else:
         by_kind = Counter((c.op, type_label(c.type)) for c in s["_changes"])
         lines += [", ".join(f"{n} × {_ICON[op]} {t}" for (op, t), n in sorted(by_kind.items()))]
+    lines += exported
     lines += outputs
     lines += guardrails_section(s, limits, hint)
     return lines

@@ -30,6 +30,7 @@ from typing import Any, Literal
 from components.facts import catalog
 from components.forwarding.inventory import InventoryItem, parse_resource_id
 from mssp.azure import arm as arm_api
+from mssp.azure import limits
 from mssp.azure.batch import Answer, BatchReader, BatchStats, pages
 from mssp.azure.rest import AzureRestClient, AzureRestError, status_text
 
@@ -162,7 +163,8 @@ def query_resources(
             raise AzureRestError("Resource Graph query", f"more than {MAX_PAGES} pages; giving up")
         body = {**base, "options": {**options, **({"$skipToken": token} if token else {})}}
         try:
-            resp = client.post(path, body, what=f"Resource Graph query (page {page})")
+            resp = client.post(path, body, what=f"Resource Graph query (page {page})",
+                               limit=limits.RESOURCE_GRAPH_PAGE)
         except AzureRestError as exc:
             if exc.status in (401, 403):
                 raise SubscriptionAccessError(sorted(wanted), exc.message) from None

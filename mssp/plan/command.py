@@ -192,13 +192,10 @@ def evaluate_policies(manifest: dict[str, Any], loaded: Any) -> list[dict[str, A
     results = rules.evaluate_manifest(manifest, ctx) + config_findings(loaded)
     customer = getattr(loaded, "customer", None)
     if customer is not None and customer.access_model == "lighthouse" and customer.lighthouse.mode == "template":
-        from components.lighthouse.template import arm_template
+        from components.lighthouse.template import exported_template
 
         # The delegation is exported (`mssp template`), not planned: check the definition the customer deploys.
-        reader = loaded.platform.read_only_identity
-        definition = arm_template(customer, loaded.platform.tenant_id, loaded.platform.identity.display_name,
-                                  reader.display_name if reader else None,
-                                  bool(manifest["outputs"].get("auditedSqlServers")))
+        definition = exported_template(loaded)
         results += rules.evaluate_exported_definition(definition["resources"][0]["properties"],
                                                       f"template:{manifest['stack']}:registrationDefinition", ctx)
         exported = (manifest.get("review") or {}).get("workspaceDelegationTemplate")

@@ -169,6 +169,43 @@ def _lighthouse_rows(manifest: Mapping[str, Any], scope: str, props: Mapping[str
     return rows
 
 
+_PARAMETER_REF = re.compile(r"^\[parameters\('([A-Za-z0-9_]+)'\)\]$")
+
+
+def template_definition(delegation: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The registration definition's properties in the exported template (review.delegationTemplate), with
+    `[parameters('x')]` principal ids replaced by the values the plan knows. Manifests written before the
+    template itself was in the review carry the properties directly."""
+    template = delegation.get("template")
+    if not isinstance(template, Mapping):
+        return delegation.get("properties") or {}
+    values = delegation.get("parameterValues") or {}
+    props = next((r.get("properties") or {} for r in template.get("resources") or []
+                  if r.get("type") == "Microsoft.ManagedServices/registrationDefinitions"), {})
+
+    def resolve(value: Any) -> Any:
+        if isinstance(value, Mapping):
+            return {k: resolve(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [resolve(v) for v in value]
+        m = _PARAMETER_REF.match(value) if isinstance(value, str) else None
+        return values.get(m.group(1), f"(template parameter {m.group(1)})") if m else value
+
+    return resolve(props)
+
+
+def exported_files(manifest: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """What the customer deploys in Lighthouse template mode, by file name (`mssp template` writes the same
+    content): {} for a stack without an exported template, None for a manifest written before the review
+    carried the template (nothing to compare against)."""
+    delegation = review(manifest or {}).get("delegationTemplate")
+    if not isinstance(delegation, Mapping):
+        return {}
+    if not isinstance(delegation.get("template"), Mapping):
+        return None
+    return {"template.json": delegation["template"], "createUiDefinition.json": delegation.get("uiDefinition")}
+
+
 def access_rows(manifest: Mapping[str, Any]) -> list[AccessRow]:
     """Every grant the stack makes, in manifest order: Lighthouse first, then role and app-role assignments."""
     rows: list[AccessRow] = []
@@ -179,7 +216,7 @@ def access_rows(manifest: Mapping[str, Any]) -> list[AccessRow]:
     template = review(manifest).get("delegationTemplate")
     if isinstance(template, Mapping):
         for scope in template.get("scopes") or []:
-            rows += _lighthouse_rows(manifest, str(scope), template.get("properties") or {}, "Lighthouse template")
+            rows += _lighthouse_rows(manifest, str(scope), template_definition(template), "Lighthouse template")
     for r in resources(manifest, ROLE_ASSIGNMENT):
         inputs = r.get("inputs") or {}
         pid = str(inputs.get("principalId"))

@@ -133,29 +133,54 @@ def review_section(loaded: Any, registrations: Sequence[Any], platform_registrat
             section["workspaceId"] = customer.workspace.resource_id
         principals = config_principals(customer) | principals
         if lighthouse and customer.lighthouse.mode == "template":
-            from components.lighthouse.delegation import definition_properties
-
-            mssp_id = str(outputs.get("servicePrincipalObjectId", "(platform output servicePrincipalObjectId)"))
-            section["delegationTemplate"] = {
-                "scopes": [f"/subscriptions/{s.id}" for s in customer.subscriptions],
-                "properties": definition_properties(customer, platform.tenant_id, "", mssp_id,
-                                                    platform.identity.display_name,
-                                                    # As the program planned it: an auditing policy registered.
-                                                    sql_audit=any(r.type == SQL_AUDIT_POLICY for r in registrations)),
-            }
+            section["delegationTemplate"] = delegation_template(loaded, outputs)
         if lighthouse and customer.lighthouse.mode == "template" and customer.workspace.customer_mode:
-            from components.workspace.sentinel import workspace_definition_properties
-
-            # The workspace's resource group and its delegation, which the customer deploys too (`mssp template`).
-            section["workspaceDelegationTemplate"] = {
-                "scopes": [customer.workspace.resource_group_id],
-                "properties": workspace_definition_properties(
-                    customer, platform.tenant_id, mssp_id, platform.identity.display_name,
-                    *((str(outputs.get("readOnlyServicePrincipalObjectId", "(platform output readOnlyServicePrincipalObjectId)")),
-                       platform.read_only_identity.display_name) if platform.read_only_identity is not None else ())),
-            }
+            section["workspaceDelegationTemplate"] = workspace_delegation_template(loaded, outputs)
     section["principals"] = principals
     return _sorted(section)
+
+
+def delegation_template(loaded: Any, platform_outputs: Mapping[str, Any]) -> dict[str, Any]:
+    """What the customer deploys in template mode, exactly as `mssp template` writes it (one function builds
+    both: components.lighthouse.template.exported_template), with the values the plan knows for the
+    template's principal parameters, so the access table names the identities behind them."""
+    from components.lighthouse.template import (
+        PRINCIPAL_PARAMETER,
+        READ_ONLY_PARAMETER,
+        create_ui_definition,
+        exported_template,
+        principal_parameters,
+    )
+
+    template = exported_template(loaded)
+    outputs = {PRINCIPAL_PARAMETER: "servicePrincipalObjectId", READ_ONLY_PARAMETER: "readOnlyServicePrincipalObjectId"}
+    return {
+        "scopes": [f"/subscriptions/{s.id}" for s in loaded.customer.subscriptions],
+        "template": template,
+        "uiDefinition": create_ui_definition(loaded.customer, template),
+        "parameterValues": {p: str(platform_outputs.get(outputs[p], f"(platform output {outputs[p]})"))
+                            for p in principal_parameters(template)},
+    }
+
+
+def workspace_delegation_template(loaded: Any, platform_outputs: Mapping[str, Any]) -> dict[str, Any]:
+    """Customer topology in template mode: the workspace resource group's delegation, which the customer deploys
+    too (components.workspace.sentinel.workspace_definition_properties, the one source of its authorizations)."""
+    from components.workspace.sentinel import workspace_definition_properties
+
+    customer, platform = loaded.customer, loaded.platform
+    reader = platform.read_only_identity
+
+    def output(name: str) -> str:
+        return str(platform_outputs.get(name, f"(platform output {name})"))
+
+    return {
+        "scopes": [customer.workspace.resource_group_id],
+        "properties": workspace_definition_properties(
+            customer, platform.tenant_id, output("servicePrincipalObjectId"), platform.identity.display_name,
+            output("readOnlyServicePrincipalObjectId") if reader is not None else None,
+            reader.display_name if reader is not None else None),
+    }
 
 
 def _sorted(value: Any) -> Any:

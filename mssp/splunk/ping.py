@@ -132,19 +132,32 @@ def url_from_stack(stack: str, project_dir: Path = PROJECT_DIR) -> str:
 
 
 def post(url: str, payload: dict[str, Any], timeout: float) -> tuple[int | None, str, str]:
-    """POST the payload: (HTTP status or None when unreachable, reason, response body)."""
+    """POST the payload: (HTTP status or None when unreachable, reason, response body). The body is read up
+    to limits.SPLUNK_WEBHOOK (a larger one raises limits.AnswerRefused, naming the endpoint without its query)."""
     import urllib.error  # here, not at the top: every `python -m mssp` command imports this module
     import urllib.request
+
+    from mssp.azure import limits
 
     request = urllib.request.Request(
         url, data=json.dumps(payload).encode("utf-8"), method="POST",
         headers={"Content-Type": "application/json", "User-Agent": "mssp-sentinel splunk-ping"},
     )
+    parts = urlsplit(url)
+    endpoint = f"{parts.scheme}://{parts.netloc}{parts.path}"  # never the query: it holds the signature
+    deadline = max(timeout, 1.0)
+
+    def body_of(response: Any) -> str:
+        raw = limits.read_capped(response.read, limits.SPLUNK_WEBHOOK, endpoint,
+                                 declared=limits.declared_length(response.headers), deadline=deadline)
+        return raw.decode("utf-8", "replace")
+
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, response.reason, response.read().decode("utf-8", "replace")
+            return response.status, response.reason, body_of(response)
     except urllib.error.HTTPError as exc:
-        return exc.code, str(exc.reason), exc.read().decode("utf-8", "replace")
+        with exc:
+            return exc.code, str(exc.reason), body_of(exc)
     except (urllib.error.URLError, OSError, ValueError) as exc:
         # http.client puts the URL into some of its messages (InvalidURL): redacted by the caller.
         reason = getattr(exc, "reason", exc)
@@ -157,8 +170,13 @@ def run(args: argparse.Namespace) -> int:
     shown = redact(url)
     print(f"POST {shown}")
     started = time.monotonic()
+    from mssp.azure.limits import AnswerRefused
+
     try:
         status, reason, body = post(url, sample_alert(), args.timeout)
+    except AnswerRefused as exc:
+        print(f"FAILED: {redact(str(exc))}")
+        return 1
     except Exception as exc:  # anything unforeseen: its text may quote the URL, so never re-raise it raw
         raise UserError(f"could not send the test alert: {type(exc).__name__}: {redact(str(exc))}", exit_code=1) from None
     elapsed = time.monotonic() - started

@@ -11,6 +11,9 @@ import argparse
 import json
 import shutil
 import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from mssp import PROJECT_DIR
@@ -19,14 +22,63 @@ from mssp.output import write_output
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("template", help="write the customer self-deploy Lighthouse template")
+    p = subparsers.add_parser(
+        "template", help="write the customer self-deploy Lighthouse template",
+        epilog="exit codes: 0 written; 1 the delegation breaks Lighthouse rules; 2 bad input, or a principal id "
+               "unknown without --allow-placeholders (nothing is written)")
     p.add_argument("stack", help="customer stack name (stacks/Pulumi.STACK.yaml)")
     p.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder to write the files into")
     p.add_argument("--config", type=Path, help="use this stack file instead of stacks/Pulumi.STACK.yaml")
-    p.add_argument("--mssp-principal-id", help="object id of the MSSP service principal (platform output)")
-    p.add_argument("--read-only-principal-id",
+    p.add_argument(PRINCIPAL_FLAG, help="object id of the MSSP service principal (platform output servicePrincipalObjectId)")
+    p.add_argument(READ_ONLY_FLAG,
                    help="object id of the MSSP read-only service principal (platform output readOnlyServicePrincipalObjectId)")
+    p.add_argument("--allow-placeholders", action="store_true",
+                   help="write the files even when a principal id is unknown: its parameters hold a visible placeholder "
+                        "that ARM refuses until it is replaced")
     p.set_defaults(func=run)
+
+
+PRINCIPAL_FLAG = "--mssp-principal-id"
+READ_ONLY_FLAG = "--read-only-principal-id"
+NIL_GUID = "00000000-0000-0000-0000-000000000000"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """One MSSP identity the template's parameters name: the flag that sets it, its platform output, its value."""
+
+    flag: str
+    output: str
+    value: str | None
+
+
+def principal_issues(principals: Sequence[Principal], config_ids: Mapping[str, str]) -> list[str]:
+    """What is wrong with the given principal ids: not a GUID, the nil GUID, or one id for two identities
+    (the two MSSP identities, or an MSSP identity and a principal the customer config authorizes)."""
+    from components.config.base import GUID_RE
+    from components.facts.strict_yaml import shown
+
+    issues = []
+    seen: dict[str, str] = {}
+    for p in principals:
+        if p.value is None:
+            continue
+        if not GUID_RE.match(p.value):
+            issues.append(f"{p.flag}: '{shown(p.value)}' is not a GUID; allowed: the platform output {p.output} "
+                          "(8-4-4-4-12 hexadecimal digits)")
+            continue
+        key = p.value.lower()
+        if key == NIL_GUID:
+            issues.append(f"{p.flag}: the nil GUID {NIL_GUID} is no principal's object id; allowed: the platform "
+                          f"output {p.output}")
+        elif key in seen:
+            issues.append(f"{p.flag}: '{p.value}' is also given as {seen[key]}: two identities cannot share one object "
+                          f"id; allowed: the platform output {p.output}")
+        elif key in config_ids:
+            issues.append(f"{p.flag}: '{p.value}' is the object id of '{shown(config_ids[key])}' in "
+                          f"customer.lighthouse.authorizations; allowed: the platform output {p.output}")
+        seen.setdefault(key, p.flag)
+    return issues
 
 
 def _principal_from_pulumi(platform_stack: str, output: str = "servicePrincipalObjectId") -> str | None:
@@ -49,14 +101,15 @@ def _dump(path: Path, data: object) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from components.config import ConfigError, load_stack_file, stack_file
-    from components.config.base import GUID_RE
-    from components.facts.strict_yaml import shown
     from components.lighthouse.template import (
-        PRINCIPAL_PLACEHOLDER,
-        arm_template,
+        PRINCIPAL_PARAMETER,
+        READ_ONLY_PARAMETER,
         create_ui_definition,
+        exported_template,
         instructions,
         parameters_file,
+        placeholder,
+        principal_parameters,
     )
     from mssp.plan.command import config_errors_text
 
@@ -68,48 +121,55 @@ def run(args: argparse.Namespace) -> int:
     if customer is None or customer.access_model != "lighthouse":
         raise UserError(f"stack {args.stack}: templates are for customer stacks with accessModel lighthouse "
                         "(allowed: a customer stack whose customer.accessModel is lighthouse)")
-    if args.mssp_principal_id and not GUID_RE.match(args.mssp_principal_id):
-        raise UserError(f"--mssp-principal-id: '{shown(args.mssp_principal_id)}' is not a GUID; allowed: the platform "
-                        "output servicePrincipalObjectId (8-4-4-4-12 hexadecimal digits)")
-    principal = args.mssp_principal_id or _principal_from_pulumi(customer.platform_stack)
-    managing = loaded.platform.tenant_id
-    reader = loaded.platform.read_only_identity
-    if args.read_only_principal_id and not GUID_RE.match(args.read_only_principal_id):
-        raise UserError(f"--read-only-principal-id: '{args.read_only_principal_id}' is not a GUID")
-    reader_id = None
-    if reader is not None:
-        reader_id = (args.read_only_principal_id
-                     or _principal_from_pulumi(customer.platform_stack, "readOnlyServicePrincipalObjectId")
-                     or PRINCIPAL_PLACEHOLDER)
+    # The one source of what the customer deploys; the plan's review reads the same function.
+    template = exported_template(loaded)
+    wanted = principal_parameters(template)
+    given = {PRINCIPAL_PARAMETER: Principal(PRINCIPAL_FLAG, "servicePrincipalObjectId", args.mssp_principal_id),
+             READ_ONLY_PARAMETER: Principal(READ_ONLY_FLAG, "readOnlyServicePrincipalObjectId", args.read_only_principal_id)}
+    config_ids = {a.principal_id.lower(): a.display_name for a in customer.lighthouse.authorizations}
+    issues = principal_issues([given[p] for p in wanted], config_ids)
+    if issues:
+        raise UserError("\n".join(issues), exit_code=2)
+    resolved = {p: given[p] if given[p].value else Principal(given[p].flag, given[p].output,
+                                                             _principal_from_pulumi(customer.platform_stack, given[p].output))
+                for p in wanted}
+    issues = principal_issues(list(resolved.values()), config_ids)
+    if issues:  # what the platform stack answered is no better than a flag
+        raise UserError("from the platform stack's outputs: " + "\n".join(issues), exit_code=2)
+    unknown = [p for p in wanted if resolved[p].value is None]
+    if unknown and not args.allow_placeholders:
+        raise UserError("; ".join(f"{resolved[p].flag}: the object id is unknown (the Pulumi CLI could not read the "
+                                  f"platform output {resolved[p].output})" for p in unknown)
+                        + ". Give it, or pass --allow-placeholders to write files with a visible placeholder; nothing "
+                          "was written", exit_code=2)
 
-    from components.forwarding.diagnostics import sql_audit_subscriptions
-
-    template = arm_template(customer, managing, loaded.platform.identity.display_name,
-                            reader.display_name if reader else None,
-                            bool(sql_audit_subscriptions(loaded.inventory, customer.forwarding)))
     from policies import rules
 
+    definition = template["resources"][0]["properties"]
     # The same guardrail the plans and the CrossGuard pack run over Lighthouse definitions.
     problems = rules.check_lighthouse_roles(
-        rules.ResourceView(type=rules.REGISTRATION_DEFINITION, props={"properties": template["resources"][0]["properties"]}),
+        rules.ResourceView(type=rules.REGISTRATION_DEFINITION, props={"properties": definition}),
         rules.context_from_config(loaded),
     )
     if problems:  # the config layer already prevents this; never hand a customer a template Azure rejects
         raise UserError("the delegation breaks Lighthouse rules: " + "; ".join(problems), exit_code=1)
-    advisories = [f for f in rules.evaluate_exported_definition(template["resources"][0]["properties"], "template",
-                                                                rules.context_from_config(loaded))
+    advisories = [f for f in rules.evaluate_exported_definition(definition, "template", rules.context_from_config(loaded))
                   if f["level"] == "advisory"]
 
+    values = {p: resolved[p].value or placeholder(resolved[p].output) for p in wanted}
+    managing = loaded.platform.tenant_id
     _dump(args.out / "template.json", template)
     for sub in customer.subscriptions:
-        _dump(args.out / f"parameters.{sub.id}.json", parameters_file(customer, managing, sub.id, principal or PRINCIPAL_PLACEHOLDER,
-                                                                              reader_id))
-    _dump(args.out / "createUiDefinition.json", create_ui_definition(customer))
-    write_output(args.out / "INSTRUCTIONS.md", instructions(customer, managing, principal is not None))
+        _dump(args.out / f"parameters.{sub.id}.json",
+              parameters_file(customer, managing, sub.id, values[PRINCIPAL_PARAMETER], values.get(READ_ONLY_PARAMETER)))
+    _dump(args.out / "createUiDefinition.json", create_ui_definition(customer, template))
+    write_output(args.out / "INSTRUCTIONS.md", instructions(customer, managing, template,
+                                                            [(resolved[p].flag, resolved[p].output) for p in unknown]))
     print(f"wrote the Lighthouse template for {customer.display_name} ({len(customer.subscriptions)} subscription(s)) to {args.out}")
     for finding in advisories:
         print(f"advisory: {finding['policy']}: {finding['message']}")
-    if principal is None:
-        print("warning: MSSP service principal object id unknown: the parameters files hold a placeholder; "
-              "pass --mssp-principal-id (the platform stack's servicePrincipalObjectId output)")
+    for p in unknown:
+        print(f"warning: {resolved[p].flag}: object id unknown: the parameters files hold the placeholder "
+              f"'{placeholder(resolved[p].output)}'; replace it with the platform stack's {resolved[p].output} output "
+              f"before the customer deploys (or run again with {resolved[p].flag})", file=sys.stderr)
     return 0

@@ -47,6 +47,7 @@ def test_a_principal_with_only_sentinel_reader_is_flagged_in_deploy_and_template
 def test_the_template_command_prints_the_advisory(tmp_path: Path, run_cli: Any) -> None:
     config = _sentinel_reader_only("fabrikam", tmp_path)
     code, out, err = run_cli(["template", "fabrikam", "--config", str(config), "--out", str(tmp_path / "out"),
-                              "--mssp-principal-id", "6a256914-6252-544b-99f2-98195e83b59f"])
+                              "--mssp-principal-id", "6a256914-6252-544b-99f2-98195e83b59f",
+                              "--read-only-principal-id", "8bf04397-1c1e-5b8e-9a55-2d6f0f6b1c3a"])
     assert code == 0, err
     assert f"advisory: {RULE}" in out and "SOC Analysts" in out

@@ -223,6 +223,13 @@ RESOURCE_CASES = [
           "accessControl": {"triggers": {"allowedCallerIpAddresses": [{"addressRange": "198.51.100.0/28"}]}}},
          workflow({"triggers": {"splunk_alert": {"type": "Request", "kind": "Http"}}}),
          "accepts calls from any IP address"),
+    # Issue 20: the deploy identity's credential (no parent: judged as the deploy identity's) trusts production only.
+    Case("federated-credential-trust", rules.APP_FEDERATED_CREDENTIAL,
+         {"issuer": "https://token.actions.githubusercontent.com", "audiences": ["api://AzureADTokenExchange"],
+          "subject": "repo:acme-mssp/mssp-sentinel:environment:production", "displayName": "gh"},
+         {"issuer": "https://token.actions.githubusercontent.com", "audiences": ["api://AzureADTokenExchange"],
+          "subject": "repo:acme-mssp/mssp-sentinel:pull_request", "displayName": "gh"},
+         "pull requests can obtain it"),
     Case("dcr-workspace-same-region", rules.DATA_COLLECTION_RULE, dcr(location="West Europe"), dcr(location="northeurope"),
          "differs from the MSSP workspace's region", good_protect=True, good_retain=True),
 ]
@@ -450,7 +457,8 @@ def test_rule_metadata_is_complete_and_levels_match_the_issue():
     assert mandatory == {
         "lighthouse-delegable-roles", "diagnostic-settings-to-mssp-workspace", "diagnostic-settings-log-entries",
         "custom-table-schema", "tables-and-dcrs-protected", "workflow-no-credentials", "webhook-url-secret-output",
-        "data-plane-role-scope", "dcr-workspace-same-region", "lighthouse-least-privilege", "data-residency",
+        "data-plane-role-scope", "dcr-workspace-same-region", "lighthouse-least-privilege",
+        "federated-credential-trust", "data-residency",
     }
     assert advisory == {"diagnostic-settings-per-resource-limit", "diagnostic-settings-delete-or-replace",
                         "table-or-dcr-replace", "webhook-caller-ip-restriction", "lighthouse-my-customers-reader"}

@@ -257,7 +257,7 @@ def test_empty_or_unreadable_inventory(run_cli, stack_doc, write_stack, tmp_path
 def test_inventory_path_that_is_a_directory(run_cli, stack_doc, write_stack, tmp_path):
     doc = stack_doc("contoso")
     customer(doc)["forwarding"]["inventory"] = str(tmp_path)
-    expect_config_error(run_cli, write_stack(doc), "customer.forwarding.inventory", "cannot read")
+    expect_config_error(run_cli, write_stack(doc), "customer.forwarding.inventory", "is a directory")
 
 
 def test_unknown_platform_stack(run_cli, stack_doc, write_stack):

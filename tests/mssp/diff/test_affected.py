@@ -19,7 +19,7 @@ FLEET = [
     StackInfo("other-platform", "platform"),
     StackInfo("contoso", "customer", "mssp", "stacks/inventories/contoso.yaml"),
     StackInfo("fabrikam", "customer", "mssp", "stacks/inventories/fabrikam.yaml"),
-    StackInfo("tailspin", "customer", "other-platform", "inventories/tailspin.yaml"),
+    StackInfo("tailspin", "customer", "other-platform", "stacks/inventories/tailspin.yaml"),
 ]
 ALL = {"mssp", "other-platform", "contoso", "fabrikam", "tailspin"}
 
@@ -31,8 +31,9 @@ def planned(changed: list[str]) -> set[str]:
 def test_a_customer_stack_file_or_inventory_affects_only_that_customer():
     assert planned(["stacks/Pulumi.contoso.yaml"]) == {"contoso"}
     assert planned(["stacks/inventories/fabrikam.yaml"]) == {"fabrikam"}
-    # An inventory outside stacks/inventories is still known by the stack file that names it.
-    assert planned(["inventories/tailspin.yaml"]) == {"tailspin"}
+    # Issue 20: a path is data by its own text, never because a stack file names it. An "inventory" outside
+    # stacks/inventories/ is not a known plan input: every stack is planned (and the config loader refuses it).
+    assert planned(["inventories/tailspin.yaml"]) == ALL
     verdict = affected_stacks(["stacks/Pulumi.contoso.yaml"], FLEET)
     assert verdict.stacks["contoso"] == ("its stack file changed",)
     assert set(verdict.skipped) == ALL - {"contoso"}
