@@ -83,6 +83,12 @@ SUBSCRIPTION_DIAGNOSTIC_SETTING = "azure-native:monitor:SubscriptionDiagnosticSe
 TABLE = "azure-native:operationalinsights:Table"
 WORKSPACE = "azure-native:operationalinsights:Workspace"
 DATA_COLLECTION_RULE = "azure-native:monitor:DataCollectionRule"
+# azure-native's generic ARM resource; the program creates the Splunk DCR with it at an API version whose
+# spec documents kind Direct's endpoints (components/splunk/ingestion.py), so it is known by its ARM type.
+GENERIC_RESOURCE = "azure-native:resources:Resource"
+_GENERIC_KINDS: Mapping[tuple[str, str], str] = MappingProxyType({
+    ("microsoft.insights", "datacollectionrules"): DATA_COLLECTION_RULE,
+})
 WORKFLOW = "azure-native:logic:Workflow"
 ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
 STACK = "pulumi:pulumi:Stack"
@@ -93,6 +99,23 @@ APP_FLEXIBLE_FEDERATED_CREDENTIAL = (
     "azuread:index/applicationFlexibleFederatedIdentityCredential:ApplicationFlexibleFederatedIdentityCredential"
 )
 MANAGED_IDENTITY_FEDERATED_CREDENTIAL = "azure-native:managedidentity:FederatedIdentityCredential"
+ROLE_DEFINITION = "azure-native:authorization:RoleDefinition"
+# Everything that grants an Azure role outside Lighthouse: a role assignment, and PIM's assignment and
+# eligibility schedule requests (azure-native authorization RoleAssignmentScheduleRequest /
+# RoleEligibilityScheduleRequest: roleDefinitionId, principalId, scope, like a role assignment).
+ROLE_GRANT_TYPES = frozenset({
+    ROLE_ASSIGNMENT,
+    "azure-native:authorization:RoleAssignmentScheduleRequest",
+    "azure-native:authorization:RoleEligibilityScheduleRequest",
+})
+APP_ROLE_ASSIGNMENT = "azuread:index/appRoleAssignment:AppRoleAssignment"
+# Entra grants the reviewed table has no entry for at all: directory roles (e.g. Global Administrator) and
+# delegated permission grants (admin consent to scopes on behalf of every user).
+ENTRA_GRANT_TYPES_NEVER = frozenset({
+    "azuread:index/directoryRoleAssignment:DirectoryRoleAssignment",
+    "azuread:index/directoryRoleEligibilityScheduleRequest:DirectoryRoleEligibilityScheduleRequest",
+    "azuread:index/servicePrincipalDelegatedPermissionGrant:ServicePrincipalDelegatedPermissionGrant",
+})
 FEDERATED_CREDENTIAL_TYPES = frozenset({
     APP_FEDERATED_CREDENTIAL, APP_FLEXIBLE_FEDERATED_CREDENTIAL, MANAGED_IDENTITY_FEDERATED_CREDENTIAL,
 })
@@ -100,6 +123,16 @@ FEDERATED_CREDENTIAL_TYPES = frozenset({
 DIAGNOSTIC_SETTING_TYPES = frozenset({DIAGNOSTIC_SETTING, SUBSCRIPTION_DIAGNOSTIC_SETTING})
 
 _VERSIONED_MODULE = re.compile(r"^(?P<pkg>[^:]+):(?P<mod>[^:/]+)/v[0-9a-z]+:(?P<name>[^:]+)$")
+
+
+def resource_kind(token: str, props: Mapping[str, Any] | None = None) -> str:
+    """The type a rule matches: the typed token (base_type), or for a generic `resources:Resource` the typed
+    token of its ARM type (a DCR created generically is still a DCR); other generic resources keep theirs."""
+    t = base_type(token)
+    if t == GENERIC_RESOURCE and props:
+        key = (str(props.get("resourceProviderNamespace", "")).lower(), str(props.get("resourceType", "")).lower())
+        return _GENERIC_KINDS.get(key, t)
+    return t
 
 
 def base_type(token: str) -> str:
@@ -193,6 +226,7 @@ class Change:
     urn: str
     type: str
     reasons: tuple[str, ...] = ()  # properties that force a replace, when known
+    kind: str = ""  # resource_kind when the planner knows the inputs (a generic resource's ARM type)
 
 
 Finding = tuple[str, str]  # (urn, message); urn "" means the stack as a whole
@@ -679,6 +713,127 @@ def check_federated_credentials(res: ResourceView, ctx: PolicyContext) -> list[s
     return out
 
 
+def _custom_role_guids(views: Sequence[ResourceView]) -> set[str]:
+    """GUIDs of the custom roles the plan itself defines (their own rule, custom-role-actions, checks them)."""
+    found: set[str] = set()
+    for v in views:
+        if base_type(v.type) != ROLE_DEFINITION:
+            continue
+        for key in ("roleDefinitionId", "name", "id"):
+            guid = _role_guid(_str(v.props.get(key)) or "")
+            if guid:
+                found.add(guid)
+    return found
+
+
+def _grant_problem(guid: str, kind: str | None, scope: str, custom: set[str], acknowledged_sql: bool) -> str | None:
+    """Why a role at a scope is not in the reviewed table (None when it is)."""
+    if kind is None:
+        return (f"scope {scope!r} is not a subscription, resource group or resource id (no '.', '..' or empty "
+                "segments); nothing may be assigned there")
+    allowed = roles.ASSIGNABLE.get(guid)
+    if allowed is not None:
+        if kind in allowed.scopes:
+            return None
+        if allowed.role is roles.SQL_SECURITY_MANAGER and kind == "subscription" and acknowledged_sql:
+            return None
+        extra = (" (subscription scope only with customer.forwarding.sqlAudit.acknowledgeSubscriptionScope written "
+                 "by a person)" if allowed.role is roles.SQL_SECURITY_MANAGER else "")
+        return (f"{allowed.role.name} is assigned at {kind} scope {scope}; the reviewed role table allows it only at "
+                f"{', '.join(sorted(allowed.scopes))}{extra} ({allowed.why})")
+    if guid in custom:
+        if kind == roles.WORKSPACE_SCOPE:
+            return None
+        return (f"a custom role the plan defines is assigned at {kind} scope {scope}; custom roles are assigned on the "
+                "MSSP workspace only")
+    role = roles.BY_GUID.get(guid)
+    shown = f"{role.name} ({guid})" if role else f"role {guid}"
+    return (f"{shown} at {kind} scope {scope} is not in the reviewed role table (components/facts/roles.py "
+            f"ASSIGNABLE); allowed roles: {', '.join(sorted(a.role.name for a in roles.ASSIGNABLE.values()))}")
+
+
+def check_role_assignments(
+    views: Sequence[ResourceView], outputs: Mapping[str, Any] | None, ctx: PolicyContext
+) -> list[Finding]:
+    """Every Azure role the plan grants outside Lighthouse is in the reviewed table (roles.ASSIGNABLE) at a scope
+    the table allows, or is a custom role the plan defines, on the workspace. Owner, Contributor, User Access
+    Administrator and anything else not listed are refused wherever they are assigned."""
+    custom = _custom_role_guids(views)
+    acknowledged_sql = bool(_str(_map(outputs).get("sqlAuditAcknowledgement")))
+    found: list[Finding] = []
+    for res in views:
+        if base_type(res.type) not in ROLE_GRANT_TYPES:
+            continue
+        rid, scope = res.props.get("roleDefinitionId"), res.props.get("scope")
+        if is_unknown(rid) or is_unknown(scope):
+            continue
+        where = f"role assignment {res.name!r}"
+        if not isinstance(rid, str) or not (guid := _role_guid(rid)):
+            found.append((res.urn, f"{where}: roleDefinitionId {rid!r} names no role definition"))
+            continue
+        if not isinstance(scope, str):
+            found.append((res.urn, f"{where}: scope {scope!r} is not a scope"))
+            continue
+        problem = _grant_problem(guid, roles.scope_kind(scope.strip()), scope, custom, acknowledged_sql)
+        if problem:
+            found.append((res.urn, f"{where}: {problem}"))
+    return found
+
+
+def _action_reads_logs(action: str) -> bool:
+    """Whether an action (wildcards included) covers an action that reads a workspace's logs."""
+    import fnmatch
+
+    pattern = action.lower()
+    return any(fnmatch.fnmatchcase(a.lower(), pattern) for a in roles.LOG_READ_ACTIONS)
+
+
+def check_custom_roles(res: ResourceView, ctx: PolicyContext) -> list[str]:
+    """A custom role the plan defines holds only reviewed actions (roles.CUSTOM_ROLE_ACTIONS), no DataActions,
+    and is assignable at resource-group scope or below."""
+    name = _str(res.props.get("roleName")) or res.name
+    out: list[str] = []
+    for i, perm in enumerate(_list(res.props.get("permissions"))):
+        perm = _map(perm)
+        for action in _list(perm.get("actions")):
+            if is_unknown(action):
+                continue
+            if not isinstance(action, str) or action.lower() not in roles.CUSTOM_ROLE_ACTIONS:
+                why = ("it reads the workspace's logs" if isinstance(action, str) and _action_reads_logs(action)
+                       else "it is not listed and justified")
+                out.append(f"custom role {name!r}: permissions[{i}].actions {action!r} is refused: {why} "
+                           "(components/facts/roles.py CUSTOM_ROLE_ACTIONS)")
+        for key in ("dataActions", "data_actions"):
+            for action in _list(perm.get(key)):
+                if not is_unknown(action):
+                    out.append(f"custom role {name!r}: permissions[{i}].dataActions {action!r} is refused: custom roles "
+                               "get no DataActions (data-plane access, e.g. reading logs or secrets)")
+    for scope in _list(res.props.get("assignableScopes")):
+        if is_unknown(scope) or not isinstance(scope, str):
+            continue
+        kind = roles.scope_kind(scope.strip())
+        if kind is None or kind in ("root", "managementGroup", "subscription"):
+            out.append(f"custom role {name!r}: assignableScopes {scope!r} is too broad; allowed: a resource group or "
+                       "a resource (the workspace's resource group)")
+    return out
+
+
+def check_app_role_assignments(res: ResourceView, ctx: PolicyContext) -> list[str]:
+    """Graph app roles (application permissions) only from the reviewed table (roles.GRAPH_APP_ROLES); no Entra
+    directory roles and no delegated permission grants at all."""
+    if base_type(res.type) in ENTRA_GRANT_TYPES_NEVER:
+        return [f"{res.name!r} ({base_type(res.type).rsplit(':', 1)[-1]}) grants Entra directory-wide access; the "
+                "reviewed tables allow none (components/facts/roles.py GRAPH_APP_ROLES lists the only Entra grants)"]
+    app_role = res.props.get("appRoleId")
+    if is_unknown(app_role):
+        return []
+    if isinstance(app_role, str) and app_role.strip().lower() in roles.GRAPH_APP_ROLES:
+        return []
+    allowed = ", ".join(f"{n} ({g})" for g, (n, _) in sorted(roles.GRAPH_APP_ROLES.items()))
+    return [f"app role assignment {res.name!r}: appRoleId {app_role!r} is not in the reviewed Graph app-role table "
+            f"(components/facts/roles.py GRAPH_APP_ROLES); allowed: {allowed}"]
+
+
 def _present(value: Any) -> bool:
     return value is not None and not is_unknown(value) and value != {} and value != ""
 
@@ -798,8 +953,8 @@ def _replace_or_delete(changes: Sequence[Change], types: frozenset[str], ops: fr
     seen: dict[str, Change] = {}
     for c in changes:
         op = "replace" if c.op in _REPLACE_OPS else c.op
-        if op in ops and base_type(c.type) in types and c.urn not in seen:
-            seen[c.urn] = Change(op=op, urn=c.urn, type=c.type, reasons=c.reasons)
+        if op in ops and (base_type(c.type) in types or c.kind in types) and c.urn not in seen:
+            seen[c.urn] = Change(op=op, urn=c.urn, type=c.type, reasons=c.reasons, kind=c.kind)
     return [seen[u] for u in sorted(seen)]
 
 
@@ -819,7 +974,7 @@ def check_settings_delete_replace(changes: Sequence[Change], ctx: PolicyContext)
 def check_table_dcr_replace(changes: Sequence[Change], ctx: PolicyContext) -> list[Finding]:
     """A replaced table or DCR loses its data (table) or its immutableId and role assignments (DCR)."""
     return [
-        (c.urn, f"plan will replace this {base_type(c.type).rsplit(':', 1)[1]}{_because(c)}; data and "
+        (c.urn, f"plan will replace this {(c.kind or base_type(c.type)).rsplit(':', 1)[1]}{_because(c)}; data and "
          "ingestion through it are lost unless it is retained and re-pointed")
         for c in _replace_or_delete(changes, frozenset({TABLE, DATA_COLLECTION_RULE}), frozenset({"replace"}))
     ]
@@ -963,6 +1118,37 @@ RULES: tuple[Rule, ...] = (
         types=FEDERATED_CREDENTIAL_TYPES,
     ),
     Rule(
+        name="role-assignment-allowlist",
+        level="mandatory",
+        kind="stack",
+        description="Azure roles granted outside Lighthouse (role assignments, PIM schedule requests) are in the "
+        "reviewed role table at a scope it allows, or are a custom role the plan defines, on the workspace.",
+        remediation="Use a role and scope from components/facts/roles.py ASSIGNABLE (a change there is reviewed by "
+        "the platform security owners); never Owner, Contributor or User Access Administrator.",
+        stack_check=check_role_assignments,
+    ),
+    Rule(
+        name="custom-role-actions",
+        level="mandatory",
+        kind="resource",
+        description="Custom roles hold only reviewed actions (no log queries, no wildcards), no DataActions, and "
+        "are assignable at a resource group or below.",
+        remediation="Keep custom roles to components/facts/roles.py CUSTOM_ROLE_ACTIONS; use a built-in role from "
+        "the reviewed table for anything else.",
+        resource_check=check_custom_roles,
+        types=frozenset({ROLE_DEFINITION}),
+    ),
+    Rule(
+        name="graph-app-role-allowlist",
+        level="mandatory",
+        kind="resource",
+        description="Microsoft Graph app-role assignments grant only reviewed app roles; no Entra directory role "
+        "or delegated permission grant is made.",
+        remediation="Grant only the app roles in components/facts/roles.py GRAPH_APP_ROLES.",
+        resource_check=check_app_role_assignments,
+        types=frozenset({APP_ROLE_ASSIGNMENT, *ENTRA_GRANT_TYPES_NEVER}),
+    ),
+    Rule(
         name="dcr-workspace-same-region",
         level="mandatory",
         kind="resource",
@@ -1029,7 +1215,7 @@ def _result(rule: Rule, urn: str, message: str) -> dict[str, str]:
 
 
 def _applies(rule: Rule, res: ResourceView) -> bool:
-    return not rule.types or base_type(res.type) in rule.types
+    return not rule.types or resource_kind(res.type, res.props) in rule.types
 
 
 def views_from_manifest(manifest: Mapping[str, Any]) -> list[ResourceView]:
@@ -1102,7 +1288,7 @@ def evaluate_changes(
     items = [
         c if isinstance(c, Change)
         else Change(op=str(c.get("op", "")), urn=str(c.get("urn", "")), type=str(c.get("type", "")),
-                    reasons=tuple(c.get("reasons") or ()))
+                    reasons=tuple(c.get("reasons") or ()), kind=str(c.get("kind", "")))
         for c in changes
     ]
     results: list[dict[str, str]] = []

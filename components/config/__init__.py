@@ -33,7 +33,7 @@ from components.config.customer import CustomerConfig
 from components.config.itsm import url_problem
 from components.config.platform import PlatformConfig
 from components.config.project import apply_project_config, load_project, stack_key
-from components.facts import config_keys, data_paths, strict_yaml
+from components.facts import config_keys, data_paths, documents, strict_yaml
 from components.forwarding.inventory import InventoryError, InventoryItem, load_inventory
 
 PROJECT = "mssp-sentinel"
@@ -93,9 +93,11 @@ def read_stack_values(path: Path, text: str | None = None) -> tuple[dict[str, An
     is all validation needs. `text`: the file's content, when the caller has read it already.
     """
     try:
-        doc = strict_yaml.load_file(path) if text is None else strict_yaml.loads(text, str(path))
+        doc = strict_yaml.load_file(path, "stack file") if text is None else strict_yaml.loads(text, str(path))
     except FileNotFoundError:
-        raise ConfigError([(str(path), "stack file not found")]) from None
+        raise ConfigError([(documents.describe(path), "stack file not found")]) from None
+    except documents.DocumentError as exc:
+        raise ConfigError([(_document_where(exc), exc.problem)]) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError([(str(path), f"cannot read the stack file: {_read_problem(exc)}; "
                                        "allowed: a UTF-8 YAML file with a 'config' mapping")]) from None
@@ -136,6 +138,10 @@ def stack_values(path: Path, project_dir: Path, stack: str) -> tuple[dict[str, A
     (components.config.project), the project's defaults filled in; refused where `pulumi preview` refuses."""
     values, secrets = read_stack_values(path)
     return apply_project_config(load_project(project_dir), values, secrets, stack=stack, where=str(path)), secrets
+
+
+def _document_where(exc: documents.DocumentError) -> str:
+    return f"{exc.name} line {exc.line}" if exc.line is not None else exc.name
 
 
 def _yaml_problem(exc: yaml.YAMLError) -> str:
@@ -339,15 +345,19 @@ def parse_config(
     inv_path = customer.inventory_path(project_dir)
     inventory: list[InventoryItem] = []
     try:
-        inventory = load_inventory(inv_path, customer.subscription_ids)
+        # Read through the configured name (not the resolved one), so a symbolic link is named as one.
+        inventory = load_inventory(project_dir / customer.forwarding.inventory, customer.subscription_ids)
     except FileNotFoundError:
         if require_inventory:
-            issues.append(("customer.forwarding.inventory", f"file not found: {inv_path} "
+            issues.append(("customer.forwarding.inventory", "file not found: "
+                           f"{documents.describe(project_dir / customer.forwarding.inventory)} "
                            f"(create it by hand or with `python -m mssp discover {stack}`); allowed: a path relative to the "
                            "project directory, e.g. stacks/inventories/<customer>.yaml"))
     except InventoryError as exc:
         issues.extend((f"customer.forwarding.inventory ({customer.forwarding.inventory}) {p}", m)
                       for p, m in exc.problems)
+    except documents.DocumentError as exc:
+        issues.append((f"customer.forwarding.inventory ({_document_where(exc)})", exc.problem))
     except yaml.YAMLError as exc:
         issues.append(("customer.forwarding.inventory", f"{inv_path}: not valid YAML: {_yaml_problem(exc)}; "
                        "allowed: a YAML mapping with a 'resources' list"))
@@ -482,7 +492,7 @@ def data_file_issue(key: str, value: str, kind: data_paths.DataKind, project_dir
     if problem:
         return (key, f"'{value}' {problem}; allowed: {data_paths.allowed(kind)}")
     if os.path.realpath(full) != str(root / rel):
-        return (key, f"'{value}' goes through a symbolic link; allowed: {data_paths.allowed(kind)}")
+        return (key, f"'{value}' goes through a symbolic link ({_link_text(full)}); allowed: {data_paths.allowed(kind)}")
     try:
         mode = full.lstat().st_mode
     except OSError:
@@ -490,6 +500,17 @@ def data_file_issue(key: str, value: str, kind: data_paths.DataKind, project_dir
     if not stat.S_ISREG(mode):
         return (key, f"'{value}' is not a plain file; allowed: {data_paths.allowed(kind)}")
     return None
+
+
+def _link_text(path: Path) -> str:
+    """Which link `path` goes through and where it points: the file itself or a folder on the way."""
+    for link in (path, *path.parents):
+        try:
+            if link.is_symlink():
+                return f"{link} is a symbolic link to {os.readlink(link)}"
+        except OSError:
+            continue
+    return f"it resolves to {os.path.realpath(path)}"
 
 
 def _platform_stacks(project_dir: Path) -> list[str]:
@@ -565,18 +586,22 @@ def _adopted_setting_names(
         return {}, (("customer.forwarding.importFile", f"file not found: {path}; allowed: a `pulumi import` file "
                      "relative to the project directory, or leave importFile out") if configured else None)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = documents.read_text(path, documents.MAX_JSON_BYTES, "import file")
+    except documents.DocumentError as exc:
+        return {}, ("customer.forwarding.importFile", str(exc))
     except (OSError, UnicodeDecodeError) as exc:
-        return {}, ("customer.forwarding.importFile", f"cannot read {path}: {_read_problem(exc)}; allowed: a "
-                    "UTF-8 JSON `pulumi import` file (written by `mssp discover --on-conflict adopt`)")
+        return {}, ("customer.forwarding.importFile", f"cannot read {documents.describe(path)}: {_read_problem(exc)}; "
+                    "allowed: a UTF-8 JSON `pulumi import` file (written by `mssp discover --on-conflict adopt`)")
     try:
-        doc = json.loads(text, object_pairs_hook=_unique_pairs)
+        doc = documents.loads_json(text, documents.describe(path), pairs_hook=_unique_pairs)
         specs = doc.get("resources") or []
         names = {
             str(spec["name"]): str(spec["id"]).rstrip("/").rsplit("/", 1)[-1]
             for spec in specs
             if spec.get("type") == _DIAGNOSTIC_SETTING and spec.get("name") and spec.get("id")
         }
+    except documents.DocumentError as exc:
+        return {}, ("customer.forwarding.importFile", str(exc))
     except (json.JSONDecodeError, AttributeError, TypeError, ValueError) as exc:
         return {}, ("customer.forwarding.importFile", f"{path} is not a pulumi import file: {exc}; allowed: "
                     "a JSON object with a 'resources' list of {type, name, id}, as `mssp discover --on-conflict adopt` writes it")

@@ -27,7 +27,7 @@ from typing import Any
 import yaml
 
 from components.config.base import ConfigError
-from components.facts import strict_yaml
+from components.facts import documents, strict_yaml
 
 PROJECT = "mssp-sentinel"
 
@@ -87,7 +87,7 @@ def _parse_claims(data: bytes, name: str) -> list[str]:
     """The ids an inventory lists (lower-cased, sorted); none when it is no readable inventory."""
     try:
         doc = strict_yaml.loads(data.decode("utf-8"), name)
-    except (UnicodeDecodeError, yaml.YAMLError, strict_yaml.YamlKeyError):
+    except (UnicodeDecodeError, yaml.YAMLError, strict_yaml.YamlKeyError, strict_yaml.DocumentError):
         return []
     resources = doc.get("resources") if isinstance(doc, Mapping) else None
     if not isinstance(resources, list):
@@ -100,9 +100,12 @@ def claimed_ids(path: Path) -> frozenset[str]:
     if some entry is invalid (that stack's own plan reports the entry; the stack still means to manage
     what it lists). Nothing when the file cannot be read or is no inventory."""
     try:
-        data = path.read_bytes()
+        with path.open("rb") as f:
+            data = f.read(documents.MAX_YAML_BYTES + 1)
     except OSError:
         return frozenset()
+    if len(data) > documents.MAX_YAML_BYTES:
+        return frozenset()  # that stack's own plan refuses the file (components.facts.documents)
     digest = hashlib.sha256(data).hexdigest()
     claims = _CLAIMS.get(digest)
     if claims is not None:

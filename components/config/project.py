@@ -26,7 +26,7 @@ from typing import Any
 import yaml
 
 from components.config.base import ConfigError
-from components.facts import config_keys
+from components.facts import config_keys, documents, strict_yaml
 
 TYPES = ("string", "integer", "boolean", "array", "object")
 
@@ -140,10 +140,12 @@ def load_project(project_dir: Path) -> Project:
     path = project_dir / "Pulumi.yaml"
     where = "Pulumi.yaml"
     try:
-        doc = _safe_load(path.read_text(encoding="utf-8"))
+        text = documents.read_text(path, documents.MAX_YAML_BYTES, "project file")
+        strict_yaml.check_limits(text, where)
+        doc = _safe_load(text)
     except FileNotFoundError:
         raise ConfigError([(where, f"no Pulumi.yaml in {project_dir}")]) from None
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, documents.DocumentError) as exc:
         raise ConfigError([(where, f"cannot read the project file: {exc}")]) from None
     if not isinstance(doc, dict) or not isinstance(doc.get("name"), str) or not doc["name"]:
         raise ConfigError([(f"{where}:name", "the project file needs a 'name' (here: mssp-sentinel)")])

@@ -9,6 +9,10 @@ differ this reader follows the CLI:
   already defined"). Refused here too.
 - A key YAML reads as a boolean, number, null or date (`true:`, `2024:`) is no config key: refused.
 Problems are reported with the line and the key path, before any value is constructed.
+
+Hostile input (an alias bomb, a recursive alias, thousands of nesting levels, a huge file, git conflict
+markers) is refused with a DocumentError before anything is built: the limits are in
+components.facts.documents (docs/input-limits.md).
 """
 
 from __future__ import annotations
@@ -19,6 +23,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from components.facts import documents
+from components.facts.documents import DocumentError
 
 # libyaml's parser when PyYAML was built with it (about 5x faster on a 10,000-entry inventory,
 # docs/benchmarks.md "Scale benchmark"); the same safe constructor and resolver either way.
@@ -103,10 +110,70 @@ def _check(node: yaml.Node, path: str, problems: list[tuple[int, str, str]], see
         _check(value_node, where, problems, seen)
 
 
+def check_limits(text: str, name: str) -> None:
+    """Walk the parser's events (libyaml's parser is a state machine: no recursion) and refuse the document
+    before it is composed when it nests too deep, aliases itself, or its aliases expand too far.
+
+    Each collection's size is counted with its aliases expanded (an anchor's size is known when its node
+    ends), so an alias bomb is refused at the first alias that would go over the limit."""
+    stream = io.StringIO(text)
+    stream.name = name  # type: ignore[misc]  # YAML's own error marks name the file
+    loader = _Loader(stream)
+    open_nodes: list[list[Any]] = []  # [anchor, expanded size so far] of each collection being read
+    sizes: dict[str, int] = {}
+    total = alias_nodes = 0
+    try:
+        while (event := loader.get_event()) is not None:
+            line = event.start_mark.line + 1 if event.start_mark else None
+            if isinstance(event, yaml.CollectionStartEvent):
+                open_nodes.append([event.anchor, 1])
+                if len(open_nodes) > documents.MAX_DEPTH:
+                    raise DocumentError(name, f"nested more than {documents.MAX_DEPTH} levels deep; allowed: at "
+                                              f"most {documents.MAX_DEPTH} levels of mappings and lists "
+                                              "(docs/input-limits.md)", line)
+                continue
+            if isinstance(event, yaml.CollectionEndEvent):
+                anchor, size = open_nodes.pop()
+            elif isinstance(event, yaml.ScalarEvent):
+                anchor, size = event.anchor, 1
+            elif isinstance(event, yaml.AliasEvent):
+                anchor = None
+                if any(open_anchor == event.anchor for open_anchor, _ in open_nodes):
+                    raise DocumentError(name, f"recursive alias *{shown(event.anchor)}: it refers to a node that "
+                                              "contains it; allowed: aliases of complete nodes only "
+                                              "(docs/input-limits.md)", line)
+                size = sizes.get(event.anchor, 1)  # an undefined alias: the composer names it
+                alias_nodes += size
+                if alias_nodes > documents.MAX_ALIAS_NODES:
+                    raise DocumentError(name, f"YAML aliases expand to more than {documents.MAX_ALIAS_NODES:,} "
+                                              "nodes (an alias bomb?); allowed: at most "
+                                              f"{documents.MAX_ALIAS_NODES:,} nodes from aliases "
+                                              "(docs/input-limits.md)", line)
+            else:
+                continue
+            total += 1 if not isinstance(event, yaml.CollectionEndEvent) else 0
+            if anchor is not None:
+                sizes[anchor] = size
+            if open_nodes:
+                open_nodes[-1][1] += size
+            if total + alias_nodes > documents.MAX_NODES:
+                raise DocumentError(name, f"more than {documents.MAX_NODES:,} values; allowed: at most "
+                                          f"{documents.MAX_NODES:,} (docs/input-limits.md)", line)
+    finally:
+        loader.dispose()
+
+
 def loads(text: str, name: str | None = None) -> Any:
-    """Parse one YAML document; raise YamlKeyError for duplicate or non-string keys, yaml.YAMLError otherwise.
+    """Parse one YAML document; raise DocumentError for input beyond the limits (components.facts.documents),
+    YamlKeyError for duplicate or non-string keys, yaml.YAMLError otherwise.
 
     `name` (a file's path) is what YAML's own error marks show instead of "<unicode string>"."""
+    label = name if name is not None else "the YAML document"
+    if len(text) > documents.MAX_YAML_BYTES:
+        raise DocumentError(label, f"the document is {len(text):,} characters; allowed: at most "
+                                   f"{documents.MAX_YAML_BYTES // (1024 * 1024)} MiB (docs/input-limits.md)")
+    documents.check_conflict_markers(text, label)
+    check_limits(text, label)
     stream = io.StringIO(text)
     if name is not None:
         stream.name = name  # type: ignore[misc]  # read by PyYAML's reader for its error marks
@@ -124,6 +191,7 @@ def loads(text: str, name: str | None = None) -> Any:
         loader.dispose()
 
 
-def load_file(path: Path) -> Any:
-    """Read and parse a YAML file (UTF-8). Raises OSError, UnicodeDecodeError, yaml.YAMLError or YamlKeyError."""
-    return loads(path.read_text(encoding="utf-8"), str(path))
+def load_file(path: Path, what: str = "YAML file") -> Any:
+    """Read and parse a YAML file (UTF-8, within documents' limits). Raises OSError, DocumentError,
+    yaml.YAMLError or YamlKeyError."""
+    return loads(documents.read_text(path, documents.MAX_YAML_BYTES, what), documents.describe(path))

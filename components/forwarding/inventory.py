@@ -155,7 +155,7 @@ def _kind(entry: catalog.CatalogEntry, raw: Any) -> tuple[str | None, str | None
 
 def load_inventory(path: Path, subscription_ids: set[str]) -> list[InventoryItem]:
     try:
-        data = strict_yaml.load_file(path)
+        data = strict_yaml.load_file(path, "inventory")
     except strict_yaml.YamlKeyError as exc:
         raise InventoryError([(where, f"line {line}: {msg}") for line, where, msg in exc.problems]) from None
     if data is None:

@@ -32,9 +32,12 @@ from typing import Any
 from mssp.azure import arm as arm_api
 from mssp.azure import limits
 from mssp.azure.limits import AnswerLimit, AnswerRefused
+from mssp.escape import clean
 
 TokenProvider = Callable[[], str]
 SleepFn = Callable[[float], None]
+
+MAX_ERROR_TEXT = 2000  # characters of an error answer's message kept (the rest is cut with a marker)
 
 # Statuses worth another try: throttling and the server-side failures ARM documents as transient.
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
@@ -53,7 +56,8 @@ class AzureRestError(Exception):
         url: str | None = None,
     ):
         self.what = what
-        self.message = message
+        # Azure's text, or an impersonator's: one line, no control or bidi characters, bounded (mssp.escape).
+        self.message = message = clean(message, MAX_ERROR_TEXT)
         self.status = status
         self.code = code
         self.url = url

@@ -253,7 +253,7 @@ def describe_stacks(files: Mapping[str, str]) -> list[StackInfo]:
             # Read as the CLI and the plan read it (YAML 1.2 booleans, duplicate keys refused): a file the
             # plan refuses is "unknown" here, so it is planned (and refused) on any change.
             doc = strict_yaml.loads(text)
-        except (yaml.YAMLError, strict_yaml.YamlKeyError):
+        except (yaml.YAMLError, strict_yaml.YamlKeyError, strict_yaml.DocumentError):
             doc = None
         out.append(stack_info(name, doc))
     return out

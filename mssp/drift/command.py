@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mssp import PROJECT_DIR
+from mssp import PROJECT_DIR, escape
 from mssp.drift import preview_json
 from mssp.errors import UserError
 from mssp.output import write_output
@@ -147,9 +147,11 @@ def run(args: argparse.Namespace) -> int:
             raise UserError("--settings reads Azure itself: it takes neither --from-json nor --discover")
         if args.concurrency < 1:
             raise UserError("--concurrency must be at least 1")
+    # An unknown stack is a usage error (exit 2) in every mode, before pulumi runs or a file is read.
+    _check_stack_file_or_exit(args.project_dir, args.stack.rsplit("/", 1)[-1])
+    if args.settings:
         from mssp.drift import settings as settings_drift
 
-        _check_stack_file_or_exit(args.project_dir, args.stack.rsplit("/", 1)[-1])
         return settings_drift.run(args, emit)
     stack: str = args.stack
     short_name = stack.rsplit("/", 1)[-1]
@@ -160,8 +162,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.from_json is not None:
             text = _read_input(args.from_json)
-            digest = preview_json.loads(text)
+            digest = preview_json.loads(text, str(args.from_json))
             _check_preview_stack(digest, _config_customer_name(text), short_name, args.from_json)
+            _check_preview_project(digest, project_dir, args.from_json)
             classification = preview_json.classify(digest)
             assessment = assess(classification, None, "")
         else:
@@ -332,7 +335,7 @@ def _config_customer_name(text: str) -> str | None:
         customer = config.get("mssp-sentinel:customer")
         customer = json.loads(customer) if isinstance(customer, str) else customer
         name = customer.get("name") if isinstance(customer, dict) else None
-    except (json.JSONDecodeError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):
         return None
     return name if isinstance(name, str) else None
 
@@ -354,6 +357,27 @@ def _check_preview_stack(digest: preview_json.PreviewDigest, customer_name: str 
                          f"(`pulumi {' '.join(preview_args(stack))}`)")
 
 
+def _check_preview_project(digest: preview_json.PreviewDigest, project_dir: Path, path: Path) -> None:
+    """Refuse a saved preview of another Pulumi project: `urn:pulumi:<stack>::<project>::...` names the project
+    (pulumi/pulumi sdk/go/common/resource/urn.go); a stack of the same name in another project says nothing
+    about this one (its steps would read as this stack's deletes, or its emptiness as clean)."""
+    from components.config.project import load_project
+
+    try:
+        project = load_project(project_dir).name
+    except Exception:
+        return
+    others = sorted({step.urn.removeprefix("urn:pulumi:").split("::")[1] for step in digest.steps
+                     if step.urn.startswith("urn:pulumi:") and step.urn.count("::") >= 1} - {project})
+    if others:
+        from components.facts.strict_yaml import shown
+
+        raise DriftError(f"--from-json {shown(str(path))}: this is a preview of Pulumi project "
+                         f"{', '.join(repr(shown(o)) for o in others)}, not of '{project}' (its URNs name the project: "
+                         "urn:pulumi:STACK::PROJECT::...); allowed: the saved `pulumi preview --json` output of this "
+                         "project's stack")
+
+
 def _check_stack_file_or_exit(project_dir: Path, stack: str) -> None:
     try:
         _check_stack_file(project_dir, stack)
@@ -362,12 +386,23 @@ def _check_stack_file_or_exit(project_dir: Path, stack: str) -> None:
 
 
 def _read_input(path: Path) -> str:
+    from components.facts import documents
+
     if str(path) == "-":
-        return sys.stdin.read()
+        text = sys.stdin.read(documents.MAX_JSON_BYTES + 1)
+        if len(text) > documents.MAX_JSON_BYTES:
+            raise DriftError(f"--from-json -: standard input is larger than {documents.MAX_JSON_BYTES // 2**20} "
+                             "MiB; allowed: at most that (docs/input-limits.md)")
+        return text
     try:
-        return path.read_text(encoding="utf-8")
+        return documents.read_text(path, documents.MAX_JSON_BYTES, "preview document")
+    except documents.DocumentError as exc:
+        raise DriftError(f"--from-json {exc}") from None
+    except FileNotFoundError:
+        raise DriftError(f"cannot read {documents.describe(path)}: file not found; allowed: a saved "
+                         "`pulumi preview --json` output, or '-' for standard input") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise DriftError(f"cannot read {path}: {exc}") from None
+        raise DriftError(f"cannot read {documents.describe(path)}: {exc}") from None
 
 
 # --- coverage drift -------------------------------------------------------------------------------
@@ -491,7 +526,7 @@ def render_markdown(report: Mapping[str, Any]) -> str:
 
     if report["errors"]:
         lines += ["## Errors", ""]
-        lines += [f"- {_one_line(e)}" for e in report["errors"]]
+        lines += [f"- {escape.md(e)}" for e in report["errors"]]
         lines += [f"- Hint: {h}" for h in report["hints"]]
         lines.append("")
         if report["resources"]:
@@ -523,7 +558,7 @@ def render_markdown(report: Mapping[str, Any]) -> str:
         cov = report["coverage"]
         lines += [f"## Not covered: in scope but not in the inventory ({len(cov)})", ""]
         if cov:
-            lines += [f"- {_code(c['id'])} ({_code(c['type'])}): {_one_line(c['reason'])}" for c in cov]
+            lines += [f"- {_code(c['id'])} ({_code(c['type'])}): {escape.md(c['reason'])}" for c in cov]
             lines += ["", "Run `python -m mssp discover` for this stack to add them to the inventory."]
         else:
             lines.append("Every in-scope resource is in the inventory.")
@@ -531,7 +566,7 @@ def render_markdown(report: Mapping[str, Any]) -> str:
 
     if report["warnings"]:
         lines += ["<details><summary>Warnings from the preview ({})</summary>".format(len(report["warnings"])), ""]
-        lines += [f"- {_one_line(w)}" for w in report["warnings"]]
+        lines += [f"- {escape.md(w)}" for w in report["warnings"]]
         lines += ["", "</details>", ""]
     return "\n".join(lines).rstrip() + "\n"
 
@@ -547,7 +582,7 @@ def _source_line(source: Mapping[str, Any]) -> str:
 
 
 def _resource_lines(r: Mapping[str, Any]) -> list[str]:
-    out = [f"- **{_md_text(r['name'])}** {_code(r['type'])}: operation {_code(r['operation'])}"]
+    out = [f"- **{escape.md(r['name'])}** {_code(r['type'])}: operation {_code(r['operation'])}"]
     out.append(f"  - URN: {_code(r['urn'])}")
     if r["replaceReasons"]:
         out.append(f"  - replaced because of: {', '.join(_code(p) for p in r['replaceReasons'])}")
@@ -557,7 +592,7 @@ def _resource_lines(r: Mapping[str, Any]) -> list[str]:
             detail.append(f"Azure {_value(p['current'])}")
         if "desired" in p:
             detail.append(f"program {_value(p['desired'])}")
-        kind = f" ({p['kind']})" if p.get("kind") else ""
+        kind = f" ({escape.md(p['kind'])})" if p.get("kind") else ""
         out.append(f"  - {_code(p['path'])}{kind}" + (f": {', '.join(detail)}" if detail else ""))
     if r["category"] == "delegation-removed" and not r["refreshed"]:
         out.append("  - no refresh step for it in the preview: removed in Azure, or never deployed")
@@ -567,22 +602,9 @@ def _resource_lines(r: Mapping[str, Any]) -> list[str]:
 
 
 def _value(value: Any) -> str:
-    text = json.dumps(value, sort_keys=True, ensure_ascii=False)
-    if len(text) > _VALUE_CHARS:
-        text = text[: _VALUE_CHARS - 3] + "..."
-    return _code(text)
+    return escape.md_code(json.dumps(value, sort_keys=True, ensure_ascii=False), _VALUE_CHARS)
 
 
-def _code(text: str) -> str:
-    text = _one_line(text)
-    return f"`` {text} ``" if "`" in text else f"`{text}`"
-
-
-def _md_text(text: str) -> str:
-    return re.sub(r"([\\`*_\[\]<>|])", r"\\\1", _one_line(text))
-
-
-def _one_line(text: str) -> str:
-    return " ".join(str(text).split())
-
-
+def _code(text: Any) -> str:
+    """Every name, id, type and path of the report, Azure's and Pulumi's text included (mssp.escape)."""
+    return escape.md_code(text)

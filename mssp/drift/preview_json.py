@@ -168,20 +168,25 @@ class Classification:
 # --- parsing --------------------------------------------------------------------------------------
 
 
-def loads(text: str) -> PreviewDigest:
-    """Parse the text `pulumi preview --json` printed (or a saved copy of it)."""
+def loads(text: str, name: str = "the preview") -> PreviewDigest:
+    """Parse the text `pulumi preview --json` printed (or a saved copy of it), within the limits of
+    components.facts.documents (size, nesting)."""
+    from components.facts import documents
+
     stripped = text.strip()
     if not stripped:
         raise PreviewFormatError("the document is empty: `pulumi preview --json` printed nothing")
     try:
-        data = json.loads(stripped)
+        data = documents.loads_json(stripped, name)
+    except documents.DocumentError as exc:
+        raise PreviewFormatError(str(exc)) from None
     except json.JSONDecodeError as exc:
         # Something (a program's print, a plugin notice) may precede the JSON on stdout: accept one
         # JSON object that starts a line and runs to the end, nothing looser.
         data = _object_at_line_start(stripped)
         if data is None:
             raise PreviewFormatError(f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
-    return parse(data)
+    return parse(data, name)
 
 
 def _object_at_line_start(text: str) -> Any:
@@ -189,20 +194,31 @@ def _object_at_line_start(text: str) -> Any:
     for m in re.finditer(r"^\{", text, re.MULTILINE):
         try:
             value, end = decoder.raw_decode(text, m.start())
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             continue
         if not text[end:].strip():
+            from components.facts import documents
+
+            try:
+                documents.check_depth(value, "the preview")
+            except documents.DocumentError as exc:
+                raise PreviewFormatError(str(exc)) from None
             return value
     return None
 
 
-def parse(data: Any) -> PreviewDigest:
+def parse(data: Any, name: str = "the document") -> PreviewDigest:
     """Validate a decoded document against the PreviewDigest shape; raise PreviewFormatError naming the bad path."""
     if not isinstance(data, dict):
         raise PreviewFormatError(
             f"not the output of `pulumi preview --json`: the document is a JSON {_json_type(data)}, "
             "not an object with 'steps' and 'changeSummary'"
         )
+    from mssp.documents import wrong_kind
+
+    other = wrong_kind(data, "preview", name)
+    if other is not None:  # a plan manifest or an mssp report: never "no steps, so clean"
+        raise PreviewFormatError(other)
     diagnostics = tuple(_parse_diagnostic(d, f"diagnostics[{i}]") for i, d in enumerate(_list(data, "diagnostics")))
     failed = any(d.severity == "error" for d in diagnostics)
     missing = [key for key in ("steps", "changeSummary") if data.get(key) is None]

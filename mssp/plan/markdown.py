@@ -18,10 +18,10 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from mssp import escape
 from mssp.plan import facts
 
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~#!])")
 _MAX_CELL = 90
 
 
@@ -29,17 +29,13 @@ _MAX_CELL = 90
 # Escaping and shortening (shared with the diff's Markdown)
 # --------------------------------------------------------------------------------------------------
 def text(value: Any) -> str:
-    """Plain text for Markdown (tables included): specials backslash-escaped, one line."""
-    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(value).split()))
+    """Plain text for Markdown (tables included): mssp.escape.md, uncut (the plan shortens ids itself)."""
+    return escape.md(value, None)
 
 
 def code(value: Any) -> str:
-    """An inline code span that holds any text, in a table too: pipes escaped, fence longer than any run of backticks."""
-    s = " ".join(str(value).split()).replace("|", "\\|")
-    runs = [len(m) for m in re.findall(r"`+", s)]
-    fence = "`" * (max(runs, default=0) + 1)
-    pad = " " if runs or s.startswith(" ") else ""
-    return f"{fence}{pad}{s}{pad}{fence}"
+    """An inline code span that holds any text, in a table too: mssp.escape.md_code, uncut."""
+    return escape.md_code(value, None)
 
 
 def short_guid(value: str) -> str:

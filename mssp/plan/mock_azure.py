@@ -145,9 +145,21 @@ def _generic_resource(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
     inputs = args.inputs
     parent = f"{inputs['parentResourcePath']}/" if inputs.get("parentResourcePath") else ""
     name = inputs.get("resourceName") or args.name
-    return {"id": f"/subscriptions/(from-provider)/resourceGroups/{inputs.get('resourceGroupName', '')}/providers/"
-                  f"{inputs.get('resourceProviderNamespace', '')}/{parent}{inputs.get('resourceType', '')}/{name}",
-            "name": name}
+    state: dict[str, Any] = {
+        "id": f"/subscriptions/{_provider_subscription(args)}/resourceGroups/{inputs.get('resourceGroupName', '')}/"
+              f"providers/{inputs.get('resourceProviderNamespace', '')}/{parent}{inputs.get('resourceType', '')}/{name}",
+        "name": name}
+    if (inputs.get("resourceProviderNamespace"), inputs.get("resourceType")) == ("Microsoft.Insights",
+                                                                                  "dataCollectionRules"):
+        # Shape: Azure/azure-rest-api-specs monitor 2023-03-11 examples/DataCollectionRulesCreateEmbeddedDCE.json
+        # (response: immutableId, endpoints.logsIngestion/metricsIngestion, kind Direct).
+        state.update({"kind": inputs.get("kind"), "properties": {
+            **dict(inputs.get("properties") or {}),
+            "immutableId": _dcr_immutable_id(name),
+            "endpoints": {"logsIngestion": _dcr_logs_ingestion(name),
+                          "metricsIngestion": f"https://{name.lower()}-offline.metrics.z1.ingest.monitor.azure.com"},
+            "provisioningState": "Succeeded"}})
+    return state
 
 
 def _automation_rule(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
@@ -187,6 +199,10 @@ NEW_RESOURCE: Mapping[str, Callable[[pulumi.runtime.MockResourceArgs], dict[str,
         "scope", "Microsoft.ManagedServices/registrationAssignments", "registrationAssignmentId"),
     "azure-native:authorization:RoleAssignment": _arm_child(
         "scope", "Microsoft.Authorization/roleAssignments", "roleAssignmentName"),
+    # A custom role's id ends in its GUID (ARM: {scope}/providers/Microsoft.Authorization/roleDefinitions/{id}),
+    # so an assignment of it names the GUID the guardrail role-assignment-allowlist matches to the definition.
+    "azure-native:authorization:RoleDefinition": _arm_child(
+        "scope", "Microsoft.Authorization/roleDefinitions", "roleDefinitionId"),
     "pulumi:providers:azure-native": _azure_provider,
     "azure-native:operationalinsights:Table": _workspace_child("tables", "tableName"),
     "azure-native:monitor:DataCollectionRule": _data_collection_rule,

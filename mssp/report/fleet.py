@@ -11,7 +11,6 @@ Counts come from each stack's offline plan (the design's manifest contract) and 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -46,16 +45,32 @@ def _type_of(resource_id: str) -> str | None:
 
 
 def read_reports(paths: Iterable[Path], what: str) -> dict[str, dict[str, Any]]:
-    """JSON reports (health or drift) keyed by short stack name; a bad file is a clear error."""
+    """JSON reports (health or drift) keyed by short stack name; a bad file, a report of another kind or two
+    reports of one stack are clear errors."""
+    from components.facts import documents as limits
+    from components.facts.strict_yaml import shown
+    from mssp import documents
+
     out: dict[str, dict[str, Any]] = {}
+    origin: dict[str, str] = {}
     for path in paths:
+        name = limits.describe(path)
         try:
-            doc = json.loads(path.read_text(encoding="utf-8"))
+            doc = limits.load_json_file(path, f"{what} report")
+        except limits.DocumentError as exc:
+            raise UserError(f"--{what} {exc}") from None
         except (OSError, ValueError) as exc:
-            raise UserError(f"cannot read {what} report {path}: {exc}") from None
+            raise UserError(f"cannot read {what} report {name}: {exc}; allowed: a report written by "
+                            f"`python -m mssp {what} STACK --json OUT`") from None
+        documents.expect(doc, what, f"--{what} {name}")
         if not isinstance(doc, dict) or not isinstance(doc.get("stack"), str):
-            raise UserError(f"{path}: not a {what} report (no 'stack' key); write one with `mssp {what} --json`")
-        out[doc["stack"].rsplit("/", 1)[-1]] = doc
+            raise UserError(f"{name}: not a {what} report (no 'stack' key); write one with `mssp {what} --json`")
+        stack = doc["stack"].rsplit("/", 1)[-1]
+        if stack in out:
+            raise UserError(f"--{what} {name}: a second {what} report of stack '{shown(stack)}' (the first: "
+                            f"{origin[stack]}); allowed: one report per stack")
+        out[stack] = doc
+        origin[stack] = name
     return out
 
 
@@ -171,12 +186,32 @@ def topology_of(loaded: Any) -> dict[str, Any]:
     }
 
 
+def _check_names(names: Sequence[str], known: Sequence[str], project_dir: Path) -> None:
+    """--stack names a customer stack of this project; else list the known ones."""
+    from components.facts.strict_yaml import shown
+
+    for name in names:
+        if name not in known:
+            stack_files = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in (project_dir / "stacks").glob("Pulumi.*.yaml"))
+            what = "is a platform stack, not a customer stack" if name in stack_files else f"has no stack file stacks/Pulumi.{shown(name)}.yaml"
+            raise UserError(f"--stack {shown(name)}: {what}; customer stacks: {', '.join(known) or 'none'} "
+                            "(allowed: one of these)")
+
+
 def build(project_dir: Path, stacks: Sequence[str] | None, health_files: Iterable[Path],
           drift_files: Iterable[Path]) -> dict[str, Any]:
     health = read_reports(health_files, "health")
     drift = read_reports(drift_files, "drift")
-    names = list(stacks) if stacks else customer_stacks(project_dir)
+    known = customer_stacks(project_dir)
+    names = list(stacks) if stacks else known
     if not names:
         raise UserError(f"no customer stack files in {project_dir / 'stacks'}")
+    _check_names(names, known, project_dir)
+    for what, reports in (("health", health), ("drift", drift)):
+        strays = sorted(set(reports) - set(names))
+        if strays:
+            raise UserError(f"--{what}: a report of stack {', '.join(map(repr, strays))}, which is not in this report "
+                            f"(customers: {', '.join(names)}); allowed: reports of these stacks only (or add the stack "
+                            "with --stack)")
     rows = [customer_row(s, project_dir, health.get(s), drift.get(s)) for s in names]
     return {"columns": columns(), "customers": sorted(rows, key=lambda r: r["customer"])}

@@ -8,10 +8,15 @@ its details section in the same file. Works offline, as a CI artifact or as a Gi
 from __future__ import annotations
 
 from collections.abc import Mapping
-from html import escape
 from typing import Any
+from urllib.parse import quote
 
+from mssp import escape as untrusted
 from mssp.report.fleet import ACTIVITY, COUNT_KEYS
+
+# Every text from config, the plan and the health and drift reports (Azure's and Log Analytics' messages
+# included) is escaped for its context by mssp.escape: `escape` for HTML, `untrusted.md`/`md_code` for Markdown.
+escape = untrusted.html
 
 LABELS: Mapping[str, str] = {"forwarding": "forwarding", "silent": "silent", "notInInventory": "not in inventory",
                              "excluded": "excluded", "skipped": "skipped"}
@@ -149,30 +154,39 @@ def _details_html(c: Mapping[str, Any]) -> str:
 
 
 def render_markdown(data: Mapping[str, Any], title: str = "mssp-sentinel fleet coverage") -> str:
+    md, code = untrusted.md, untrusted.md_code
     cols = data["columns"]
-    lines = [f"# {title}", "", "Counts per customer and resource type: " + ", ".join(LABELS.values()) + ".", "",
-             "| customer | forwarding | silent | logs stored in | " + " | ".join(short_type(c) for c in cols) + " |",
+    lines = [f"# {md(title)}", "", "Counts per customer and resource type: " + ", ".join(LABELS.values()) + ".", "",
+             "| customer | forwarding | silent | logs stored in | " + " | ".join(md(short_type(c)) for c in cols) + " |",
              "|---" * (4 + len(cols)) + "|"]
     for cust in data["customers"]:
         cells = []
         for c in cols:
             counts = cust["cells"].get(c) or dict.fromkeys(COUNT_KEYS, 0)
             cells.append(", ".join(f"{counts[k]} {LABELS[k]}" for k in COUNT_KEYS if counts[k]) or "-")
-        lines.append(f"| [{cust['displayName']}](#customer-{cust['customer']}) | {cust['totals']['forwarding']} | "
-                     f"{cust['totals']['silent']} | {topology_text(cust)} | " + " | ".join(cells) + " |")
+        lines.append(f"| [{md(cust['displayName'])}](#{_anchor(cust['customer'])}) | {cust['totals']['forwarding']} | "
+                     f"{cust['totals']['silent']} | {md(topology_text(cust))} | " + " | ".join(cells) + " |")
     for c in data["customers"]:
-        lines += ["", f'<a id="customer-{c["customer"]}"></a>', "", f"## {c['displayName']} (`{c['customer']}`)", "",
-                  f"- stack: `{c['stack']}`",
-                  f"- access model: {c['accessModel']}" + (f" ({c['lighthouseMode']} mode)" if c["lighthouseMode"] else ""),
-                  f"- logs stored in: {topology_text(c)}: `{c['topology']['workspaceResourceId']}`"]
+        mode = f" ({md(c['lighthouseMode'])} mode)" if c["lighthouseMode"] else ""
+        lines += ["", f'<a id="{escape(_anchor(c["customer"]))}"></a>', "",
+                  f"## {md(c['displayName'])} ({code(c['customer'])})", "",
+                  f"- stack: {code(c['stack'])}",
+                  f"- access model: {md(c['accessModel'])}{mode}",
+                  f"- logs stored in: {md(topology_text(c))}: {code(c['topology']['workspaceResourceId'])}"]
         topo_auths = c["topology"]["workspaceAuthorizations"]
         if topo_auths:
             lines.append("- SOC roles on the customer workspace:")
-            lines += [f"  - {a['principal']} (`{a['principalId']}`): **{a['role']}**" for a in topo_auths]
+            lines += [f"  - {md(a['principal'])} ({code(a['principalId'])}): **{md(a['role'])}**" for a in topo_auths]
         lines.append("- subscriptions:")
-        lines += [f"  - `{s['id']}` {s['displayName']}: Activity log {s['activityLog']}" for s in c["subscriptions"]]
+        lines += [f"  - {code(s['id'])} {md(s['displayName'])}: Activity log {md(s['activityLog'])}"
+                  for s in c["subscriptions"]]
         lines.append("- authorizations:" if c["authorizations"] else "- authorizations: none (direct access model)")
-        lines += [f"  - {a['principal']} (`{a['principalId']}`): **{a['role']}**, {a['kind']}" for a in c["authorizations"]]
-        lines += [f"- last health check: {_status_line('health', c['health'])}",
-                  f"- last drift check: {_status_line('drift', c['drift'])}"]
+        lines += [f"  - {md(a['principal'])} ({code(a['principalId'])}): **{md(a['role'])}**, {md(a['kind'])}"
+                  for a in c["authorizations"]]
+        lines += [f"- last health check: {md(_status_line('health', c['health']))}",
+                  f"- last drift check: {md(_status_line('drift', c['drift']))}"]
     return "\n".join(lines) + "\n"
+
+
+def _anchor(customer: str) -> str:
+    return "customer-" + quote(untrusted.clean(customer), safe="")

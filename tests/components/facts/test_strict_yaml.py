@@ -56,9 +56,12 @@ def test_merge_keys_quoted_keys_and_anchors_still_work() -> None:
     assert strict_yaml.loads("") is None
 
 
-def test_recursive_aliases_and_alias_bombs_visit_each_node_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    doc = strict_yaml.loads("a: &x [*x]\n")
-    assert doc["a"][0] is doc["a"]
+def test_recursive_aliases_and_alias_bombs_are_refused_before_anything_is_built(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A recursive alias built a self-containing list that every later json.dumps failed on (issue #23).
+    with pytest.raises(strict_yaml.DocumentError, match=r"line 1: recursive alias \*x"):
+        strict_yaml.loads("a: &x [*x]\n")
+    with pytest.raises(strict_yaml.DocumentError, match="recursive alias"):
+        strict_yaml.loads("a: &m {b: {c: *m}}\n")
     calls = 0
     check = strict_yaml._check
 
@@ -70,8 +73,11 @@ def test_recursive_aliases_and_alias_bombs_visit_each_node_once(monkeypatch: pyt
     monkeypatch.setattr(strict_yaml, "_check", counting)
     bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
         f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join([f'*{chr(97 + i)}'] * 9)}]\n" for i in range(8))
-    strict_yaml.loads(bomb)  # 9**9 leaves if walked as a tree
-    assert calls < 200
+    with pytest.raises(strict_yaml.DocumentError, match="alias bomb"):
+        strict_yaml.loads(bomb)  # 9**9 leaves if expanded
+    assert calls == 0  # refused from the event stream, before the node graph is checked or constructed
+    # Aliases that stay within the limit still read as YAML says.
+    assert strict_yaml.loads("a: &x {k: 1}\nb: *x\n") == {"a": {"k": 1}, "b": {"k": 1}}
 
 
 def test_yaml_errors_name_the_file(tmp_path) -> None:

@@ -1,0 +1,217 @@
+"""Hostile and huge input to every command (issue #23): alias bombs, recursive aliases, deep nesting, huge files,
+conflict markers, symbolic links. Each is refused with the documented exit code and a message naming the file,
+within bounded memory: the memory-sensitive cases run in a subprocess under RLIMIT_AS (a limit, not a timing)."""
+
+from __future__ import annotations
+
+import json
+import resource
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import PROJECT_DIR
+
+from components.facts import documents
+
+# Far below what expanding a 9**9-leaf alias bomb needs (many GiB), well above what a plan needs (about 400 MiB
+# of address space): a command that expands the bomb dies with MemoryError (exit 70) or is killed.
+MEMORY_LIMIT = 1536 * 1024 * 1024
+CPU_SECONDS = 120
+
+
+def _limited() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+    resource.setrlimit(resource.RLIMIT_CPU, (CPU_SECONDS, CPU_SECONDS))
+
+
+def run_limited(argv: list[str]) -> subprocess.CompletedProcess[str]:
+    """`python -m mssp ARGV` in a subprocess with an address-space and CPU-time limit."""
+    return subprocess.run([sys.executable, "-m", "mssp", *argv], cwd=PROJECT_DIR, capture_output=True, text=True,
+                          preexec_fn=_limited, timeout=600, check=False)
+
+
+def bomb(levels: int = 9, indent: str = "    ") -> str:
+    """Billion laughs: each anchor is a list of nine aliases of the previous one (9**levels leaves)."""
+    lines = [f"{indent}a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    lines += [f"{indent}a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, levels)]
+    return "\n".join(lines) + "\n"
+
+
+def _contoso_with(extra: str, where: str = "config:\n") -> str:
+    text = (PROJECT_DIR / "stacks" / "Pulumi.contoso.yaml").read_text()
+    assert where in text
+    return text.replace(where, where + extra, 1)
+
+
+def project_with(tmp_path: Path, contoso: str | None = None, inventory: str | None = None) -> Path:
+    """Pulumi.yaml and a copy of stacks/ in tmp_path, with contoso's stack file or inventory replaced."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    shutil.copy(PROJECT_DIR / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    shutil.copytree(PROJECT_DIR / "stacks", tmp_path / "stacks")
+    if contoso is not None:
+        (tmp_path / "stacks" / "Pulumi.contoso.yaml").write_text(contoso)
+    if inventory is not None:
+        (tmp_path / "stacks" / "inventories" / "contoso.yaml").write_text(inventory)
+    return tmp_path
+
+
+def _assert_refused(proc: subprocess.CompletedProcess[str], code: int, *needles: str) -> None:
+    assert proc.returncode == code, (proc.returncode, proc.stderr[-3000:])
+    assert "Traceback" not in proc.stderr and "This is a bug" not in proc.stderr, proc.stderr[-3000:]
+    for needle in needles:
+        assert needle in proc.stderr, (needle, proc.stderr[-3000:])
+    assert len(proc.stderr) < 20_000
+
+
+# --- alias bombs: every command that reads stack files ---------------------------------------------------
+
+# Another provider's namespace (the JSON conversion of config values expanded it until killed), the project's
+# own section, and a key the project does not know.
+BOMB_PLACES = {
+    "azure-native:tags": ("config:\n", "  azure-native:tags:\n" + bomb()),
+    "customer section": ("    displayName: Contoso Ltd\n", "    extra:\n" + bomb(indent="      ")),
+    "unknown project key": ("config:\n", "  mssp-sentinel:junk:\n" + bomb()),
+}
+
+
+@pytest.mark.parametrize("place", sorted(BOMB_PLACES))
+def test_plan_refuses_an_alias_bomb_anywhere_in_a_stack_file_within_bounded_memory(tmp_path: Path, place: str) -> None:
+    where, extra = BOMB_PLACES[place]
+    path = tmp_path / "Pulumi.contoso.yaml"
+    path.write_text(_contoso_with(extra, where))
+    out = tmp_path / "plan.json"
+    proc = run_limited(["plan", "contoso", "--config", str(path), "--json", str(out)])
+    _assert_refused(proc, 2, str(path), "alias bomb", "docs/input-limits.md")
+    assert not out.exists()  # nothing written
+
+
+@pytest.mark.parametrize("argv", [
+    ["discover", "contoso"], ["drift", "contoso", "--settings"], ["health", "contoso"], ["offboard", "contoso"],
+    ["report", "--out", "{tmp}/report"], ["template", "contoso", "--out", "{tmp}/template"],
+])
+def test_every_command_that_reads_stack_files_refuses_an_alias_bomb(tmp_path: Path, argv: list[str]) -> None:
+    project = project_with(tmp_path / "p", contoso=_contoso_with("  azure-native:tags:\n" + bomb()))
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+    if argv[0] == "template":  # template reads the project's own stacks/; give it the file
+        argv += ["--config", str(project / "stacks" / "Pulumi.contoso.yaml")]
+    else:
+        argv += ["--project-dir", str(project)]
+    proc = run_limited(argv)
+    _assert_refused(proc, 2, "Pulumi.contoso.yaml", "alias bomb")
+    assert not (tmp_path / "report").exists() and not (tmp_path / "template").exists()
+
+
+def test_an_alias_bomb_in_an_inventory_is_refused(tmp_path: Path) -> None:
+    project = project_with(tmp_path, inventory="resources: []\nx:\n" + bomb(indent="  "))
+    proc = run_limited(["health", "contoso", "--project-dir", str(project)])
+    _assert_refused(proc, 2, "inventories/contoso.yaml", "alias bomb")
+
+
+# --- recursive aliases, deep nesting, huge files ---------------------------------------------------------
+
+@pytest.mark.parametrize(("extra", "needle"), [
+    ("  azure-native:tags: &r {self: *r}\n", "recursive alias *r"),
+    ("  azure-native:tags: &r [x, *r]\n", "recursive alias *r"),
+    ("  azure-native:tags: " + "[" * 100_000 + "]" * 100_000 + "\n", "nested more than"),  # libyaml segfaulted
+    ("  azure-native:tags:\n" + "".join("  " * (i + 2) + f"k{i}:\n" for i in range(300)) + "      v: 1\n",
+     "nested more than"),
+])
+def test_recursive_aliases_and_deep_yaml_are_clean_errors(tmp_path: Path, extra: str, needle: str) -> None:
+    path = tmp_path / "Pulumi.contoso.yaml"
+    path.write_text(_contoso_with(extra))
+    proc = run_limited(["plan", "contoso", "--config", str(path)])
+    _assert_refused(proc, 2, str(path), needle)
+
+
+def _deep_json(levels: int) -> str:
+    return "[" * levels + "]" * levels
+
+
+def test_deep_json_is_a_clean_error_in_diff_drift_and_report(tmp_path: Path) -> None:
+    deep = tmp_path / "deep.json"
+    deep.write_text('{"stack": "contoso", "resources": ' + _deep_json(50_000) + ', "policies": []}')
+    manifest = tmp_path / "m.json"
+    manifest.write_text('{"stack": "contoso", "resources": [], "policies": [], "outputs": ' + "{\"a\":" * 200
+                        + "1" + "}" * 200 + "}")
+    for argv, code in (
+        (["diff", str(deep), str(deep)], 2),
+        (["diff", str(manifest), str(manifest)], 2),
+        (["drift", "contoso", "--from-json", str(deep)], 1),
+        (["report", "--out", str(tmp_path / "r"), "--health", str(deep)], 2),
+    ):
+        proc = run_limited(argv)
+        _assert_refused(proc, code, "nested more than")
+        assert str(deep) in proc.stderr or str(manifest) in proc.stderr
+
+
+def _sparse(path: Path, size: int) -> Path:
+    with path.open("wb") as f:
+        f.truncate(size)
+    return path
+
+
+def test_huge_files_are_refused_before_they_are_read(tmp_path: Path, run_cli: Any) -> None:
+    stack = _sparse(tmp_path / "Pulumi.contoso.yaml", documents.MAX_YAML_BYTES + 1)
+    code, _, err = run_cli(["plan", "contoso", "--config", str(stack)])
+    assert code == 2 and str(stack) in err and "at most 16 MiB" in err
+    big = _sparse(tmp_path / "big.json", documents.MAX_JSON_BYTES + 1)
+    for argv, want in ((["diff", str(big), str(big)], 2), (["drift", "contoso", "--from-json", str(big)], 1),
+                       (["report", "--out", str(tmp_path / "r"), "--drift", str(big)], 2)):
+        code, _, err = run_cli(argv)
+        assert code == want and str(big) in err and "at most 64 MiB" in err, err
+        assert "Traceback" not in err
+    project = project_with(tmp_path / "p")
+    _sparse(project / "stacks" / "inventories" / "contoso.yaml", documents.MAX_YAML_BYTES + 1)
+    code, _, err = run_cli(["offboard", "contoso", "--project-dir", str(project)])
+    assert code == 2 and "inventories/contoso.yaml" in err and "at most 16 MiB" in err
+
+
+# --- conflict markers and symbolic links ---------------------------------------------------------------
+
+def test_git_conflict_markers_are_named_as_a_merge_conflict_on_their_line(tmp_path: Path, run_cli: Any) -> None:
+    text = (PROJECT_DIR / "stacks" / "Pulumi.contoso.yaml").read_text()
+    lines = text.splitlines(keepends=True)
+    at = next(i for i, line in enumerate(lines) if "displayName: Contoso Ltd" in line)
+    conflicted = "".join([*lines[:at], "<<<<<<< HEAD\n", lines[at], "=======\n",
+                          "    displayName: Contoso Limited\n", ">>>>>>> feature\n", *lines[at + 1:]])
+    path = tmp_path / "Pulumi.contoso.yaml"
+    path.write_text(conflicted)
+    code, _, err = run_cli(["plan", "contoso", "--config", str(path)])
+    assert code == 2 and f"line {at + 1}" in err and "merge conflict" in err, err
+    # The same in an inventory, and in a JSON document.
+    project = project_with(tmp_path / "p", inventory="resources: []\n=======\n")
+    code, _, err = run_cli(["health", "contoso", "--project-dir", str(project)])
+    assert code == 2 and "merge conflict" in err and "line 2" in err, err
+    manifest = tmp_path / "m.json"
+    manifest.write_text('{"stack": "contoso",\n>>>>>>> theirs\n"resources": []}')
+    code, _, err = run_cli(["diff", str(manifest), str(manifest)])
+    assert code == 2 and "merge conflict" in err and "line 2" in err, err
+
+
+def test_a_symlinked_inventory_is_named_as_a_link_to_its_target(tmp_path: Path, run_cli: Any) -> None:
+    project = project_with(tmp_path)
+    inventory = project / "stacks" / "inventories" / "contoso.yaml"
+    inventory.unlink()
+    inventory.symlink_to(project / "stacks" / "inventories" / "gone.yaml")
+    code, _, err = run_cli(["health", "contoso", "--project-dir", str(project)])
+    assert code == 2 and "contoso.yaml is a symbolic link to" in err and "gone.yaml" in err, err
+    # A link to a file that exists is refused the same way (data by construction), still naming the target.
+    (project / "stacks" / "inventories" / "gone.yaml").write_text("resources: []\n")
+    code, _, err = run_cli(["health", "contoso", "--project-dir", str(project)])
+    assert code == 2 and "contoso.yaml is a symbolic link to" in err and "gone.yaml" in err, err
+
+
+def test_documents_recognises_each_kind_it_names() -> None:
+    from mssp import documents as kinds
+
+    manifest = json.loads((PROJECT_DIR / "tests" / "fixtures" / "preview" / "clean.json").read_text())
+    assert kinds.kind_of(manifest) == "preview"
+    assert kinds.kind_of({"stack": "c", "resources": [], "policies": [], "outputs": {}}) == "manifest"
+    assert kinds.kind_of({"stack": "c", "status": "clean", "exitCode": 0, "summary": {}, "source": {}}) == "drift"
+    assert kinds.kind_of({"stack": "c", "status": "healthy", "exitCode": 0, "window": {}}) == "health"
+    assert kinds.kind_of({"resources": [{"id": "/subscriptions/x", "type": "t"}]}) == "inventory"
+    assert kinds.kind_of({"unknown": 1}) is None and kinds.kind_of([]) is None
