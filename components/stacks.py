@@ -131,7 +131,10 @@ def build_itsm_sync(loaded: LoadedStack, arm: azure_native.Provider, entra: azur
             workspace_provider=ws_provider,
         ),
     )
-    outputs: dict[str, Any] = {"itsmKind": p.itsm.kind, "itsmPlaybookId": sync.playbook_id}
+    # Where the ITSM credential may be sent (the endpoint's host and platform.itsm.allowedHosts): every plan diff
+    # shows a change here as an access change (mssp/plan/facts.py access_rows).
+    outputs: dict[str, Any] = {"itsmKind": p.itsm.kind, "itsmPlaybookId": sync.playbook_id,
+                               "itsmCredentialHosts": p.itsm.credential_hosts()}
     if sync.poller_id is not None:
         outputs["itsmPollerId"] = sync.poller_id
     return outputs

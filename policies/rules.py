@@ -646,11 +646,50 @@ def check_request_trigger_callers(res: ResourceView, ctx: PolicyContext) -> list
     ac = res.props.get("accessControl")
     if is_unknown(ac):
         return []
-    ranges = _list(_map(_map(ac).get("triggers")).get("allowedCallerIpAddresses"))
-    if ranges:
+    ranges = [_map(r).get("addressRange") for r in _list(_map(_map(ac).get("triggers")).get("allowedCallerIpAddresses"))]
+    if any(is_unknown(r) for r in ranges):
         return []
-    return [f"Request trigger {', '.join(requests)} accepts calls from any IP address: whoever holds the callback "
-            "URL can post alerts; set customer.splunk.allowedCallerIpRanges to the Splunk search heads' egress ranges"]
+    why = "accepts calls from any IP address" if not ranges else _ranges_too_wide([r for r in ranges])
+    if why is None:
+        return []
+    return [f"Request trigger {', '.join(requests)} {why}: whoever holds the callback URL can post alerts; set "
+            "customer.splunk.allowedCallerIpRanges to the Splunk search heads' egress ranges"]
+
+
+# Caller ranges wider than these count as "any address": a Splunk deployment's egress is a few addresses, and a
+# /16 of IPv4 (65,536 addresses) or a /32 of IPv6 (an ISP's whole allocation, RIPE-738) is already far beyond it.
+# The union is what counts, so 0.0.0.0/1 + 128.0.0.0/1, or many /17s, are as wide as 0.0.0.0/0.
+MAX_CALLER_PREFIX = {4: 16, 6: 32}
+_IPV4_MAPPED = __import__("ipaddress").ip_network("::ffff:0:0/96")  # RFC 4291 section 2.5.5.2
+
+
+def _ranges_too_wide(ranges: Sequence[Any]) -> str | None:
+    """Why a list of allowed caller ranges restricts nothing (None when it does restrict)."""
+    import ipaddress
+
+    networks: dict[int, list[Any]] = {4: [], 6: []}
+    for value in ranges:
+        text = value.strip() if isinstance(value, str) else ""
+        try:
+            if "-" in text:
+                first, last = (ipaddress.ip_address(p.strip()) for p in text.split("-", 1))
+                nets = list(ipaddress.summarize_address_range(first, last))  # type: ignore[arg-type]
+            else:
+                nets = [ipaddress.ip_network(text, strict=False)]
+        except (ValueError, TypeError):
+            return f"has an allowed caller range {value!r} that is not an IP range, so it restricts nothing"
+        for net in nets:
+            if net.version == 6 and net.subnet_of(_IPV4_MAPPED):  # ::ffff:a.b.c.d is an IPv4 caller
+                net = ipaddress.ip_network((int(net.network_address) & 0xFFFFFFFF, net.prefixlen - 96))
+            networks[net.version].append(net)
+    for version, nets in networks.items():
+        covered = sum(n.num_addresses for n in ipaddress.collapse_addresses(nets))  # type: ignore[arg-type]
+        bound = MAX_CALLER_PREFIX[version]
+        if covered > 2 ** ((32 if version == 4 else 128) - bound):
+            shown = ", ".join(str(n) for n in ipaddress.collapse_addresses(nets))  # type: ignore[arg-type]
+            return (f"allows callers from {shown}, wider than a /{bound} of IPv{version}, which is as good as any IP "
+                    "address")
+    return None
 
 
 def check_data_plane_scope(res: ResourceView, ctx: PolicyContext) -> list[str]:

@@ -195,6 +195,8 @@ def report_text(report: DiscoveryReport, ctx: StackContext, outcome: str) -> str
         ("Kept without verification", list(report.change.kept)),
         ("Excluded by config (kept in the inventory, never forwarded)", [(i, "") for i in report.excluded]),
         ("Ignored Resource Graph rows", list(report.ignored)),
+        ("Resource Graph rows whose columns disagree with their id (a broken or hostile answer: the id was used)",
+         list(report.flagged)),
     ]
     for title, entries in sections:
         if entries:

@@ -227,6 +227,11 @@ def access_rows(manifest: Mapping[str, Any]) -> list[AccessRow]:
             rname, rguid = custom
         rows.append(AccessRow(str(inputs.get("scope", "")), pid, pname, ptype, ident, rname, rguid,
                               via="role assignment", urn=str(r["urn"]), name=str(r.get("name", ""))))
+    # Hosts the ITSM credential (ServiceNow password, webhook secret) may be sent to: adding one is an access change.
+    hosts = (manifest.get("outputs") or {}).get("itsmCredentialHosts")
+    for host in hosts if isinstance(hosts, list) else []:
+        rows.append(AccessRow(f"https://{host}", "itsm-credential", "ITSM credential", "credential", "",
+                              "may be sent to this host", f"itsm-host:{str(host).lower()}", via="ITSM host allowlist"))
     for r in resources(manifest, APP_ROLE_ASSIGNMENT):
         inputs = r.get("inputs") or {}
         pid = str(inputs.get("principalObjectId"))

@@ -38,9 +38,12 @@ def _arm_child(parent_key: str, provider_path: str, name_key: str) -> Callable[[
 
 
 def _subscription_setting(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
-    # The subscription comes from the provider, which the mock does not see; the id says so.
+    # The subscription is the provider's (subscriptionDiagnosticsSettings_API.json: PUT
+    # /subscriptions/{subscriptionId}/providers/Microsoft.Insights/diagnosticSettings/{name}). Without it two
+    # subscriptions' settings of the same name got one id; the real engine's `up` then failed "already exists".
     name = args.inputs.get("name") or args.name
-    return {"id": f"/subscriptions/(from-provider)/providers/Microsoft.Insights/diagnosticSettings/{name}", "name": name}
+    return {"id": f"/subscriptions/{_provider_subscription(args)}/providers/Microsoft.Insights/diagnosticSettings/{name}",
+            "name": name}
 
 
 def _entra_application(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
