@@ -24,6 +24,7 @@ REGISTRATION_ASSIGNMENT = "azure-native:managedservices:RegistrationAssignment"
 ROLE_DEFINITION = "azure-native:authorization:RoleDefinition"
 ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
 TABLE = "azure-native:operationalinsights:Table"
+WORKSPACE = "azure-native:operationalinsights:Workspace"
 WORKFLOW = "azure-native:logic:Workflow"
 SQL_AUDIT_POLICY = "azure-native:sql:ServerBlobAuditingPolicy"
 GENERIC_RESOURCE = "azure-native:resources:Resource"  # azure-native's generic ARM resource
