@@ -936,8 +936,11 @@ def diff_stack(stack: str, base: Mapping[str, Any] | None, head: Mapping[str, An
     output_list = output_changes(base, head)
     if output_list:
         counts["outputs"] = len(output_list)
-    base_policies = _policies_of(base, context)
-    head_policies = [*_policies_of(head, context), *output_findings(base, head)]
+    from mssp.diff import topology
+
+    # Each side's customer topology (its own workspace, its residency) joins the platform context.
+    base_policies = _policies_of(base, topology.stack_context(context, base))
+    head_policies = [*_policies_of(head, topology.stack_context(context, head)), *output_findings(base, head)]
     before = {_policy_key(p) for p in base_policies}
     after = {_policy_key(p) for p in head_policies}
     inputs_by_urn = {r.get("urn"): r.get("inputs") or {}
@@ -949,6 +952,7 @@ def diff_stack(stack: str, base: Mapping[str, Any] | None, head: Mapping[str, An
     from mssp.plan import facts as plan_facts
 
     template_changes = exported_changes(base, head)
+    moves = topology.destination_moves(changes)
     changed = bool(changes) or bool(output_list) or bool(template_changes)
 
     access = plan_facts.access_changes(plan_facts.access_rows(base or {}), plan_facts.access_rows(head or {}))
@@ -963,6 +967,9 @@ def diff_stack(stack: str, base: Mapping[str, Any] | None, head: Mapping[str, An
         "outputChanges": output_list,
         # Lighthouse template mode: what the customer deploys changed, so the customer must deploy it again.
         "templateChanges": template_changes,
+        # Where the logs go (mssp/diff/topology.py): settings whose destination moves, a topology change.
+        "destinationMoves": moves,
+        "topologyChange": topology.topology_change(base, head, moves),
         "policies": [{**p, "new": _policy_key(p) not in before} for p in head_policies],
         "resolvedPolicies": [p for p in base_policies if _policy_key(p) not in after],
         "changeAdvisories": advisories,

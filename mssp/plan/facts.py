@@ -218,6 +218,11 @@ def access_rows(manifest: Mapping[str, Any]) -> list[AccessRow]:
     if isinstance(template, Mapping):
         for scope in template.get("scopes") or []:
             rows += _lighthouse_rows(manifest, str(scope), template_definition(template), "Lighthouse template")
+    # Customer topology in template mode: the workspace resource group's delegation, deployed by the customer too.
+    workspace = review(manifest).get("workspaceDelegationTemplate")
+    if isinstance(workspace, Mapping):
+        for scope in workspace.get("scopes") or []:
+            rows += _lighthouse_rows(manifest, str(scope), workspace.get("properties") or {}, "Lighthouse template")
     for r in resources(manifest, ROLE_ASSIGNMENT):
         inputs = r.get("inputs") or {}
         pid = str(inputs.get("principalId"))
