@@ -238,7 +238,10 @@ def fleet(text: str) -> dict[str, Any]:
                 "authorizations": [{"principal": text, "principalId": text, "role": text, "kind": text}],
                 "health": {"status": text, "hours": 24, "end": text, "silent": 0, "silentSubscriptions": 0,
                            "errors": [text]},
-                "drift": {"status": text, "summary": {text: 1}, "errors": [text]}}
+                "drift": {"status": text, "summary": {text: 1}, "errors": [text]},
+                # Where the logs are stored (mssp/report/fleet.py topology_of): config text too.
+                "topology": {"mode": text, "workspaceResourceId": text, "region": text, "allowedRegions": [text],
+                             "workspaceAuthorizations": [{"principal": text, "principalId": text, "role": text}]}}
     return {"columns": ["Microsoft.KeyVault/vaults"], "customers": [customer]}
 
 
