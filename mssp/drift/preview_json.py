@@ -411,7 +411,7 @@ def parse_property_path(path: str) -> list[str | int] | None:
         if ch == ".":
             i += 1
         elif ch == "[":
-            if i + 1 < n and path[i + 1] == '"':
+            if path.startswith('"', i + 1):
                 j, key = i + 2, []
                 while True:
                     if j >= n:
@@ -419,7 +419,7 @@ def parse_property_path(path: str) -> list[str | int] | None:
                     if path[j] == '"':
                         j += 1
                         break
-                    if path[j] == "\\" and j + 1 < n and path[j + 1] == '"':
+                    if path.startswith('\\"', j):  # an escaped quote
                         key.append('"')
                         j += 2
                     else:

@@ -124,3 +124,18 @@ def test_a_bad_maybe_corrupt_says_what_it_got(summary, got):
     else:
         with pytest.raises(pj.PreviewFormatError, match=rf"maybeCorrupt: must be true or false \(got {got}\)"):
             pj.parse(doc)
+
+
+# --- property paths: every edge of the quoted-key grammar returns None, never raises ------------------------
+
+@pytest.mark.parametrize("path", ['["a', '["a"', '["a\\', '["a\\"', '["a"x]', '["a"x', '[', '[1', '[x]', '["'])
+def test_a_path_cut_short_or_malformed_at_a_quoted_key_does_not_parse(path):
+    # Bug caught: an index one past the end of the path (a raised IndexError instead of "does not parse",
+    # which fails the whole drift report) or a quoted key without its closing bracket accepted.
+    assert pj.parse_property_path(path) is None
+
+
+@pytest.mark.parametrize("path,elements", [('["a\\"b"]', ['a"b']), ('x["a.b"].c', ["x", "a.b", "c"]),
+                                           ('["\\""]', ['"']), ("a[10]", ["a", 10])])
+def test_a_quoted_key_keeps_escaped_quotes_and_dots(path, elements):
+    assert pj.parse_property_path(path) == elements
