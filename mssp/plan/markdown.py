@@ -144,6 +144,8 @@ def _header(manifest: Mapping[str, Any], custom: list[Mapping[str, Any]], provid
     subs = rv.get("subscriptions") or {}
     if subs:
         lines.append("- subscriptions: " + ", ".join(f"{text(n)} ({code(i)})" for i, n in subs.items()))
+    if kind == "customer":
+        lines.append(log_storage_line(rv, outputs))
     mandatory = sum(1 for p in manifest.get("policies") or [] if p.get("level") == "mandatory")
     advisory = len(manifest.get("policies") or []) - mandatory
     lines.append(f"- resources: {len(custom)} (plus {len(providers)} explicit providers)")
@@ -151,6 +153,24 @@ def _header(manifest: Mapping[str, Any], custom: list[Mapping[str, Any]], provid
     lines += ["", *table(("resource type", "count"),
                          ([code(t), str(n)] for t, n in sorted(Counter(r["type"] for r in custom).items())))]
     return lines
+
+
+def log_storage_line(rv: Mapping[str, Any], outputs: Mapping[str, Any]) -> str:
+    """Where the customer's logs are stored (components.config.topology): topology, workspace, region, residency."""
+    # The workspace by name: its full id is written once, in the Forwarding section.
+    storage = outputs.get("logStorage")
+    if not isinstance(storage, Mapping):
+        return f"- logs stored in: the MSSP's central workspace {code(str(rv.get('workspaceId') or '?').rsplit('/', 1)[-1])}"
+    where = ("the customer's own workspace (customer topology)" if storage.get("topology") == "customer"
+             else "the MSSP's central workspace")
+    line = (f"- logs stored in: {where} {code(str(storage.get('workspaceResourceId') or '?').rsplit('/', 1)[-1])}, "
+            f"region **{text(storage.get('region'))}**")
+    allowed = storage.get("allowedRegions")
+    if isinstance(allowed, list):
+        line += f"; allowed regions: {', '.join(text(r) for r in allowed)}"
+    if storage.get("topology") == "customer":
+        line += f"; on offboarding: **{text(storage.get('onOffboard', 'retain'))}**"
+    return line
 
 
 def _access(manifest: Mapping[str, Any]) -> list[str]:

@@ -99,6 +99,17 @@ def _workspace_child(path: str, name_key: str) -> Callable[[pulumi.runtime.MockR
     return state
 
 
+def _resource_group(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
+    name = args.inputs.get("resourceGroupName") or args.name
+    return {"id": f"/subscriptions/{_provider_subscription(args)}/resourceGroups/{name}", "name": name}
+
+
+def _workspace(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
+    # customerId: the workspace GUID queries and agents use (Workspaces.json WorkspaceProperties.customerId); offline.
+    state = _rg_child("Microsoft.OperationalInsights/workspaces", "workspaceName")(args)
+    return state | {"customerId": offline_guid("workspace", state["id"].lower())}
+
+
 def _dcr_immutable_id(name: str) -> str:
     # Shaped like the REST example's "dcr-d2a09c11a66243009af059a655750000": "dcr-" + 32 hex digits.
     return "dcr-" + uuid.UUID(offline_guid("dcr", name)).hex
@@ -207,6 +218,11 @@ NEW_RESOURCE: Mapping[str, Callable[[pulumi.runtime.MockResourceArgs], dict[str,
     "azure-native:logic:Workflow": _workflow,
     "azure-native:resources:Resource": _generic_resource,
     "azure-native:securityinsights:AutomationRule": _automation_rule,
+    # A customer-mode customer's own workspace (components.workspace.sentinel): ARM ids in the provider's subscription.
+    "azure-native:resources:ResourceGroup": _resource_group,
+    "azure-native:operationalinsights:Workspace": _workspace,
+    "azure-native:securityinsights:SentinelOnboardingState": _workspace_child(
+        "providers/Microsoft.SecurityInsights/onboardingStates", "sentinelOnboardingStateName"),
 })
 
 def _get_resource(args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:

@@ -90,6 +90,10 @@ def config_principals(customer: Any) -> dict[str, dict[str, Any]]:
         for approver in (auth.just_in_time.approvers if auth.just_in_time else []):
             # Approvers are MSSP-tenant users or groups; Lighthouse does not say which.
             found.setdefault(approver.principal_id, {"displayName": approver.display_name, "type": "User or Group"})
+    # Customer topology: the SOC principals holding Sentinel roles on the customer's workspace.
+    for ws_auth in customer.workspace.authorizations:
+        found.setdefault(ws_auth.principal_id, {"displayName": ws_auth.display_name,
+                                                "type": _CONFIG_TYPE[ws_auth.principal_type]})
     return found
 
 
@@ -124,9 +128,14 @@ def review_section(loaded: Any, registrations: Sequence[Any], platform_registrat
             "workspaceId": outputs.get("workspaceResourceId", platform.workspace_id),
             "subscriptions": {s.id: s.display_name for s in customer.subscriptions},
         }
+        if customer.workspace.customer_mode:
+            # Customer topology (components.workspace.sentinel): the settings target the customer's own workspace.
+            section["workspaceId"] = customer.workspace.resource_id
         principals = config_principals(customer) | principals
         if lighthouse and customer.lighthouse.mode == "template":
             section["delegationTemplate"] = delegation_template(loaded, outputs)
+        if lighthouse and customer.lighthouse.mode == "template" and customer.workspace.customer_mode:
+            section["workspaceDelegationTemplate"] = workspace_delegation_template(loaded, outputs)
     section["principals"] = principals
     return _sorted(section)
 
@@ -151,6 +160,26 @@ def delegation_template(loaded: Any, platform_outputs: Mapping[str, Any]) -> dic
         "uiDefinition": create_ui_definition(loaded.customer, template),
         "parameterValues": {p: str(platform_outputs.get(outputs[p], f"(platform output {outputs[p]})"))
                             for p in principal_parameters(template)},
+    }
+
+
+def workspace_delegation_template(loaded: Any, platform_outputs: Mapping[str, Any]) -> dict[str, Any]:
+    """Customer topology in template mode: the workspace resource group's delegation, which the customer deploys
+    too (components.workspace.sentinel.workspace_definition_properties, the one source of its authorizations)."""
+    from components.workspace.sentinel import workspace_definition_properties
+
+    customer, platform = loaded.customer, loaded.platform
+    reader = platform.read_only_identity
+
+    def output(name: str) -> str:
+        return str(platform_outputs.get(name, f"(platform output {name})"))
+
+    return {
+        "scopes": [customer.workspace.resource_group_id],
+        "properties": workspace_definition_properties(
+            customer, platform.tenant_id, output("servicePrincipalObjectId"), platform.identity.display_name,
+            output("readOnlyServicePrincipalObjectId") if reader is not None else None,
+            reader.display_name if reader is not None else None),
     }
 
 
