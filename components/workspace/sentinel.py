@@ -166,3 +166,62 @@ class CustomerWorkspace(pulumi.ComponentResource):
         )
         self.workspace_id = self.workspace.id
         self.register_outputs({"workspaceId": self.workspace.id, "onboardingStateId": self.onboarding.id})
+
+
+# Template mode: what the customer deploys for the workspace (`mssp template`), one subscription-scope deployment
+# in the workspace's subscription: the resource group, the registration definition, and (nested, at the resource
+# group) its assignment, as Azure/Azure-Lighthouse-samples' resource-group delegation does. Shapes: ARM
+# subscriptionDeploymentTemplate 2018-05-01; Microsoft.Resources 2021-04-01 (resourceGroups, deployments);
+# Microsoft.ManagedServices 2022-10-01.
+RESOURCES_API = "2021-04-01"
+DEPLOYMENT_SCHEMA = "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#"
+
+
+def workspace_arm_template(customer: CustomerConfig, managing_tenant_id: str, mssp_principal_name: str,
+                           read_only_principal_name: str | None = None) -> dict[str, Any]:
+    """The workspace resource group and its delegation as one template; principal ids are parameters, as in the
+    subscriptions' template (components.lighthouse.template)."""
+    from components.lighthouse.template import (
+        MANAGED_SERVICES_API,
+        PRINCIPAL_PARAMETER,
+        READ_ONLY_PARAMETER,
+        TEMPLATE_SCHEMA,
+    )
+
+    ws = customer.workspace
+    assert ws.customer_mode and ws.subscription_id and ws.resource_group and ws.location
+    props = workspace_definition_properties(
+        customer, managing_tenant_id, f"[parameters('{PRINCIPAL_PARAMETER}')]", mssp_principal_name,
+        f"[parameters('{READ_ONLY_PARAMETER}')]" if read_only_principal_name else None, read_only_principal_name)
+    definition = naming.workspace_definition_guid(managing_tenant_id, customer.tenant_id, ws.subscription_id,
+                                                  ws.resource_group)
+    assignment = naming.workspace_assignment_guid(managing_tenant_id, customer.tenant_id, ws.subscription_id,
+                                                  ws.resource_group)
+    definition_id = f"[subscriptionResourceId('Microsoft.ManagedServices/registrationDefinitions', '{definition}')]"
+    parameters = {PRINCIPAL_PARAMETER: {"type": "string", "metadata": {
+        "description": "Object id of the MSSP's service principal in the MSSP tenant"}}}
+    if read_only_principal_name:
+        parameters[READ_ONLY_PARAMETER] = {"type": "string", "metadata": {
+            "description": "Object id of the MSSP's read-only service principal (previews, drift)"}}
+    return {
+        "$schema": TEMPLATE_SCHEMA,
+        "contentVersion": "1.0.0.0",
+        "metadata": {"description": f"The Microsoft Sentinel workspace resource group of {customer.display_name}, "
+                                    "delegated to the MSSP with Azure Lighthouse (mssp-sentinel)"},
+        "parameters": parameters,
+        "resources": [
+            {"type": "Microsoft.Resources/resourceGroups", "apiVersion": RESOURCES_API, "name": ws.resource_group,
+             "location": ws.location},
+            {"type": "Microsoft.ManagedServices/registrationDefinitions", "apiVersion": MANAGED_SERVICES_API,
+             "name": definition, "properties": props},
+            {"type": "Microsoft.Resources/deployments", "apiVersion": RESOURCES_API,
+             "name": "mssp-sentinel-workspace-delegation", "resourceGroup": ws.resource_group,
+             "dependsOn": [f"[subscriptionResourceId('Microsoft.Resources/resourceGroups', '{ws.resource_group}')]",
+                           definition_id],
+             "properties": {"mode": "Incremental", "template": {
+                 "$schema": DEPLOYMENT_SCHEMA, "contentVersion": "1.0.0.0",
+                 "resources": [{"type": "Microsoft.ManagedServices/registrationAssignments",
+                                "apiVersion": MANAGED_SERVICES_API, "name": assignment,
+                                "properties": {"registrationDefinitionId": definition_id}}]}}},
+        ],
+    }

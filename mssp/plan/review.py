@@ -18,10 +18,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-FEDERATED_CREDENTIAL = "azuread:index/applicationFederatedIdentityCredential:ApplicationFederatedIdentityCredential"
-APPLICATION = "azuread:index/application:Application"
-SERVICE_PRINCIPAL = "azuread:index/servicePrincipal:ServicePrincipal"
-CLIENT_SECRET = "azuread:index/applicationPassword:ApplicationPassword"
+from components.facts.pulumi_tokens import APP_FEDERATED_CREDENTIAL as FEDERATED_CREDENTIAL
+from components.facts.pulumi_tokens import APPLICATION, SERVICE_PRINCIPAL
+from components.facts.pulumi_tokens import APPLICATION_PASSWORD as CLIENT_SECRET
+
 _CONFIG_TYPE = {"group": "Group", "user": "User", "servicePrincipal": "ServicePrincipal"}
 
 
@@ -97,7 +97,6 @@ def config_principals(customer: Any) -> dict[str, dict[str, Any]]:
     return found
 
 
-SQL_AUDIT_POLICY = "azure-native:sql:ServerBlobAuditingPolicy"
 
 
 def review_section(loaded: Any, registrations: Sequence[Any], platform_registrations: Sequence[Any] = (),
@@ -164,23 +163,24 @@ def delegation_template(loaded: Any, platform_outputs: Mapping[str, Any]) -> dic
 
 
 def workspace_delegation_template(loaded: Any, platform_outputs: Mapping[str, Any]) -> dict[str, Any]:
-    """Customer topology in template mode: the workspace resource group's delegation, which the customer deploys
-    too (components.workspace.sentinel.workspace_definition_properties, the one source of its authorizations)."""
-    from components.workspace.sentinel import workspace_definition_properties
+    """Customer topology in template mode: the workspace resource group and its delegation, which the customer
+    deploys too, exactly as `mssp template` writes it (components.workspace.sentinel.workspace_arm_template), with
+    its authorizations' principal ids resolved to what the plan knows, for the access table and the guardrails."""
+    from components.lighthouse.template import PRINCIPAL_PARAMETER, READ_ONLY_PARAMETER
+    from components.workspace.sentinel import workspace_arm_template
 
     customer, platform = loaded.customer, loaded.platform
     reader = platform.read_only_identity
-
-    def output(name: str) -> str:
-        return str(platform_outputs.get(name, f"(platform output {name})"))
-
-    return {
-        "scopes": [customer.workspace.resource_group_id],
-        "properties": workspace_definition_properties(
-            customer, platform.tenant_id, output("servicePrincipalObjectId"), platform.identity.display_name,
-            output("readOnlyServicePrincipalObjectId") if reader is not None else None,
-            reader.display_name if reader is not None else None),
-    }
+    template = workspace_arm_template(customer, platform.tenant_id, platform.identity.display_name,
+                                      reader.display_name if reader is not None else None)
+    outputs = {PRINCIPAL_PARAMETER: "servicePrincipalObjectId", READ_ONLY_PARAMETER: "readOnlyServicePrincipalObjectId"}
+    values = {p: str(platform_outputs.get(o, f"(platform output {o})")) for p, o in outputs.items()}
+    props = next(r["properties"] for r in template["resources"]
+                 if r["type"] == "Microsoft.ManagedServices/registrationDefinitions")
+    resolved = {**props, "authorizations": [
+        {**a, "principalId": next((values[p] for p in values if a["principalId"] == f"[parameters('{p}')]"),
+                                  a["principalId"])} for a in props["authorizations"]]}
+    return {"scopes": [customer.workspace.resource_group_id], "template": template, "properties": resolved}
 
 
 def _sorted(value: Any) -> Any:

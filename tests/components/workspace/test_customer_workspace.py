@@ -197,3 +197,35 @@ def test_allowed_soc_roles_are_listed_in_the_docs():
     text = (PROJECT_DIR / "docs" / "topologies.md").read_text()
     for role in WORKSPACE_SOC_ROLES:
         assert role.name in text, role.name
+
+
+def test_template_mode_exports_the_workspace_group_and_delegation_the_plan_reviews(run_cli, stack_doc, write_stack,
+                                                                                   tmp_path):
+    doc = stack_doc("northwind")
+    customer(doc)["lighthouse"]["mode"] = "template"
+    path = write_stack(doc, "northwind")
+    deploy_id, reader_id = "6a256914-6252-544b-99f2-98195e83b59f", "8bf04397-2c0a-52f6-b11b-c1b1756bd5ee"
+    code, _out, err = run_cli(["template", "northwind", "--config", str(path), "--out", str(tmp_path / "t"),
+                               "--mssp-principal-id", deploy_id, "--read-only-principal-id", reader_id])
+    assert code == 0, err
+    template = json.loads((tmp_path / "t" / "workspace-template.json").read_text())
+    params = json.loads((tmp_path / "t" / "workspace-parameters.json").read_text())["parameters"]
+    by_type = {r["type"]: r for r in template["resources"]}
+    ws = customer(doc)["workspace"]
+    assert by_type["Microsoft.Resources/resourceGroups"]["name"] == ws["resourceGroup"]
+    assert by_type["Microsoft.Resources/resourceGroups"]["location"] == ws["location"]
+    props = by_type["Microsoft.ManagedServices/registrationDefinitions"]["properties"]
+    assert errors(MANAGED_SERVICES, "#/definitions/RegistrationDefinitionProperties", props) == []
+    nested = by_type["Microsoft.Resources/deployments"]
+    assert nested["resourceGroup"] == ws["resourceGroup"]
+    [assignment] = nested["properties"]["template"]["resources"]
+    assert assignment["properties"]["registrationDefinitionId"].endswith(
+        f"'{by_type['Microsoft.ManagedServices/registrationDefinitions']['name']}')]")
+    # What the customer deploys is what the plan reviewed: the same authorizations once parameters are filled in.
+    filled = [{**a, "principalId": params[a["principalId"][len("[parameters('"):-len("')]")]]["value"]
+               if a["principalId"].startswith("[parameters(") else a["principalId"]} for a in props["authorizations"]]
+    m = build_manifest("northwind", PROJECT_DIR, path)
+    reviewed = m["review"]["workspaceDelegationTemplate"]["properties"]["authorizations"]
+    assert sorted(map(json.dumps, filled)) == sorted(map(json.dumps, reviewed))
+    assert {roles.BY_GUID[a["roleDefinitionId"]].name for a in filled if a["principalId"] == deploy_id} \
+        == DEPLOY_ROLES_ON_WORKSPACE
