@@ -483,7 +483,7 @@ def property_changes(step: Step, with_values: bool = True) -> tuple[PropertyChan
     """
     old_inputs = (step.old_state or {}).get("inputs") or {}
     old_outputs = (step.old_state or {}).get("outputs") or {}
-    new_inputs = (step.new_state or {}).get("inputs") if step.new_state else None
+    new_inputs = (step.new_state or {}).get("inputs")  # None: no new state (a delete), or no inputs in it
     secret_names = _secret_outputs(step.old_state, step.new_state)
     if step.detailed_diff:
         entries = [(p, d["kind"], d["inputDiff"]) for p, d in sorted(step.detailed_diff.items())]

@@ -139,3 +139,64 @@ def test_a_path_cut_short_or_malformed_at_a_quoted_key_does_not_parse(path):
                                            ('["\\""]', ['"']), ("a[10]", ["a", 10])])
 def test_a_quoted_key_keeps_escaped_quotes_and_dots(path, elements):
     assert pj.parse_property_path(path) == elements
+
+
+# --- both sides of every drift column --------------------------------------------------------------------
+
+WF = "urn:pulumi:contoso::mssp-sentinel::mssp:x:Y$azure-native:logic:Workflow::wf"
+ENDPOINT = "https://prod-01.westeurope.logic.azure.com/workflows/x?sig=abc123"
+
+
+def update(old_state: dict[str, Any] | None, new_state: dict[str, Any] | None, diff: dict[str, Any]) -> pj.Step:
+    raw = {"op": "update", "urn": WF, "oldState": old_state, "newState": new_state, "detailedDiff": diff}
+    (step,) = pj.parse({"steps": [raw], "changeSummary": {"update": 1}}).steps
+    return step
+
+
+@pytest.mark.parametrize("declared_on", ["oldState", "newState"])
+def test_a_secret_output_declared_on_either_side_is_blinded_on_both(declared_on):
+    # Bug caught: additionalSecretOutputs read from one state only, so the refreshed value (or the desired
+    # one) of a secret output, a Logic App URL with its SAS signature, shows in the drift report.
+    old = {"inputs": {}, "outputs": {"accessEndpoint": ENDPOINT}}
+    new = {"inputs": {"accessEndpoint": ENDPOINT + "&new=1"}}
+    states = {"oldState": old, "newState": new}
+    states[declared_on] = {**states[declared_on], "additionalSecretOutputs": ["accessEndpoint"]}
+    (change,) = pj.property_changes(update(states["oldState"], states["newState"],
+                                           {"accessEndpoint": {"kind": "update", "inputDiff": False}}))
+    assert (change.current, change.desired) == (pj.SECRET, pj.SECRET)
+
+
+def test_current_comes_from_the_old_state_and_desired_from_the_new_inputs():
+    old = {"inputs": {"sku": "in-old"}, "outputs": {"sku": "out-old"}}
+    new = {"inputs": {"sku": "in-new"}, "outputs": {"sku": "out-new"}}
+    (output_diff,) = pj.property_changes(update(old, new, {"sku": {"kind": "update", "inputDiff": False}}))
+    assert (output_diff.current, output_diff.desired) == ("out-old", "in-new")
+    (input_diff,) = pj.property_changes(update(old, new, {"sku": {"kind": "update", "inputDiff": True}}))
+    assert (input_diff.current, input_diff.desired) == ("in-old", "in-new")
+    # Only on the other side of the old state: the fallback finds it.
+    (fallback,) = pj.property_changes(update({"inputs": {"sku": "in-old"}, "outputs": {}}, new,
+                                             {"sku": {"kind": "update", "inputDiff": False}}))
+    assert fallback.current == "in-old"
+
+
+def test_a_side_without_a_state_is_absent_not_empty():
+    (created,) = pj.property_changes(update(None, {"inputs": {"sku": "s"}}, {"sku": {"kind": "add", "inputDiff": True}}))
+    assert created.current is pj._MISSING and created.desired == "s"
+    assert created.as_dict() == {"path": "sku", "kind": "add", "desired": "s"}
+    (deleted,) = pj.property_changes(update({"outputs": {"sku": "s"}}, None, {"sku": {"kind": "delete", "inputDiff": False}}))
+    assert deleted.current == "s" and deleted.desired is pj._MISSING
+    assert deleted.as_dict() == {"path": "sku", "kind": "delete", "current": "s"}
+    (empty,) = pj.property_changes(update({"outputs": {"sku": "s"}}, {}, {"sku": {"kind": "delete", "inputDiff": False}}))
+    assert empty.desired is pj._MISSING
+
+
+def test_a_resource_drift_reports_every_field_under_its_documented_key():
+    doc = {"steps": [{"op": "refresh", "urn": WF}, {"op": "update", "urn": WF, "oldState": {"custom": True, "outputs": {}},
+                                                    "newState": {"custom": True, "inputs": {}}, "diffReasons": ["sku"]}],
+           "changeSummary": {"update": 1}}
+    (r,) = pj.classify(pj.parse(doc)).resources
+    assert r.as_dict() == {
+        "category": "changed", "operation": "update", "ops": ["refresh", "update"], "urn": WF,
+        "type": "azure-native:logic:Workflow", "name": "wf", "custom": True, "delegation": False, "refreshed": True,
+        "properties": [{"path": "sku", "kind": None}], "replaceReasons": [],
+    }
