@@ -200,3 +200,10 @@ def test_a_resource_drift_reports_every_field_under_its_documented_key():
         "type": "azure-native:logic:Workflow", "name": "wf", "custom": True, "delegation": False, "refreshed": True,
         "properties": [{"path": "sku", "kind": None}], "replaceReasons": [],
     }
+
+
+def test_without_values_a_change_names_its_path_and_kind_only():
+    step = update({"outputs": {"sku": "a"}}, {"inputs": {"sku": "b"}}, {"sku": {"kind": "update", "inputDiff": False}})
+    (change,) = pj.property_changes(step, with_values=False)
+    assert change.current is pj._MISSING and change.desired is pj._MISSING
+    assert change.as_dict() == {"path": "sku", "kind": "update"}
