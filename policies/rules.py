@@ -1066,7 +1066,8 @@ def check_table_dcr_replace(changes: Sequence[Change], ctx: PolicyContext) -> li
     return [
         (c.urn, f"plan will replace this {(c.kind or base_type(c.type)).rsplit(':', 1)[1]}{_because(c)}; data and "
          "ingestion through it are lost unless it is retained and re-pointed")
-        for c in _replace_or_delete(changes, frozenset({TABLE, DATA_COLLECTION_RULE}), frozenset({"replace"}))
+        # A customer-mode workspace too (components.workspace.sentinel): a replace starts a new, empty one.
+        for c in _replace_or_delete(changes, frozenset({TABLE, DATA_COLLECTION_RULE, WORKSPACE}), frozenset({"replace"}))
     ]
 
 

@@ -144,9 +144,23 @@ def build_runbook(manifest: Mapping[str, Any], platform_manifest: Mapping[str, A
         for r in (platform_manifest or {"resources": []})["resources"]
         if r["custom"] and not r["type"].startswith((PROVIDER_PREFIX, "pulumi:pulumi:"))
     ]
-    stays.append({"what": "logs already ingested into the MSSP workspace",
-                  "reason": "they stay until the workspace's retention removes them (deleting the customer's "
-                            "rows early needs a workspace purge, a separate decision)"})
+    storage = outputs.get("logStorage") if isinstance(outputs.get("logStorage"), Mapping) else {}
+    if storage.get("topology") == "customer":
+        # Customer topology (docs/topologies.md): the customer's own workspace, kept unless deleting it was decided.
+        if storage.get("onOffboard", "retain") == "retain":
+            # "what" and "reason" are rendered as this module's Markdown: config text goes through mssp.escape.
+            stays.append({"what": f"the customer's workspace {escape.md_code(storage.get('workspaceResourceId'))}, its "
+                                  "Microsoft Sentinel and its resource group, with every log in them",
+                          "reason": "retained on delete (customer.workspace.onOffboard: retain): Pulumi forgets them, "
+                                    "the customer keeps them; the MSSP's access ends with the delegation"})
+        else:
+            stays.append({"what": f"nothing of the customer's workspace {escape.md_code(storage.get('workspaceResourceId'))}",
+                          "reason": "deleted with its logs, as decided: " + escape.md(str(storage.get("deleteDecision") or "?"))
+                                    + " (Log Analytics keeps a deleted workspace recoverable for 14 days)"})
+    else:
+        stays.append({"what": "logs already ingested into the MSSP workspace",
+                      "reason": "they stay until the workspace's retention removes them (deleting the customer's "
+                                "rows early needs a workspace purge, a separate decision)"})
     template = outputs.get("accessModel") == "lighthouse" and outputs.get("lighthouseMode") == "template"
     consent = outputs.get("adminConsentUrl") or ""
     app_id = (parse_qs(urlsplit(consent).query).get("client_id") or [""])[0]
@@ -183,6 +197,10 @@ def build_runbook(manifest: Mapping[str, Any], platform_manifest: Mapping[str, A
             # `pulumi stack output applicationClientId` of the platform stack.
             "note": "application id as planned offline; the deployed value is the platform stack's output "
                     "applicationClientId"})
+    if storage.get("topology") == "customer":
+        steps.append({"step": "If the workspace is connected to the Microsoft Defender portal, disconnect it there "
+                              "(System > Settings > Microsoft Sentinel > Workspaces); no public API does this "
+                              "(docs/topologies.md)", "commands": []})
     if any(r["type"] == WORKFLOW for r in manifest["resources"]):
         steps.append({"step": "Remove the MSSP webhook alert action from your Splunk saved searches (its URL stops "
                               "working with the offboarding)", "commands": []})
