@@ -542,6 +542,8 @@ def _fleet_issues(stack: str, customer: CustomerConfig, inventory: list[Inventor
         subscription_ids=frozenset(s.lower() for s in customer.subscription_ids),
         resource_ids=frozenset(it.id.lower() for it in inventory),
         workflow_name=(customer.splunk_workflow_name or "").lower() or None,
+        display_name=fleet.display_key(customer.display_name),
+        subscription_names=frozenset(fleet.display_key(s.display_name) for s in customer.subscriptions) - {""},
     )
 
     def read_values(path: Path) -> Mapping[str, Any]:

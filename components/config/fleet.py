@@ -42,6 +42,10 @@ class FleetMember:
     subscription_ids: frozenset[str]
     resource_ids: frozenset[str]
     workflow_name: str | None
+    # Names the customer reads: a copied displayName would title one client's template instructions and
+    # plans with another client's name (compared case- and space-insensitively).
+    display_name: str = ""
+    subscription_names: frozenset[str] = frozenset()
 
 
 def _lower(value: Any) -> str:
@@ -138,9 +142,16 @@ def member_from_raw(stack: str, file: str, raw: Mapping[str, Any], project_dir: 
                 resources = frozenset(r.lower() for r in read_inventory(project_dir / inventory))
             except Exception:
                 resources = frozenset()
-        return FleetMember(stack, file, _lower(raw.get("tenantId", "")), subs, resources, workflow)
+        names = frozenset(display_key(s.get("displayName", "")) for s in raw.get("subscriptions") or [])
+        return FleetMember(stack, file, _lower(raw.get("tenantId", "")), subs, resources, workflow,
+                           display_key(raw.get("displayName", "")), names - {""})
     except (AttributeError, KeyError, TypeError):
         return None
+
+
+def display_key(value: Any) -> str:
+    """A display name as people compare them: case-insensitive, runs of whitespace as one space."""
+    return " ".join(str(value or "").split()).lower()
 
 
 def conflicts(me: FleetMember, others: Iterable[FleetMember]) -> list[tuple[str, str]]:
@@ -163,6 +174,13 @@ def conflicts(me: FleetMember, others: Iterable[FleetMember]) -> list[tuple[str,
             more = f" and {len(shared) - 1} more" if len(shared) > 1 else ""
             issues.append(("customer.forwarding.inventory", f"'{shared[0]}'{more} is also inventoried by stack "
                            f"'{other.stack}' ({both}); {why}; allowed: resources no other customer stack lists"))
+        named = "a customer would receive instructions and plans titled with another client's name"
+        if me.display_name and me.display_name == other.display_name:
+            issues.append(("customer.displayName", f"'{me.display_name}' is also the display name of stack "
+                           f"'{other.stack}' ({both}); {named}; allowed: this customer's own name"))
+        for name in sorted(me.subscription_names & other.subscription_names):
+            issues.append(("customer.subscriptions", f"subscription display name '{name}' is also used by stack "
+                           f"'{other.stack}' ({both}); {named}; allowed: this customer's own subscription names"))
         if me.workflow_name and me.workflow_name == other.workflow_name:
             issues.append(("customer.splunk.workflowName", f"'{me.workflow_name}' is also the Splunk webhook "
                            f"workflow of stack '{other.stack}' ({both}); {why}; allowed: a workflow name of its own"))

@@ -1147,8 +1147,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "AZURE_*, PULUMI_*, GITHUB_*/ACTIONS_* or *TOKEN*/*SECRET*/*KEY* variable) and an empty temporary HOME. "
         "With two git refs only the stacks the change can affect are planned (--all-stacks: every stack), "
         "plans come from the plan cache where they are there (--no-cache), the rest run in --jobs processes. "
-        "Exit codes: 0 compared; 1 --fail-on-mandatory and HEAD breaks a mandatory guardrail (or "
-        "--fail-on-guardrail-change and the guardrails changed); 2 a side cannot be read or planned.",
+        "Exit codes: 0 compared; 1 --fail-on-mandatory and HEAD breaks a mandatory guardrail; 2 a side cannot "
+        "be read or planned. With two git refs, a change to the guardrails themselves (policies/rules.py) is "
+        "reported in the report.",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("base", help="manifest file, directory of manifests, or git ref (planned in a temporary worktree)")
     p.add_argument("head", help="manifest file, directory of manifests, or git ref")

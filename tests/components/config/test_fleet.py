@@ -68,6 +68,11 @@ def test_a_copy_with_everything_changed_plans(tmp_path: Path, run_cli: Any) -> N
      "customer.subscriptions"),
     ("workflow", lambda c: c["splunk"].update(workflowName="LA-Splunk-Contoso"), "customer.splunk.workflowName"),
     ("name", lambda c: c.update(name="contoso"), "customer.name"),
+    # Bug: a copied displayName (or a subscription's) was accepted, so the customer's template instructions
+    # and plans carried another client's name, although the onboarding page said it is refused.
+    ("display name", lambda c: c.update(displayName="  contoso   LTD "), "customer.displayName"),
+    ("subscription display name", lambda c: c["subscriptions"][0].update(displayName="Contoso Production"),
+     "customer.subscriptions"),
 ])
 def test_one_shared_object_is_enough_to_refuse(tmp_path: Path, run_cli: Any, what: str,
                                                edit: Callable[[dict[str, Any]], None], key: str) -> None:
@@ -76,6 +81,8 @@ def test_one_shared_object_is_enough_to_refuse(tmp_path: Path, run_cli: Any, wha
     code, err = _plan(run_cli, tmp_path, doc)
     assert code == 2, what
     assert key in err and "Pulumi.northwind.yaml" in err
+    if what.endswith("display name"):
+        assert "another client's name" in err
     if what != "name":
         assert "stacks/Pulumi.contoso.yaml" in err
 
