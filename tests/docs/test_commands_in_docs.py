@@ -130,7 +130,7 @@ def test_every_concrete_example_parses(mention: Mention):
     try:
         PARSER.parse_args(argv)
     except SystemExit as exc:
-        assert exc.code == 0 and "--help" in argv or "-h" in argv, f"{mention.page}: `{mention.text}` does not parse"
+        assert exc.code == 0 and ("--help" in argv or "-h" in argv), f"{mention.page}: `{mention.text}` does not parse"
 
 
 # Examples that run offline and write only where they are told: run them, outputs moved to a temporary folder.
