@@ -126,6 +126,9 @@ def _main(argv: list[str] | None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser(argv[0] if argv and argv[0] in COMMAND_MODULES else None).parse_args(argv)
     try:
+        from mssp.output import check_outputs
+
+        check_outputs(args)  # an output path that is a file (or a folder) is a usage error, before any work
         return int(args.func(args))
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -640,8 +640,31 @@ def _shown_path(path: Path, project_dir: Path) -> str:
         return str(path)
 
 
+def known_stacks(project_dir: Path) -> list[str]:
+    """The stack names of project_dir/stacks/Pulumi.*.yaml."""
+    return sorted(p.name[len("Pulumi."):-len(".yaml")] for p in (project_dir / "stacks").glob("Pulumi.*.yaml"))
+
+
+def stack_name_problem(stack: str, project_dir: Path) -> str | None:
+    """Why `stack` names no stack file of the project (a path given for a name, an unknown name), listing the
+    known stacks; None when stacks/Pulumi.<stack>.yaml exists."""
+    known = ", ".join(known_stacks(project_dir)) or "none"
+    shown_name = strict_yaml.shown(stack)
+    if "/" in stack or "\\" in stack or stack.endswith((".yaml", ".yml")):
+        name = Path(stack).name.removeprefix("Pulumi.").removesuffix(".yaml").removesuffix(".yml")
+        return (f"'{shown_name}' is a file path, but STACK is a stack name (e.g. '{strict_yaml.shown(name)}' for "
+                f"stacks/Pulumi.{strict_yaml.shown(name)}.yaml); stacks: {known} (allowed: one of these; a stack file "
+                "elsewhere: --config FILE where the command has it)")
+    if not file_exists(stack_file(project_dir, stack)):
+        return f"no stack file stacks/Pulumi.{shown_name}.yaml; stacks: {known} (allowed: one of these)"
+    return None
+
+
 def load_stack(stack: str, project_dir: Path, *, require_inventory: bool = True) -> LoadedStack:
-    """Load and validate stacks/Pulumi.<stack>.yaml."""
+    """Load and validate stacks/Pulumi.<stack>.yaml (an unknown name is refused listing the known stacks)."""
+    problem = stack_name_problem(stack, project_dir)
+    if problem is not None:
+        raise ConfigError([("STACK", problem)])
     return load_stack_file(stack_file(project_dir, stack), project_dir, stack, require_inventory=require_inventory)
 
 

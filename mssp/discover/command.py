@@ -104,7 +104,11 @@ def arm_client(customer: CustomerConfig | None) -> AzureRestClient:
     from mssp.azure.rest import AzureRestClient, default_token_provider
 
     tenant = customer.tenant_id if customer is not None and customer.access_model == "direct" else None
-    endpoint = os.environ.get(ENDPOINT_ENV, arm_api.ARM_ENDPOINT).rstrip("/")
+    from mssp.azure.endpoints import checked_endpoint
+
+    endpoint = arm_api.ARM_ENDPOINT.rstrip("/")
+    if os.environ.get(ENDPOINT_ENV):
+        endpoint = checked_endpoint(os.environ[ENDPOINT_ENV], f"${ENDPOINT_ENV}", arm_api.ARM_ENDPOINT)
     # ARM's token scope is its endpoint + "/.default" (https://management.usgovcloudapi.net/.default, ...).
     return AzureRestClient(default_token_provider(tenant, scope=f"{endpoint}/.default"), endpoint)
 

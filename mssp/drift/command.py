@@ -315,16 +315,11 @@ def _echo_stderr(stderr: str) -> None:
 
 
 def _check_stack_file(project_dir: Path, stack: str) -> None:
-    from components.facts.strict_yaml import shown
+    from components.config import stack_name_problem
 
-    path = project_dir / "stacks" / f"Pulumi.{stack}.yaml"
-    try:
-        present = path.is_file()
-    except OSError:  # e.g. ENAMETOOLONG: no such stack either way
-        present = False
-    if not present:
-        known = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in path.parent.glob("Pulumi.*.yaml"))
-        raise DriftError(f"no stack file {shown(str(path))}; known stacks: {', '.join(known) or 'none'} (allowed: one of these)")
+    problem = stack_name_problem(stack, project_dir)
+    if problem is not None:
+        raise DriftError(problem)
 
 
 def _config_customer_name(text: str) -> str | None:

@@ -235,13 +235,11 @@ def render_markdown(manifest: dict[str, Any]) -> str:
 
 
 def _check_stack_exists(stack: str) -> None:
-    from components.config import file_exists
-    from components.facts.strict_yaml import shown
+    from components.config import stack_name_problem
 
-    if not file_exists(PROJECT_DIR / "stacks" / f"Pulumi.{stack}.yaml"):
-        known = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in (PROJECT_DIR / "stacks").glob("Pulumi.*.yaml"))
-        raise UserError(f"no stack file stacks/Pulumi.{shown(stack)}.yaml; stacks: {', '.join(known)} "
-                        "(allowed: one of these, or --config FILE)")
+    problem = stack_name_problem(stack, PROJECT_DIR)
+    if problem is not None:
+        raise UserError(problem.replace("(allowed: one of these)", "(allowed: one of these, or --config FILE)"))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -288,7 +286,9 @@ def run_many(stacks: list[str], out_dir: Path, session: PlanSession) -> int:
     Exit 2 when any stack's configuration is invalid, else 1 when any breaks a mandatory guardrail.
     """
     from components.config import ConfigError
+    from mssp.output import check_out_dir
 
+    check_out_dir(out_dir, "--out-dir")
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -171,12 +171,13 @@ def customer_row(stack: str, project_dir: Path, health: Mapping[str, Any] | None
 
 def _check_names(names: Sequence[str], known: Sequence[str], project_dir: Path) -> None:
     """--stack names a customer stack of this project; else list the known ones."""
+    from components.config import stack_name_problem
     from components.facts.strict_yaml import shown
 
     for name in names:
         if name not in known:
-            stack_files = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in (project_dir / "stacks").glob("Pulumi.*.yaml"))
-            what = "is a platform stack, not a customer stack" if name in stack_files else f"has no stack file stacks/Pulumi.{shown(name)}.yaml"
+            problem = stack_name_problem(name, project_dir)
+            what = "is a platform stack, not a customer stack" if problem is None else problem.split(";")[0]
             raise UserError(f"--stack {shown(name)}: {what}; customer stacks: {', '.join(known) or 'none'} "
                             "(allowed: one of these)")
 

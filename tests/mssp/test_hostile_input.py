@@ -215,3 +215,89 @@ def test_documents_recognises_each_kind_it_names() -> None:
     assert kinds.kind_of({"stack": "c", "status": "healthy", "exitCode": 0, "window": {}}) == "health"
     assert kinds.kind_of({"resources": [{"id": "/subscriptions/x", "type": "t"}]}) == "inventory"
     assert kinds.kind_of({"unknown": 1}) is None and kinds.kind_of([]) is None
+
+
+# --- exit codes and transport (issue #23, class 4) -----------------------------------------------------
+
+@pytest.mark.parametrize("endpoint", [
+    "http://api.loganalytics.io", "http://127.0.0.1:9", "HTTP://api.loganalytics.io/", "ftp://api.loganalytics.io",
+    "api.loganalytics.io", "https://user:pw@api.loganalytics.io", "https://api.loganalytics.io/?x=1", "https://:9",
+])
+def test_health_refuses_any_endpoint_that_is_not_plain_https(run_cli: Any, monkeypatch: pytest.MonkeyPatch,
+                                                             endpoint: str) -> None:
+    # Bug: http:// switched azure-core's https check off and would have sent the bearer token in clear.
+    asked: list[str] = []
+    monkeypatch.setattr("azure.identity.DefaultAzureCredential", lambda **_: asked.append("token") or None)
+    code, _, err = run_cli(["health", "contoso", "--endpoint", endpoint])
+    assert code == 2 and "--endpoint" in err and "allowed: an https:// endpoint" in err, err
+    assert not asked  # refused before any credential is made
+    monkeypatch.setenv("MSSP_LOGANALYTICS_ENDPOINT", endpoint)
+    code, _, err = run_cli(["health", "contoso"])
+    assert code == 2 and "$MSSP_LOGANALYTICS_ENDPOINT" in err, err
+
+
+@pytest.mark.parametrize("argv", [["discover", "contoso"], ["offboard", "contoso", "--verify-only"]])
+def test_arm_endpoints_must_be_https_too(run_cli: Any, monkeypatch: pytest.MonkeyPatch, argv: list[str]) -> None:
+    monkeypatch.setenv("MSSP_ARM_ENDPOINT", "http://management.azure.com")
+    monkeypatch.setattr("mssp.azure.rest.default_token_provider", lambda *a, **k: pytest.fail("asked for a token"))
+    code, _, err = run_cli(argv)
+    assert code == 2 and "$MSSP_ARM_ENDPOINT" in err and "in clear" in err, err
+
+
+@pytest.mark.parametrize(("url", "timeout", "needle"), [
+    ("https://portal.azure.com/#@contoso.onmicrosoft.com/resource/subscriptions/x/resourceGroups/rg/providers/"
+     "Microsoft.Logic/workflows/wf/logicApp", "10", "Azure portal link"),
+    ("https://prod-01.westeurope.logic.azure.com/workflows/x/triggers/manual/paths/invoke?api-version=2016-10-01"
+     "&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0", "10", "no `sig` parameter"),
+    ("https://prod-01.westeurope.logic.azure.com/workflows/x/triggers/manual/paths/invoke?sig=", "10",
+     "no `sig` parameter"),
+    ("https://prod-01.westeurope.logic.azure.com/workflows/x/triggers/manual/paths/invoke#sig=abc", "10",
+     "no `sig` parameter"),
+    ("https://prod-01.westeurope.logic.azure.com/workflows/x/triggers/manual/paths/invoke?sig=abc", "0", "--timeout"),
+    ("https://prod-01.westeurope.logic.azure.com/workflows/x/triggers/manual/paths/invoke?sig=abc", "-5", "--timeout"),
+    ("https://prod-01.westeurope.logic.azure.com/workflows/x/triggers/manual/paths/invoke?sig=abc", "nan", "--timeout"),
+])
+def test_splunk_ping_usage_mistakes_exit_2_with_a_hint(run_cli: Any, monkeypatch: pytest.MonkeyPatch, url: str,
+                                                       timeout: str, needle: str) -> None:
+    import mssp.splunk.ping as ping
+
+    monkeypatch.setattr(ping, "post", lambda *a: pytest.fail("nothing may be sent"))
+    code, _, err = run_cli(["splunk-ping", "contoso", "--url", url, "--timeout", timeout])
+    assert code == 2 and needle in err and "allowed" in err, err
+    assert "could not reach" not in err and "sig=abc" not in err
+
+
+@pytest.mark.parametrize("argv", [
+    ["template", "contoso", "--out", "{file}"], ["report", "--out", "{file}"],
+    ["plan", "contoso", "fabrikam", "--out-dir", "{file}"], ["plan", "contoso", "--json", "{file}/x.json"],
+    ["plan", "contoso", "--markdown", "{dir}"], ["drift", "contoso", "--from-json", "{preview}", "--json", "{dir}"],
+    ["health", "contoso", "--markdown", "{file}/x.md"], ["offboard", "contoso", "--json", "{dir}"],
+    ["discover", "contoso", "--import-file", "{dir}"],
+])
+def test_an_output_path_of_the_wrong_kind_is_a_usage_error_before_any_work(run_cli: Any, tmp_path: Path,
+                                                                            argv: list[str]) -> None:
+    file = tmp_path / "a-file"
+    file.write_text("keep me\n")
+    folder = tmp_path / "a-folder"
+    folder.mkdir()
+    preview = PROJECT_DIR / "tests" / "fixtures" / "preview" / "clean.json"
+    argv = [a.format(file=file, dir=folder, preview=preview) for a in argv]
+    code, out, err = run_cli(argv)
+    assert code == 2, err
+    assert "is a file" in err or "is a folder" in err, err
+    assert file.read_text() == "keep me\n" and list(folder.iterdir()) == []
+    assert not out.strip()  # refused before the command printed anything
+
+
+@pytest.mark.parametrize("argv", [
+    ["discover", "{stack}"], ["health", "{stack}"], ["offboard", "{stack}"], ["report", "--stack", "{stack}"],
+    ["drift", "{stack}"], ["plan", "{stack}"], ["template", "{stack}", "--out", "/tmp/mssp-never"],
+])
+@pytest.mark.parametrize("stack", ["nosuch", "stacks/Pulumi.contoso.yaml", "Pulumi.contoso.yaml"])
+def test_an_unknown_stack_lists_the_known_ones_and_a_path_is_named_as_one(run_cli: Any, argv: list[str],
+                                                                          stack: str) -> None:
+    code, _, err = run_cli([a.format(stack=stack) for a in argv])
+    assert code == 2, err
+    assert "contoso" in err and "fabrikam" in err and "allowed: one of these" in err, err
+    if stack != "nosuch" and argv[0] != "report":
+        assert "is a file path, but STACK is a stack name" in err, err
