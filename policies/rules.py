@@ -92,6 +92,23 @@ APP_FLEXIBLE_FEDERATED_CREDENTIAL = (
     "azuread:index/applicationFlexibleFederatedIdentityCredential:ApplicationFlexibleFederatedIdentityCredential"
 )
 MANAGED_IDENTITY_FEDERATED_CREDENTIAL = "azure-native:managedidentity:FederatedIdentityCredential"
+ROLE_DEFINITION = "azure-native:authorization:RoleDefinition"
+# Everything that grants an Azure role outside Lighthouse: a role assignment, and PIM's assignment and
+# eligibility schedule requests (azure-native authorization RoleAssignmentScheduleRequest /
+# RoleEligibilityScheduleRequest: roleDefinitionId, principalId, scope, like a role assignment).
+ROLE_GRANT_TYPES = frozenset({
+    ROLE_ASSIGNMENT,
+    "azure-native:authorization:RoleAssignmentScheduleRequest",
+    "azure-native:authorization:RoleEligibilityScheduleRequest",
+})
+APP_ROLE_ASSIGNMENT = "azuread:index/appRoleAssignment:AppRoleAssignment"
+# Entra grants the reviewed table has no entry for at all: directory roles (e.g. Global Administrator) and
+# delegated permission grants (admin consent to scopes on behalf of every user).
+ENTRA_GRANT_TYPES_NEVER = frozenset({
+    "azuread:index/directoryRoleAssignment:DirectoryRoleAssignment",
+    "azuread:index/directoryRoleEligibilityScheduleRequest:DirectoryRoleEligibilityScheduleRequest",
+    "azuread:index/servicePrincipalDelegatedPermissionGrant:ServicePrincipalDelegatedPermissionGrant",
+})
 FEDERATED_CREDENTIAL_TYPES = frozenset({
     APP_FEDERATED_CREDENTIAL, APP_FLEXIBLE_FEDERATED_CREDENTIAL, MANAGED_IDENTITY_FEDERATED_CREDENTIAL,
 })
@@ -649,6 +666,127 @@ def check_federated_credentials(res: ResourceView, ctx: PolicyContext) -> list[s
     return out
 
 
+def _custom_role_guids(views: Sequence[ResourceView]) -> set[str]:
+    """GUIDs of the custom roles the plan itself defines (their own rule, custom-role-actions, checks them)."""
+    found: set[str] = set()
+    for v in views:
+        if base_type(v.type) != ROLE_DEFINITION:
+            continue
+        for key in ("roleDefinitionId", "name", "id"):
+            guid = _role_guid(_str(v.props.get(key)) or "")
+            if guid:
+                found.add(guid)
+    return found
+
+
+def _grant_problem(guid: str, kind: str | None, scope: str, custom: set[str], acknowledged_sql: bool) -> str | None:
+    """Why a role at a scope is not in the reviewed table (None when it is)."""
+    if kind is None:
+        return (f"scope {scope!r} is not a subscription, resource group or resource id (no '.', '..' or empty "
+                "segments); nothing may be assigned there")
+    allowed = roles.ASSIGNABLE.get(guid)
+    if allowed is not None:
+        if kind in allowed.scopes:
+            return None
+        if allowed.role is roles.SQL_SECURITY_MANAGER and kind == "subscription" and acknowledged_sql:
+            return None
+        extra = (" (subscription scope only with customer.forwarding.sqlAudit.acknowledgeSubscriptionScope written "
+                 "by a person)" if allowed.role is roles.SQL_SECURITY_MANAGER else "")
+        return (f"{allowed.role.name} is assigned at {kind} scope {scope}; the reviewed role table allows it only at "
+                f"{', '.join(sorted(allowed.scopes))}{extra} ({allowed.why})")
+    if guid in custom:
+        if kind == roles.WORKSPACE_SCOPE:
+            return None
+        return (f"a custom role the plan defines is assigned at {kind} scope {scope}; custom roles are assigned on the "
+                "MSSP workspace only")
+    role = roles.BY_GUID.get(guid)
+    shown = f"{role.name} ({guid})" if role else f"role {guid}"
+    return (f"{shown} at {kind} scope {scope} is not in the reviewed role table (components/facts/roles.py "
+            f"ASSIGNABLE); allowed roles: {', '.join(sorted(a.role.name for a in roles.ASSIGNABLE.values()))}")
+
+
+def check_role_assignments(
+    views: Sequence[ResourceView], outputs: Mapping[str, Any] | None, ctx: PolicyContext
+) -> list[Finding]:
+    """Every Azure role the plan grants outside Lighthouse is in the reviewed table (roles.ASSIGNABLE) at a scope
+    the table allows, or is a custom role the plan defines, on the workspace. Owner, Contributor, User Access
+    Administrator and anything else not listed are refused wherever they are assigned."""
+    custom = _custom_role_guids(views)
+    acknowledged_sql = bool(_str(_map(outputs).get("sqlAuditAcknowledgement")))
+    found: list[Finding] = []
+    for res in views:
+        if base_type(res.type) not in ROLE_GRANT_TYPES:
+            continue
+        rid, scope = res.props.get("roleDefinitionId"), res.props.get("scope")
+        if is_unknown(rid) or is_unknown(scope):
+            continue
+        where = f"role assignment {res.name!r}"
+        if not isinstance(rid, str) or not (guid := _role_guid(rid)):
+            found.append((res.urn, f"{where}: roleDefinitionId {rid!r} names no role definition"))
+            continue
+        if not isinstance(scope, str):
+            found.append((res.urn, f"{where}: scope {scope!r} is not a scope"))
+            continue
+        problem = _grant_problem(guid, roles.scope_kind(scope.strip()), scope, custom, acknowledged_sql)
+        if problem:
+            found.append((res.urn, f"{where}: {problem}"))
+    return found
+
+
+def _action_reads_logs(action: str) -> bool:
+    """Whether an action (wildcards included) covers an action that reads a workspace's logs."""
+    import fnmatch
+
+    pattern = action.lower()
+    return any(fnmatch.fnmatchcase(a.lower(), pattern) for a in roles.LOG_READ_ACTIONS)
+
+
+def check_custom_roles(res: ResourceView, ctx: PolicyContext) -> list[str]:
+    """A custom role the plan defines holds only reviewed actions (roles.CUSTOM_ROLE_ACTIONS), no DataActions,
+    and is assignable at resource-group scope or below."""
+    name = _str(res.props.get("roleName")) or res.name
+    out: list[str] = []
+    for i, perm in enumerate(_list(res.props.get("permissions"))):
+        perm = _map(perm)
+        for action in _list(perm.get("actions")):
+            if is_unknown(action):
+                continue
+            if not isinstance(action, str) or action.lower() not in roles.CUSTOM_ROLE_ACTIONS:
+                why = ("it reads the workspace's logs" if isinstance(action, str) and _action_reads_logs(action)
+                       else "it is not listed and justified")
+                out.append(f"custom role {name!r}: permissions[{i}].actions {action!r} is refused: {why} "
+                           "(components/facts/roles.py CUSTOM_ROLE_ACTIONS)")
+        for key in ("dataActions", "data_actions"):
+            for action in _list(perm.get(key)):
+                if not is_unknown(action):
+                    out.append(f"custom role {name!r}: permissions[{i}].dataActions {action!r} is refused: custom roles "
+                               "get no DataActions (data-plane access, e.g. reading logs or secrets)")
+    for scope in _list(res.props.get("assignableScopes")):
+        if is_unknown(scope) or not isinstance(scope, str):
+            continue
+        kind = roles.scope_kind(scope.strip())
+        if kind is None or kind in ("root", "managementGroup", "subscription"):
+            out.append(f"custom role {name!r}: assignableScopes {scope!r} is too broad; allowed: a resource group or "
+                       "a resource (the workspace's resource group)")
+    return out
+
+
+def check_app_role_assignments(res: ResourceView, ctx: PolicyContext) -> list[str]:
+    """Graph app roles (application permissions) only from the reviewed table (roles.GRAPH_APP_ROLES); no Entra
+    directory roles and no delegated permission grants at all."""
+    if base_type(res.type) in ENTRA_GRANT_TYPES_NEVER:
+        return [f"{res.name!r} ({base_type(res.type).rsplit(':', 1)[-1]}) grants Entra directory-wide access; the "
+                "reviewed tables allow none (components/facts/roles.py GRAPH_APP_ROLES lists the only Entra grants)"]
+    app_role = res.props.get("appRoleId")
+    if is_unknown(app_role):
+        return []
+    if isinstance(app_role, str) and app_role.strip().lower() in roles.GRAPH_APP_ROLES:
+        return []
+    allowed = ", ".join(f"{n} ({g})" for g, (n, _) in sorted(roles.GRAPH_APP_ROLES.items()))
+    return [f"app role assignment {res.name!r}: appRoleId {app_role!r} is not in the reviewed Graph app-role table "
+            f"(components/facts/roles.py GRAPH_APP_ROLES); allowed: {allowed}"]
+
+
 def _present(value: Any) -> bool:
     return value is not None and not is_unknown(value) and value != {} and value != ""
 
@@ -862,6 +1000,37 @@ RULES: tuple[Rule, ...] = (
         "security owners); give pull requests and drift the read-only identity.",
         resource_check=check_federated_credentials,
         types=FEDERATED_CREDENTIAL_TYPES,
+    ),
+    Rule(
+        name="role-assignment-allowlist",
+        level="mandatory",
+        kind="stack",
+        description="Azure roles granted outside Lighthouse (role assignments, PIM schedule requests) are in the "
+        "reviewed role table at a scope it allows, or are a custom role the plan defines, on the workspace.",
+        remediation="Use a role and scope from components/facts/roles.py ASSIGNABLE (a change there is reviewed by "
+        "the platform security owners); never Owner, Contributor or User Access Administrator.",
+        stack_check=check_role_assignments,
+    ),
+    Rule(
+        name="custom-role-actions",
+        level="mandatory",
+        kind="resource",
+        description="Custom roles hold only reviewed actions (no log queries, no wildcards), no DataActions, and "
+        "are assignable at a resource group or below.",
+        remediation="Keep custom roles to components/facts/roles.py CUSTOM_ROLE_ACTIONS; use a built-in role from "
+        "the reviewed table for anything else.",
+        resource_check=check_custom_roles,
+        types=frozenset({ROLE_DEFINITION}),
+    ),
+    Rule(
+        name="graph-app-role-allowlist",
+        level="mandatory",
+        kind="resource",
+        description="Microsoft Graph app-role assignments grant only reviewed app roles; no Entra directory role "
+        "or delegated permission grant is made.",
+        remediation="Grant only the app roles in components/facts/roles.py GRAPH_APP_ROLES.",
+        resource_check=check_app_role_assignments,
+        types=frozenset({APP_ROLE_ASSIGNMENT, *ENTRA_GRANT_TYPES_NEVER}),
     ),
     Rule(
         name="dcr-workspace-same-region",

@@ -70,6 +70,11 @@ def _https_url(value: str) -> str:
     return value.rstrip("/")
 
 
+# A ServiceNow choice value as the workflows send it: letters, digits, spaces and a few punctuation marks
+# (no quotes or `@`, which the Logic Apps expression language would read as code).
+CHOICE_VALUE = r"^[A-Za-z0-9][A-Za-z0-9 ()/_.,-]*$"
+
+
 class ServiceNowConfig(Model):
     """A ServiceNow instance reached through its Table API with basic authentication."""
 
@@ -82,13 +87,22 @@ class ServiceNowConfig(Model):
     # The field the MSSP's Sentinel->ServiceNow integration stores the Defender incident id in.
     correlation_field: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")] = "correlation_id"
     """Field where the MSSP's Sentinel-to-ServiceNow integration stores the Defender incident id."""
-    # Incident state "Closed" is 7 and "Closed/Resolved by Caller" a stock close code on the incident
-    # table. Source: Azure/Azure-Sentinel Solutions/Servicenow/Playbooks/ServiceNow-CreateAndUpdateIncident/
-    # azuredeploy.json (Update_Record_-_Incident_closed).
-    closed_state: Annotated[str, Field(min_length=1)] = "7"
+    # Incident state "Closed" is 7 on the stock incident table. Source: Azure/Azure-Sentinel
+    # Solutions/Servicenow/Playbooks/ServiceNow-CreateAndUpdateIncident/azuredeploy.json.
+    closed_state: Annotated[str, Field(min_length=1, max_length=40, pattern=CHOICE_VALUE)] = "7"
     """Value of `state` that closes a ticket (7 is Closed on the stock incident table)."""
-    close_code: Annotated[str, Field(min_length=1)] = "Closed/Resolved by Caller"
-    """Close code set when a redirected incident's ticket is closed."""
+    # "Duplicate": "Incident is a duplicate of an existing incident and should be closed", one of the
+    # incident resolution codes of current releases (Duplicate, Known error, No resolution provided,
+    # Resolved by caller, Resolved by change, Resolved by problem, Resolved by request, Solution provided,
+    # Workaround provided). Source: ServiceNow/ServiceNowDocs, release australia,
+    # markdown/it-service-management/service-operations-workspace/resolve-close-mim-sow.md and
+    # markdown/operational-technology/operational-technology-incident-management/resolve-and-close-ot-incident.md.
+    # The older "Closed/Resolved by Caller" (t_CreatingAUIAction.md) is legacy: newer instances may refuse it.
+    close_code: Annotated[str, Field(min_length=1, max_length=80, pattern=CHOICE_VALUE)] = "Duplicate"
+    """Close code (resolution code) set when a redirected incident's ticket is closed; it must be one of the
+    instance's incident close codes (current releases: Duplicate, Known error, No resolution provided,
+    Resolved by caller, Resolved by change, Resolved by problem, Resolved by request, Solution provided,
+    Workaround provided). A ticket ServiceNow does not close fails the workflow run with the reason."""
 
     @field_validator("instance_url")
     @classmethod

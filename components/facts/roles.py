@@ -186,3 +186,110 @@ def known_role_names() -> list[str]:
 def role_definition_id(scope_subscription_id: str, role: Role) -> str:
     """The full role definition id ARM role assignments take (Lighthouse takes the bare GUID)."""
     return f"/subscriptions/{scope_subscription_id}/providers/Microsoft.Authorization/roleDefinitions/{role.guid}"
+
+
+# --------------------------------------------------------------------------------------------------
+# Grants outside Lighthouse: the reviewed tables the mandatory guardrails allow (policies/rules.py
+# role-assignment-allowlist, custom-role-actions, graph-app-role-allowlist). Anything not listed here is
+# refused, whatever the code that planned it says; a change to this file is reviewed by the platform
+# security owners (.github/CODEOWNERS) and shown in `mssp diff`'s guardrail section.
+# --------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Assignable:
+    """A built-in role the program may assign with an ARM role assignment, where, and why."""
+
+    role: Role
+    scopes: frozenset[str]  # scope kinds (scope_kind): "subscription", "resourceGroup", "resource:<ns>/<type>"
+    why: str
+
+
+WORKSPACE_SCOPE = "resource:microsoft.operationalinsights/workspaces"
+DCR_SCOPE = "resource:microsoft.insights/datacollectionrules"
+KEY_VAULT_SECRET_SCOPE = "resource:microsoft.keyvault/vaults/secrets"
+SQL_SERVER_SCOPE = "resource:microsoft.sql/servers"
+
+ASSIGNABLE: Mapping[str, Assignable] = MappingProxyType({a.role.guid: a for a in (
+    Assignable(READER, frozenset({"subscription", "resourceGroup"}),
+               "the read-only identity: customer subscriptions (direct model) and the platform resource group"),
+    Assignable(MONITORING_CONTRIBUTOR, frozenset({"subscription"}),
+               "the deploy identity writes diagnostic settings in customer subscriptions (direct model)"),
+    # Subscription scope only with a person's acknowledgement in the stack file (customer.forwarding.sqlAudit).
+    Assignable(SQL_SECURITY_MANAGER, frozenset({"resourceGroup", SQL_SERVER_SCOPE}),
+               "the deploy identity enables auditing on the inventoried SQL servers (direct model)"),
+    Assignable(SENTINEL_AUTOMATION_CONTRIBUTOR, frozenset({"resourceGroup"}),
+               "Microsoft Sentinel's automation runs the ITSM playbook in the platform resource group"),
+    Assignable(SENTINEL_RESPONDER, frozenset({WORKSPACE_SCOPE}),
+               "the ITSM playbook reads and tags incidents in the MSSP workspace"),
+    Assignable(BY_NAME["key vault secrets user"], frozenset({KEY_VAULT_SECRET_SCOPE}),
+               "the ITSM workflows read their one credential secret, not the vault"),
+    Assignable(MONITORING_METRICS_PUBLISHER, frozenset({DCR_SCOPE}),
+               "a customer's Splunk webhook Logic App posts alerts through the Splunk data collection rule"),
+)})
+
+# Actions a custom role the program defines may hold, each with why (the two custom roles above). No
+# DataActions at all. Compared case-insensitively and exactly: a wildcard action is not listed, so it is refused.
+CUSTOM_ROLE_ACTIONS: Mapping[str, str] = MappingProxyType({
+    "microsoft.operationalinsights/workspaces/read": "enumerate the workspace (both custom roles)",
+    "microsoft.operationalinsights/workspaces/sharedkeys/action":
+        "use the workspace as a diagnostic-setting destination (manage-access.md custom-role example 2); "
+        "deploy identity only",
+    "microsoft.operationalinsights/workspaces/tables/read": "read table configuration (schema, retention), no rows",
+    "microsoft.securityinsights/alertrules/read": "read analytics rules' configuration (drift of the Splunk rule)",
+    "microsoft.securityinsights/automationrules/read": "read automation rules' configuration (drift of the ITSM rule)",
+})
+assert {a.lower() for a in DIAGNOSTIC_DESTINATION_ACTIONS + WORKSPACE_CONFIG_READER_ACTIONS} <= set(CUSTOM_ROLE_ACTIONS)
+
+# Actions that read a workspace's logs, to say why a custom-role action is refused (MicrosoftDocs azure-docs
+# articles/azure-monitor/logs/manage-access.md: `workspaces/query/*/read` and `workspaces/query/<table>/read`
+# read table rows; `workspaces/search/action` runs searches; `workspaces/analytics/query/action` runs queries).
+LOG_READ_ACTIONS: tuple[str, ...] = (
+    "Microsoft.OperationalInsights/workspaces/query/read",
+    "Microsoft.OperationalInsights/workspaces/query/SecurityEvent/read",
+    "Microsoft.OperationalInsights/workspaces/search/action",
+    "Microsoft.OperationalInsights/workspaces/analytics/query/action",
+    "Microsoft.OperationalInsights/workspaces/purge/action",
+)
+
+# Microsoft Graph application permissions (app roles) the program may grant, by app role id, with why.
+# SecurityIncident.Read.All: read incidents (GET security/incidents[/{id}]), microsoftgraph/microsoft-graph-docs-contrib
+# api-reference/v1.0/api/security-incident-get.md (least privileged application permission); its id as
+# components/itsm/sync.py GRAPH_APP_ROLE_ID_OFFLINE documents (the program resolves it by name at deploy time).
+GRAPH_APP_ROLES: Mapping[str, tuple[str, str]] = MappingProxyType({
+    "45cc0394-e837-488b-a098-1918f48d186c": ("SecurityIncident.Read.All",
+                                             "the ITSM workflows read a merged incident's redirectIncidentId"),
+})
+
+_SCOPE_GUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+_SCOPE_NAME = r"[^/\s]+"
+_SUBSCRIPTION_SCOPE = re.compile(rf"^/subscriptions/{_SCOPE_GUID}$", re.I)
+_RESOURCE_GROUP_SCOPE = re.compile(rf"^/subscriptions/{_SCOPE_GUID}/resourceGroups/{_SCOPE_NAME}$", re.I)
+_RESOURCE_SCOPE = re.compile(
+    rf"^/subscriptions/{_SCOPE_GUID}/resourceGroups/{_SCOPE_NAME}/providers/(?P<ns>{_SCOPE_NAME})"
+    rf"(?P<rest>(?:/{_SCOPE_NAME}/{_SCOPE_NAME})+)$", re.I)
+_MANAGEMENT_GROUP_SCOPE = re.compile(r"^/providers/Microsoft\.Management/managementGroups/[^/\s]+$", re.I)
+
+
+def scope_kind(scope: str) -> str | None:
+    """What an ARM scope is: "root", "managementGroup", "subscription", "resourceGroup", "resource:<ns>/<type>[/<type>]"
+    (lower-cased), or None when it is none of these (then nothing may be assigned there).
+
+    One trailing slash is ignored, as ARM ignores it; `.`/`..` segments, empty segments and whitespace are not
+    scopes (they would let a text comparison and ARM disagree about where a grant lands).
+    """
+    text = scope[:-1] if scope.endswith("/") and len(scope) > 1 else scope
+    if text == "/":
+        return "root"
+    segments = text.split("/")[1:]
+    if not text.startswith("/") or any(s in ("", ".", "..") for s in segments):
+        return None
+    if _MANAGEMENT_GROUP_SCOPE.match(text):
+        return "managementGroup"
+    if _SUBSCRIPTION_SCOPE.match(text):
+        return "subscription"
+    if _RESOURCE_GROUP_SCOPE.match(text):
+        return "resourceGroup"
+    m = _RESOURCE_SCOPE.match(text)
+    if m:
+        types = m["rest"].strip("/").split("/")[0::2]
+        return f"resource:{m['ns'].lower()}/{'/'.join(t.lower() for t in types)}"
+    return None

@@ -4,7 +4,7 @@ Created on the platform stack, in the MSSP tenant (docs/operations/itsm.md):
 - the Sentinel API connection (`azuresentinel` managed API, managed-identity authentication) and the
   playbook, a Consumption Logic App with a system-assigned identity (definition: itsm_workflows);
 - the automation rule on the MSSP workspace: incidents, when updated, a label was added and the labels
-  contain "redirected": run the playbook;
+  contain Defender's "Redirected" tag: run the playbook;
 - the Graph poller (optional), a Consumption Logic App on a recurrence;
 - the permissions, each the narrowest that works: Microsoft Sentinel Automation Contributor for
   Sentinel's own service principal ("Azure Security Insights") on the playbook's resource group, so
@@ -30,7 +30,7 @@ from components.facts import naming, roles
 from components.itsm.workflows import (
     CONNECTION_KEY,
     CREDENTIAL_PARAMETER,
-    REDIRECTED_LABEL,
+    REDIRECTED_TAGS,
     CredentialSource,
     playbook_definition,
     poller_definition,
@@ -85,21 +85,21 @@ def managed_api_id(subscription_id: str, location: str, api: str) -> str:
 
 
 def automation_rule_conditions() -> list[dict[str, object]]:
-    """The automation rule's conditions: a label was added, and the labels contain "redirected"."""
+    """The automation rule's conditions: a tag was added, and one of the incident's tags is Defender's
+    `Redirected` (either spelling Microsoft uses: workflows.REDIRECTED_TAGS, with the sources)."""
     return [
         azure_native.securityinsights.PropertyArrayChangedConditionPropertiesArgs(
             condition_type="PropertyArrayChanged",
             condition_properties=azure_native.securityinsights.AutomationRulePropertyArrayChangedValuesConditionArgs(
                 array_type="Labels", change_type="Added"),
         ),
-        # Contains, not Equals: Defender writes the tag as "Redirected" or "redirected" depending on the
-        # source (azure-facts §5), and whether Equals ignores case is not documented. A label that merely
-        # contains the word starts the playbook, which re-checks the exact label case-insensitively and
-        # does nothing otherwise: a wasted run, never a wrong ticket.
+        # Equals any of the listed values (the portal's multi-value "Equals" condition). Whether the
+        # comparison ignores case is not documented (workflows.REDIRECTED_TAG), so both documented
+        # spellings are listed; the playbook compares lower-cased and does nothing for other tags.
         azure_native.securityinsights.PropertyConditionPropertiesArgs(
             condition_type="Property",
             condition_properties=azure_native.securityinsights.AutomationRulePropertyValuesConditionArgs(
-                property_name="IncidentLabel", operator="Contains", property_values=[REDIRECTED_LABEL]),
+                property_name="IncidentLabel", operator="Equals", property_values=list(REDIRECTED_TAGS)),
         ),
     ]
 

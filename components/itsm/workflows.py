@@ -35,7 +35,7 @@ articles/logic-apps/authenticate-with-managed-identity.md.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -48,7 +48,22 @@ GRAPH_INCIDENTS = f"{GRAPH}/v1.0/security/incidents"
 KEY_VAULT_AUDIENCE = "https://vault.azure.net"
 # Key Vault data-plane API version for GET {secretUri}. Source: Key Vault REST reference, Get Secret.
 KEY_VAULT_API_VERSION = "7.4"
-REDIRECTED_LABEL = "redirected"  # Defender's tag on a merged source incident (azure-facts.md §5)
+# The tag Defender adds to the Sentinel incident it closes when it merges ("redirects") it into another.
+# Microsoft spells it both ways: "Redirected" in the Microsoft Sentinel blog "Microsoft Sentinel and
+# Defender: ITSM Integrations Explained" (techcommunity.microsoft.com/blog/microsoftsentinelblog/4457282)
+# and Microsoft's Sentinel support guide for the Defender XDR connector; "redirected" on Microsoft Learn
+# (MicrosoftDocs/azure-docs articles/sentinel/microsoft-365-defender-sentinel-integration.md, 'with a tag
+# of "redirected" added'). Microsoft documents no case rule for automation-rule string conditions
+# (articles/sentinel/automation-rule-reference.md, the AutomationRulePropertyValuesCondition schema in
+# Azure/azure-rest-api-specs securityinsights), so the rule lists both spellings and the playbook
+# compares lower-cased.
+REDIRECTED_TAG = "Redirected"
+REDIRECTED_TAGS = (REDIRECTED_TAG, REDIRECTED_TAG.lower())
+REDIRECTED_LABEL = REDIRECTED_TAG.lower()  # the playbook's lower-cased comparison
+# Graph's incidentStatus enum member (microsoft-graph-docs-contrib api-reference/v1.0/resources/
+# security-incident.md: active, resolved, inProgress, redirected, unknownFutureValue): an OData enum
+# literal, compared as written.
+GRAPH_REDIRECTED_STATUS = "redirected"
 SYNCED_LABEL = "itsm-redirect-synced"  # our tag on a Sentinel incident once its ITSM sync is done
 EVENT_SCHEMA = "mssp-sentinel/itsm-redirect/v1"
 CREDENTIAL_PARAMETER = "itsmCredential"
@@ -159,7 +174,31 @@ def sync_event(itsm: ItsmConfig, detected_by: str, source: dict[str, str], targe
 _EVENT = "outputs('Sync_event')"
 
 
-def _servicenow_actions(itsm: ItsmConfig, credential: CredentialSource) -> tuple[dict[str, Any], str]:
+# What a workflow does when a ticket action fails or ServiceNow keeps the ticket open: given the message (a
+# WDL string) and the runAfter, the actions that make it visible. The playbook ends its run as Failed
+# (Terminate); the poller records it and fails its run after the last page (a Terminate inside a loop
+# would stop every other ticket).
+Refusal = Callable[[str, str, dict[str, list[str]]], dict[str, Any]]
+
+
+def terminate_failed(name: str, message: str, run_after: dict[str, list[str]]) -> dict[str, Any]:
+    """The playbook's refusal: the run ends Failed with the message (logic-apps-workflow-actions-triggers.md,
+    "Terminate action": runStatus Failed, runError code and message)."""
+    return {f"Fail_{name}": {"type": "Terminate", "runAfter": run_after, "inputs": {
+        "runStatus": "Failed", "runError": {"code": "ItsmRefused", "message": message}}}}
+
+
+def record_failure(name: str, message: str, run_after: dict[str, list[str]]) -> dict[str, Any]:
+    """The poller's refusal: appended to the `failures` variable, reported after the last page."""
+    return {f"Record_{name}": {"type": "AppendToArrayVariable", "runAfter": run_after,
+                               "inputs": {"name": FAILURES_VARIABLE, "value": message}}}
+
+
+FAILURES_VARIABLE = "failures"
+
+
+def _servicenow_actions(itsm: ItsmConfig, credential: CredentialSource,
+                        refusal: Refusal = terminate_failed) -> tuple[dict[str, Any], str]:
     sn = itsm.servicenow
     assert sn is not None
     table_url = f"{sn.instance_url}/api/now/table/{sn.table}"
@@ -222,6 +261,30 @@ def _servicenow_actions(itsm: ItsmConfig, credential: CredentialSource) -> tuple
                                     f"(ITSM ticket @{{{target_ticket}?['number']}}): "
                                     f"@{{{_EVENT}?['target']?['url']}}"),
                 }, {}),
+                # ServiceNow answers a data policy or business rule that refuses the close with an error
+                # (the action fails) or, for a business rule that resets fields, with the ticket still
+                # open: both end visibly (refusal), never as a silent success.
+                **refusal(
+                        "refused_close",
+                        f"ServiceNow refused to close ticket @{{{source_ticket}?['number']}} (HTTP "
+                        f"@{{outputs('Close_source_ticket')?['statusCode']}}) with close_code '{sn.close_code}' "
+                        f"and state '{sn.closed_state}': check itsm.servicenow.closeCode against the instance's "
+                        "incident close codes and data policies", {"Close_source_ticket": ["Failed", "TimedOut"]}),
+                "Ticket_still_open": {
+                    "type": "If", "runAfter": _after("Close_source_ticket"),
+                    "expression": {"or": [
+                        {"not": {"equals": [
+                            "@string(body('Close_source_ticket')?['result']?['state'])", sn.closed_state]}},
+                        {"not": {"equals": [
+                            "@string(body('Close_source_ticket')?['result']?['close_code'])", sn.close_code]}},
+                    ]},
+                    "actions": refusal(
+                        "ticket_still_open",
+                        f"ServiceNow kept ticket @{{{source_ticket}?['number']}} at state "
+                        "'@{body('Close_source_ticket')?['result']?['state']}', close_code "
+                        "'@{body('Close_source_ticket')?['result']?['close_code']}' (asked: state "
+                        f"'{sn.closed_state}', close_code '{sn.close_code}'): a business rule changed it", {}),
+                },
                 "Target_ticket_found": {
                     "type": "If", "runAfter": _after("Close_source_ticket"),
                     "expression": "@greater(length(coalesce(body('Find_target_ticket')?['result'], json('[]'))), 0)",
@@ -248,22 +311,24 @@ def _webhook_actions(itsm: ItsmConfig, credential: CredentialSource) -> tuple[di
     return {"Post_sync_event": action}, "Post_sync_event"
 
 
-def itsm_actions(itsm: ItsmConfig, credential: CredentialSource) -> tuple[dict[str, Any], str]:
+def itsm_actions(itsm: ItsmConfig, credential: CredentialSource,
+                 refusal: Refusal = terminate_failed) -> tuple[dict[str, Any], str]:
     """The ITSM adapter's actions (all after `Sync_event`) and the name of the last one."""
     if itsm.kind == "servicenow":
-        return _servicenow_actions(itsm, credential)
+        return _servicenow_actions(itsm, credential, refusal)
     return _webhook_actions(itsm, credential)
 
 
 def _target_steps(itsm: ItsmConfig, credential: CredentialSource, detected_by: str,
-                  source: dict[str, str], target_id: str) -> tuple[dict[str, Any], str]:
+                  source: dict[str, str], target_id: str,
+                  refusal: Refusal = terminate_failed) -> tuple[dict[str, Any], str]:
     target = {"id": "body('Get_target_incident')?['id']", "severity": "body('Get_target_incident')?['severity']",
               "url": "body('Get_target_incident')?['incidentWebUrl']"}
     steps: dict[str, Any] = {
         "Get_target_incident": _graph_get(f"{GRAPH_INCIDENTS}/@{{encodeUriComponent({target_id})}}", {}),
         "Sync_event": sync_event(itsm, detected_by, source, target),
     }
-    adapter, last = itsm_actions(itsm, credential)
+    adapter, last = itsm_actions(itsm, credential, refusal)
     steps.update(adapter)
     return steps, last
 
@@ -341,7 +406,7 @@ def playbook_definition(itsm: ItsmConfig, credential: CredentialSource) -> dict[
 def graph_filter_text(window_minutes: int) -> str:
     """The Graph `$filter` as a WDL string: literal text plus the window start, computed at run time."""
     start = f"formatDateTime(addMinutes(utcNow(), -{window_minutes}), 'yyyy-MM-ddTHH:mm:ssZ')"
-    return f"status eq '{REDIRECTED_LABEL}' and lastUpdateDateTime ge @{{{start}}}"
+    return f"status eq '{GRAPH_REDIRECTED_STATUS}' and lastUpdateDateTime ge @{{{start}}}"
 
 
 def poller_definition(itsm: ItsmConfig, credential: CredentialSource) -> dict[str, Any]:
@@ -349,7 +414,8 @@ def poller_definition(itsm: ItsmConfig, credential: CredentialSource) -> dict[st
     interval = itsm.poller.interval_minutes
     item = "items('For_each_redirected_incident')"
     source = {"id": f"{item}?['id']", "severity": f"{item}?['severity']", "url": f"{item}?['incidentWebUrl']"}
-    steps, _ = _target_steps(itsm, credential, "graph-poller", source, f"{item}?['redirectIncidentId']")
+    steps, _ = _target_steps(itsm, credential, "graph-poller", source, f"{item}?['redirectIncidentId']",
+                             record_failure)
     creds = credential_actions(credential)
     return {
         "$schema": SCHEMA_URI,
@@ -373,14 +439,28 @@ def poller_definition(itsm: ItsmConfig, credential: CredentialSource) -> dict[st
                     "value": f"{GRAPH_INCIDENTS}?$filter=@{{encodeUriComponent(outputs('Graph_filter'))}}",
                 }]},
             },
+            # What failed in this run (a Graph page, an incident's steps, a ticket ServiceNow would not
+            # close): reported after the last page, so one failure neither stops the other incidents nor
+            # makes the loop fetch the same page again.
+            "Initialize_failures": {
+                "type": "InitializeVariable",
+                "runAfter": _after("Initialize_page_url"),
+                "inputs": {"variables": [{"name": FAILURES_VARIABLE, "type": "array", "value": []}]},
+            },
             # Do-until: one page per iteration; the next page is @odata.nextLink, absent on the last page.
             "Until_no_next_page": {
                 "type": "Until",
-                "runAfter": _after("Initialize_page_url", *creds),
+                "runAfter": _after("Initialize_failures", *creds),
                 "expression": "@empty(variables('pageUrl'))",
                 "limit": {"count": 100, "timeout": "PT1H"},
                 "actions": {
                     "List_redirected_incidents": _graph_get("@variables('pageUrl')", {}),
+                    "Record_failed_page": {
+                        "type": "AppendToArrayVariable",
+                        "runAfter": {"List_redirected_incidents": ["Failed", "TimedOut"]},
+                        "inputs": {"name": FAILURES_VARIABLE, "value": "Graph page @{variables('pageUrl')}: "
+                                   "HTTP @{outputs('List_redirected_incidents')?['statusCode']}"},
+                    },
                     "For_each_redirected_incident": {
                         "type": "Foreach",
                         "runAfter": _after("List_redirected_incidents"),
@@ -394,15 +474,36 @@ def poller_definition(itsm: ItsmConfig, credential: CredentialSource) -> dict[st
                                 "expression": f"@not(empty({item}?['redirectIncidentId']))",
                                 "actions": steps,
                             },
+                            # A failed incident is recorded; the loop goes on with the next one.
+                            "Record_failed_incident": {
+                                "type": "AppendToArrayVariable",
+                                "runAfter": {"Has_target": ["Failed", "TimedOut"]},
+                                "inputs": {"name": FAILURES_VARIABLE,
+                                           "value": f"incident @{{{item}?['id']}}: a sync step failed"},
+                            },
                         },
                     },
+                    # Runs whatever happened to the incidents of this page (or to the page itself: then the
+                    # next link is absent and the loop ends), so a failure never re-runs the same page.
                     "Set_next_page": {
                         "type": "SetVariable",
-                        "runAfter": _after("For_each_redirected_incident"),
+                        "runAfter": {"For_each_redirected_incident": ["Succeeded", "Failed", "Skipped", "TimedOut"],
+                                     "Record_failed_page": ["Succeeded", "Skipped"]},
                         "inputs": {"name": "pageUrl",
                                    "value": "@{coalesce(body('List_redirected_incidents')?['@odata.nextLink'], '')}"},
                     },
                 },
+            },
+            "Any_failure": {
+                "type": "If",
+                "runAfter": {"Until_no_next_page": ["Succeeded", "Failed", "TimedOut"]},
+                "expression": f"@greater(length(variables('{FAILURES_VARIABLE}')), 0)",
+                "actions": {"Report_failures": {
+                    "type": "Terminate", "runAfter": {},
+                    "inputs": {"runStatus": "Failed", "runError": {
+                        "code": "ItsmSyncFailed",
+                        "message": f"@{{join(variables('{FAILURES_VARIABLE}'), '; ')}}"}},
+                }},
             },
         },
         "outputs": {},

@@ -11,10 +11,15 @@ both are content hashes, and a key also covers the cache format and the Python v
 
 A key names what a plan read, not who made the entry. In CI, any job that runs a pull request's code can
 write cache entries that later runs of that pull request restore (it can take the job's runtime token from
-the runner), so entries are signed: with `$MSSP_PLAN_CACHE_KEY` set (a repository secret given only to jobs
-that run reviewed code), `store` adds an HMAC-SHA256 of the entry and its key, and `load` ignores an entry
-whose HMAC is missing or wrong (a miss: the plan runs again). Without the variable nothing is signed or
-checked, which is right for a user's own machine; the PR workflow does not read the cache without it.
+the runner), and any workflow pushed to any branch can read a repository secret. So trusted entries are
+signed asymmetrically (Ed25519): the private key lives only in the `plan-cache` environment's secret
+`$MSSP_PLAN_CACHE_SIGNING_KEY`, which GitHub hands only to jobs on the default branch (drift.yml's
+plan-cache job, reviewed code), and the public keys that count are committed in mssp/cache/trusted-keys.txt
+(read from the checkout that runs the judge: the base branch's, owned by the security team). With
+`$MSSP_PLAN_CACHE_TRUST=signed` (the PR workflow's judge) `load` ignores an entry without a valid signature
+by a trusted key, and `store` writes nothing unless it can sign: the judge holds no key that makes an
+entry trusted, so nothing it runs can forge one. Without that variable (a user's own machine) unsigned
+entries are written and read as before.
 
 Keys only ever change, so the folder only grows: mssp.cache.pruning (`python -m mssp cache-prune`) deletes the
 entries not read or written for some days, then the oldest ones beyond a size cap. An entry's mtime is
@@ -24,8 +29,9 @@ with noatime or relatime).
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
-import hmac
 import json
 import os
 import sys
@@ -36,10 +42,18 @@ from typing import Any
 
 from mssp.diff import gitsafe
 from mssp.diff.affected import StackInfo, classify_path
+from mssp.errors import UserError
 
 CACHE_ENV = "MSSP_PLAN_CACHE"
-SIGNING_ENV = "MSSP_PLAN_CACHE_KEY"  # the HMAC key of signed entries (see the module docstring)
+# Base64 of a raw 32-byte Ed25519 private key: entries written are signed (only drift.yml's plan-cache job).
+SIGNING_ENV = "MSSP_PLAN_CACHE_SIGNING_KEY"
+# Any non-empty value (the PR workflow sets "signed"): only entries signed by a trusted key count.
+TRUST_ENV = "MSSP_PLAN_CACHE_TRUST"
+# The public keys whose signatures count: this checkout's (in the PR workflow, the base branch's).
+TRUSTED_KEYS_FILE = Path(__file__).resolve().parent.parent / "cache" / "trusted-keys.txt"
 FORMAT = "mssp-plan-cache/2"  # 2: platform entries keep the registrations too (mssp.plan.command.PlanSession)
+# An entry bigger than this is no entry of ours (a 10,000-resource plan is a few MB): not read into memory.
+MAX_ENTRY_BYTES = 256 * 1024 * 1024
 # Folders never read by a plan (and large): not walked when hashing a working folder.
 _SKIP_DIRS = frozenset({".git", ".venv", "__pycache__", ".pytest_cache", ".ruff_cache", "node_modules", "out"})
 
@@ -139,26 +153,95 @@ def plan_key(blobs: Mapping[str, str], stack: StackInfo, stacks: Iterable[StackI
     return h.hexdigest()
 
 
-def _signature(secret: str, key: str, value: Mapping[str, Any]) -> str:
-    """HMAC-SHA256 over the entry's key and its canonical JSON: an entry cannot be moved to another key."""
+def _payload(key: str, value: Mapping[str, Any]) -> bytes:
+    """What a signature covers: the format, the entry's key and its canonical JSON (an entry cannot be moved
+    to another key, or edited)."""
     body = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hmac.new(secret.encode(), f"{FORMAT}\0{key}\0{body}".encode(), hashlib.sha256).hexdigest()
+    return f"{FORMAT}\0{key}\0{body}".encode()
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _unb64(text: str, size: int, what: str) -> bytes:
+    try:
+        raw = base64.b64decode(text.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        raw = b""
+    if len(raw) != size:
+        raise UserError(f"{what}: not the base64 of {size} bytes (an Ed25519 key as `python -m mssp cache-keygen` "
+                        "writes it)")
+    return raw
+
+
+def trusted_keys(path: Path | None = None) -> frozenset[str]:
+    """The base64 Ed25519 public keys of mssp/cache/trusted-keys.txt (one a line; `#` starts a comment)."""
+    path = path or TRUSTED_KEYS_FILE
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return frozenset()
+    keys = set()
+    for n, line in enumerate(lines, 1):
+        text = line.split("#", 1)[0].strip()
+        if text:
+            _unb64(text, 32, f"{path} line {n}")
+            keys.add(text)
+    return frozenset(keys)
+
+
+def _signer() -> Any:
+    """The Ed25519 private key of $MSSP_PLAN_CACHE_SIGNING_KEY, or None."""
+    secret = os.environ.get(SIGNING_ENV, "")
+    if not secret:
+        return None
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    return Ed25519PrivateKey.from_private_bytes(_unb64(secret, 32, f"${SIGNING_ENV}"))
+
+
+def public_key_of(private: Any) -> str:
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    return _b64(private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw))
+
+
+def verified(key: str, value: Mapping[str, Any], signature: Any, keys: frozenset[str]) -> bool:
+    """Whether `signature` ({"ed25519": public key, "sig": signature}, base64) signs the entry with a trusted key."""
+    if not isinstance(signature, dict) or signature.get("ed25519") not in keys or not isinstance(signature.get("sig"), str):
+        return False
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    try:
+        public = Ed25519PublicKey.from_public_bytes(base64.b64decode(signature["ed25519"], validate=True))
+        public.verify(base64.b64decode(signature["sig"], validate=True), _payload(key, value))
+    except (InvalidSignature, binascii.Error, ValueError):
+        return False
+    return True
+
+
+def signed_only() -> bool:
+    return bool(os.environ.get(TRUST_ENV))
 
 
 def load(key: str, directory: Path | None = None) -> dict[str, Any] | None:
-    """An entry, or None; a hit is touched, so pruning sees when it was last used."""
+    """An entry, or None; a hit is touched, so pruning sees when it was last used. With $MSSP_PLAN_CACHE_TRUST
+    set, only an entry signed by a key of mssp/cache/trusted-keys.txt is a hit."""
     path = (directory or cache_dir()) / f"{key}.json"
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        with path.open("rb") as f:
+            raw = f.read(MAX_ENTRY_BYTES + 1)
+        data = json.loads(raw) if len(raw) <= MAX_ENTRY_BYTES else None
     except (OSError, ValueError):
         return None
     if not isinstance(data, dict):
         return None
-    secret = os.environ.get(SIGNING_ENV)
-    if secret:
-        mac = data.pop("hmac", None)
-        if not isinstance(mac, str) or not hmac.compare_digest(mac, _signature(secret, key, data)):
-            return None  # unsigned or forged: a miss, never a plan
+    signature = data.pop("signature", None)
+    data.pop("hmac", None)  # entries of the former HMAC scheme: unsigned now
+    if signed_only() and not verified(key, data, signature, trusted_keys()):
+        return None  # unsigned, forged or signed by an unknown key: a miss, never a plan
     try:
         os.utime(path)
     except OSError:
@@ -167,11 +250,17 @@ def load(key: str, directory: Path | None = None) -> dict[str, Any] | None:
 
 
 def store(key: str, value: Mapping[str, Any], directory: Path | None = None) -> None:
-    """Write an entry atomically (signed when $MSSP_PLAN_CACHE_KEY is set); a cache that cannot be
-    written is no error (the plan stands)."""
+    """Write an entry atomically, signed when $MSSP_PLAN_CACHE_SIGNING_KEY is set; with $MSSP_PLAN_CACHE_TRUST
+    set and no signing key, nothing (an unsigned entry would never count). A cache that cannot be written
+    is no error (the plan stands)."""
     folder = directory or cache_dir()
-    secret = os.environ.get(SIGNING_ENV)
-    entry = {**value, "hmac": _signature(secret, key, value)} if secret else dict(value)
+    signer = _signer()
+    if signer is None and signed_only():
+        return
+    # Signed as `load` will see it: the JSON round trip (int keys become strings, tuples lists).
+    entry = json.loads(json.dumps(value, ensure_ascii=False))
+    if signer is not None:
+        entry["signature"] = {"ed25519": public_key_of(signer), "sig": _b64(signer.sign(_payload(key, entry)))}
     try:
         folder.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=folder)

@@ -363,25 +363,40 @@ def _stack_files(repo: Path, commit: str, blobs: Mapping[str, str],
 def plan_overlay(base: str, head: str, repo: Path, data_paths: Sequence[str], stacks: Sequence[str],
                  jobs: int | None = None, head_blobs: Mapping[str, str] | None = None) -> dict[str, dict[str, Any]]:
     """Plan `stacks` with BASE's code over HEAD's stack files, inventories and import files: a worktree of
-    `base` in which each of `data_paths` is replaced by its HEAD content, or removed where HEAD deleted it.
-    No file of HEAD but those is in the tree, so no code of HEAD can run.
+    `base` in which each of `data_paths` is replaced by its HEAD content, or removed where HEAD deleted it
+    (`overlay_data`). No file of HEAD but those is in the tree, so no code of HEAD can run.
+    `head_blobs`: HEAD's {path: blob id} where the caller has it already."""
+    contents = _overlay_contents(repo, head, data_paths, head_blobs)
+    with _worktree(base, repo) as (tree, tmp):
+        for path in data_paths:
+            _write_data_file(tree, path, contents.get(path))
+        return plan_tree(tree, tmp, stacks=stacks, jobs=jobs)
+
+
+def overlay_data(tree: Path, head: str, repo: Path, data_paths: Sequence[str]) -> None:
+    """Write HEAD's content of `data_paths` into `tree` (a checkout of the base commit), or remove the files
+    HEAD deleted: what plan_overlay plans, and what the PR workflow's preview runs the base's program over."""
+    contents = _overlay_contents(repo, head, data_paths, None)
+    for path in data_paths:
+        _write_data_file(tree, path, contents.get(path))
+
+
+def _overlay_contents(repo: Path, head: str, data_paths: Sequence[str],
+                      head_blobs: Mapping[str, str] | None) -> dict[str, bytes | None]:
+    """HEAD's bytes of each data path (absent: deleted in HEAD), after refusing every path that is not data.
 
     Each path must be a data path by its own text (components.facts.data_paths: a stack file, a YAML/JSON
     file under stacks/inventories/, a JSON file under stacks/imports/) and a plain file in HEAD (no symbolic
-    link, no submodule); anything else is refused before the worktree exists. Contents are written from
-    `git cat-file` as new plain files, never through a link (O_NOFOLLOW, O_EXCL), into folders that are
-    real folders of the tree. `head_blobs`: HEAD's {path: blob id} where the caller has it already."""
+    link, no submodule); anything else is refused before any file is written."""
     from mssp.diff import cache
 
     refused = [f"{p!r} ({why})" for p in data_paths if (why := overlay_problem(p))]
-    modes: dict[str, str] = {}
     try:
         entries = cache.tree_entries(repo, head)
     except OSError as exc:
         raise UserError(str(exc)) from None
-    modes = {p: m for p, (m, _) in entries.items()}
-    refused += [f"{p!r} (git stores it as mode {modes[p]}: a symbolic link or submodule, not a plain file)"
-                for p in data_paths if p in modes and modes[p] not in cache.REGULAR_MODES]
+    refused += [f"{p!r} (git stores it as mode {entries[p][0]}: a symbolic link or submodule, not a plain file)"
+                for p in data_paths if p in entries and entries[p][0] not in cache.REGULAR_MODES]
     if refused:
         raise UserError("the data-only plan of HEAD refuses to write " + "; ".join(refused) + ": only stack files "
                         "(stacks/Pulumi.<stack>.yaml), inventories (.yaml/.yml/.json under stacks/inventories/) and "
@@ -389,11 +404,7 @@ def plan_overlay(base: str, head: str, repo: Path, data_paths: Sequence[str], st
     if head_blobs is None:
         head_blobs = {p: oid for p, (m, oid) in entries.items() if m in cache.REGULAR_MODES}
     present = [p for p in data_paths if p in head_blobs]
-    contents = dict(zip(present, _cat_blobs(repo, [head_blobs[p] for p in present]), strict=True))
-    with _worktree(base, repo) as (tree, tmp):
-        for path in data_paths:
-            _write_data_file(tree, path, contents.get(path))
-        return plan_tree(tree, tmp, stacks=stacks, jobs=jobs)
+    return dict(zip(present, _cat_blobs(repo, [head_blobs[p] for p in present]), strict=True))
 
 
 def overlay_problem(path: str) -> str | None:
@@ -986,8 +997,15 @@ def diff_sides(base: Mapping[str, dict[str, Any]], head: Mapping[str, dict[str, 
 
 
 # The files that decide what the guardrails allow: a change to them is a change to the review itself.
-GUARDRAIL_PATHS: tuple[str, ...] = ("policies", "components/facts/roles.py", "components/facts/trust.py", "components/config",
-                                     ".github")
+# Besides the rules and the tables they read, the review's own machinery: the judge (mssp/diff), the planner
+# whose manifests it judges (mssp/plan), the plan cache (mssp/cache: which signed entries it trusts), what
+# is data (components/facts/data_paths.py), the entry points and installs (dev, scripts, .ci, requirements)
+# and the workflows (.github). A change to any of them is a change to the review itself (issue 20, item 8).
+GUARDRAIL_PATHS: tuple[str, ...] = (
+    "policies", "components/facts/roles.py", "components/facts/trust.py", "components/facts/data_paths.py",
+    "components/config", "mssp/diff", "mssp/plan", "mssp/cache", "dev", "scripts", ".ci", ".github",
+    "requirements.txt", "requirements-dev.txt", "requirements.lock", "requirements-dev.lock",
+)
 _MAX_GUARDRAIL_DIFF_LINES = 300
 
 
@@ -1145,7 +1163,70 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="with two git refs: plan nothing; write (to --json, else stdout) which stacks the change can "
                    "affect, which are skipped and why, and whether planning HEAD needs HEAD's code (headRunsCode, "
                    "headCodePaths, headStacks). Reads git's trees only: no code of either ref runs")
+    p.add_argument("--write-overlay", type=Path, metavar="DIR",
+                   help="with two git refs: write HEAD's changed stack files, inventories and import files into DIR, a "
+                   "checkout of BASE, and plan nothing (the PR workflow's real preview then runs BASE's program over "
+                   "them). Refused (exit 2) when the change edits code, or when a stack file holds anything but "
+                   "`config` (mssp-sentinel keys only) and `encryptionsalt`")
     p.set_defaults(func=run)
+
+
+# What a stack file the real preview reads may hold: the project's config and the passphrase salt. Anything
+# else would make the Pulumi CLI or a provider act for the PR with the preview's credentials (`environment`
+# imports Pulumi ESC environments the token can read, `secretsprovider` calls a key service, provider
+# config such as azure-native:oidcRequestUrl sends the job's OIDC request token to a URL).
+PREVIEW_STACK_KEYS = frozenset({"config", "encryptionsalt"})
+
+
+def preview_data_problems(tree: Path, data_paths: Sequence[str]) -> list[str]:
+    """Why the stack files among `data_paths` in `tree` may not be previewed with real credentials."""
+    import yaml
+
+    from components.facts import config_keys, strict_yaml
+    from components.facts import data_paths as dp
+    from mssp.diff.affected import NAMESPACE
+
+    problems = []
+    for path in data_paths:
+        if dp.stack_file_stack(path) is None or not (tree / path).is_file():
+            continue
+        try:
+            doc = strict_yaml.loads((tree / path).read_text(encoding="utf-8"), path)
+        except (OSError, UnicodeDecodeError, yaml.YAMLError, strict_yaml.YamlKeyError) as exc:
+            problems.append(f"{path}: not a readable YAML stack file ({strict_yaml.shown(exc, 200)})")
+            continue
+        doc = doc if isinstance(doc, dict) else {}
+        extra = sorted(str(k) for k in doc if k not in PREVIEW_STACK_KEYS)
+        if extra:
+            problems.append(f"{path}: top-level key(s) {', '.join(extra)}; allowed: {', '.join(sorted(PREVIEW_STACK_KEYS))}")
+        config = doc.get("config") if isinstance(doc.get("config"), dict) else {}
+        foreign = sorted(str(k) for k in config
+                         if not isinstance(k, str) or not (config_keys.parse_key(NAMESPACE, k) or "").startswith(f"{NAMESPACE}:"))
+        if foreign:
+            problems.append(f"{path}: config key(s) {', '.join(foreign)} outside the {NAMESPACE} namespace; allowed: "
+                            f"{NAMESPACE}:* keys only (provider and pulumi: settings belong in reviewed code)")
+    return problems
+
+
+def write_overlay(args: argparse.Namespace) -> int:
+    """`--write-overlay DIR` (see its help)."""
+    from mssp.diff import gitsafe
+
+    scope = ref_scope(args.base, args.head, args.repo)
+    if scope.head_code_paths:
+        raise UserError(f"--write-overlay: the change edits code ({', '.join(scope.head_code_paths[:5])}): no real "
+                        "preview of a pull request's code runs with credentials; its offline plan is in the plan-diff "
+                        "comment, and the real preview runs after merge (docs/security.md)")
+    tree = args.write_overlay
+    at = gitsafe.run(tree, "rev-parse", "HEAD") if tree.is_dir() else None
+    if at is None or at.returncode != 0 or at.stdout.strip() != scope.commits["base"]:
+        raise UserError(f"--write-overlay {tree}: not a checkout of the base commit {scope.commits['base']}")
+    overlay_data(tree, scope.commits["head"], args.repo, scope.data_paths)
+    problems = preview_data_problems(tree, scope.data_paths)
+    if problems:
+        raise UserError("--write-overlay: the real preview refuses HEAD's data: " + "; ".join(problems))
+    print(f"wrote {len(scope.data_paths)} data file(s) of HEAD into {tree}: " + (", ".join(scope.data_paths) or "none"))
+    return 0
 
 
 def _write_failure(args: argparse.Namespace, error: str) -> None:
@@ -1181,6 +1262,10 @@ def run(args: argparse.Namespace) -> int:
     if (args.scope_only or args.head_plans is not None) and not both_refs:
         option = "--scope-only" if args.scope_only else "--head-plans"
         raise UserError(f"{option} needs two git refs (BASE and HEAD); got a manifest or directory")
+    if args.write_overlay is not None:
+        if not both_refs:
+            raise UserError("--write-overlay needs two git refs (BASE and HEAD); got a manifest or directory")
+        return write_overlay(args)
     if args.scope_only:
         text = json.dumps(ref_scope(args.base, args.head, args.repo, args.all_stacks).to_json(), indent=2) + "\n"
         if args.json:

@@ -30,9 +30,9 @@ DIAGNOSTIC_SETTING = "azure-native:monitor:DiagnosticSetting"
 SUBSCRIPTION_SETTING = "azure-native:monitor:SubscriptionDiagnosticSetting"
 WORKFLOW = "azure-native:logic:Workflow"
 
-# Microsoft Graph app roles the program grants, by id (components/itsm/sync.py GRAPH_APP_ROLE, with the
-# source of the id there); an unknown id is shown as the id.
-GRAPH_APP_ROLES: Mapping[str, str] = {"45cc0394-e837-488b-a098-1918f48d186c": "SecurityIncident.Read.All"}
+# Microsoft Graph app roles the program grants, by id: the reviewed table (components/facts/roles.py
+# GRAPH_APP_ROLES, with the source there); an unknown id is shown as the id.
+GRAPH_APP_ROLES: Mapping[str, str] = {guid: name for guid, (name, _) in roles.GRAPH_APP_ROLES.items()}
 
 # How much a built-in role may do, coarsely, to tell a widened grant from a narrowed one. Readers read;
 # responders and operators act on existing objects; the scoped contributors write within one service;

@@ -176,6 +176,10 @@ NEW_RESOURCE: Mapping[str, Callable[[pulumi.runtime.MockResourceArgs], dict[str,
         "scope", "Microsoft.ManagedServices/registrationAssignments", "registrationAssignmentId"),
     "azure-native:authorization:RoleAssignment": _arm_child(
         "scope", "Microsoft.Authorization/roleAssignments", "roleAssignmentName"),
+    # A custom role's id ends in its GUID (ARM: {scope}/providers/Microsoft.Authorization/roleDefinitions/{id}),
+    # so an assignment of it names the GUID the guardrail role-assignment-allowlist matches to the definition.
+    "azure-native:authorization:RoleDefinition": _arm_child(
+        "scope", "Microsoft.Authorization/roleDefinitions", "roleDefinitionId"),
     "pulumi:providers:azure-native": _azure_provider,
     "azure-native:operationalinsights:Table": _workspace_child("tables", "tableName"),
     "azure-native:monitor:DataCollectionRule": _data_collection_rule,

@@ -72,10 +72,10 @@ def test_deploy_identity_gets_only_the_diagnostic_destination_actions_on_the_wor
     assert assignment["inputs"]["principalId"] == m["outputs"]["servicePrincipalObjectId"]
     assert assignment["inputs"]["principalType"] == "ServicePrincipal"
     # The read-only identity: its configuration-reader role on the workspace, Reader on the platform resource
-    # group, nothing else (offline, the custom role's id is its placeholder).
+    # group, nothing else (offline, the custom role's id ends in the GUID its definition declares, as in ARM).
     reader = [r for r in mine if r["parent"].endswith("::mssp-readonly-identity")]
     assert {(r["inputs"]["scope"], r["inputs"]["roleDefinitionId"].rsplit("/", 1)[-1]) for r in reader} == {
-        (platform.workspace_id, "offline-mssp-readonly-identity-config-reader-role"),
+        (platform.workspace_id, definitions["mssp-readonly-identity-config-reader-role"]["inputs"]["roleDefinitionId"]),
         (f"/subscriptions/{platform.subscription_id}/resourceGroups/{platform.resource_group}", roles.READER.guid)}
     assert all(r["inputs"]["principalId"] == m["outputs"]["readOnlyServicePrincipalObjectId"] for r in reader)
 

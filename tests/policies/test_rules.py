@@ -230,6 +230,16 @@ RESOURCE_CASES = [
          {"issuer": "https://token.actions.githubusercontent.com", "audiences": ["api://AzureADTokenExchange"],
           "subject": "repo:acme-mssp/mssp-sentinel:pull_request", "displayName": "gh"},
          "pull requests can obtain it"),
+    Case("custom-role-actions", rules.ROLE_DEFINITION,
+         {"roleName": "r", "assignableScopes": [f"/subscriptions/{SUB}/resourceGroups/rg"],
+          "permissions": [{"actions": ["Microsoft.OperationalInsights/workspaces/read"]}]},
+         {"roleName": "r", "assignableScopes": [f"/subscriptions/{SUB}/resourceGroups/rg"],
+          "permissions": [{"actions": ["Microsoft.OperationalInsights/workspaces/query/*/read"]}]},
+         "reads the workspace's logs"),
+    Case("graph-app-role-allowlist", rules.APP_ROLE_ASSIGNMENT,
+         {"appRoleId": "45cc0394-e837-488b-a098-1918f48d186c", "principalObjectId": "p", "resourceObjectId": "g"},
+         {"appRoleId": "19dbc75e-c2e2-444c-a770-ec69d8559fc7", "principalObjectId": "p", "resourceObjectId": "g"},
+         "not in the reviewed Graph app-role table"),
     Case("dcr-workspace-same-region", rules.DATA_COLLECTION_RULE, dcr(location="West Europe"), dcr(location="northeurope"),
          "differs from the MSSP workspace's region", good_protect=True, good_retain=True),
 ]
@@ -458,7 +468,7 @@ def test_rule_metadata_is_complete_and_levels_match_the_issue():
         "lighthouse-delegable-roles", "diagnostic-settings-to-mssp-workspace", "diagnostic-settings-log-entries",
         "custom-table-schema", "tables-and-dcrs-protected", "workflow-no-credentials", "webhook-url-secret-output",
         "data-plane-role-scope", "dcr-workspace-same-region", "lighthouse-least-privilege",
-        "federated-credential-trust",
+        "federated-credential-trust", "role-assignment-allowlist", "custom-role-actions", "graph-app-role-allowlist",
     }
     assert advisory == {"diagnostic-settings-per-resource-limit", "diagnostic-settings-delete-or-replace",
                         "table-or-dcr-replace", "webhook-caller-ip-restriction", "lighthouse-my-customers-reader"}

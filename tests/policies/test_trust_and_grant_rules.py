@@ -11,7 +11,7 @@ import pytest
 from pulumi_policy import PolicyCustomTimeouts, PolicyResourceOptions, ResourceValidationArgs
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
 
-from components.facts import trust
+from components.facts import roles, trust
 from policies import rules
 
 FIC = rules.APP_FEDERATED_CREDENTIAL
@@ -149,3 +149,217 @@ def test_the_example_platform_plan_passes_and_a_pull_request_subject_fails(tmp_p
     deploy["inputs"]["subject"] = f"{REPO}:pull_request"
     found = [p for p in rules.evaluate_manifest(manifest) if p["policy"] == "federated-credential-trust"]
     assert [(p["level"], p["urn"]) for p in found] == [("mandatory", deploy["urn"])]
+
+
+# --------------------------------------------------------------------------------------------------
+# role-assignment-allowlist (a stack rule: it matches custom roles the plan defines and reads acknowledgements)
+# --------------------------------------------------------------------------------------------------
+SUB = "3c8d0e5f-6a7b-4c9d-8e1f-2a3b4c5d6e7f"
+RG = f"/subscriptions/{SUB}/resourceGroups/rg-prod"
+WS = f"/subscriptions/{SUB}/resourceGroups/rg-mssp/providers/Microsoft.OperationalInsights/workspaces/law-mssp"
+SECRET = f"/subscriptions/{SUB}/resourceGroups/rg-mssp/providers/Microsoft.KeyVault/vaults/kv/secrets/servicenow"
+CUSTOM_GUID = "7ac8a6b7-729e-5069-940c-ace89a5c5894"
+OWNER, CONTRIBUTOR, UAA = roles.OWNER.guid, roles.BY_NAME["contributor"].guid, roles.USER_ACCESS_ADMINISTRATOR.guid
+
+
+def assignment(role_guid: str, scope: str, form: str = "sub") -> dict[str, Any]:
+    rid = {"sub": f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/{role_guid}",
+           "tenant": f"/providers/Microsoft.Authorization/roleDefinitions/{role_guid}",
+           "bare": role_guid, "slash": f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/{role_guid}/"}[form]
+    return {"principalId": "6a256914-6252-544b-99f2-98195e83b59f", "principalType": "ServicePrincipal",
+            "roleDefinitionId": rid, "scope": scope}
+
+
+def custom_role(actions: list[str], data_actions: list[str] | None = None, scopes: list[str] | None = None) -> dict[str, Any]:
+    perm: dict[str, Any] = {"actions": actions, "notActions": []}
+    if data_actions is not None:
+        perm["dataActions"] = data_actions
+    return {"roleDefinitionId": CUSTOM_GUID, "roleName": "MSSP custom", "roleType": "CustomRole",
+            "scope": RG, "assignableScopes": scopes or [RG], "permissions": [perm]}
+
+
+def resource(rtype: str, props: dict[str, Any], name: str) -> dict[str, Any]:
+    return {"urn": urn(rtype, name), "type": rtype, "name": name, "parent": None, "custom": True, "provider": None,
+            "inputs": props, "options": {"protect": False, "retainOnDelete": False, "dependsOn": []}}
+
+
+def stack_both(rule: str, items: list[tuple[str, dict[str, Any], str]], outputs: dict[str, Any] | None = None) -> list[str]:
+    """A stack rule's findings offline and through the pack (AnalyzeStack's PolicyResources); they must agree."""
+    from pulumi_policy import PolicyResource, StackValidationArgs
+
+    manifest = {"stack": "s", "outputs": outputs or {}, "policies": [],
+                "resources": [resource(t, p, n) for t, p, n in items]}
+    offline_found = [r["message"] for r in rules.evaluate_manifest(manifest) if r["policy"] == rule]
+    opts = PolicyResourceOptions(False, [], None, [], PolicyCustomTimeouts(0, 0, 0), [], None)
+    resources = [PolicyResource(t, unknown_checking_proxy(p), urn(t, n), n, opts, None, None, [], {}) for t, p, n in items]
+    stack = PolicyResource(rules.STACK, unknown_checking_proxy(outputs or {}), "urn:pulumi:s::p::pulumi:pulumi:Stack::p-s",
+                           "p-s", opts, None, None, [], {})
+    policy = next(p for p in rules.build_policies() if p.name == rule)
+    pack_found: list[str] = []
+    policy.validate(StackValidationArgs([*resources, stack], {}), lambda message, urn=None: pack_found.append(message))
+    assert sorted(offline_found) == sorted(pack_found), (offline_found, pack_found)
+    return offline_found
+
+
+RA = rules.ROLE_ASSIGNMENT
+
+
+@pytest.mark.parametrize("role_guid", [OWNER, CONTRIBUTOR, UAA, OWNER.upper(), roles.BY_NAME["security admin"].guid,
+                                       "00000000-1111-2222-3333-444444444444"])
+@pytest.mark.parametrize("scope", [f"/subscriptions/{SUB}", f"/subscriptions/{SUB}/", f"/SUBSCRIPTIONS/{SUB.upper()}",
+                                   RG, f"{RG}/", WS, "/", "/providers/Microsoft.Management/managementGroups/root"])
+@pytest.mark.parametrize("form", ["sub", "tenant", "bare", "slash"])
+def test_roles_outside_the_table_are_refused_at_every_scope(role_guid: str, scope: str, form: str):
+    # The bug: an Owner assignment on a customer subscription passed `diff --fail-on-mandatory` as an access change.
+    found = stack_both("role-assignment-allowlist", [(RA, assignment(role_guid, scope, form), "grant")])
+    assert len(found) == 1 and "'grant'" in found[0] and "not in the reviewed role table" in found[0], found
+
+
+@pytest.mark.parametrize("rtype", sorted(rules.ROLE_GRANT_TYPES))
+def test_pim_schedule_requests_are_grants_too(rtype: str):
+    found = stack_both("role-assignment-allowlist", [(rtype, assignment(OWNER, f"/subscriptions/{SUB}"), "pim")])
+    assert len(found) == 1 and "Owner" in found[0], found
+
+
+@pytest.mark.parametrize("role, scope", [
+    (roles.READER, RG), (roles.READER, f"/subscriptions/{SUB}/"), (roles.SENTINEL_RESPONDER, WS.upper()),
+    (roles.SENTINEL_AUTOMATION_CONTRIBUTOR, RG.lower()), (roles.BY_NAME["key vault secrets user"], SECRET),
+    (roles.MONITORING_CONTRIBUTOR, f"/subscriptions/{SUB}"), (roles.SQL_SECURITY_MANAGER, RG),
+    (roles.SQL_SECURITY_MANAGER, f"{RG}/providers/Microsoft.Sql/servers/sql-prod"),
+])
+def test_listed_roles_pass_at_their_scopes(role: roles.Role, scope: str):
+    assert stack_both("role-assignment-allowlist", [(RA, assignment(role.guid.upper(), scope), "ok")]) == []
+
+
+@pytest.mark.parametrize("role, scope", [
+    (roles.SENTINEL_RESPONDER, RG), (roles.SENTINEL_RESPONDER, f"/subscriptions/{SUB}"),
+    (roles.BY_NAME["key vault secrets user"], SECRET.rsplit("/secrets/", 1)[0]),
+    (roles.MONITORING_CONTRIBUTOR, RG + "/../../"), (roles.READER, f"/subscriptions/{SUB}//resourceGroups/x"),
+    (roles.READER, f"/subscriptions/{SUB}/resourceGroups/./"), (roles.MONITORING_CONTRIBUTOR, "/"),
+    (roles.SQL_SECURITY_MANAGER, f"/subscriptions/{SUB}"), (roles.SQL_SECURITY_MANAGER, f"/subscriptions/{SUB}/"),
+])
+def test_listed_roles_are_refused_above_or_beside_their_scopes(role: roles.Role, scope: str):
+    found = stack_both("role-assignment-allowlist", [(RA, assignment(role.guid, scope), "wide")])
+    assert len(found) == 1 and "'wide'" in found[0], found
+
+
+def test_sql_security_manager_on_a_subscription_needs_a_persons_acknowledgement():
+    grant = [(RA, assignment(roles.SQL_SECURITY_MANAGER.guid, f"/subscriptions/{SUB}"), "sql")]
+    assert "acknowledgeSubscriptionScope" in stack_both("role-assignment-allowlist", grant)[0]
+    assert stack_both("role-assignment-allowlist", grant, {"sqlAuditAcknowledgement": "CAB-77 by J. Doe: audit all"}) == []
+    # An empty or non-text acknowledgement acknowledges nothing.
+    assert stack_both("role-assignment-allowlist", grant, {"sqlAuditAcknowledgement": ""})
+    assert stack_both("role-assignment-allowlist", grant, {"sqlAuditAcknowledgement": {"x": 1}})
+
+
+def test_a_custom_role_the_plan_defines_is_allowed_on_the_workspace_only():
+    definition = (rules.ROLE_DEFINITION, custom_role(["Microsoft.OperationalInsights/workspaces/read"]), "def")
+    on_ws = (RA, assignment(CUSTOM_GUID, WS, "slash"), "a")
+    assert stack_both("role-assignment-allowlist", [definition, on_ws]) == []
+    on_sub = (RA, assignment(CUSTOM_GUID.upper(), f"/subscriptions/{SUB}"), "b")
+    found = stack_both("role-assignment-allowlist", [definition, on_sub])
+    assert len(found) == 1 and "custom role the plan defines" in found[0]
+    # The same GUID without its definition in the plan is an unknown role.
+    assert "not in the reviewed role table" in stack_both("role-assignment-allowlist", [on_ws])[0]
+
+
+def test_unknown_role_or_scope_during_preview_is_not_reported():
+    assert stack_both("role-assignment-allowlist", [(RA, assignment(OWNER, UNKNOWN_STRING_VALUE), "u"),
+                                                    (RA, {**assignment(OWNER, RG), "roleDefinitionId": UNKNOWN_STRING_VALUE},
+                                                     "v")]) == []
+
+
+def test_a_role_definition_id_that_names_no_role_is_refused():
+    found = stack_both("role-assignment-allowlist", [(RA, {**assignment(OWNER, RG), "roleDefinitionId": "Owner"}, "n")])
+    assert len(found) == 1 and "names no role definition" in found[0]
+
+
+# --------------------------------------------------------------------------------------------------
+# custom-role-actions
+# --------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("action, why", [
+    ("Microsoft.OperationalInsights/workspaces/query/*/read", "reads the workspace's logs"),
+    ("Microsoft.OperationalInsights/workspaces/query/SecurityEvent/read", "reads the workspace's logs"),
+    ("microsoft.operationalinsights/workspaces/search/action", "reads the workspace's logs"),
+    ("Microsoft.OperationalInsights/workspaces/*", "reads the workspace's logs"),
+    ("Microsoft.OperationalInsights/*", "reads the workspace's logs"),
+    ("*/read", "reads the workspace's logs"),
+    ("*", "reads the workspace's logs"),
+    ("Microsoft.Authorization/roleAssignments/write", "not listed and justified"),
+    ("Microsoft.Sql/servers/auditingSettings/write", "not listed and justified"),
+])
+def test_custom_roles_get_no_action_beyond_the_table(action: str, why: str):
+    found = both("custom-role-actions", rules.ROLE_DEFINITION,
+                 custom_role(["Microsoft.OperationalInsights/workspaces/read", action]), name="mssp-custom")
+    assert len(found) == 1 and why in found[0] and "'MSSP custom'" in found[0] and action in found[0], found
+
+
+def test_listed_actions_pass_in_any_case_and_data_actions_never_do():
+    listed = ["MICROSOFT.OPERATIONALINSIGHTS/WORKSPACES/READ", "Microsoft.OperationalInsights/workspaces/sharedKeys/action",
+              "microsoft.securityinsights/alertrules/read"]
+    assert both("custom-role-actions", rules.ROLE_DEFINITION, custom_role(listed, data_actions=[])) == []
+    found = both("custom-role-actions", rules.ROLE_DEFINITION,
+                 custom_role(listed, data_actions=["Microsoft.OperationalInsights/workspaces/tables/data/read"]))
+    assert len(found) == 1 and "DataActions" in found[0]
+
+
+@pytest.mark.parametrize("scope", ["/", f"/subscriptions/{SUB}", f"/subscriptions/{SUB}/",
+                                   "/providers/Microsoft.Management/managementGroups/mg", "/subscriptions/x/../y"])
+def test_custom_roles_are_assignable_at_a_resource_group_or_below(scope: str):
+    found = both("custom-role-actions", rules.ROLE_DEFINITION,
+                 custom_role(["Microsoft.OperationalInsights/workspaces/read"], scopes=[RG, scope]))
+    assert len(found) == 1 and "too broad" in found[0], found
+
+
+# --------------------------------------------------------------------------------------------------
+# graph-app-role-allowlist
+# --------------------------------------------------------------------------------------------------
+def app_role(app_role_id: str) -> dict[str, Any]:
+    return {"appRoleId": app_role_id, "principalObjectId": "d192705d-409b-5cc0-8794-e14d4bc88666",
+            "resourceObjectId": "fb87201a-bb3a-5702-a76b-289ffdb627b8"}
+
+
+def test_listed_graph_app_roles_pass_in_any_case():
+    for guid in roles.GRAPH_APP_ROLES:
+        assert both("graph-app-role-allowlist", rules.APP_ROLE_ASSIGNMENT, app_role(guid.upper())) == []
+    assert both("graph-app-role-allowlist", rules.APP_ROLE_ASSIGNMENT, app_role(UNKNOWN_STRING_VALUE)) == []
+
+
+@pytest.mark.parametrize("app_role_id", [
+    "19dbc75e-c2e2-444c-a770-ec69d8559fc7",  # Directory.ReadWrite.All
+    "9e3f62cf-ca93-4989-b6ce-bf83c28f9fe8",  # RoleManagement.ReadWrite.Directory
+    "00000000-0000-0000-0000-000000000000",  # default access
+    "SecurityIncident.Read.All",  # a name is not an id
+])
+def test_other_graph_app_roles_are_refused(app_role_id: str):
+    found = both("graph-app-role-allowlist", rules.APP_ROLE_ASSIGNMENT, app_role(app_role_id), name="grant-graph")
+    assert len(found) == 1 and "'grant-graph'" in found[0] and "not in the reviewed Graph app-role table" in found[0]
+
+
+@pytest.mark.parametrize("rtype", sorted(rules.ENTRA_GRANT_TYPES_NEVER))
+def test_entra_directory_roles_and_delegated_grants_are_refused(rtype: str):
+    found = both("graph-app-role-allowlist", rtype, {"roleId": "62e90394-69f5-4237-9190-012177145e10",
+                                                     "principalObjectId": "x"}, name="global-admin")
+    assert len(found) == 1 and "'global-admin'" in found[0]
+
+
+def test_diff_fail_on_mandatory_fails_on_an_owner_grant(tmp_path):
+    # The whole judge path: two manifests, HEAD adds Owner on a customer subscription, the diff exits 1.
+    import json
+
+    from mssp.cli import main
+
+    base = tmp_path / "base.json"
+    assert main(["plan", "contoso", "--json", str(base), "--quiet"]) == 0
+    manifest = json.loads(base.read_text())
+    owner = resource(RA, assignment(OWNER, f"/subscriptions/{SUB}/"), "contoso-owner")
+    owner["urn"] = owner["urn"].replace("urn:pulumi:mssp::", "urn:pulumi:contoso::")
+    manifest["resources"].append(owner)
+    head = tmp_path / "head.json"
+    head.write_text(json.dumps(manifest))
+    out = tmp_path / "diff.json"
+    code = main(["diff", str(base), str(head), "--fail-on-mandatory", "--json", str(out)])
+    assert code == 1
+    report = json.loads(out.read_text())
+    flagged = [p for s in report["stacks"] for p in s["policies"] if p["policy"] == "role-assignment-allowlist"]
+    assert flagged and flagged[0]["level"] == "mandatory" and "contoso-owner" in flagged[0]["message"]

@@ -168,9 +168,22 @@ def test_no_cache_keeps_no_claims(tmp_path: Path, run_cli: Any, _private_plan_ca
 
 def test_a_tampered_signed_entry_is_not_believed(tmp_path: Path, run_cli: Any, monkeypatch: pytest.MonkeyPatch,
                                                  _private_plan_cache: Path) -> None:
-    # Someone who can write the cache empties contoso's claims to hide the overlap: with the signing key
-    # set (CI), the altered entry is a miss and the inventory is read again.
-    monkeypatch.setenv("MSSP_PLAN_CACHE_KEY", "test-signing-key")
+    # Someone who can write the cache empties contoso's claims to hide the overlap: with only signed entries
+    # trusted (CI), the altered entry is a miss and the inventory is read again.
+    import base64
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+
+    from mssp.diff import cache
+
+    key = Ed25519PrivateKey.generate()
+    keys_file = tmp_path / "trusted-keys.txt"
+    keys_file.write_text(cache.public_key_of(key) + "\n")
+    monkeypatch.setattr(cache, "TRUSTED_KEYS_FILE", keys_file)
+    monkeypatch.setenv(cache.SIGNING_ENV, base64.b64encode(
+        key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())).decode())
+    monkeypatch.setenv(cache.TRUST_ENV, "signed")
     stack_file = _copy_of_contoso(tmp_path)
     code, _, _ = run_cli(["plan", "northwind", "--config", str(stack_file), "--quiet"])
     assert code == 2

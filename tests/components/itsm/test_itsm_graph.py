@@ -168,9 +168,11 @@ def test_automation_rule_runs_the_playbook_when_redirected_is_added():
     assert (logic["isEnabled"], logic["triggersOn"], logic["triggersWhen"]) == (True, "Incidents", "Updated")
     assert {"conditionType": "PropertyArrayChanged",
             "conditionProperties": {"arrayType": "Labels", "changeType": "Added"}} in logic["conditions"]
+    # Defender's tag as Microsoft writes it, "Redirected", and the lower-case spelling Microsoft Learn uses
+    # (components/itsm/workflows.py REDIRECTED_TAG); Equals, so a tag merely containing the word does not run it.
     assert {"conditionType": "Property",
-            "conditionProperties": {"propertyName": "IncidentLabel", "operator": "Contains",
-                                    "propertyValues": ["redirected"]}} in logic["conditions"]
+            "conditionProperties": {"propertyName": "IncidentLabel", "operator": "Equals",
+                                    "propertyValues": ["Redirected", "redirected"]}} in logic["conditions"]
     (run,) = inputs["actions"]
     assert run["actionType"] == "RunPlaybook"
     playbook = workflow(m, "playbook")

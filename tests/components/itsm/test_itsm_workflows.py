@@ -13,6 +13,7 @@ Request shapes are pinned against the documented APIs:
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -184,9 +185,11 @@ def test_poller_lists_redirected_incidents_and_follows_next_link():
 
 def test_both_workflows_run_the_same_itsm_steps():
     playbook, poller, _ = definitions("servicenow-secret")
-    names = ("Find_source_ticket", "Find_target_ticket", "Source_ticket_open")
+    names = ("Find_source_ticket", "Find_target_ticket", "Close_source_ticket", "Target_ticket_found")
     for name in names:
         assert action(playbook, name) == action(poller, name)
+    # The same gate; only what makes a refusal visible differs (the playbook ends its run, the poller records).
+    assert action(playbook, "Source_ticket_open")["expression"] == action(poller, "Source_ticket_open")["expression"]
     pb_event, po_event = action(playbook, "Sync_event")["inputs"], action(poller, "Sync_event")["inputs"]
     assert pb_event.keys() == po_event.keys()
     assert pb_event["source"].keys() == po_event["source"].keys()
@@ -215,7 +218,7 @@ def test_servicenow_close_source_and_note_target():
                             "@{first(body('Find_source_ticket')?['result'])?['sys_id']}")
     assert close["headers"]["Content-Type"] == "application/json"
     assert close["body"]["state"] == "7"
-    assert close["body"]["close_code"] == "Closed/Resolved by Caller"
+    assert close["body"]["close_code"] == "Duplicate"  # a current ServiceNow resolution code (config/itsm.py)
     assert close["body"]["close_notes"].startswith("[mssp-sentinel redirected to @{")
     assert "?['target']?['url']" in close["body"]["close_notes"]  # links the target
     note = action(playbook, "Note_on_target_ticket")["inputs"]
@@ -235,7 +238,8 @@ def test_servicenow_steps_are_idempotent():
     assert "close_notes" in contains[0]
     assert contains[1] == "@concat('[mssp-sentinel redirected to ', outputs('Sync_event')?['target']?['defenderIncidentId'], ']')"
     # The target note and priority raise only run after the source was closed in this run.
-    assert set(gate["actions"]) == {"Close_source_ticket", "Target_ticket_found"}
+    assert set(gate["actions"]) == {"Close_source_ticket", "Target_ticket_found", "Ticket_still_open",
+                                    "Fail_refused_close"}
     assert gate["actions"]["Target_ticket_found"]["runAfter"] == {"Close_source_ticket": ["Succeeded"]}
 
 
@@ -305,3 +309,81 @@ def test_every_itsm_http_action_hides_inputs_and_outputs(case: str):
             itsm_names.add(name)
             assert a["runtimeConfiguration"]["secureData"]["properties"] == ["inputs", "outputs"], name
     assert itsm_names
+
+
+# ------------------------------------------------------------------------------------------------------
+# Refusals and failures are visible, and a failed ticket neither stalls the others nor loops
+# ------------------------------------------------------------------------------------------------------
+def runs(run_after: dict[str, list[str]], statuses: dict[str, str]) -> bool:
+    """Logic Apps' runAfter rule: an action runs when every predecessor ended in one of its listed statuses."""
+    return all(statuses[name] in allowed for name, allowed in run_after.items())
+
+
+@pytest.mark.parametrize("case", ["servicenow-secret", "webhook-secret-url"])
+def test_the_poller_moves_to_the_next_page_whatever_happened_to_this_one(case):
+    # Bug: Set_next_page ran only after the loop over the incidents succeeded, so one failed ticket left
+    # pageUrl unchanged and the Until loop fetched the same Graph page again, up to 100 times.
+    _, poller, _ = definitions(case)
+    until = action(poller, "Until_no_next_page")["actions"]
+    record_page = until["Record_failed_page"]
+    next_page = until["Set_next_page"]
+    for listed in ("Succeeded", "Failed", "TimedOut"):
+        for each in ("Succeeded", "Failed", "TimedOut", "Skipped"):
+            statuses = {"List_redirected_incidents": listed, "For_each_redirected_incident":
+                        each if listed == "Succeeded" else "Skipped"}
+            statuses["Record_failed_page"] = "Succeeded" if runs(record_page["runAfter"], statuses) else "Skipped"
+            assert runs(next_page["runAfter"], statuses), statuses
+            assert (statuses["Record_failed_page"] == "Succeeded") == (listed != "Succeeded")
+    # The next page is the page's nextLink, else '' (the loop ends): never the page just fetched.
+    assert next_page["inputs"]["value"] == "@{coalesce(body('List_redirected_incidents')?['@odata.nextLink'], '')}"
+
+
+@pytest.mark.parametrize("case", ["servicenow-secret", "webhook-secret-url"])
+def test_a_failed_incident_is_recorded_and_the_run_fails_after_the_last_page(case):
+    _, poller, _ = definitions(case)
+    loop = action(poller, "For_each_redirected_incident")["actions"]
+    record = loop["Record_failed_incident"]
+    assert record["type"] == "AppendToArrayVariable" and record["inputs"]["name"] == "failures"
+    assert runs(record["runAfter"], {"Has_target": "Failed"}) and not runs(record["runAfter"], {"Has_target": "Succeeded"})
+    # No Terminate inside the loop: it would end the run and skip every other incident (and Logic Apps does
+    # not accept Terminate inside Foreach/Until).
+    until = action(poller, "Until_no_next_page")
+    assert not [n for n, a in all_actions(until["actions"]) if a.get("type") == "Terminate"]
+    report = action(poller, "Any_failure")
+    for status in ("Succeeded", "Failed", "TimedOut"):
+        assert runs(report["runAfter"], {"Until_no_next_page": status})
+    assert report["expression"] == "@greater(length(variables('failures')), 0)"
+    (terminate,) = report["actions"].values()
+    assert terminate["type"] == "Terminate" and terminate["inputs"]["runStatus"] == "Failed"
+    assert "variables('failures')" in terminate["inputs"]["runError"]["message"]
+    assert check_workflow(poller, supplied(poller)) == []
+
+
+def test_a_ticket_servicenow_will_not_close_is_visible_in_both_workflows():
+    playbook, poller, _ = definitions("servicenow-secret")
+    # Refused with an error (a data policy answers 403): the playbook's run fails with the reason.
+    fail = action(playbook, "Fail_refused_close")
+    assert fail["type"] == "Terminate" and fail["inputs"]["runStatus"] == "Failed"
+    assert runs(fail["runAfter"], {"Close_source_ticket": "Failed"})
+    assert not runs(fail["runAfter"], {"Close_source_ticket": "Succeeded"})
+    message = fail["inputs"]["runError"]["message"]
+    assert "'Duplicate'" in message and "closeCode" in message
+    # The poller records the same refusal instead of ending the run.
+    assert action(poller, "Record_refused_close")["inputs"]["name"] == "failures"
+    # Accepted but left open (a business rule reset state or close code): compared with what was asked.
+    still_open = action(playbook, "Ticket_still_open")
+    checks = json.dumps(still_open["expression"])
+    assert "['result']?['state']" in checks and "['result']?['close_code']" in checks
+    assert '"7"' in checks and '"Duplicate"' in checks
+    assert action(playbook, "Fail_ticket_still_open")["type"] == "Terminate"
+    assert action(poller, "Record_ticket_still_open")["type"] == "AppendToArrayVariable"
+
+
+@pytest.mark.parametrize("value", ["Closed/Resolved by Caller'", "@{guid()}", "Dup\"licate", ""])
+def test_a_close_code_the_workflow_language_would_read_as_code_is_refused(value):
+    from pydantic import ValidationError
+
+    cfg = copy.deepcopy(CASES["servicenow-secret"][0])
+    cfg["servicenow"]["closeCode"] = value
+    with pytest.raises(ValidationError, match=r"closeCode|close_code"):
+        ItsmConfig.model_validate(cfg)

@@ -528,7 +528,7 @@ def test_workflow_uses_oidc_and_no_secret_in_the_file() -> None:
     for name in ("ARM_CLIENT_ID", "ARM_TENANT_ID", "ARM_SUBSCRIPTION_ID"):
         assert env[name].startswith("${{ vars."), name
     # The Pulumi token for drift, and the plan cache's signing key for the plan-cache job (offline).
-    assert set(re.findall(r"secrets\.(\w+)", text)) == {"PULUMI_ACCESS_TOKEN", "MSSP_PLAN_CACHE_KEY"}
+    assert set(re.findall(r"secrets\.(\w+)", text)) == {"PULUMI_ACCESS_TOKEN", "MSSP_PLAN_CACHE_SIGNING_KEY"}
     assert "secrets." not in yaml.safe_dump(env)  # only on the steps that need it
     assert not re.search(r"(?i)client[-_]?secret", text)
 
