@@ -301,3 +301,62 @@ def test_an_unknown_stack_lists_the_known_ones_and_a_path_is_named_as_one(run_cl
     assert "contoso" in err and "fabrikam" in err and "allowed: one of these" in err, err
     if stack != "nosuch" and argv[0] != "report":
         assert "is a file path, but STACK is a stack name" in err, err
+
+
+# --- sign-in failures (issue #23, class 5) -------------------------------------------------------------
+
+# What DefaultAzureCredential raises when no source gives a token (azure-identity 1.x's text, abridged).
+CHAIN = ("DefaultAzureCredential failed to retrieve a token from the included credentials.\nAttempted credentials:\n"
+         "\tEnvironmentCredential: EnvironmentCredential authentication unavailable. Environment variables are not "
+         "fully configured.\nVisit https://aka.ms/azsdk/python/identity/environmentcredential/troubleshoot to "
+         "troubleshoot this issue.\n\tManagedIdentityCredential: ManagedIdentityCredential authentication "
+         "unavailable.\n\tAzureCliCredential: Azure CLI not found on path\n\tAzurePowerShellCredential: PowerShell "
+         "is not installed\nTo mitigate this issue, please refer to the troubleshooting guidelines here at "
+         "https://aka.ms/azsdk/python/identity/defaultazurecredential/troubleshoot.")
+
+
+class _NoSignIn:
+    def __init__(self, **_: Any) -> None:
+        pass
+
+    def get_token(self, *_: Any, **__: Any) -> Any:
+        from azure.core.exceptions import ClientAuthenticationError
+
+        raise ClientAuthenticationError(message=CHAIN)
+
+    def get_token_info(self, *_: Any, **__: Any) -> Any:
+        return self.get_token()
+
+
+@pytest.mark.parametrize("argv", [
+    ["health", "contoso", "--endpoint", "https://api.loganalytics.io"],
+    ["drift", "contoso", "--settings"],
+    ["discover", "contoso"],
+])
+def test_a_failed_sign_in_is_one_paragraph_naming_the_sources_tried(run_cli: Any, monkeypatch: pytest.MonkeyPatch,
+                                                                    argv: list[str], tmp_path: Path) -> None:
+    # Bugs: health printed "<class 'azure.monitor.query._exceptions.LogsQueryError'>" after azure-identity's
+    # 14-line chain; drift --settings said it had read 19 settings when it read none.
+    monkeypatch.setattr("azure.identity.DefaultAzureCredential", _NoSignIn)
+    code, out, err = run_cli([*argv] + (["--project-dir", str(project_with(tmp_path))] if argv[0] == "discover"
+                                        else []))
+    assert code == 1, err
+    assert "<class" not in err + out and "Attempted credentials" not in err and "Traceback" not in err
+    paragraph = next(line for line in err.splitlines() if "signing in to" in line)
+    assert "failed" in paragraph and "environment variables" in paragraph and "managed identity" in paragraph
+    assert "Azure CLI" in paragraph and "`az login`" in paragraph
+    assert len(err.splitlines()) <= 3
+    assert "settings read with" not in out
+
+
+def test_repeated_errors_are_capped_and_summarised(run_cli: Any, tmp_path: Path) -> None:
+    # Bug: an inventory exported with extra fields printed one "unknown key" per entry (1.6 million characters).
+    sub = "3c8d0e5f-6a7b-4c9d-8e1f-2a3b4c5d6e7f"
+    rows = "".join(f"- id: /subscriptions/{sub}/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv{i:05d}\n"
+                   f"  type: Microsoft.KeyVault/vaults\n  location: westeurope\n" for i in range(3000))
+    project = project_with(tmp_path, inventory="resources:\n" + rows)
+    code, _, err = run_cli(["health", "contoso", "--project-dir", str(project)])
+    assert code == 2
+    assert len(err) < 6000, len(err)
+    assert "and 2,980 more problems" in err and "2,980 x unknown key; allowed keys: id, type, kind" in err, err
+    assert err.count("unknown key") == 21  # twenty listed, one summary line
