@@ -315,6 +315,13 @@ def parse_config(
                            secret_keys=frozenset(secret_keys), secret_values=secrets)
 
     customer: CustomerConfig = _validate(CustomerConfig, _section(values, "customer"), "customer")
+    reference = customer.platform_stack.split("/")
+    if len(reference) == 3 and reference[1] != PROJECT:
+        # `org/project/stack` (pulumi/pulumi sdk/go/common/tokens: a fully qualified stack name): a platform stack
+        # of another project exports other outputs (or none), and its stacks/ file here is not what it runs.
+        raise ConfigError([("customer.platformStack", f"'{customer.platform_stack}' names project '{reference[1]}'; "
+                            f"allowed: a platform stack of this project, '{reference[0]}/{PROJECT}/{reference[2]}' "
+                            f"or '{reference[2]}'")])
     if platform_values is None:
         platform_file = stack_file(project_dir, customer.platform_stack_name)
         if not file_exists(platform_file):
@@ -332,6 +339,16 @@ def parse_config(
     if customer.tenant_id == platform.tenant_id:
         issues.append(("customer.tenantId", "must differ from the MSSP tenant (Lighthouse needs two tenants; "
                        f"the platform stack's tenantId is {platform.tenant_id}); allowed: the customer's own tenant id"))
+    mssp_subscriptions = {platform.workspace.parts(platform.subscription_id)[0].lower(): "the MSSP workspace's subscription",
+                          platform.subscription_id.lower(): "the platform's subscriptionId"}
+    for i, sub in enumerate(customer.subscriptions):
+        what = mssp_subscriptions.get(sub.id.lower())
+        if what is not None:
+            # Onboarding the MSSP's own subscription as a customer's would send its logs to itself as a customer's,
+            # delegate it through Lighthouse to its own tenant, and let offboarding delete its settings.
+            issues.append((f"customer.subscriptions[{i}].id", f"'{sub.id}' is {what} in platform stack "
+                           f"{customer.platform_stack_name}: the MSSP's own subscription, not a customer's; allowed: "
+                           "the customer's subscriptions only"))
     if customer.splunk is not None and customer.splunk.enabled and platform.splunk is None:
         issues.append(("customer.splunk", "Splunk is enabled for this customer but its platform stack "
                        f"({customer.platform_stack_name}) has no platform.splunk ingestion configured; "
@@ -539,6 +556,7 @@ def _fleet_issues(stack: str, customer: CustomerConfig, inventory: list[Inventor
         subscription_ids=frozenset(s.lower() for s in customer.subscription_ids),
         resource_ids=frozenset(it.id.lower() for it in inventory),
         workflow_name=(customer.splunk_workflow_name or "").lower() or None,
+        platform_stack=customer.platform_stack.lower(),
     )
 
     def read_values(path: Path) -> Mapping[str, Any]:

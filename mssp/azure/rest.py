@@ -298,7 +298,10 @@ class CredentialTokenProvider:
                 except Exception as exc:  # azure-identity raises several types; all mean "cannot sign in"
                     from mssp.azure import signin
 
-                    raise SignInError(signin.failure_text(exc, "Azure", self._tenant_id)) from None
+                    if signin.is_signin_failure(exc):
+                        raise SignInError(signin.failure_text(exc, "Azure", self._tenant_id)) from None
+                    where = f" for tenant {self._tenant_id}" if self._tenant_id else ""
+                    raise AzureRestError(f"signing in to Azure{where}", str(exc).splitlines()[0]) from None
                 self._token, self._expires_on = access.token, float(access.expires_on)
             return self._token
 
