@@ -11,7 +11,7 @@ Counts come from each stack's offline plan (the design's manifest contract) and 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +65,10 @@ def read_reports(paths: Iterable[Path], what: str) -> dict[str, dict[str, Any]]:
         documents.expect(doc, what, f"--{what} {name}")
         if not isinstance(doc, dict) or not isinstance(doc.get("stack"), str):
             raise UserError(f"{name}: not a {what} report (no 'stack' key); write one with `mssp {what} --json`")
+        problem = _report_shape_problem(doc, what)
+        if problem:
+            raise UserError(f"--{what} {name}: {problem}; allowed: a report as `python -m mssp {what} STACK --json OUT` "
+                            "writes it")
         stack = doc["stack"].rsplit("/", 1)[-1]
         if stack in out:
             raise UserError(f"--{what} {name}: a second {what} report of stack '{shown(stack)}' (the first: "
@@ -72,6 +76,41 @@ def read_reports(paths: Iterable[Path], what: str) -> dict[str, dict[str, Any]]:
         out[stack] = doc
         origin[stack] = name
     return out
+
+
+def _is_list_of(value: Any, kind: type) -> bool:
+    return isinstance(value, list) and all(isinstance(v, kind) for v in value)
+
+
+# The keys of each report the page reads, and what each must be (absent is fine: the page shows nothing then).
+_REPORT_KEYS: dict[str, dict[str, tuple[Callable[[Any], bool], str]]] = {
+    "health": {
+        "status": (lambda v: isinstance(v, str), "a string"),
+        "silentResources": (lambda v: _is_list_of(v, str), "a list of resource ids"),
+        "silentSubscriptions": (lambda v: _is_list_of(v, str), "a list of subscription ids"),
+        "window": (lambda v: isinstance(v, dict) and isinstance(v.get("end", ""), str)
+                   and isinstance(v.get("hours", 0), int) and not isinstance(v.get("hours", 0), bool),
+                   "an object with 'end' (text) and 'hours' (a number)"),
+        "errors": (lambda v: _is_list_of(v, str), "a list of messages"),
+    },
+    "drift": {
+        "status": (lambda v: isinstance(v, str), "a string"),
+        "coverage": (lambda v: v is None or (isinstance(v, list) and all(
+            isinstance(c, dict) and isinstance(c.get("id", ""), str) and isinstance(c.get("type", ""), str)
+            for c in v)), "null or a list of {id, type, reason}"),
+        "summary": (lambda v: isinstance(v, dict) and all(isinstance(n, int) and not isinstance(n, bool)
+                                                           for n in v.values()), "an object of counts"),
+        "errors": (lambda v: _is_list_of(v, str), "a list of messages"),
+    },
+}
+
+
+def _report_shape_problem(doc: Mapping[str, Any], what: str) -> str | None:
+    """The first key of a report that has the wrong shape for the page, named with what it must be."""
+    for key, (ok, wanted) in _REPORT_KEYS[what].items():
+        if key in doc and doc[key] is not None and not ok(doc[key]):
+            return f"'{key}' must be {wanted}"
+    return None
 
 
 def customer_stacks(project_dir: Path) -> list[str]:
