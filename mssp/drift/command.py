@@ -169,6 +169,9 @@ def run(args: argparse.Namespace) -> int:
             assessment = assess(classification, None, "")
         else:
             _check_stack_file(project_dir, short_name)
+            # Progress on stderr (stdout is the report): a refresh reads every resource back from Azure.
+            print(f"drift: running `pulumi {' '.join(preview_args(stack))}` (reads every resource of the stack back "
+                  f"from Azure: a minute or more; gives up after {args.timeout:g} s)", file=sys.stderr, flush=True)
             result = run_preview(stack, project_dir, args.timeout)
             source.update(command=" ".join(["pulumi", *preview_args(stack)]), exitCode=result.exit_code)
             _echo_stderr(result.stderr)

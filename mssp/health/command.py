@@ -112,6 +112,9 @@ def check(
             credential = DefaultAzureCredential()
         make = client_factory or loganalytics.make_client
         client = make(credential, endpoint or loganalytics.DEFAULT_ENDPOINT)
+        # Progress on stderr (stdout is the report): sign-in and the one query take seconds.
+        print(f"health: querying the workspace for {len(expect.resources)} resource(s) of {stack} over the last "
+              f"{hours} h (one Log Analytics query)", file=sys.stderr, flush=True)
         outcome = loganalytics.run_query(client, expect.workspace_resource_id, kql, start, end)
         rows = outcome.rows
         missing = [c for c in health_query.RESULT_COLUMNS if c not in outcome.columns]

@@ -11,6 +11,7 @@ Counts come from each stack's offline plan (the design's manifest contract) and 
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -236,5 +237,9 @@ def build(project_dir: Path, stacks: Sequence[str] | None, health_files: Iterabl
             raise UserError(f"--{what}: a report of stack {', '.join(map(repr, strays))}, which is not in this report "
                             f"(customers: {', '.join(names)}); allowed: reports of these stacks only (or add the stack "
                             "with --stack)")
-    rows = [customer_row(s, project_dir, health.get(s), drift.get(s)) for s in names]
+    rows = []
+    for i, s in enumerate(names, 1):
+        # Progress on stderr (the page is written to files): each customer is planned offline, about a second each.
+        print(f"report: planning customer {i}/{len(names)}: {s}", file=sys.stderr, flush=True)
+        rows.append(customer_row(s, project_dir, health.get(s), drift.get(s)))
     return {"columns": columns(), "customers": sorted(rows, key=lambda r: r["customer"])}

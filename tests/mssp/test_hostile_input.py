@@ -360,3 +360,13 @@ def test_repeated_errors_are_capped_and_summarised(run_cli: Any, tmp_path: Path)
     assert len(err) < 6000, len(err)
     assert "and 2,980 more problems" in err and "2,980 x unknown key; allowed keys: id, type, kind" in err, err
     assert err.count("unknown key") == 21  # twenty listed, one summary line
+
+
+# --- progress (issue #23, class 6) ---------------------------------------------------------------------
+
+def test_long_commands_say_what_they_do_on_stderr_only(run_cli: Any, tmp_path: Path) -> None:
+    code, out, err = run_cli(["report", "--out", str(tmp_path / "r")])
+    assert code == 0, err
+    assert "report: planning customer 1/2: contoso" in err and "report: planning customer 2/2: fabrikam" in err
+    assert "planning" not in out  # stdout and the written files stay the report's
+    assert "planning" not in (tmp_path / "r" / "coverage.json").read_text()
