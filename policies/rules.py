@@ -81,7 +81,14 @@ REGISTRATION_ASSIGNMENT = "azure-native:managedservices:RegistrationAssignment"
 DIAGNOSTIC_SETTING = "azure-native:monitor:DiagnosticSetting"
 SUBSCRIPTION_DIAGNOSTIC_SETTING = "azure-native:monitor:SubscriptionDiagnosticSetting"
 TABLE = "azure-native:operationalinsights:Table"
+WORKSPACE = "azure-native:operationalinsights:Workspace"
 DATA_COLLECTION_RULE = "azure-native:monitor:DataCollectionRule"
+# azure-native's generic ARM resource; the program creates the Splunk DCR with it at an API version whose
+# spec documents kind Direct's endpoints (components/splunk/ingestion.py), so it is known by its ARM type.
+GENERIC_RESOURCE = "azure-native:resources:Resource"
+_GENERIC_KINDS: Mapping[tuple[str, str], str] = MappingProxyType({
+    ("microsoft.insights", "datacollectionrules"): DATA_COLLECTION_RULE,
+})
 WORKFLOW = "azure-native:logic:Workflow"
 ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
 STACK = "pulumi:pulumi:Stack"
@@ -118,6 +125,16 @@ DIAGNOSTIC_SETTING_TYPES = frozenset({DIAGNOSTIC_SETTING, SUBSCRIPTION_DIAGNOSTI
 _VERSIONED_MODULE = re.compile(r"^(?P<pkg>[^:]+):(?P<mod>[^:/]+)/v[0-9a-z]+:(?P<name>[^:]+)$")
 
 
+def resource_kind(token: str, props: Mapping[str, Any] | None = None) -> str:
+    """The type a rule matches: the typed token (base_type), or for a generic `resources:Resource` the typed
+    token of its ARM type (a DCR created generically is still a DCR); other generic resources keep theirs."""
+    t = base_type(token)
+    if t == GENERIC_RESOURCE and props:
+        key = (str(props.get("resourceProviderNamespace", "")).lower(), str(props.get("resourceType", "")).lower())
+        return _GENERIC_KINDS.get(key, t)
+    return t
+
+
 def base_type(token: str) -> str:
     """`azure-native:monitor/v20210501preview:DiagnosticSetting` -> `azure-native:monitor:DiagnosticSetting`."""
     m = _VERSIONED_MODULE.match(token)
@@ -134,14 +151,30 @@ class PolicyContext:
 
     workspace_resource_id: str | None = None
     workspace_location: str | None = None
+    # A customer-mode customer (components.config.topology): its own workspace, the destination of every setting.
+    customer_workspace_resource_id: str | None = None
+    # The customer's data residency (customer.dataResidency.allowedRegions); None: not declared.
+    allowed_regions: tuple[str, ...] | None = None
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any] | None) -> PolicyContext:
-        """From the pack's policy config (`workspaceResourceId`, `workspaceLocation`) or a like dict."""
+        """From the pack's policy config (`workspaceResourceId`, `workspaceLocation`, `customerWorkspaceResourceId`,
+        `allowedRegions`) or a like dict."""
         data = data or {}
         ws = data.get("workspaceResourceId") or data.get("workspace_resource_id")
         loc = data.get("workspaceLocation") or data.get("workspace_location")
-        return cls(workspace_resource_id=str(ws) if ws else None, workspace_location=str(loc) if loc else None)
+        own = data.get("customerWorkspaceResourceId") or data.get("customer_workspace_resource_id")
+        return cls(workspace_resource_id=str(ws) if ws else None, workspace_location=str(loc) if loc else None,
+                   customer_workspace_resource_id=str(own) if own else None,
+                   allowed_regions=_regions(data.get("allowedRegions", data.get("allowed_regions"))))
+
+
+def _regions(value: Any) -> tuple[str, ...] | None:
+    """Allowed regions from a list or a comma-separated string (an environment variable); None when not given."""
+    if value is None or value == "":
+        return None
+    items = value.split(",") if isinstance(value, str) else list(value) if isinstance(value, (list, tuple)) else []
+    return tuple(sorted({_norm_location(str(v)) for v in items if str(v).strip()}))
 
 
 def context_from_config(loaded: Any) -> PolicyContext:
@@ -152,9 +185,14 @@ def context_from_config(loaded: Any) -> PolicyContext:
     platform = getattr(loaded, "platform", None)
     if platform is None:
         return PolicyContext()
+    customer = getattr(loaded, "customer", None)
+    workspace = getattr(customer, "workspace", None)
+    residency = getattr(customer, "data_residency", None)
     return PolicyContext(
         workspace_resource_id=getattr(platform, "workspace_id", None),
         workspace_location=getattr(platform, "location", None),
+        customer_workspace_resource_id=getattr(workspace, "resource_id", None),
+        allowed_regions=_regions(getattr(residency, "allowed_regions", None)),
     )
 
 
@@ -163,6 +201,8 @@ def context_from_config(loaded: Any) -> PolicyContext:
 # pulumi/pulumi sdk/go/common/resource/plugin/analyzer_plugin.go constructEnv).
 ENV_WORKSPACE_RESOURCE_ID = "MSSP_WORKSPACE_RESOURCE_ID"
 ENV_WORKSPACE_LOCATION = "MSSP_WORKSPACE_LOCATION"
+ENV_CUSTOMER_WORKSPACE_RESOURCE_ID = "MSSP_CUSTOMER_WORKSPACE_RESOURCE_ID"
+ENV_ALLOWED_REGIONS = "MSSP_ALLOWED_REGIONS"  # comma-separated ARM region names
 
 
 @dataclass(frozen=True)
@@ -186,6 +226,7 @@ class Change:
     urn: str
     type: str
     reasons: tuple[str, ...] = ()  # properties that force a replace, when known
+    kind: str = ""  # resource_kind when the planner knows the inputs (a generic resource's ARM type)
 
 
 Finding = tuple[str, str]  # (urn, message); urn "" means the stack as a whole
@@ -369,12 +410,18 @@ def check_my_customers_reader(res: ResourceView, ctx: PolicyContext) -> list[str
 
 
 def check_diagnostic_destination(res: ResourceView, ctx: PolicyContext) -> list[str]:
-    """Every diagnostic setting sends to the MSSP workspace (or at least to a Log Analytics workspace)."""
+    """Every diagnostic setting sends to the MSSP workspace, or for a customer-mode customer to its own
+    workspace (or at least to a Log Analytics workspace)."""
     ws = res.props.get("workspaceId")
     if is_unknown(ws):
         return []
     if not isinstance(ws, str) or not ws.strip():
         return ["workspaceId is not set: the setting must send to the MSSP Log Analytics workspace"]
+    if ctx.customer_workspace_resource_id:
+        if _norm_id(ws) != _norm_id(ctx.customer_workspace_resource_id):
+            return [f"workspaceId {ws} is not the customer's own workspace {ctx.customer_workspace_resource_id} "
+                    "(customer.workspace.mode customer)"]
+        return []
     if ctx.workspace_resource_id:
         if _norm_id(ws) != _norm_id(ctx.workspace_resource_id):
             return [f"workspaceId {ws} is not the MSSP workspace {ctx.workspace_resource_id}"]
@@ -599,11 +646,50 @@ def check_request_trigger_callers(res: ResourceView, ctx: PolicyContext) -> list
     ac = res.props.get("accessControl")
     if is_unknown(ac):
         return []
-    ranges = _list(_map(_map(ac).get("triggers")).get("allowedCallerIpAddresses"))
-    if ranges:
+    ranges = [_map(r).get("addressRange") for r in _list(_map(_map(ac).get("triggers")).get("allowedCallerIpAddresses"))]
+    if any(is_unknown(r) for r in ranges):
         return []
-    return [f"Request trigger {', '.join(requests)} accepts calls from any IP address: whoever holds the callback "
-            "URL can post alerts; set customer.splunk.allowedCallerIpRanges to the Splunk search heads' egress ranges"]
+    why = "accepts calls from any IP address" if not ranges else _ranges_too_wide([r for r in ranges])
+    if why is None:
+        return []
+    return [f"Request trigger {', '.join(requests)} {why}: whoever holds the callback URL can post alerts; set "
+            "customer.splunk.allowedCallerIpRanges to the Splunk search heads' egress ranges"]
+
+
+# Caller ranges wider than these count as "any address": a Splunk deployment's egress is a few addresses, and a
+# /16 of IPv4 (65,536 addresses) or a /32 of IPv6 (an ISP's whole allocation, RIPE-738) is already far beyond it.
+# The union is what counts, so 0.0.0.0/1 + 128.0.0.0/1, or many /17s, are as wide as 0.0.0.0/0.
+MAX_CALLER_PREFIX = {4: 16, 6: 32}
+_IPV4_MAPPED = __import__("ipaddress").ip_network("::ffff:0:0/96")  # RFC 4291 section 2.5.5.2
+
+
+def _ranges_too_wide(ranges: Sequence[Any]) -> str | None:
+    """Why a list of allowed caller ranges restricts nothing (None when it does restrict)."""
+    import ipaddress
+
+    networks: dict[int, list[Any]] = {4: [], 6: []}
+    for value in ranges:
+        text = value.strip() if isinstance(value, str) else ""
+        try:
+            if "-" in text:
+                first, last = (ipaddress.ip_address(p.strip()) for p in text.split("-", 1))
+                nets = list(ipaddress.summarize_address_range(first, last))  # type: ignore[arg-type]
+            else:
+                nets = [ipaddress.ip_network(text, strict=False)]
+        except (ValueError, TypeError):
+            return f"has an allowed caller range {value!r} that is not an IP range, so it restricts nothing"
+        for net in nets:
+            if net.version == 6 and net.subnet_of(_IPV4_MAPPED):  # ::ffff:a.b.c.d is an IPv4 caller
+                net = ipaddress.ip_network((int(net.network_address) & 0xFFFFFFFF, net.prefixlen - 96))
+            networks[net.version].append(net)
+    for version, nets in networks.items():
+        covered = sum(n.num_addresses for n in ipaddress.collapse_addresses(nets))  # type: ignore[arg-type]
+        bound = MAX_CALLER_PREFIX[version]
+        if covered > 2 ** ((32 if version == 4 else 128) - bound):
+            shown = ", ".join(str(n) for n in ipaddress.collapse_addresses(nets))  # type: ignore[arg-type]
+            return (f"allows callers from {shown}, wider than a /{bound} of IPv{version}, which is as good as any IP "
+                    "address")
+    return None
 
 
 def check_data_plane_scope(res: ResourceView, ctx: PolicyContext) -> list[str]:
@@ -842,6 +928,63 @@ def check_settings_per_resource(
     return out
 
 
+def _workspace_suffix(res: ResourceView) -> str | None:
+    """The end of a planned workspace's ARM id (resource group and name; its subscription is the provider's)."""
+    rg, name = _str(res.props.get("resourceGroupName")), _str(res.props.get("workspaceName"))
+    if not rg or not name:
+        return None
+    return f"/resourcegroups/{rg.lower()}/providers/microsoft.operationalinsights/workspaces/{name.lower()}"
+
+
+def check_data_residency(
+    resources: Sequence[ResourceView], outputs: Mapping[str, Any] | None, ctx: PolicyContext
+) -> list[Finding]:
+    """Where the customer's logs are stored is inside customer.dataResidency.allowedRegions: every workspace the
+    stack creates (customer mode), and the workspace every diagnostic setting sends to (the MSSP's central one
+    in central mode). A destination whose region the plan cannot tell is refused too: residency is shown, not
+    assumed. Values not known yet (a preview's unknowns) are skipped."""
+    allowed = ctx.allowed_regions
+    if allowed is None:
+        return []
+    shown = ", ".join(allowed)
+    out: list[Finding] = []
+    planned: dict[str, str | None] = {}  # workspace id suffix -> region
+    for r in resources:
+        if base_type(r.type) != WORKSPACE:
+            continue
+        loc = r.props.get("location")
+        if is_unknown(loc):
+            continue
+        region = _norm_location(loc) if isinstance(loc, str) else None
+        suffix = _workspace_suffix(r)
+        if suffix:
+            planned[suffix] = region
+        if region not in allowed:
+            out.append((r.urn, f"workspace {_str(r.props.get('workspaceName')) or r.name} is in region {region or '(none)'}, "
+                        f"outside the customer's allowed regions ({shown})"))
+    central = _norm_id(ctx.workspace_resource_id) if ctx.workspace_resource_id else None
+    central_users: list[ResourceView] = []
+    for r in resources:
+        if base_type(r.type) not in DIAGNOSTIC_SETTING_TYPES:
+            continue
+        ws = r.props.get("workspaceId")
+        if is_unknown(ws):
+            continue
+        target = _norm_id(ws) if isinstance(ws, str) else ""
+        if central is not None and target == central:
+            central_users.append(r)
+        elif not any(target.endswith(suffix) for suffix in planned):
+            out.append((r.urn, f"sends to {ws or '(no workspace)'}, whose region the plan cannot tell; the customer's "
+                        f"logs must stay in {shown}"))
+    if central_users:
+        region = _norm_location(ctx.workspace_location) if ctx.workspace_location else None
+        if region not in allowed:
+            out.append((central_users[0].urn, f"{len(central_users)} diagnostic setting(s) send to the MSSP workspace "
+                        f"{ctx.workspace_resource_id} in region {region or '(unknown)'}, outside the customer's allowed "
+                        f"regions ({shown})"))
+    return out
+
+
 _REPLACE_OPS = frozenset({"replace", "create-replacement", "delete-replaced", "discard-replaced"})
 
 
@@ -849,8 +992,8 @@ def _replace_or_delete(changes: Sequence[Change], types: frozenset[str], ops: fr
     seen: dict[str, Change] = {}
     for c in changes:
         op = "replace" if c.op in _REPLACE_OPS else c.op
-        if op in ops and base_type(c.type) in types and c.urn not in seen:
-            seen[c.urn] = Change(op=op, urn=c.urn, type=c.type, reasons=c.reasons)
+        if op in ops and (base_type(c.type) in types or c.kind in types) and c.urn not in seen:
+            seen[c.urn] = Change(op=op, urn=c.urn, type=c.type, reasons=c.reasons, kind=c.kind)
     return [seen[u] for u in sorted(seen)]
 
 
@@ -870,7 +1013,7 @@ def check_settings_delete_replace(changes: Sequence[Change], ctx: PolicyContext)
 def check_table_dcr_replace(changes: Sequence[Change], ctx: PolicyContext) -> list[Finding]:
     """A replaced table or DCR loses its data (table) or its immutableId and role assignments (DCR)."""
     return [
-        (c.urn, f"plan will replace this {base_type(c.type).rsplit(':', 1)[1]}{_because(c)}; data and "
+        (c.urn, f"plan will replace this {(c.kind or base_type(c.type)).rsplit(':', 1)[1]}{_because(c)}; data and "
          "ingestion through it are lost unless it is retained and re-pointed")
         for c in _replace_or_delete(changes, frozenset({TABLE, DATA_COLLECTION_RULE}), frozenset({"replace"}))
     ]
@@ -928,6 +1071,18 @@ RULES: tuple[Rule, ...] = (
         resource_check=check_diagnostic_destination,
         uses_context=True,
         types=DIAGNOSTIC_SETTING_TYPES,
+    ),
+    Rule(
+        name="data-residency",
+        level="mandatory",
+        kind="stack",
+        description="The customer's logs are stored only in its allowed regions (customer.dataResidency): the "
+        "workspace the stack creates (customer mode) and the MSSP workspace its settings send to (central mode).",
+        remediation="Put the customer's workspace in an allowed region (customer.workspace.location), or move the "
+        "customer to the customer topology, or change customer.dataResidency.allowedRegions with the customer's "
+        "written agreement.",
+        stack_check=check_data_residency,
+        uses_context=True,
     ),
     Rule(
         name="diagnostic-settings-log-entries",
@@ -1099,7 +1254,7 @@ def _result(rule: Rule, urn: str, message: str) -> dict[str, str]:
 
 
 def _applies(rule: Rule, res: ResourceView) -> bool:
-    return not rule.types or base_type(res.type) in rule.types
+    return not rule.types or resource_kind(res.type, res.props) in rule.types
 
 
 def views_from_manifest(manifest: Mapping[str, Any]) -> list[ResourceView]:
@@ -1172,7 +1327,7 @@ def evaluate_changes(
     items = [
         c if isinstance(c, Change)
         else Change(op=str(c.get("op", "")), urn=str(c.get("urn", "")), type=str(c.get("type", "")),
-                    reasons=tuple(c.get("reasons") or ()))
+                    reasons=tuple(c.get("reasons") or ()), kind=str(c.get("kind", "")))
         for c in changes
     ]
     results: list[dict[str, str]] = []
@@ -1219,6 +1374,10 @@ def pack_context(config: Mapping[str, Any] | None, environ: Mapping[str, str] | 
     return PolicyContext(
         workspace_resource_id=ctx.workspace_resource_id or env.get(ENV_WORKSPACE_RESOURCE_ID) or None,
         workspace_location=ctx.workspace_location or env.get(ENV_WORKSPACE_LOCATION) or None,
+        customer_workspace_resource_id=(ctx.customer_workspace_resource_id
+                                        or env.get(ENV_CUSTOMER_WORKSPACE_RESOURCE_ID) or None),
+        allowed_regions=ctx.allowed_regions if ctx.allowed_regions is not None
+        else _regions(env.get(ENV_ALLOWED_REGIONS)),
     )
 
 
@@ -1275,6 +1434,10 @@ def build_policies() -> list[Any]:
     schema = PolicyConfigSchema(properties={
         "workspaceResourceId": {"type": "string", "description": "Resource id of the MSSP Log Analytics workspace"},
         "workspaceLocation": {"type": "string", "description": "Azure region of the MSSP workspace"},
+        "customerWorkspaceResourceId": {"type": "string", "description": "Resource id of the customer's own "
+                                        "workspace (customer.workspace.mode customer)"},
+        "allowedRegions": {"type": "array", "items": {"type": "string"},
+                           "description": "Regions the customer's logs may be stored in (customer.dataResidency)"},
     })
     policies: list[Any] = []
     for rule in RULES:

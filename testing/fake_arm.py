@@ -26,6 +26,11 @@ so the real client code (mssp.azure.rest, mssp.discover.discovery) runs unchange
 
 It does not run KQL: it reads the type list out of the `in~ (...)` clause discovery sends and adds
 the readable subscriptions when the query unions ResourceContainers.
+
+Writes (PUT/DELETE of ARM resources, single-resource GETs, Logic Apps' listCallbackUrl) and Microsoft
+Graph (/graph/{tenant}/v1.0/...) go to testing/fake_azure.py, which enforces each type's contract
+(testing/contracts.py). Diagnostic settings written there land in `settings`, so what the stand-in
+providers write is what the settings reads above answer.
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ from urllib.parse import urlsplit
 
 from components.facts import catalog
 from mssp.azure import arm as arm_api
+from testing.fake_azure import ArmStore, GraphStore, graph_route
 from testing.local_server import LocalServer, send_json
 
 SETTINGS_MARK = arm_api.DIAGNOSTIC_SETTINGS_PROVIDER.lower()
@@ -164,16 +170,25 @@ class FakeArm:
         self._target_cache: set[str] | None = None  # resources do not change while the server runs
         self._local: LocalServer
         self.base_url = ""
+        # The writable local Azure (testing/fake_azure.py): ARM resources and Microsoft Graph.
+        self.graph = GraphStore()
+        self.store = ArmStore(settings=self.settings, seeded=self._targets, graph=self.graph)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     def __enter__(self) -> FakeArm:
-        self._local = LocalServer(lambda req, method: self._handle(req, method)).__enter__()
+        self._local = LocalServer(lambda req, method: self._handle(req, method),
+                                  methods=("GET", "POST", "PUT", "DELETE", "PATCH")).__enter__()
         self.base_url = self._local.url
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._local.__exit__(*exc)
+
+    def reset_targets(self) -> None:
+        """Forget the cached target set after `resources` changed (seeding the local Azure)."""
+        with self._lock:
+            self._target_cache = None
 
     def count(self, kind: str) -> int:
         with self._lock:
@@ -211,13 +226,21 @@ class FakeArm:
             return self._send(req, answer)
         if kind == "poll" and method == "GET":
             return self._send(req, self._poll(path))
-        if kind == "get":
+        if kind == "get" and path.lower().endswith(SETTINGS_MARK):
             status, content = self._settings_of(req.path)
             return self._send(req, Fault(status, {}, content))
+        query = urlsplit(req.path).query
+        route = graph_route(req.path)
+        if route is not None:
+            answer = self.graph.handle(method, route[0], route[1], query, body)
+            return self._send(req, Fault(answer.status, {}, answer.body))
+        if "api-version=" in query and method in ("GET", "PUT", "DELETE", "POST"):
+            answer = self.store.handle(method, path, query, body, req.headers.get("x-ms-standin-tenant") or "")
+            return self._send(req, Fault(answer.status, {}, answer.body))
         return self._send(req, arm_error(404, "NotFound", f"no route for {method} {path}"))
 
     def _send(self, req: BaseHTTPRequestHandler, answer: Fault) -> None:
-        send_json(req, answer.status, answer.headers, answer.body)
+        send_json(req, answer.status, answer.headers, b"" if answer.status == 204 else answer.body)
 
     # -- Resource Graph ----------------------------------------------------------------------
 

@@ -30,7 +30,7 @@ from pydantic import ValidationError
 from components.config import fleet
 from components.config.base import ConfigError, Model, issues_from
 from components.config.customer import CustomerConfig
-from components.config.itsm import url_problem
+from components.config.itsm import host_problem, url_problem
 from components.config.platform import PlatformConfig
 from components.config.project import apply_project_config, load_project, stack_key
 from components.facts import config_keys, data_paths, documents, strict_yaml
@@ -250,6 +250,9 @@ def _itsm_issues(platform: PlatformConfig, values: Mapping[str, Any]) -> list[tu
         # the offline plan only has the placeholder), and never quoted.
         value = str(values.get(f"{PROJECT}:itsmCredential", ""))
         problem = None if value == SECRET_PLACEHOLDER else url_problem(value)
+        if problem is None and value != SECRET_PLACEHOLDER and host_problem(value, itsm.allowed_hosts):
+            problem = ("names a host that is neither <instance>.service-now.com nor listed in platform.itsm.allowedHosts "
+                       "(or names a port, an IP address or a punycode name)")
         if problem:
             return [("itsmCredential", f"the secret webhook URL (platform.itsm.webhook without url) {problem}; "
                                        "its value is not shown")]

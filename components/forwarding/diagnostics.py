@@ -125,7 +125,7 @@ def plan_settings(
         if entry.legacy_categories:
             logs, destination = _firewall(entry, selection, forwarding.azure_firewall_logs == "legacy")
         else:
-            logs = _logs(selection, entry.categories) if entry.categories else ()
+            logs = _logs(selection, entry.categories, entry.group_categories) if entry.categories else ()
         metrics = _metrics(metrics_on, entry.metrics)
         if logs or metrics:
             logical = naming.resource_logical_name(f"diag-{entry.short}", item.id, rid.name)
@@ -147,7 +147,7 @@ def plan_settings(
             logical = naming.resource_logical_name(f"diag-{svc.short}", uri, rid.name)
             # The master database gets the audit categories one by one: a group there would also send
             # whatever else master logs, which is not what enabling server audit promised.
-            svc_logs = _logs(selection, svc.categories, svc.categories if entry.sql_audit else ())
+            svc_logs = _logs(selection, svc.categories, svc.categories if entry.sql_audit else svc.group_categories)
             settings.append(SettingSpec(
                 logical_name=logical,
                 resource_uri=uri,

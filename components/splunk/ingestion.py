@@ -11,13 +11,15 @@
   the search), the customer as a custom detail, severity mapped from Splunk's, incidents grouped by
   customer and search name. Without it the alerts would sit in a table nobody watches.
 
-About the DCR API version: azure-native 3.29 types DataCollectionRule with API 2022-06-01, whose
-response has `immutableId` but not `endpoints` (the DCR's own logs-ingestion endpoint appears from
-2023-03-11, the version of Microsoft's REST example for `kind: Direct`). So the rule is created with the
-typed resource (kind "Direct" passed as a string) and its endpoint is read back with a generic
-`resources.getResource` at 2023-03-11 once it exists. Source: Azure/azure-rest-api-specs
-monitor 2023-03-11 examples/DataCollectionRulesCreateEmbeddedDCE.json; hashicorp/terraform-provider-azurerm
-#28697 (endpoints only with kind Direct, API 2023-03-11).
+About the DCR API version: azure-native 3.29 types DataCollectionRule with API 2022-06-01, a version
+whose spec knows neither `kind: Direct` nor `endpoints` (an open Azure PowerShell issue reports the
+endpoint missing there). The rule is therefore created, and its endpoint read, at 2023-03-11 through
+azure-native's generic `resources.Resource`: the first stable version whose spec documents a Direct rule
+answering with `endpoints.logsIngestion` (Azure/azure-rest-api-specs
+specification/monitor/resource-manager/Microsoft.Insights/stable/2023-03-11/dataCollectionRules_API.json,
+example DataCollectionRulesCreateEmbeddedDCE.json: `"kind": "Direct"` in, `endpoints.logsIngestion` out;
+hashicorp/terraform-provider-azurerm#28697: endpoints only with kind Direct, API 2023-03-11). The guardrails
+know a generic resource of type Microsoft.Insights/dataCollectionRules as a DCR (policies.rules.resource_kind).
 """
 
 from __future__ import annotations
@@ -65,16 +67,18 @@ class SplunkAlertIngestionArgs:
 
 
 def dcr_properties(splunk: SplunkPlatformConfig, workspace_id: str) -> dict[str, Any]:
-    """The DCR's stream, destination and data flow, in azure-native's Python input form (pure)."""
+    """The DCR's `properties` as ARM takes them at DCR_API_VERSION (camelCase; pure): description, the stream,
+    destination and data flow."""
     stream = schema.stream_name(splunk.table_name)
     return {
-        "stream_declarations": {stream: {"columns": schema.stream_columns()}},
-        "destinations": {"log_analytics": [{"workspace_resource_id": workspace_id, "name": WORKSPACE_DESTINATION}]},
-        "data_flows": [{
+        "description": f"Splunk alerts from customer Logic Apps into {splunk.table_name} (Logs Ingestion API).",
+        "streamDeclarations": {stream: {"columns": schema.stream_columns()}},
+        "destinations": {"logAnalytics": [{"workspaceResourceId": workspace_id, "name": WORKSPACE_DESTINATION}]},
+        "dataFlows": [{
             "streams": [stream],
             "destinations": [WORKSPACE_DESTINATION],
-            "transform_kql": schema.transform_kql(splunk.extras),
-            "output_stream": schema.output_stream(splunk.table_name),
+            "transformKql": schema.transform_kql(splunk.extras),
+            "outputStream": schema.output_stream(splunk.table_name),
         }],
     }
 
@@ -149,27 +153,21 @@ class SplunkAlertIngestion(pulumi.ComponentResource):
                                         retain_on_delete=True),
         )
 
-        dcr = azure_native.monitor.DataCollectionRule(
+        # At DCR_API_VERSION through the generic resource (module docstring): kind Direct, and the answer
+        # carries immutableId and endpoints.logsIngestion.
+        dcr = azure_native.resources.Resource(
             f"{name}-dcr",
-            data_collection_rule_name=cfg.dcr_name,
-            resource_group_name=args.resource_group,
-            location=args.location,
-            kind="Direct",
-            description=f"Splunk alerts from customer Logic Apps into {cfg.table_name} (Logs Ingestion API).",
-            **dcr_properties(cfg, args.workspace_id),
-            opts=pulumi.ResourceOptions(parent=self, provider=args.arm_provider, depends_on=[table], protect=True,
-                                        retain_on_delete=True),
-        )
-
-        # The DCR's own ingestion endpoint, only in API 2023-03-11+ responses (see module docstring).
-        dcr_read = azure_native.resources.get_resource_output(
             api_version=DCR_API_VERSION,
             resource_provider_namespace="Microsoft.Insights",
             parent_resource_path="",
             resource_type="dataCollectionRules",
+            resource_name_=cfg.dcr_name,
             resource_group_name=args.resource_group,
-            resource_name=dcr.name,
-            opts=pulumi.InvokeOutputOptions(parent=self, provider=args.arm_provider, depends_on=[dcr]),
+            location=args.location,
+            kind="Direct",
+            properties=dcr_properties(cfg, args.workspace_id),
+            opts=pulumi.ResourceOptions(parent=self, provider=args.arm_provider, depends_on=[table], protect=True,
+                                        retain_on_delete=True),
         )
 
         rule_id = naming.stable_guid("splunk-analytics-rule", args.workspace_id, cfg.table_name)
@@ -184,8 +182,8 @@ class SplunkAlertIngestion(pulumi.ComponentResource):
         )
 
         self.dcr_id = dcr.id
-        self.dcr_immutable_id = dcr.immutable_id
-        self.logs_ingestion_endpoint = dcr_read.properties.apply(_logs_ingestion_endpoint)
+        self.dcr_immutable_id = dcr.properties.apply(_immutable_id)
+        self.logs_ingestion_endpoint = dcr.properties.apply(_logs_ingestion_endpoint)
         self.register_outputs(self.outputs())
 
     def outputs(self) -> dict[str, Any]:
@@ -197,6 +195,13 @@ class SplunkAlertIngestion(pulumi.ComponentResource):
             "streamName": self.stream_name,
             "tableName": self.table_name,
         }
+
+
+def _immutable_id(properties: Any) -> str:
+    value = (properties or {}).get("immutableId")
+    if not value:
+        raise ValueError("the data collection rule's answer has no immutableId")
+    return str(value)
 
 
 def _logs_ingestion_endpoint(properties: Any) -> str:

@@ -83,6 +83,10 @@ FORCES_REPLACEMENT: Mapping[str, tuple[str, ...]] = MappingProxyType({
     # (terraform azurerm monitor_data_collection_rule docs: "changing it forces a new Data Collection Rule").
     "azure-native:monitor:DataCollectionRule": ("location", "kind", "dataCollectionRuleName", "resourceGroupName"),
     "azure-native:logic:Workflow": ("location", "workflowName", "resourceGroupName"),
+    # The generic ARM resource (the Splunk DCR, the Sentinel API connection): its URL path parameters; a
+    # tracked resource's location and a DCR's kind cannot change in place (as for the typed DCR above).
+    "azure-native:resources:Resource": ("resourceProviderNamespace", "parentResourcePath", "resourceType",
+                                        "resourceName", "resourceGroupName", "location", "kind"),
     # replacement.go forceNewMap: Authorization RoleAssignment principalId, scope; plus the name path parameter.
     "azure-native:authorization:RoleAssignment": ("principalId", "scope", "roleAssignmentName"),
 })
@@ -922,16 +926,23 @@ def diff_stack(stack: str, base: Mapping[str, Any] | None, head: Mapping[str, An
     output_list = output_changes(base, head)
     if output_list:
         counts["outputs"] = len(output_list)
-    base_policies = _policies_of(base, context)
-    head_policies = [*_policies_of(head, context), *output_findings(base, head)]
+    from mssp.diff import topology
+
+    # Each side's customer topology (its own workspace, its residency) joins the platform context.
+    base_policies = _policies_of(base, topology.stack_context(context, base))
+    head_policies = [*_policies_of(head, topology.stack_context(context, head)), *output_findings(base, head)]
     before = {_policy_key(p) for p in base_policies}
     after = {_policy_key(p) for p in head_policies}
+    inputs_by_urn = {r.get("urn"): r.get("inputs") or {}
+                     for side in (base, head) for r in (side or {}).get("resources") or []}
     advisories = rules.evaluate_changes(
-        [{"op": c.op, "urn": c.urn, "type": c.type, "reasons": c.reasons} for c in changes]
+        [{"op": c.op, "urn": c.urn, "type": c.type, "reasons": c.reasons,
+          "kind": rules.resource_kind(c.type, inputs_by_urn.get(c.urn))} for c in changes]
     )
     from mssp.plan import facts as plan_facts
 
     template_changes = exported_changes(base, head)
+    moves = topology.destination_moves(changes)
     changed = bool(changes) or bool(output_list) or bool(template_changes)
 
     access = plan_facts.access_changes(plan_facts.access_rows(base or {}), plan_facts.access_rows(head or {}))
@@ -946,6 +957,9 @@ def diff_stack(stack: str, base: Mapping[str, Any] | None, head: Mapping[str, An
         "outputChanges": output_list,
         # Lighthouse template mode: what the customer deploys changed, so the customer must deploy it again.
         "templateChanges": template_changes,
+        # Where the logs go (mssp/diff/topology.py): settings whose destination moves, a topology change.
+        "destinationMoves": moves,
+        "topologyChange": topology.topology_change(base, head, moves),
         "policies": [{**p, "new": _policy_key(p) not in before} for p in head_policies],
         "resolvedPolicies": [p for p in base_policies if _policy_key(p) not in after],
         "changeAdvisories": advisories,

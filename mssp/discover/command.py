@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from mssp import PROJECT_DIR
 from mssp.errors import UserError
+from mssp.escape import clean
 
 if TYPE_CHECKING:
     from components.config import CustomerConfig, PlatformConfig
@@ -201,16 +202,20 @@ def report_text(report: DiscoveryReport, ctx: StackContext, outcome: str) -> str
         ("Kept without verification", list(report.change.kept)),
         ("Excluded by config (kept in the inventory, never forwarded)", [(i, "") for i in report.excluded]),
         ("Ignored Resource Graph rows", list(report.ignored)),
+        ("Resource Graph rows whose columns disagree with their id (a broken or hostile answer: the id was used)",
+         list(report.flagged)),
     ]
     for title, entries in sections:
         if entries:
-            out += ["", f"{title}:"] + [f"  {i}" + (f": {why}" if why else "") for i, why in entries]
+            # Ids and reasons can quote Resource Graph's rows: shown one line each, without control or bidi
+            # characters (mssp.escape.clean), so a row cannot rewrite the terminal or fake a line.
+            out += ["", f"{title}:"] + [f"  {clean(i)}" + (f": {clean(why)}" if why else "") for i, why in entries]
     for w in report.change.warnings:
-        out += ["", f"warning: {w}"]
+        out += ["", f"warning: {clean(w)}"]
     stats = report.read_stats
     polls = f" ({stats.poll_calls} poll(s) of running batches)" if stats.poll_calls else ""
     out += ["", f"Azure calls: {report.graph_pages} Resource Graph page(s), {stats.batch_calls} batch call(s){polls}, "
-                f"{stats.single_calls} single read(s)" + (f" (/batch not used: {stats.batch_disabled})"
+                f"{stats.single_calls} single read(s)" + (f" (/batch not used: {clean(stats.batch_disabled)})"
                                                           if stats.batch_disabled else ""),
             outcome]
     return "\n".join(out)

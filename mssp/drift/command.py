@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mssp import PROJECT_DIR
+from mssp import PROJECT_DIR, escape
 from mssp.drift import preview_json
 from mssp.errors import UserError
 from mssp.output import write_output
@@ -198,8 +198,8 @@ def emit(args: argparse.Namespace, report: Mapping[str, Any], markdown: str) -> 
     if args.markdown is not None:
         write_output(args.markdown, markdown, EXIT_ERROR)
     sys.stdout.write(markdown)
-    for message in report["errors"]:
-        print(f"error: {message}", file=sys.stderr)
+    for message in report["errors"]:  # one line each, no control or bidi characters (Azure's text inside)
+        print(f"error: {escape.clean(message, escape.MAX_TERMINAL)}", file=sys.stderr)
     return int(report["exitCode"])
 
 
@@ -524,7 +524,7 @@ def render_markdown(report: Mapping[str, Any]) -> str:
 
     if report["errors"]:
         lines += ["## Errors", ""]
-        lines += [f"- {_one_line(e)}" for e in report["errors"]]
+        lines += [f"- {escape.md(e)}" for e in report["errors"]]
         lines += [f"- Hint: {h}" for h in report["hints"]]
         lines.append("")
         if report["resources"]:
@@ -556,7 +556,7 @@ def render_markdown(report: Mapping[str, Any]) -> str:
         cov = report["coverage"]
         lines += [f"## Not covered: in scope but not in the inventory ({len(cov)})", ""]
         if cov:
-            lines += [f"- {_code(c['id'])} ({_code(c['type'])}): {_one_line(c['reason'])}" for c in cov]
+            lines += [f"- {_code(c['id'])} ({_code(c['type'])}): {escape.md(c['reason'])}" for c in cov]
             lines += ["", "Run `python -m mssp discover` for this stack to add them to the inventory."]
         else:
             lines.append("Every in-scope resource is in the inventory.")
@@ -564,7 +564,7 @@ def render_markdown(report: Mapping[str, Any]) -> str:
 
     if report["warnings"]:
         lines += ["<details><summary>Warnings from the preview ({})</summary>".format(len(report["warnings"])), ""]
-        lines += [f"- {_one_line(w)}" for w in report["warnings"]]
+        lines += [f"- {escape.md(w)}" for w in report["warnings"]]
         lines += ["", "</details>", ""]
     return "\n".join(lines).rstrip() + "\n"
 
@@ -580,7 +580,7 @@ def _source_line(source: Mapping[str, Any]) -> str:
 
 
 def _resource_lines(r: Mapping[str, Any]) -> list[str]:
-    out = [f"- **{_md_text(r['name'])}** {_code(r['type'])}: operation {_code(r['operation'])}"]
+    out = [f"- **{escape.md(r['name'])}** {_code(r['type'])}: operation {_code(r['operation'])}"]
     out.append(f"  - URN: {_code(r['urn'])}")
     if r["replaceReasons"]:
         out.append(f"  - replaced because of: {', '.join(_code(p) for p in r['replaceReasons'])}")
@@ -590,7 +590,7 @@ def _resource_lines(r: Mapping[str, Any]) -> list[str]:
             detail.append(f"Azure {_value(p['current'])}")
         if "desired" in p:
             detail.append(f"program {_value(p['desired'])}")
-        kind = f" ({p['kind']})" if p.get("kind") else ""
+        kind = f" ({escape.md(p['kind'])})" if p.get("kind") else ""
         out.append(f"  - {_code(p['path'])}{kind}" + (f": {', '.join(detail)}" if detail else ""))
     if r["category"] == "delegation-removed" and not r["refreshed"]:
         out.append("  - no refresh step for it in the preview: removed in Azure, or never deployed")
@@ -600,22 +600,9 @@ def _resource_lines(r: Mapping[str, Any]) -> list[str]:
 
 
 def _value(value: Any) -> str:
-    text = json.dumps(value, sort_keys=True, ensure_ascii=False)
-    if len(text) > _VALUE_CHARS:
-        text = text[: _VALUE_CHARS - 3] + "..."
-    return _code(text)
+    return escape.md_code(json.dumps(value, sort_keys=True, ensure_ascii=False), _VALUE_CHARS)
 
 
-def _code(text: str) -> str:
-    text = _one_line(text)
-    return f"`` {text} ``" if "`" in text else f"`{text}`"
-
-
-def _md_text(text: str) -> str:
-    return re.sub(r"([\\`*_\[\]<>|])", r"\\\1", _one_line(text))
-
-
-def _one_line(text: str) -> str:
-    return " ".join(str(text).split())
-
-
+def _code(text: Any) -> str:
+    """Every name, id, type and path of the report, Azure's and Pulumi's text included (mssp.escape)."""
+    return escape.md_code(text)

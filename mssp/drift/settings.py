@@ -34,6 +34,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from components.facts import catalog
+from mssp import escape
 from mssp.azure import arm as arm_api
 from mssp.azure.batch import Answer, BatchReader, PagingError, pages
 from mssp.azure.rest import AzureRestClient, AzureRestError, status_text
@@ -279,12 +280,14 @@ _TITLES = {"missing": "Missing", "changed": "Changed outside Pulumi", "foreign":
 
 
 def render_markdown(report: Mapping[str, Any]) -> str:
-    lines = [f"# Settings drift: stack `{report['stack']}`", ""]
+    """The report for people. Every text read from Azure (ids, names, values, error messages) goes through
+    mssp.escape, so it cannot add a status line, a heading, a table row, a link or an image."""
+    lines = [f"# Settings drift: stack {escape.md_code(report['stack'])}", ""]
     status = report["status"]
     if status == "error":
         lines.append("**Status: error** (exit 1). The check could not decide; this is neither drift nor clean.")
     elif status == "drift":
-        counts = ", ".join(f"{n} {k}" for k, n in sorted(report["counts"].items()))
+        counts = ", ".join(f"{n} {escape.md(k)}" for k, n in sorted(report["counts"].items()))
         lines.append(f"**Status: drift** (exit 3): {counts}.")
     else:
         lines.append("**Status: clean** (exit 0): every expected diagnostic setting is in Azure as planned.")
@@ -302,14 +305,18 @@ def render_markdown(report: Mapping[str, Any]) -> str:
             continue
         lines += ["", f"## {_TITLES[kind]} ({len(rows)})", "", "| resource | setting | detail |", "|---|---|---|"]
         for f in rows:
-            detail = f["detail"]
+            detail = escape.md(f["detail"])
             if f["changes"]:
-                detail = "<br>".join(f"`{k}`: `{json.dumps(v['expected'])}` → `{json.dumps(v['actual'])}`"
+                detail = "<br>".join(f"{escape.md_code(k)}: {escape.md_code(json.dumps(v['expected']), _VALUE_CHARS)}"
+                                     f" → {escape.md_code(json.dumps(v['actual']), _VALUE_CHARS)}"
                                      for k, v in f["changes"].items())
-            lines.append(f"| `{f['target']}` | `{f['setting']}` | {detail.replace('|', '&#124;')} |")
+            lines.append(f"| {escape.md_code(f['target'])} | {escape.md_code(f['setting'])} | {detail} |")
     for e in report["errors"]:
-        lines += ["", f"Error: {e}"]
+        lines += ["", f"Error: {escape.md(e)}"]
     return "\n".join(lines) + "\n"
+
+
+_VALUE_CHARS = 200
 
 
 def run(args: argparse.Namespace, emit: Emit) -> int:

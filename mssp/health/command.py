@@ -28,7 +28,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from mssp import PROJECT_DIR
+from mssp import PROJECT_DIR, escape
 from mssp.errors import UserError
 from mssp.health import query as health_query
 from mssp.output import write_output
@@ -79,7 +79,7 @@ def run(args: argparse.Namespace, credential: Any = None, now: datetime | None =
         write_output(args.markdown, markdown, EXIT_ERROR)
     sys.stdout.write(markdown)
     for message in report["errors"]:
-        print(f"error: {message}", file=sys.stderr)
+        print(f"error: {escape.clean(message, escape.MAX_TERMINAL)}", file=sys.stderr)
     return int(report["exitCode"])
 
 
@@ -136,37 +136,53 @@ _STATUS_TEXT = {"forwarding": "forwarding", "silent": "**SILENT**", "unverified"
 
 
 def render_markdown(report: dict[str, Any]) -> str:
+    """The report for people. Ids, names, times, counts and errors come from config and from Log Analytics'
+    answer, so each goes through mssp.escape: none can add a verdict, a heading, a table row or a link."""
     s = report["summary"]
     w = report["window"]
-    lines = [f"# Data health: stack `{report['stack']}`", "",
-             f"- verdict: **{report['status']}** (exit code {report['exitCode']})",
-             f"- window: last {w['hours']} h ({w['start']} to {w['end']})",
-             f"- workspace: `{report['workspace']}`",
+    lines = [f"# Data health: stack {code(report['stack'])}", "",
+             f"- verdict: **{escape.md(report['status'])}** (exit code {report['exitCode']})",
+             f"- window: last {w['hours']} h ({escape.md(w['start'])} to {escape.md(w['end'])})",
+             f"- workspace: {code(report['workspace'])}",
              f"- resources: {s['resources']} configured, {s['forwarding']} forwarding, {s['silent']} silent, "
              f"{s['unverified']} unverified",
              f"- subscriptions (Activity log): {s['subscriptions']}, {s['silentSubscriptions']} silent", ""]
     for e in report["errors"]:
-        lines.append(f"> **error:** {e}")
+        lines.append(f"> **error:** {escape.md(e)}")
     if report["errors"]:
         lines.append("")
     silent = [r for r in report["resources"] if r["status"] == "silent"]
     lines += ["## Configured but silent resources", ""]
-    lines += [f"- `{r['id']}` ({r['type']}; tables {', '.join(r['tables'])})" for r in silent] or ["None."]
+    lines += [f"- {code(r['id'])} ({escape.md(r['type'])}; tables {', '.join(escape.md(t) for t in r['tables'])})"
+              for r in silent] or ["None."]
     quiet_subs = [x for x in report["subscriptions"] if x["status"] == "silent"]
     lines += ["", "## Subscriptions with no Activity log rows", ""]
-    lines += [f"- `{x['id']}` ({x['displayName']})" for x in quiet_subs] or ["None."]
+    lines += [f"- {code(x['id'])} ({escape.md(x['displayName'])})" for x in quiet_subs] or ["None."]
     lines += ["", "## Every resource", "", "| resource | type | status | last seen | rows |", "|---|---|---|---|---|"]
     for r in report["resources"]:
-        lines.append(f"| `{r['id']}` | {r['type']} | {_STATUS_TEXT[r['status']]} | {r['lastSeen'] or '-'} | "
-                     f"{r['rows'] if r['rows'] is not None else '-'} |")
+        lines.append(f"| {code(r['id'])} | {escape.md(r['type'])} | {_status(r['status'])} | {_seen(r['lastSeen'])} | "
+                     f"{_seen(r['rows'])} |")
     lines += ["", "## Subscriptions", "", "| subscription | status | last seen | rows |", "|---|---|---|---|"]
     for x in report["subscriptions"]:
-        lines.append(f"| `{x['id']}` {x['displayName']} | {_STATUS_TEXT[x['status']]} | {x['lastSeen'] or '-'} | "
-                     f"{x['rows'] if x['rows'] is not None else '-'} |")
+        lines.append(f"| {code(x['id'])} {escape.md(x['displayName'])} | {_status(x['status'])} | "
+                     f"{_seen(x['lastSeen'])} | {_seen(x['rows'])} |")
     sp = report["splunk"]
     if sp is not None:
         lines += ["", "## Splunk alerts", "",
-                  f"- `{sp['table']}` for customer `{sp['customer']}`: {_STATUS_TEXT[sp['status']]}, "
-                  f"{sp['rows'] if sp['rows'] is not None else '-'} rows, last {sp['lastSeen'] or '-'} "
+                  f"- {code(sp['table'])} for customer {code(sp['customer'])}: {_status(sp['status'])}, "
+                  f"{_seen(sp['rows'])} rows, last {_seen(sp['lastSeen'])} "
                   "(alerts are event-driven: no rows is not an error by itself)"]
     return "\n".join(lines) + "\n"
+
+
+def code(value: Any) -> str:
+    return escape.md_code(value)
+
+
+def _status(status: Any) -> str:
+    return _STATUS_TEXT.get(status, escape.md(status)) if isinstance(status, str) else escape.md(status)
+
+
+def _seen(value: Any) -> str:
+    """A last-seen time or a row count as Log Analytics gave it, or '-' when there is none."""
+    return "-" if value is None or value == "" else escape.md(value)

@@ -27,7 +27,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from mssp import PROJECT_DIR
+from mssp import PROJECT_DIR, escape
 from mssp.errors import UserError
 from mssp.offboard import runbook
 from mssp.output import write_output
@@ -182,5 +182,5 @@ def run(args: argparse.Namespace) -> int:
         if path is not None:
             write_output(path, text, EXIT_ERROR)
     for e in report["errors"]:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {escape.clean(e, escape.MAX_TERMINAL)}", file=sys.stderr)
     return int(report["exitCode"])

@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from components.facts import naming
+from mssp import escape
 from mssp.azure import arm as arm_api
 
 SUBSCRIPTION_SETTING = "azure-native:monitor:SubscriptionDiagnosticSetting"
@@ -169,20 +170,23 @@ def build_runbook(manifest: Mapping[str, Any], platform_manifest: Mapping[str, A
 
 
 def render_markdown(report: Mapping[str, Any]) -> str:
-    lines = [f"# Offboarding {report['customer']} (stack `{report['stack']}`)", "",
-             f"- status: **{report['status']}** (exit code {report['exitCode']})",
-             f"- access model: {report['accessModel']}" + (f" ({report['lighthouseMode']} mode)"
-                                                          if report.get("lighthouseMode") else ""),
-             f"- subscriptions: {', '.join(f'`{s}`' for s in report['subscriptions'])}",
+    """The runbook for people. Names from config and the plan, `pulumi destroy`'s output and ARM's answers go
+    through mssp.escape; the steps, reasons and blockers are this module's own Markdown."""
+    code = escape.md_code
+    lines = [f"# Offboarding {escape.md(report['customer'])} (stack {code(report['stack'])})", "",
+             f"- status: **{escape.md(report['status'])}** (exit code {report['exitCode']})",
+             f"- access model: {escape.md(report['accessModel'])}"
+             + (f" ({escape.md(report['lighthouseMode'])} mode)" if report.get("lighthouseMode") else ""),
+             f"- subscriptions: {', '.join(code(s) for s in report['subscriptions'])}",
              f"- resources in the plan: {len(report['resources'])}: {report['deleted']} deleted, "
              f"{report['retained']} retained", ""]
     for e in report.get("errors", []):
-        lines.append(f"> **error:** {e}")
+        lines.append(f"> **error:** {escape.md(e)}")
     lines += ["## What `pulumi destroy` deletes", "", "| resource | type | why |", "|---|---|---|"]
-    lines += [f"| `{r['name']}` | `{r['type']}` | {r['reason']} |" for r in report["resources"]
+    lines += [f"| {code(r['name'])} | {code(r['type'])} | {r['reason']} |" for r in report["resources"]
               if r["disposition"] == "deleted"]
     lines += ["", "## What stays", "", "| what | why |", "|---|---|"]
-    lines += [f"| `{r['name']}` (`{r['type']}`) | {r['reason']} |" for r in report["resources"]
+    lines += [f"| {code(r['name'])} ({code(r['type'])}) | {r['reason']} |" for r in report["resources"]
               if r["disposition"] == "retained"]
     lines += [f"| {s['what']} | {s['reason']} |" for s in report["stays"]]
     lines += ["", "## What the customer does", ""]
@@ -196,7 +200,7 @@ def render_markdown(report: Mapping[str, Any]) -> str:
     if verification is None:
         lines.append("Not run yet: `--execute --yes` destroys and then verifies; `--verify-only` verifies alone.")
     else:
-        lines += [f"- {verification['summary']}", "", "| setting | result |", "|---|---|"]
-        lines += [f"| `{v['id']}` | {v['result']}{': ' + v['detail'] if v.get('detail') else ''} |"
+        lines += [f"- {escape.md(verification['summary'])}", "", "| setting | result |", "|---|---|"]
+        lines += [f"| {code(v['id'])} | {escape.md(v['result'])}{': ' + escape.md(v['detail']) if v.get('detail') else ''} |"
                   for v in verification["settings"]]
     return "\n".join(lines) + "\n"

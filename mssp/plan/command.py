@@ -217,6 +217,11 @@ def evaluate_policies(manifest: dict[str, Any], loaded: Any) -> list[dict[str, A
         definition = exported_template(loaded)
         results += rules.evaluate_exported_definition(definition["resources"][0]["properties"],
                                                       f"template:{manifest['stack']}:registrationDefinition", ctx)
+        exported = (manifest.get("review") or {}).get("workspaceDelegationTemplate")
+        if exported:
+            # Customer topology: the workspace resource group's delegation, which the customer deploys too.
+            results += rules.evaluate_exported_definition(exported["properties"],
+                                                          f"template:{manifest['stack']}:workspaceRegistrationDefinition", ctx)
     return results
 
 

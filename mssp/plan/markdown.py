@@ -18,10 +18,10 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from mssp import escape
 from mssp.plan import facts
 
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~#!])")
 _MAX_CELL = 90
 
 
@@ -29,17 +29,13 @@ _MAX_CELL = 90
 # Escaping and shortening (shared with the diff's Markdown)
 # --------------------------------------------------------------------------------------------------
 def text(value: Any) -> str:
-    """Plain text for Markdown (tables included): specials backslash-escaped, one line."""
-    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(value).split()))
+    """Plain text for Markdown (tables included): mssp.escape.md, uncut (the plan shortens ids itself)."""
+    return escape.md(value, None)
 
 
 def code(value: Any) -> str:
-    """An inline code span that holds any text, in a table too: pipes escaped, fence longer than any run of backticks."""
-    s = " ".join(str(value).split()).replace("|", "\\|")
-    runs = [len(m) for m in re.findall(r"`+", s)]
-    fence = "`" * (max(runs, default=0) + 1)
-    pad = " " if runs or s.startswith(" ") else ""
-    return f"{fence}{pad}{s}{pad}{fence}"
+    """An inline code span that holds any text, in a table too: mssp.escape.md_code, uncut."""
+    return escape.md_code(value, None)
 
 
 def short_guid(value: str) -> str:
@@ -148,6 +144,8 @@ def _header(manifest: Mapping[str, Any], custom: list[Mapping[str, Any]], provid
     subs = rv.get("subscriptions") or {}
     if subs:
         lines.append("- subscriptions: " + ", ".join(f"{text(n)} ({code(i)})" for i, n in subs.items()))
+    if kind == "customer":
+        lines.append(log_storage_line(rv, outputs))
     mandatory = sum(1 for p in manifest.get("policies") or [] if p.get("level") == "mandatory")
     advisory = len(manifest.get("policies") or []) - mandatory
     lines.append(f"- resources: {len(custom)} (plus {len(providers)} explicit providers)")
@@ -155,6 +153,24 @@ def _header(manifest: Mapping[str, Any], custom: list[Mapping[str, Any]], provid
     lines += ["", *table(("resource type", "count"),
                          ([code(t), str(n)] for t, n in sorted(Counter(r["type"] for r in custom).items())))]
     return lines
+
+
+def log_storage_line(rv: Mapping[str, Any], outputs: Mapping[str, Any]) -> str:
+    """Where the customer's logs are stored (components.config.topology): topology, workspace, region, residency."""
+    # The workspace by name: its full id is written once, in the Forwarding section.
+    storage = outputs.get("logStorage")
+    if not isinstance(storage, Mapping):
+        return f"- logs stored in: the MSSP's central workspace {code(str(rv.get('workspaceId') or '?').rsplit('/', 1)[-1])}"
+    where = ("the customer's own workspace (customer topology)" if storage.get("topology") == "customer"
+             else "the MSSP's central workspace")
+    line = (f"- logs stored in: {where} {code(str(storage.get('workspaceResourceId') or '?').rsplit('/', 1)[-1])}, "
+            f"region **{text(storage.get('region'))}**")
+    allowed = storage.get("allowedRegions")
+    if isinstance(allowed, list):
+        line += f"; allowed regions: {', '.join(text(r) for r in allowed)}"
+    if storage.get("topology") == "customer":
+        line += f"; on offboarding: **{text(storage.get('onOffboard', 'retain'))}**"
+    return line
 
 
 def _access(manifest: Mapping[str, Any]) -> list[str]:

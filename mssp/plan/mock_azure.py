@@ -38,9 +38,12 @@ def _arm_child(parent_key: str, provider_path: str, name_key: str) -> Callable[[
 
 
 def _subscription_setting(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
-    # The subscription comes from the provider, which the mock does not see; the id says so.
+    # The subscription is the provider's (subscriptionDiagnosticsSettings_API.json: PUT
+    # /subscriptions/{subscriptionId}/providers/Microsoft.Insights/diagnosticSettings/{name}). Without it two
+    # subscriptions' settings of the same name got one id; the real engine's `up` then failed "already exists".
     name = args.inputs.get("name") or args.name
-    return {"id": f"/subscriptions/(from-provider)/providers/Microsoft.Insights/diagnosticSettings/{name}", "name": name}
+    return {"id": f"/subscriptions/{_provider_subscription(args)}/providers/Microsoft.Insights/diagnosticSettings/{name}",
+            "name": name}
 
 
 def _entra_application(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
@@ -96,6 +99,17 @@ def _workspace_child(path: str, name_key: str) -> Callable[[pulumi.runtime.MockR
     return state
 
 
+def _resource_group(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
+    name = args.inputs.get("resourceGroupName") or args.name
+    return {"id": f"/subscriptions/{_provider_subscription(args)}/resourceGroups/{name}", "name": name}
+
+
+def _workspace(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
+    # customerId: the workspace GUID queries and agents use (Workspaces.json WorkspaceProperties.customerId); offline.
+    state = _rg_child("Microsoft.OperationalInsights/workspaces", "workspaceName")(args)
+    return state | {"customerId": offline_guid("workspace", state["id"].lower())}
+
+
 def _dcr_immutable_id(name: str) -> str:
     # Shaped like the REST example's "dcr-d2a09c11a66243009af059a655750000": "dcr-" + 32 hex digits.
     return "dcr-" + uuid.UUID(offline_guid("dcr", name)).hex
@@ -134,9 +148,21 @@ def _generic_resource(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
     inputs = args.inputs
     parent = f"{inputs['parentResourcePath']}/" if inputs.get("parentResourcePath") else ""
     name = inputs.get("resourceName") or args.name
-    return {"id": f"/subscriptions/(from-provider)/resourceGroups/{inputs.get('resourceGroupName', '')}/providers/"
-                  f"{inputs.get('resourceProviderNamespace', '')}/{parent}{inputs.get('resourceType', '')}/{name}",
-            "name": name}
+    state: dict[str, Any] = {
+        "id": f"/subscriptions/{_provider_subscription(args)}/resourceGroups/{inputs.get('resourceGroupName', '')}/"
+              f"providers/{inputs.get('resourceProviderNamespace', '')}/{parent}{inputs.get('resourceType', '')}/{name}",
+        "name": name}
+    if (inputs.get("resourceProviderNamespace"), inputs.get("resourceType")) == ("Microsoft.Insights",
+                                                                                  "dataCollectionRules"):
+        # Shape: Azure/azure-rest-api-specs monitor 2023-03-11 examples/DataCollectionRulesCreateEmbeddedDCE.json
+        # (response: immutableId, endpoints.logsIngestion/metricsIngestion, kind Direct).
+        state.update({"kind": inputs.get("kind"), "properties": {
+            **dict(inputs.get("properties") or {}),
+            "immutableId": _dcr_immutable_id(name),
+            "endpoints": {"logsIngestion": _dcr_logs_ingestion(name),
+                          "metricsIngestion": f"https://{name.lower()}-offline.metrics.z1.ingest.monitor.azure.com"},
+            "provisioningState": "Succeeded"}})
+    return state
 
 
 def _automation_rule(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
@@ -192,6 +218,11 @@ NEW_RESOURCE: Mapping[str, Callable[[pulumi.runtime.MockResourceArgs], dict[str,
     "azure-native:logic:Workflow": _workflow,
     "azure-native:resources:Resource": _generic_resource,
     "azure-native:securityinsights:AutomationRule": _automation_rule,
+    # A customer-mode customer's own workspace (components.workspace.sentinel): ARM ids in the provider's subscription.
+    "azure-native:resources:ResourceGroup": _resource_group,
+    "azure-native:operationalinsights:Workspace": _workspace,
+    "azure-native:securityinsights:SentinelOnboardingState": _workspace_child(
+        "providers/Microsoft.SecurityInsights/onboardingStates", "sentinelOnboardingStateName"),
 })
 
 def _get_resource(args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:

@@ -196,6 +196,7 @@ def customer_row(stack: str, project_dir: Path, health: Mapping[str, Any] | None
                            ("forwarding" if customer.forwarding.activity_log.enabled else "off")}
                           for s in customer.subscriptions],
         "authorizations": authorizations,
+        "topology": topology_of(loaded),
         "cells": cells,
         "settings": settings,
         # Totals count resources; the Activity log column counts subscriptions and stays out of them.
@@ -206,6 +207,22 @@ def customer_row(stack: str, project_dir: Path, health: Mapping[str, Any] | None
             "silentSubscriptions": len(health.get("silentSubscriptions") or []), "errors": health.get("errors") or []},
         "drift": None if drift is None else {
             "status": drift.get("status"), "summary": drift.get("summary") or {}, "errors": drift.get("errors") or []},
+    }
+
+
+def topology_of(loaded: Any) -> dict[str, Any]:
+    """Where the customer's logs are stored (components.config.topology): the MSSP's central workspace, or the
+    customer's own; its region; the regions allowed; the SOC's roles on a customer workspace."""
+    customer, platform = loaded.customer, loaded.platform
+    ws = customer.workspace
+    residency = customer.data_residency
+    return {
+        "mode": ws.mode,
+        "workspaceResourceId": ws.resource_id if ws.customer_mode else platform.workspace_id,
+        "region": ws.location if ws.customer_mode else platform.location,
+        "allowedRegions": list(residency.allowed_regions) if residency is not None else None,
+        "workspaceAuthorizations": [{"principal": a.display_name, "principalId": a.principal_id, "role": a.role_name}
+                                    for a in ws.authorizations],
     }
 
 

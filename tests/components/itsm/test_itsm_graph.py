@@ -339,6 +339,7 @@ def test_key_vault_credential_and_webhook(stack_doc, write_stack):
     vault = ("/subscriptions/0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d/resourceGroups/rg-kv/providers/"
              "Microsoft.KeyVault/vaults/kv-acme-mssp")
     platform["itsm"] = {"kind": "webhook", "webhook": {"url": "https://itsm.example.com/hooks/sentinel"},
+                        "allowedHosts": ["itsm.example.com"],
                         "poller": {"enabled": False},
                         "credential": {"keyVaultSecretUri": "https://kv-acme-mssp.vault.azure.net/secrets/webhook",
                                        "keyVaultId": vault}}

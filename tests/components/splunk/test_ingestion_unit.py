@@ -13,7 +13,7 @@ from testing.component_mocks import Built, build
 
 SUB = "11111111-2222-4333-8444-555555555555"
 WORKSPACE = f"/subscriptions/{SUB}/resourceGroups/rg-soc/providers/Microsoft.OperationalInsights/workspaces/law-soc"
-TABLE, DCR = "azure-native:operationalinsights:Table", "azure-native:monitor:DataCollectionRule"
+TABLE, DCR = "azure-native:operationalinsights:Table", "azure-native:resources:Resource"
 RULE = "azure-native:securityinsights:ScheduledAlertRule"
 
 
@@ -43,13 +43,15 @@ def test_the_table_is_protected_and_kept_and_holds_the_configured_columns() -> N
 
 def test_the_dcr_sits_in_the_workspace_region_after_the_table_and_sends_to_that_workspace() -> None:
     b = built()
-    (dcr,) = b.graph.of_type(DCR)
+    (dcr,) = [r for r in b.graph.of_type(DCR) if r.inputs["resourceType"] == "dataCollectionRules"]
     assert dcr.inputs["location"] == "westeurope" and dcr.inputs["kind"] == "Direct"
+    # Bug caught: created at 2022-06-01, whose spec knows neither kind Direct nor endpoints.logsIngestion.
+    assert dcr.inputs["apiVersion"] == "2023-03-11" and dcr.inputs["resourceProviderNamespace"] == "Microsoft.Insights"
     assert dcr.protect and dcr.retain_on_delete and dcr.provider == "mssp-arm"
     assert "splunk-table" in dcr.depends_on  # the table must exist before data flows into it
-    (destination,) = dcr.inputs["destinations"]["logAnalytics"]
+    (destination,) = dcr.inputs["properties"]["destinations"]["logAnalytics"]
     assert destination["workspaceResourceId"] == WORKSPACE
-    (flow,) = dcr.inputs["dataFlows"]
+    (flow,) = dcr.inputs["properties"]["dataFlows"]
     assert flow["outputStream"] == "Custom-SplunkAlerts_CL" and flow["streams"] == ["Custom-SplunkAlerts_CL"]
     endpoint, secret = b.outputs["endpoint"]
     assert endpoint.startswith("https://") and not endpoint.endswith("/") and not secret

@@ -141,14 +141,32 @@ def test_transform_converts_extras_by_type() -> None:
 def test_dcr_stream_destination_and_flow() -> None:
     cfg = SplunkPlatformConfig(table_name="SplunkAlerts_CL")
     props = dcr_properties(cfg, WORKSPACE)
-    assert list(props["stream_declarations"]) == ["Custom-SplunkAlerts_CL"]
-    assert props["stream_declarations"]["Custom-SplunkAlerts_CL"]["columns"] == schema.stream_columns()
-    dest = props["destinations"]["log_analytics"]
-    assert dest == [{"workspace_resource_id": WORKSPACE, "name": WORKSPACE_DESTINATION}]
-    (flow,) = props["data_flows"]
+    assert list(props["streamDeclarations"]) == ["Custom-SplunkAlerts_CL"]
+    assert props["streamDeclarations"]["Custom-SplunkAlerts_CL"]["columns"] == schema.stream_columns()
+    dest = props["destinations"]["logAnalytics"]
+    assert dest == [{"workspaceResourceId": WORKSPACE, "name": WORKSPACE_DESTINATION}]
+    (flow,) = props["dataFlows"]
     # The flow names the declared destination (the upstream REST example names one that does not exist).
     assert flow["destinations"] == [dest[0]["name"]]
-    assert flow["streams"] == ["Custom-SplunkAlerts_CL"] and flow["output_stream"] == "Custom-SplunkAlerts_CL"
+    assert flow["streams"] == ["Custom-SplunkAlerts_CL"] and flow["outputStream"] == "Custom-SplunkAlerts_CL"
+
+
+def test_the_dcr_api_version_documents_the_direct_rule_endpoint() -> None:
+    # The version the DCR is created and read at is the one whose spec example sends kind Direct and answers
+    # with endpoints.logsIngestion (tests/fixtures/rest-specs/README.md); the properties use its names.
+    import json
+    from pathlib import Path
+
+    from components.splunk.ingestion import DCR_API_VERSION
+
+    example = json.loads((Path(__file__).parents[2] / "fixtures" / "rest-specs" /
+                          "monitor_2023-03-11_examples_DataCollectionRulesCreateEmbeddedDCE.json").read_text())
+    assert example["parameters"]["api-version"] == DCR_API_VERSION
+    assert example["parameters"]["body"]["kind"].strip() == "Direct"
+    answer = example["responses"]["200"]["body"]
+    assert answer["kind"].strip() == "Direct" and answer["properties"]["endpoints"]["logsIngestion"].startswith("https://")
+    ours = dcr_properties(SplunkPlatformConfig(table_name="SplunkAlerts_CL"), WORKSPACE)
+    assert set(ours) <= set(example["parameters"]["body"]["properties"])
 
 
 def test_workflow_definition_passes_the_checker_and_posts_to_the_stream() -> None:

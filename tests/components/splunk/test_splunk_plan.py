@@ -33,6 +33,13 @@ def of_type(manifest: dict[str, Any], rtype: str) -> list[dict[str, Any]]:
     return [r for r in manifest["resources"] if r["type"] == rtype]
 
 
+def dcrs(manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    """The data collection rules: generic ARM resources of type Microsoft.Insights/dataCollectionRules."""
+    return [r for r in of_type(manifest, "azure-native:resources:Resource")
+            if (r["inputs"]["resourceProviderNamespace"], r["inputs"]["resourceType"])
+            == ("Microsoft.Insights", "dataCollectionRules")]
+
+
 def test_platform_table(platform: dict[str, Any]) -> None:
     cfg = load_stack("mssp", PROJECT_DIR).platform
     assert cfg.splunk is not None
@@ -50,10 +57,10 @@ def test_platform_table(platform: dict[str, Any]) -> None:
 def test_platform_dcr(platform: dict[str, Any]) -> None:
     cfg = load_stack("mssp", PROJECT_DIR).platform
     assert cfg.splunk is not None
-    (dcr,) = of_type(platform, "azure-native:monitor:DataCollectionRule")
-    inputs = dcr["inputs"]
-    assert inputs["kind"] == "Direct"
-    assert inputs["location"] == cfg.location
+    (dcr,) = dcrs(platform)
+    assert dcr["inputs"]["kind"] == "Direct" and dcr["inputs"]["apiVersion"] == "2023-03-11"
+    assert dcr["inputs"]["location"] == cfg.location
+    inputs = dcr["inputs"]["properties"]
     (stream,) = inputs["streamDeclarations"]
     assert stream.startswith("Custom-") and inputs["streamDeclarations"][stream]["columns"] == schema.stream_columns()
     (dest,) = inputs["destinations"]["logAnalytics"]
@@ -97,8 +104,8 @@ def test_platform_analytics_rule(platform: dict[str, Any]) -> None:
 
 def test_platform_outputs(platform: dict[str, Any]) -> None:
     out = platform["outputs"]["splunk"]
-    (dcr,) = of_type(platform, "azure-native:monitor:DataCollectionRule")
-    assert out["dcrId"].endswith(f"/providers/Microsoft.Insights/dataCollectionRules/{dcr['inputs']['dataCollectionRuleName']}")
+    (dcr,) = dcrs(platform)
+    assert out["dcrId"].endswith(f"/providers/Microsoft.Insights/dataCollectionRules/{dcr['inputs']['resourceName']}")
     assert out["dcrImmutableId"].startswith("dcr-") and out["logsIngestionEndpoint"].startswith("https://")
     assert out["streamName"] == "Custom-" + out["tableName"]
 
@@ -180,6 +187,6 @@ def test_workspace_in_another_subscription(tmp_path: Any) -> None:
     assert len(providers) == 1 and providers[0]["inputs"]["subscriptionId"] == other
     (table,) = of_type(m, "azure-native:operationalinsights:Table")
     (rule,) = of_type(m, "azure-native:securityinsights:ScheduledAlertRule")
-    (dcr,) = of_type(m, "azure-native:monitor:DataCollectionRule")
+    (dcr,) = dcrs(m)
     assert table["provider"] == rule["provider"] == "mssp-arm-workspace" and dcr["provider"] == "mssp-arm"
-    assert dcr["inputs"]["destinations"]["logAnalytics"][0]["workspaceResourceId"].startswith(f"/subscriptions/{other}/")
+    assert dcr["inputs"]["properties"]["destinations"]["logAnalytics"][0]["workspaceResourceId"].startswith(f"/subscriptions/{other}/")
