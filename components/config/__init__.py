@@ -180,7 +180,7 @@ def _section(values: Mapping[str, Any], key: str) -> Any:
     if isinstance(value, str) and value[:1] in "{[":
         try:
             return json.loads(value)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):  # not JSON, or nested past Python's limit: validated as text
             return value
     return value
 
