@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import re
 import shutil
@@ -147,6 +148,9 @@ def run(args: argparse.Namespace) -> int:
             raise UserError("--settings reads Azure itself: it takes neither --from-json nor --discover")
         if args.concurrency < 1:
             raise UserError("--concurrency must be at least 1")
+    if not math.isfinite(args.timeout) or args.timeout <= 0:
+        raise UserError(f"--timeout {args.timeout:g}: allowed: a number of seconds above 0 (default "
+                        f"{DEFAULT_TIMEOUT_SECONDS:g})")
     # An unknown stack is a usage error (exit 2) in every mode, before pulumi runs or a file is read.
     _check_stack_file_or_exit(args.project_dir, args.stack.rsplit("/", 1)[-1])
     if args.settings:

@@ -370,3 +370,9 @@ def test_long_commands_say_what_they_do_on_stderr_only(run_cli: Any, tmp_path: P
     assert "report: planning customer 1/2: contoso" in err and "report: planning customer 2/2: fabrikam" in err
     assert "planning" not in out  # stdout and the written files stay the report's
     assert "planning" not in (tmp_path / "r" / "coverage.json").read_text()
+
+
+@pytest.mark.parametrize("timeout", ["0", "-1", "nan", "inf"])
+def test_drift_refuses_a_timeout_that_is_no_positive_number(run_cli: Any, timeout: str) -> None:
+    code, _, err = run_cli(["drift", "contoso", "--timeout", timeout])
+    assert code == 2 and "--timeout" in err and "above 0" in err, err
