@@ -4,8 +4,8 @@
 named after what it signs in as, so a reviewer sees in the plan which credentials touch what.
 
 What only one kind of stack (or only the direct access model) uses is imported where it is built:
-a Lighthouse customer creates nothing in Entra, so its plan does not import pulumi_azuread (about
-0.09 s) nor the platform's components (docs/benchmarks.md "Scale benchmark"; tests/mssp/plan/test_plan_fixed_cost.py).
+a Lighthouse customer creates nothing in Entra, so its plan does not import pulumi_azuread nor the
+platform's components (docs/benchmarks.md "Measurements behind the code"; tests/mssp/plan/test_plan_fixed_cost.py).
 """
 
 from __future__ import annotations

@@ -39,11 +39,28 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 from components.facts import roles, trust
+from components.facts.pulumi_tokens import (
+    APP_FEDERATED_CREDENTIAL,
+    APP_FLEXIBLE_FEDERATED_CREDENTIAL,
+    APP_ROLE_ASSIGNMENT,
+    DATA_COLLECTION_RULE,
+    DIAGNOSTIC_SETTING,
+    GENERIC_RESOURCE,
+    MANAGED_IDENTITY_FEDERATED_CREDENTIAL,
+    REGISTRATION_DEFINITION,
+    ROLE_ASSIGNMENT,
+    ROLE_DEFINITION,
+    SECRET,
+    STACK,
+    SUBSCRIPTION_DIAGNOSTIC_SETTING,
+    TABLE,
+    WORKFLOW,
+    WORKSPACE,
+)
 
 Level = Literal["mandatory", "advisory"]
 Kind = Literal["resource", "stack", "change"]
 
-SECRET = "[secret]"  # how manifests write a secret value (design.md: secrets never in plain text)
 
 
 class _Unknown(Enum):
@@ -73,33 +90,14 @@ def is_unknown(value: Any) -> bool:
 
 
 # --------------------------------------------------------------------------------------------------
-# Resource type tokens (azure-native 3.x; checked against pulumi_azure_native 3.29: the token passed to
-# CustomResource.__init__ in each module, and the @pulumi.getter(name=...) engine names of the inputs).
+# Resource type tokens: components/facts/pulumi_tokens.py (with the source); the sets the rules use here.
+# Input names are the @pulumi.getter(name=...) engine names of pulumi_azure_native 3.29.
 # --------------------------------------------------------------------------------------------------
-REGISTRATION_DEFINITION = "azure-native:managedservices:RegistrationDefinition"
-REGISTRATION_ASSIGNMENT = "azure-native:managedservices:RegistrationAssignment"
-DIAGNOSTIC_SETTING = "azure-native:monitor:DiagnosticSetting"
-SUBSCRIPTION_DIAGNOSTIC_SETTING = "azure-native:monitor:SubscriptionDiagnosticSetting"
-TABLE = "azure-native:operationalinsights:Table"
-WORKSPACE = "azure-native:operationalinsights:Workspace"
-DATA_COLLECTION_RULE = "azure-native:monitor:DataCollectionRule"
 # azure-native's generic ARM resource; the program creates the Splunk DCR with it at an API version whose
 # spec documents kind Direct's endpoints (components/splunk/ingestion.py), so it is known by its ARM type.
-GENERIC_RESOURCE = "azure-native:resources:Resource"
 _GENERIC_KINDS: Mapping[tuple[str, str], str] = MappingProxyType({
     ("microsoft.insights", "datacollectionrules"): DATA_COLLECTION_RULE,
 })
-WORKFLOW = "azure-native:logic:Workflow"
-ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
-STACK = "pulumi:pulumi:Stack"
-# Workload identity federation: an application's federated credential (pulumi-azuread), its flexible
-# (claimsMatchingExpression) variant, and a user-assigned managed identity's (azure-native managedidentity).
-APP_FEDERATED_CREDENTIAL = "azuread:index/applicationFederatedIdentityCredential:ApplicationFederatedIdentityCredential"
-APP_FLEXIBLE_FEDERATED_CREDENTIAL = (
-    "azuread:index/applicationFlexibleFederatedIdentityCredential:ApplicationFlexibleFederatedIdentityCredential"
-)
-MANAGED_IDENTITY_FEDERATED_CREDENTIAL = "azure-native:managedidentity:FederatedIdentityCredential"
-ROLE_DEFINITION = "azure-native:authorization:RoleDefinition"
 # Everything that grants an Azure role outside Lighthouse: a role assignment, and PIM's assignment and
 # eligibility schedule requests (azure-native authorization RoleAssignmentScheduleRequest /
 # RoleEligibilityScheduleRequest: roleDefinitionId, principalId, scope, like a role assignment).
@@ -108,7 +106,6 @@ ROLE_GRANT_TYPES = frozenset({
     "azure-native:authorization:RoleAssignmentScheduleRequest",
     "azure-native:authorization:RoleEligibilityScheduleRequest",
 })
-APP_ROLE_ASSIGNMENT = "azuread:index/appRoleAssignment:AppRoleAssignment"
 # Entra grants the reviewed table has no entry for at all: directory roles (e.g. Global Administrator) and
 # delegated permission grants (admin consent to scopes on behalf of every user).
 ENTRA_GRANT_TYPES_NEVER = frozenset({
@@ -116,6 +113,8 @@ ENTRA_GRANT_TYPES_NEVER = frozenset({
     "azuread:index/directoryRoleEligibilityScheduleRequest:DirectoryRoleEligibilityScheduleRequest",
     "azuread:index/servicePrincipalDelegatedPermissionGrant:ServicePrincipalDelegatedPermissionGrant",
 })
+# Workload identity federation: an application's federated credential (pulumi-azuread), its flexible
+# (claimsMatchingExpression) variant, and a user-assigned managed identity's (azure-native managedidentity).
 FEDERATED_CREDENTIAL_TYPES = frozenset({
     APP_FEDERATED_CREDENTIAL, APP_FLEXIBLE_FEDERATED_CREDENTIAL, MANAGED_IDENTITY_FEDERATED_CREDENTIAL,
 })
@@ -557,7 +556,7 @@ def check_workflow_credentials(res: ResourceView, ctx: PolicyContext) -> list[st
     """No credential in a workflow definition; secrets reach it only as securestring parameters.
 
     Microsoft's Splunk ingestion tool pastes a client secret into the definition, readable by anyone who
-    can read the Logic App (azure-facts.md §4): this rule exists to stop that. Messages name the path,
+    can read the Logic App (Azure/Azure-Sentinel Tools/SplunkAlertIngestion): this rule exists to stop that. Messages name the path,
     never the value.
     """
     found: dict[str, str] = {}  # path -> message; one finding per path, the first reason wins
@@ -600,7 +599,8 @@ def check_workflow_credentials(res: ResourceView, ctx: PolicyContext) -> list[st
 
 def _looks_like_callback_url(value: str) -> bool:
     # Logic App trigger callback URLs: .../workflows/<name>/triggers/<trigger>/paths/invoke?...&sig=...
-    # Source: azure-facts.md §4 (the SAS-signed callback URL is the credential).
+    # Source: MicrosoftDocs azure-docs articles/connectors/connectors-native-reqres.md (the trigger URL carries a
+    # Shared Access Signature, `sig`, which is the credential).
     low = value.lower()
     return "/triggers/" in low and "sig=" in low
 
@@ -628,9 +628,9 @@ def check_webhook_outputs(
     return out
 
 
-# Data-plane roles and the only resource type their scope may be. Source: azure-facts.md §4 (the
-# Logs Ingestion caller needs Monitoring Metrics Publisher on the DCR) and design.md (the app's
-# Log Analytics Contributor assignment is on the workspace).
+# Data-plane roles and the only resource type their scope may be. Sources: MicrosoftDocs/azure-monitor-docs articles/azure-monitor/logs/logs-ingestion-api-overview.md
+# (the Logs Ingestion caller needs Monitoring Metrics Publisher on the DCR); Log Analytics Contributor, where a
+# stack grants it, belongs on the workspace alone (docs/design/identities.md).
 _DATA_PLANE_SCOPES: Mapping[str, tuple[re.Pattern[str], str]] = MappingProxyType({
     roles.MONITORING_METRICS_PUBLISHER.guid: (_DCR_ID_RE, "a data collection rule"),
     roles.LOG_ANALYTICS_CONTRIBUTOR.guid: (_WORKSPACE_ID_RE, "a Log Analytics workspace"),
@@ -878,7 +878,7 @@ def _present(value: Any) -> bool:
 
 
 def check_dcr_region(res: ResourceView, ctx: PolicyContext) -> list[str]:
-    """A DCR lives in the region of the workspace it sends to (azure-facts.md §4)."""
+    """A DCR lives in the region of the workspace it sends to (MicrosoftDocs/azure-monitor-docs articles/azure-monitor/logs/logs-ingestion-api-overview.md)."""
     loc = _str(res.props.get("location"))
     if not loc or not ctx.workspace_location:
         return []
@@ -890,7 +890,7 @@ def check_dcr_region(res: ResourceView, ctx: PolicyContext) -> list[str]:
 # --------------------------------------------------------------------------------------------------
 # Advisory rules
 # --------------------------------------------------------------------------------------------------
-MAX_DIAGNOSTIC_SETTINGS = 5  # per resource; azure-facts.md §3
+MAX_DIAGNOSTIC_SETTINGS = 5  # per resource (mssp.azure.arm.MAX_DIAGNOSTIC_SETTINGS has the source)
 
 
 def _setting_target(res: ResourceView) -> str | None:
@@ -1311,7 +1311,7 @@ def evaluate_exported_definition(
 def evaluate_manifest(
     manifest: Mapping[str, Any], context: PolicyContext | Mapping[str, Any] | None = None
 ) -> list[dict[str, str]]:
-    """Run every resource and stack rule over a plan manifest (design.md "Plan manifest").
+    """Run every resource and stack rule over a plan manifest (docs/manifest.md).
 
     Returns `[{"policy", "level", "urn", "message"}]` in a stable order (rules in RULES order, then by
     URN and message). Change rules need two plans: see `evaluate_changes` and `python -m mssp diff`.

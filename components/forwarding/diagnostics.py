@@ -5,7 +5,7 @@ a diagnostic setting cannot target a resource group), and per inventoried resour
 type one `DiagnosticSetting`; storage accounts fan out to their blob/file/queue/table services
 (logs live there) plus an account-level setting when metrics are on.
 
-Rules this keeps (azure-facts §3): a setting never mixes `category` and `categoryGroup`
+Rules this keeps (docs/reference/catalog.md): a setting never mixes `category` and `categoryGroup`
 (Azure/azure-rest-api-specs#22719), never carries `enabled: false`, lists categories in the
 catalog's order and spelling (no perpetual diffs), and is named the same on every resource so
 re-runs update in place (Azure Landing Zones deny deleting diagnostic settings). Every setting goes

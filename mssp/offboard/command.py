@@ -167,7 +167,7 @@ def run(args: argparse.Namespace) -> int:
             elif result["counts"]["remains"]:
                 report.update(status="settings-remain", exitCode=EXIT_LEFTOVERS)
             elif result["counts"]["resource-gone"]:
-                # A setting outlives its resource (azure-facts §8): where the resource is gone, nothing
+                # A setting outlives its resource (MicrosoftDocs/azure-docs#100347): where the resource is gone, nothing
                 # was checked, so this is not "verified" (exit 0 only for what was read back): an error.
                 report["errors"].append("settings on resources that no longer exist cannot be verified: "
                                         + result["summary"])

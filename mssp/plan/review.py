@@ -18,10 +18,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-FEDERATED_CREDENTIAL = "azuread:index/applicationFederatedIdentityCredential:ApplicationFederatedIdentityCredential"
-APPLICATION = "azuread:index/application:Application"
-SERVICE_PRINCIPAL = "azuread:index/servicePrincipal:ServicePrincipal"
-CLIENT_SECRET = "azuread:index/applicationPassword:ApplicationPassword"
+from components.facts.pulumi_tokens import APP_FEDERATED_CREDENTIAL as FEDERATED_CREDENTIAL
+from components.facts.pulumi_tokens import APPLICATION, SERVICE_PRINCIPAL
+from components.facts.pulumi_tokens import APPLICATION_PASSWORD as CLIENT_SECRET
+
 _CONFIG_TYPE = {"group": "Group", "user": "User", "servicePrincipal": "ServicePrincipal"}
 
 
@@ -97,7 +97,6 @@ def config_principals(customer: Any) -> dict[str, dict[str, Any]]:
     return found
 
 
-SQL_AUDIT_POLICY = "azure-native:sql:ServerBlobAuditingPolicy"
 
 
 def review_section(loaded: Any, registrations: Sequence[Any], platform_registrations: Sequence[Any] = (),

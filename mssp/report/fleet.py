@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from components.facts.pulumi_tokens import DIAGNOSTIC_SETTING, SUBSCRIPTION_DIAGNOSTIC_SETTING
 from mssp.errors import UserError
 
 ACTIVITY = "Activity log"
@@ -149,7 +150,7 @@ def customer_row(stack: str, project_dir: Path, health: Mapping[str, Any] | None
     configured: dict[str, str] = {}  # inventory id -> type
     settings: dict[str, int] = {}  # type -> planned settings (a storage account has up to five)
     for r in manifest["resources"]:
-        if r["type"] == "azure-native:monitor:DiagnosticSetting":
+        if r["type"] == DIAGNOSTIC_SETTING:
             owner = owner_of(r["inputs"]["resourceUri"], inventory)
             if owner is not None:
                 configured[owner] = _type_of(owner) or "?"
@@ -167,7 +168,7 @@ def customer_row(stack: str, project_dir: Path, health: Mapping[str, Any] | None
         rtype = next((t for t in columns() if t.lower() == str(rtype).lower()), str(rtype))
         cells.setdefault(rtype, dict.fromkeys(COUNT_KEYS, 0))
         cells[rtype]["notInInventory"] += 1
-    activity_subs = [r for r in manifest["resources"] if r["type"] == "azure-native:monitor:SubscriptionDiagnosticSetting"]
+    activity_subs = [r for r in manifest["resources"] if r["type"] == SUBSCRIPTION_DIAGNOSTIC_SETTING]
     silent_subs = {s.lower() for s in (health or {}).get("silentSubscriptions", [])}
     cells[ACTIVITY]["silent"] = len(silent_subs)
     cells[ACTIVITY]["forwarding"] = len(activity_subs) - len(silent_subs)
