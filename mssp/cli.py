@@ -29,6 +29,7 @@ COMMAND_MODULES: dict[str, str] = {
     "splunk-ping": "mssp.splunk.ping",
     "health": "mssp.health.command",
     "report": "mssp.report.command",
+    "usage": "mssp.usage.command",
     "offboard": "mssp.offboard.command",
     "cache-prune": "mssp.cache.prune",
     "cache-keygen": "mssp.cache.keygen",
@@ -57,6 +58,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
                "2 invalid configuration or arguments"),
     "report": ("Write the fleet coverage page: one self-contained HTML file plus Markdown and JSON.",
                "0 written; 2 invalid configuration or input files"),
+    "usage": ("Billable ingestion per customer in GB per table and day (chargeback), from Log Analytics.",
+              "0 complete; 1 a query failed, was throttled or partial (never read as complete); "
+              "2 invalid configuration or arguments"),
     "offboard": ("Offboard a customer in one reviewed flow: what goes, what stays, then destroy and verify.",
                  "0 planned, or destroyed and verified; 3 settings remain after destroy; 1 error (also: a setting "
                  "that could not be read back, e.g. its resource is gone); "
@@ -64,7 +68,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "cache-prune": ("Delete plan-cache entries not used for N days, then the least recently used beyond a size cap.",
                     "0 pruned (or nothing to prune); 1 some entries could not be deleted; "
                     "2 invalid arguments or a refused cache folder (a symlink, not yours)"),
-    "cache-keygen": ("Make the Ed25519 key pair that signs the plan cache the pull-request judge trusts.",
+    "cache-keygen": ("Make the Ed25519 key pair that signs the plan cache that the judge of pull requests trusts.",
                      "0 written; 2 the private key file exists or cannot be written"),
 }
 COMMON_EXIT_CODES = f"every command: {INTERNAL_ERROR} internal error (a bug: please report it), 130 interrupted"

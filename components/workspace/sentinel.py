@@ -11,7 +11,7 @@ its own tenant, region and bill, in a workspace the MSSP manages through Azure L
   identity through the delegation;
 - Microsoft Sentinel on it: the onboarding state `default` (securityinsights onboardingStates).
 
-The workspace and its onboarding state are protected and retained on delete unless the config records
+The resource group, the workspace and its onboarding state are retained on delete unless the config records
 a reviewed decision to delete them (workspace.onOffboard: delete, deleteDecision): offboarding a customer
 must not silently destroy its logs. Shapes: Azure/azure-rest-api-specs operationalinsights
 Workspaces.json (2023-09-01, what azure-native 3.29 sends), securityinsights OnboardingStates.json
@@ -112,9 +112,11 @@ class CustomerWorkspace(pulumi.ComponentResource):
         customer = args.customer
         ws = customer.workspace
         assert ws.customer_mode and ws.subscription_id and ws.resource_group and ws.name and ws.location
-        keep = ws.on_offboard == "retain"
-        # The customer's logs: kept when the program stops managing them, unless deleting is the reviewed decision.
-        kept = pulumi.ResourceOptions(protect=keep, retain_on_delete=keep)
+        # The customer's logs: kept when the program stops managing them (offboarding's `pulumi destroy` forgets them,
+        # Azure keeps them, with the data, for the customer), unless deleting is the reviewed decision. Retained, not
+        # protected: a protected resource would make that destroy fail, and a replace (a new name or region) keeps
+        # the old workspace too; the diff's table-or-dcr-replace advisory names any replace of it.
+        kept = pulumi.ResourceOptions(retain_on_delete=ws.on_offboard == "retain")
         depends_on: list[pulumi.Resource] = []
         if args.admin_provider is not None:
             admin = pulumi.ResourceOptions(parent=self, provider=args.admin_provider)

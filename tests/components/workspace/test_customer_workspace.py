@@ -131,11 +131,20 @@ def test_soc_roles_on_the_workspace_come_only_from_the_config(stack_doc, write_s
 
 
 def test_the_workspace_is_kept_on_offboarding_unless_a_reviewed_decision_says_delete(stack_doc, write_stack):
+    from mssp.offboard.runbook import build_runbook
+
     kept = example_manifest("northwind")
+    platform = example_manifest("mssp")
     for t in (WORKSPACE, ONBOARDING, RESOURCE_GROUP):
         [r] = by_type(kept, t)
-        assert r["options"]["protect"] is True and r["options"]["retainOnDelete"] is True, t
+        # Retained, not protected: a protected resource would make offboarding's `pulumi destroy` fail.
+        assert r["options"]["retainOnDelete"] is True and r["options"]["protect"] is False, t
     assert kept["outputs"]["logStorage"]["onOffboard"] == "retain"
+    book = build_runbook(kept, platform, platform["outputs"]["tenantId"])
+    disposition = {r["type"]: r["disposition"] for r in book["resources"]}
+    assert disposition[WORKSPACE] == disposition[ONBOARDING] == disposition[RESOURCE_GROUP] == "retained"
+    assert any("law-northwind-sentinel" in s["what"] and "retained" in s["reason"] for s in book["stays"])
+    assert any("Defender portal" in step["step"] for step in book["customerSteps"])
     doc = stack_doc("northwind")
     customer(doc)["workspace"] |= {"onOffboard": "delete", "deleteDecision": "CAB-4711: Jane Doe for Northwind, 2026-12-01"}
     deleted = plan_doc(doc, write_stack)
@@ -143,6 +152,9 @@ def test_the_workspace_is_kept_on_offboarding_unless_a_reviewed_decision_says_de
         [r] = by_type(deleted, t)
         assert r["options"]["protect"] is False and r["options"]["retainOnDelete"] is False, t
     assert deleted["outputs"]["logStorage"]["deleteDecision"].startswith("CAB-4711")
+    book = build_runbook(deleted, platform, platform["outputs"]["tenantId"])
+    assert {r["disposition"] for r in book["resources"] if r["type"] in (WORKSPACE, ONBOARDING, RESOURCE_GROUP)} == {"deleted"}
+    assert any("CAB-4711" in s["reason"] for s in book["stays"])
 
 
 def test_template_mode_creates_nothing_with_customer_credentials(stack_doc, write_stack):
