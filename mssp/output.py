@@ -68,16 +68,18 @@ def check_out_file(path: Path | None, option: str) -> None:
 # the command runs, so a mistake there costs no plan, no Azure call and leaves nothing half-written.
 OUTPUT_FILES = {"json": "--json", "json_out": "--json", "markdown": "--markdown", "full_markdown": "--full-markdown",
                 "import_file": "--import-file"}
-OUTPUT_DIRS = {"out": "--out", "out_dir": "--out-dir"}
+# (command, dest) -> option of the folders commands write into; any other `--out` is a file (e.g. `usage --out`).
+OUTPUT_DIRS = {("template", "out"): "--out", ("report", "out"): "--out", ("plan", "out_dir"): "--out-dir"}
 
 
 def check_outputs(args: object) -> None:
     """check_out_file / check_out_dir for every output option a parsed command line has."""
-    for dest, option in OUTPUT_FILES.items():
+    command = getattr(args, "command", None)
+    for dest, option in {**OUTPUT_FILES, "out": "--out"}.items():
         value = getattr(args, dest, None)
-        if isinstance(value, Path):
+        if isinstance(value, Path) and (command, dest) not in OUTPUT_DIRS:
             check_out_file(value, option)
-    for dest, option in OUTPUT_DIRS.items():
+    for (owner, dest), option in OUTPUT_DIRS.items():
         value = getattr(args, dest, None)
-        if isinstance(value, Path):
+        if owner == command and isinstance(value, Path):
             check_out_dir(value, option)

@@ -31,8 +31,9 @@ PREVIEWS = PROJECT_DIR / "tests" / "fixtures" / "preview"
 # The exit codes each command documents (mssp.cli.COMMANDS); 70 is never one of them.
 DOCUMENTED: dict[str, set[int]] = {
     "plan": {0, 1, 2}, "template": {0, 1, 2}, "diff": {0, 1, 2}, "discover": {0, 1, 2}, "drift": {0, 1, 2, 3},
-    "health": {0, 1, 2, 3}, "report": {0, 2}, "offboard": {0, 1, 2, 3},
+    "health": {0, 1, 2, 3}, "report": {0, 2}, "offboard": {0, 1, 2, 3}, "usage": {0, 1, 2},
 }
+USAGE_WINDOW = ["--from", "2026-01-01", "--to", "2026-01-02"]
 
 # Values a mutation puts somewhere in a document: wrong types, edge cases, hostile strings.
 ODD_VALUES: tuple[Any, ...] = (
@@ -210,7 +211,7 @@ def test_mutated_stack_files_through_every_command_that_reads_them(run: Any, tmp
             continue
         run(["template", stack, "--config", str(path), "--out", str(tmp_path / f"t{n}")], context)
         for command in (["health", stack], ["discover", stack, "--dry-run"], ["offboard", stack],
-                        ["drift", stack, "--settings"]):
+                        ["drift", stack, "--settings"], ["usage", stack, *USAGE_WINDOW]):
             run([*command, "--project-dir", str(project)], context)
 
 

@@ -377,3 +377,27 @@ def test_long_commands_say_what_they_do_on_stderr_only(run_cli: Any, tmp_path: P
 def test_drift_refuses_a_timeout_that_is_no_positive_number(run_cli: Any, timeout: str) -> None:
     code, _, err = run_cli(["drift", "contoso", "--timeout", timeout])
     assert code == 2 and "--timeout" in err and "above 0" in err, err
+
+
+@pytest.mark.parametrize(("argv", "needle"), [
+    (["usage", "contoso", "--from", "2026-01-01", "--to", "2026-01-02", "--endpoint", "http://api.loganalytics.io"],
+     "in clear"),
+    (["usage", "contoso", "--from", "2026-01-01", "--to", "2026-01-02", "--out", "{dir}"], "is a folder"),
+    (["usage", "nosuch", "--from", "2026-01-01", "--to", "2026-01-02"], "allowed: one of these"),
+])
+def test_usage_is_held_to_the_same_rules(run_cli: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                         argv: list[str], needle: str) -> None:
+    monkeypatch.setattr("azure.identity.DefaultAzureCredential", lambda **_: pytest.fail("no token may be asked for"))
+    code, _, err = run_cli([a.format(dir=tmp_path) for a in argv])
+    assert code == 2 and needle in err, err
+
+
+def test_usage_out_is_a_file_and_may_replace_one(run_cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # `usage --out FILE` writes a file: an existing file there is replaced, not refused as "a file" (as a folder
+    # option would be).
+    from mssp.output import check_outputs
+
+    existing = tmp_path / "usage.md"
+    existing.write_text("old\n")
+    args = type("Args", (), {"command": "usage", "out": existing})()
+    check_outputs(args)  # no UserError

@@ -24,6 +24,15 @@ SUBS = {s: sorted(x.lower() for x in load_stack(s, PROJECT_DIR).customer.subscri
         for s in ("contoso", "fabrikam", "northwind")}
 
 
+
+@pytest.fixture(autouse=True)
+def _plain_http_to_the_local_fake(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests query the local fake Log Analytics over plain HTTP on 127.0.0.1: allowed only with
+    mssp.azure.endpoints.PLAIN_HTTP_LOOPBACK_ENV (tests/mssp/test_hostile_input.py shows nothing else may)."""
+    from mssp.azure.endpoints import PLAIN_HTTP_LOOPBACK_ENV
+
+    monkeypatch.setenv(PLAIN_HTTP_LOOPBACK_ENV, "1")
+
 def estate() -> list[Record]:
     """Billable rows of three customers over five days, plus rows that must never count."""
     out = []
