@@ -34,6 +34,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="a `mssp health --json` report (repeatable)")
     p.add_argument("--drift", action="append", default=[], type=Path, metavar="FILE",
                    help="a `mssp drift --json` report (repeatable; its coverage list gives 'not in inventory')")
+    p.add_argument("--usage", type=Path, metavar="FILE",
+                   help="a `mssp usage --format json` report: its billable GB per customer become a column")
     p.add_argument("--project-dir", type=Path, default=PROJECT_DIR, help=argparse.SUPPRESS)
     p.set_defaults(func=run)
 
@@ -41,7 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from mssp.report import fleet, page
 
-    data = fleet.build(args.project_dir, args.stack, args.health, args.drift)
+    data = fleet.build(args.project_dir, args.stack, args.health, args.drift, args.usage)
     out: Path = args.out
     try:
         out.mkdir(parents=True, exist_ok=True)
