@@ -327,6 +327,8 @@ def build_customer_workspace(loaded: LoadedStack, admin: dict[str, azure_native.
             admin_provider=admin_provider,
             read_only_principal_id=reader_id,
             read_only_principal_name=reader.display_name if reader is not None else None,
+            offboarding_group=((platform.offboarding_group.principal_id, platform.offboarding_group.display_name)
+                               if platform.offboarding_group else None),
         ),
     )
 

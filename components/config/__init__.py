@@ -577,7 +577,8 @@ def _fleet_issues(stack: str, customer: CustomerConfig, inventory: list[Inventor
         stack=stack,
         file=file or f"stacks/Pulumi.{stack}.yaml",
         tenant_id=customer.tenant_id.lower(),
-        subscription_ids=frozenset(s.lower() for s in customer.subscription_ids),
+        subscription_ids=frozenset(s.lower() for s in customer.subscription_ids
+                                   | ({customer.workspace_subscription_id} if customer.workspace_subscription_id else set())),
         resource_ids=frozenset(it.id.lower() for it in inventory),
         workflow_name=(customer.splunk_workflow_name or "").lower() or None,
         platform_stack=customer.platform_stack.lower(),

@@ -128,6 +128,10 @@ def member_from_raw(stack: str, file: str, raw: Mapping[str, Any], project_dir: 
     that stack's own plan reports its problems)."""
     try:
         subs = frozenset(_lower(s["id"]) for s in raw.get("subscriptions") or [])
+        # Customer topology: the workspace's subscription is the stack's too (it delegates a resource group there).
+        workspace = raw.get("workspace")
+        if isinstance(workspace, Mapping) and workspace.get("mode") == "customer" and workspace.get("subscriptionId"):
+            subs |= {_lower(workspace["subscriptionId"])}
         splunk = raw.get("splunk") or {}
         workflow = None
         if isinstance(splunk, Mapping) and splunk.get("enabled", True):

@@ -34,6 +34,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="a `mssp health --json` report (repeatable)")
     p.add_argument("--drift", action="append", default=[], type=Path, metavar="FILE",
                    help="a `mssp drift --json` report (repeatable; its coverage list gives 'not in inventory')")
+    p.add_argument("--usage", type=Path, metavar="FILE",
+                   help="a `mssp usage --format json` report: its billable GB per customer become a column")
     p.add_argument("--project-dir", type=Path, default=PROJECT_DIR, help=argparse.SUPPRESS)
     p.set_defaults(func=run)
 
@@ -44,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
 
     out: Path = args.out
     check_out_dir(out)
-    data = fleet.build(args.project_dir, args.stack, args.health, args.drift)
+    data = fleet.build(args.project_dir, args.stack, args.health, args.drift, args.usage)
     try:
         out.mkdir(parents=True, exist_ok=True)
         (out / "index.html").write_text(page.render_html(data), encoding="utf-8")

@@ -240,10 +240,34 @@ def _check_names(names: Sequence[str], known: Sequence[str], project_dir: Path) 
                             "(allowed: one of these)")
 
 
+def read_usage(path: Path | None) -> dict[str, dict[str, Any]]:
+    """Billable ingestion per customer stack from a `mssp usage --format json` report (empty without one)."""
+    if path is None:
+        return {}
+    from components.facts import documents as limits
+
+    try:
+        doc = limits.load_json_file(path, "usage report")
+    except limits.DocumentError as exc:
+        raise UserError(f"--usage {exc}") from None
+    except (OSError, ValueError) as exc:
+        raise UserError(f"cannot read usage report {limits.describe(path)}: {exc}; allowed: a report written by "
+                        "`python -m mssp usage ... --format json --out FILE`") from None
+    customers = doc.get("customers") if isinstance(doc, dict) else None
+    if not isinstance(customers, list) or not all(
+            isinstance(c, dict) and isinstance(c.get("stack"), str) and isinstance(c.get("status"), str)
+            and isinstance(c.get("totalGB"), (int, float)) for c in customers):
+        raise UserError(f"--usage {limits.describe(path)}: not a usage report (a 'customers' list of stack, status, "
+                        "totalGB); write one with `mssp usage --format json`")
+    return {c["stack"]: {"from": str(doc.get("from")), "to": str(doc.get("to")), "totalGB": float(c["totalGB"]),
+                         "status": c["status"]} for c in customers}
+
+
 def build(project_dir: Path, stacks: Sequence[str] | None, health_files: Iterable[Path],
-          drift_files: Iterable[Path]) -> dict[str, Any]:
+          drift_files: Iterable[Path], usage_file: Path | None = None) -> dict[str, Any]:
     health = read_reports(health_files, "health")
     drift = read_reports(drift_files, "drift")
+    usage = read_usage(usage_file)
     known = customer_stacks(project_dir)
     names = list(stacks) if stacks else known
     if not names:
@@ -259,5 +283,5 @@ def build(project_dir: Path, stacks: Sequence[str] | None, health_files: Iterabl
     for i, s in enumerate(names, 1):
         # Progress on stderr (the page is written to files): each customer is planned offline, about a second each.
         print(f"report: planning customer {i}/{len(names)}: {s}", file=sys.stderr, flush=True)
-        rows.append(customer_row(s, project_dir, health.get(s), drift.get(s)))
+        rows.append(customer_row(s, project_dir, health.get(s), drift.get(s)) | {"usage": usage.get(s)})
     return {"columns": columns(), "customers": sorted(rows, key=lambda r: r["customer"])}

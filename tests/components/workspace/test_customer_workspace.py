@@ -30,10 +30,9 @@ ONBOARDING_SPEC = Path(__file__).parents[2] / "fixtures" / "rest-specs" / "secur
 
 # What the deploy identity needs on the workspace's resource group, by name (issue #26: creating the workspace
 # needs workspaces/write, only in Log Analytics Contributor; Sentinel's onboarding state and content need
-# Microsoft.SecurityInsights/*; the delete role lets the MSSP remove its own delegation). Written out here, not
-# taken from the component, so a change to the component's role list fails this test.
-DEPLOY_ROLES_ON_WORKSPACE = {"Log Analytics Contributor", "Microsoft Sentinel Contributor",
-                             "Managed Services Registration assignment Delete Role"}
+# Microsoft.SecurityInsights/*). Not the delete role (issue 20): the platform's offboarding group, people, holds it.
+# Written out here, not taken from the component, so a change to the component's role list fails this test.
+DEPLOY_ROLES_ON_WORKSPACE = {"Log Analytics Contributor", "Microsoft Sentinel Contributor"}
 
 
 def customer(doc: dict[str, Any]) -> dict[str, Any]:
@@ -90,7 +89,9 @@ def test_the_roles_granted_are_exactly_what_customer_mode_needs():
     deploy = loaded.platform.identity.display_name
     reader = loaded.platform.read_only_identity.display_name
     soc = {(a.display_name, a.role_name) for a in loaded.customer.workspace.authorizations}
+    group = loaded.platform.offboarding_group.display_name
     assert grants(workspace_definition(m)) == ({(deploy, r) for r in DEPLOY_ROLES_ON_WORKSPACE} | {(reader, "Reader")}
+                                                | {(group, "Managed Services Registration assignment Delete Role")}
                                                 | soc)
     # The subscriptions' delegation is the central mode's: the workspace roles are on the workspace's group only.
     for d in by_type(m, DEFINITION):
