@@ -253,6 +253,9 @@ def read_usage(path: Path | None) -> dict[str, dict[str, Any]]:
     except (OSError, ValueError) as exc:
         raise UserError(f"cannot read usage report {limits.describe(path)}: {exc}; allowed: a report written by "
                         "`python -m mssp usage ... --format json --out FILE`") from None
+    from mssp import documents
+
+    documents.expect(doc, "usage", f"--usage {limits.describe(path)}")  # a health or drift report, named as such
     customers = doc.get("customers") if isinstance(doc, dict) else None
     if not isinstance(customers, list) or not all(
             isinstance(c, dict) and isinstance(c.get("stack"), str) and isinstance(c.get("status"), str)
