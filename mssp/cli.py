@@ -29,6 +29,7 @@ COMMAND_MODULES: dict[str, str] = {
     "splunk-ping": "mssp.splunk.ping",
     "health": "mssp.health.command",
     "report": "mssp.report.command",
+    "usage": "mssp.usage.command",
     "offboard": "mssp.offboard.command",
     "cache-prune": "mssp.cache.prune",
     "cache-keygen": "mssp.cache.keygen",
@@ -46,7 +47,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "diff": ("Compare two offline plans (manifests or git refs) as a PR comment.",
              "0 compared; 1 HEAD breaks a mandatory guardrail (with --fail-on-mandatory); 2 bad input"),
     "discover": ("Write a customer stack's inventory from Azure Resource Graph (reads Azure, never writes it).",
-                 "0 discovery ran; 1 an Azure call failed or a subscription is unreadable; 2 invalid configuration or arguments"),
+                 "0 discovery ran; 1 an Azure call failed, a subscription is unreadable, or the answer has no resources "
+                 "(write it with --allow-empty); 2 invalid configuration or arguments"),
     "drift": ("Report drift from `pulumi preview --refresh --json`, or of diagnostic settings (--settings).",
               "0 no drift; 3 drift; 1 error (the check could not decide); 2 invalid configuration or arguments"),
     "splunk-ping": ("Send a test Splunk alert to a customer's webhook Logic App and report the result.",
@@ -56,6 +58,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
                "2 invalid configuration or arguments"),
     "report": ("Write the fleet coverage page: one self-contained HTML file plus Markdown and JSON.",
                "0 written; 2 invalid configuration or input files"),
+    "usage": ("Billable ingestion per customer in GB per table and day (chargeback), from Log Analytics.",
+              "0 complete; 1 a query failed, was throttled or partial (never read as complete); "
+              "2 invalid configuration or arguments"),
     "offboard": ("Offboard a customer in one reviewed flow: what goes, what stays, then destroy and verify.",
                  "0 planned, or destroyed and verified; 3 settings remain after destroy; 1 error (also: a setting "
                  "that could not be read back, e.g. its resource is gone); "
@@ -63,7 +68,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "cache-prune": ("Delete plan-cache entries not used for N days, then the least recently used beyond a size cap.",
                     "0 pruned (or nothing to prune); 1 some entries could not be deleted; "
                     "2 invalid arguments or a refused cache folder (a symlink, not yours)"),
-    "cache-keygen": ("Make the Ed25519 key pair that signs the plan cache the pull-request judge trusts.",
+    "cache-keygen": ("Make the Ed25519 key pair that signs the plan cache that the judge of pull requests trusts.",
                      "0 written; 2 the private key file exists or cannot be written"),
 }
 COMMON_EXIT_CODES = f"every command: {INTERNAL_ERROR} internal error (a bug: please report it), 130 interrupted"
@@ -129,6 +134,9 @@ def _main(argv: list[str] | None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser(argv[0] if argv and argv[0] in COMMAND_MODULES else None).parse_args(argv)
     try:
+        from mssp.output import check_outputs
+
+        check_outputs(args)  # an output path that is a file (or a folder) is a usage error, before any work
         return int(args.func(args))
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)

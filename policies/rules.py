@@ -39,11 +39,28 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 from components.facts import roles, trust
+from components.facts.pulumi_tokens import (
+    APP_FEDERATED_CREDENTIAL,
+    APP_FLEXIBLE_FEDERATED_CREDENTIAL,
+    APP_ROLE_ASSIGNMENT,
+    DATA_COLLECTION_RULE,
+    DIAGNOSTIC_SETTING,
+    GENERIC_RESOURCE,
+    MANAGED_IDENTITY_FEDERATED_CREDENTIAL,
+    REGISTRATION_DEFINITION,
+    ROLE_ASSIGNMENT,
+    ROLE_DEFINITION,
+    SECRET,
+    STACK,
+    SUBSCRIPTION_DIAGNOSTIC_SETTING,
+    TABLE,
+    WORKFLOW,
+    WORKSPACE,
+)
 
 Level = Literal["mandatory", "advisory"]
 Kind = Literal["resource", "stack", "change"]
 
-SECRET = "[secret]"  # how manifests write a secret value (design.md: secrets never in plain text)
 
 
 class _Unknown(Enum):
@@ -73,33 +90,14 @@ def is_unknown(value: Any) -> bool:
 
 
 # --------------------------------------------------------------------------------------------------
-# Resource type tokens (azure-native 3.x; checked against pulumi_azure_native 3.29: the token passed to
-# CustomResource.__init__ in each module, and the @pulumi.getter(name=...) engine names of the inputs).
+# Resource type tokens: components/facts/pulumi_tokens.py (with the source); the sets the rules use here.
+# Input names are the @pulumi.getter(name=...) engine names of pulumi_azure_native 3.29.
 # --------------------------------------------------------------------------------------------------
-REGISTRATION_DEFINITION = "azure-native:managedservices:RegistrationDefinition"
-REGISTRATION_ASSIGNMENT = "azure-native:managedservices:RegistrationAssignment"
-DIAGNOSTIC_SETTING = "azure-native:monitor:DiagnosticSetting"
-SUBSCRIPTION_DIAGNOSTIC_SETTING = "azure-native:monitor:SubscriptionDiagnosticSetting"
-TABLE = "azure-native:operationalinsights:Table"
-WORKSPACE = "azure-native:operationalinsights:Workspace"
-DATA_COLLECTION_RULE = "azure-native:monitor:DataCollectionRule"
 # azure-native's generic ARM resource; the program creates the Splunk DCR with it at an API version whose
 # spec documents kind Direct's endpoints (components/splunk/ingestion.py), so it is known by its ARM type.
-GENERIC_RESOURCE = "azure-native:resources:Resource"
 _GENERIC_KINDS: Mapping[tuple[str, str], str] = MappingProxyType({
     ("microsoft.insights", "datacollectionrules"): DATA_COLLECTION_RULE,
 })
-WORKFLOW = "azure-native:logic:Workflow"
-ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
-STACK = "pulumi:pulumi:Stack"
-# Workload identity federation: an application's federated credential (pulumi-azuread), its flexible
-# (claimsMatchingExpression) variant, and a user-assigned managed identity's (azure-native managedidentity).
-APP_FEDERATED_CREDENTIAL = "azuread:index/applicationFederatedIdentityCredential:ApplicationFederatedIdentityCredential"
-APP_FLEXIBLE_FEDERATED_CREDENTIAL = (
-    "azuread:index/applicationFlexibleFederatedIdentityCredential:ApplicationFlexibleFederatedIdentityCredential"
-)
-MANAGED_IDENTITY_FEDERATED_CREDENTIAL = "azure-native:managedidentity:FederatedIdentityCredential"
-ROLE_DEFINITION = "azure-native:authorization:RoleDefinition"
 # Everything that grants an Azure role outside Lighthouse: a role assignment, and PIM's assignment and
 # eligibility schedule requests (azure-native authorization RoleAssignmentScheduleRequest /
 # RoleEligibilityScheduleRequest: roleDefinitionId, principalId, scope, like a role assignment).
@@ -108,7 +106,6 @@ ROLE_GRANT_TYPES = frozenset({
     "azure-native:authorization:RoleAssignmentScheduleRequest",
     "azure-native:authorization:RoleEligibilityScheduleRequest",
 })
-APP_ROLE_ASSIGNMENT = "azuread:index/appRoleAssignment:AppRoleAssignment"
 # Entra grants the reviewed table has no entry for at all: directory roles (e.g. Global Administrator) and
 # delegated permission grants (admin consent to scopes on behalf of every user).
 ENTRA_GRANT_TYPES_NEVER = frozenset({
@@ -116,6 +113,8 @@ ENTRA_GRANT_TYPES_NEVER = frozenset({
     "azuread:index/directoryRoleEligibilityScheduleRequest:DirectoryRoleEligibilityScheduleRequest",
     "azuread:index/servicePrincipalDelegatedPermissionGrant:ServicePrincipalDelegatedPermissionGrant",
 })
+# Workload identity federation: an application's federated credential (pulumi-azuread), its flexible
+# (claimsMatchingExpression) variant, and a user-assigned managed identity's (azure-native managedidentity).
 FEDERATED_CREDENTIAL_TYPES = frozenset({
     APP_FEDERATED_CREDENTIAL, APP_FLEXIBLE_FEDERATED_CREDENTIAL, MANAGED_IDENTITY_FEDERATED_CREDENTIAL,
 })
@@ -361,11 +360,16 @@ def check_lighthouse_least_privilege(
         if base_type(res.type) != REGISTRATION_DEFINITION:
             continue
         props = _map(res.props.get("properties"))
+        # SQL Security Manager delegated on one resource group (sqlAudit.scope: resourceGroups) is the narrow path
+        # this rule asks for: it reaches only the SQL servers there.
+        on_group = roles.scope_kind((_str(res.props.get("scope")) or "").strip()) == "resourceGroup"
         for i, auth in enumerate(_list(props.get("authorizations"))):
             auth = _map(auth)
             guid = _role_guid(_str(auth.get("roleDefinitionId")) or "")
             who = _str(auth.get("principalIdDisplayName")) or f"authorizations[{i}]"
             role = roles.resolve(guid) if guid else None
+            if on_group and role is roles.SQL_SECURITY_MANAGER:
+                continue
             # Acknowledged by principal (config: acknowledgeBroadRole), or for this one role of it
             # ("<principal> / <role>": the project's own SQL audit grant, which must not cover any other).
             if guid and roles.is_broad(guid) and not (
@@ -393,9 +397,15 @@ def check_my_customers_reader(res: ResourceView, ctx: PolicyContext) -> list[str
     principal needs Reader, or a built-in role that includes it, to see the customer there. Only permanent
     authorizations count: an eligible one grants nothing until it is activated.
     """
+    # A resource group's extra delegation (SQL auditing) is not where "My customers" visibility comes from: the
+    # principal's Reader is in the subscription's delegation, and repeating it here would tie the two delegations
+    # together (remove-delegation.md, "Important": removing one removes a principal/role pair granted by both).
+    if roles.scope_kind((_str(res.props.get("scope")) or "").strip()) == "resourceGroup":
+        return []
     props = _map(res.props.get("properties"))
     names: dict[str, str] = {}
     readers: set[str] = set()
+    only_delete: dict[str, bool] = {}
     for auth in (_map(a) for a in _list(props.get("authorizations"))):
         principal, rid = auth.get("principalId"), auth.get("roleDefinitionId")
         if not isinstance(principal, str) or is_unknown(principal) or not isinstance(rid, str) or is_unknown(rid):
@@ -405,6 +415,10 @@ def check_my_customers_reader(res: ResourceView, ctx: PolicyContext) -> list[str
         role = roles.resolve(rid)
         if role is not None and role.includes_reader:
             readers.add(key)
+        only_delete[key] = only_delete.get(key, True) and role is roles.REGISTRATION_DELETE
+    # The offboarding group holds only the Delete Role: it removes a delegation by its id (the runbook's
+    # `az managedservices assignment delete`), which needs no "My customers" listing, and gets no Reader.
+    readers |= {p for p, only in only_delete.items() if only}
     return [f"{names[p]} ({p}) holds no role that includes Reader, so it will not see this customer in "
             "\"My customers\"; add a Reader authorization for it" for p in sorted(set(names) - readers)]
 
@@ -557,7 +571,7 @@ def check_workflow_credentials(res: ResourceView, ctx: PolicyContext) -> list[st
     """No credential in a workflow definition; secrets reach it only as securestring parameters.
 
     Microsoft's Splunk ingestion tool pastes a client secret into the definition, readable by anyone who
-    can read the Logic App (azure-facts.md §4): this rule exists to stop that. Messages name the path,
+    can read the Logic App (Azure/Azure-Sentinel Tools/SplunkAlertIngestion): this rule exists to stop that. Messages name the path,
     never the value.
     """
     found: dict[str, str] = {}  # path -> message; one finding per path, the first reason wins
@@ -600,7 +614,8 @@ def check_workflow_credentials(res: ResourceView, ctx: PolicyContext) -> list[st
 
 def _looks_like_callback_url(value: str) -> bool:
     # Logic App trigger callback URLs: .../workflows/<name>/triggers/<trigger>/paths/invoke?...&sig=...
-    # Source: azure-facts.md §4 (the SAS-signed callback URL is the credential).
+    # Source: MicrosoftDocs azure-docs articles/connectors/connectors-native-reqres.md (the trigger URL carries a
+    # Shared Access Signature, `sig`, which is the credential).
     low = value.lower()
     return "/triggers/" in low and "sig=" in low
 
@@ -628,9 +643,9 @@ def check_webhook_outputs(
     return out
 
 
-# Data-plane roles and the only resource type their scope may be. Source: azure-facts.md §4 (the
-# Logs Ingestion caller needs Monitoring Metrics Publisher on the DCR) and design.md (the app's
-# Log Analytics Contributor assignment is on the workspace).
+# Data-plane roles and the only resource type their scope may be. Sources: MicrosoftDocs/azure-monitor-docs articles/azure-monitor/logs/logs-ingestion-api-overview.md
+# (the Logs Ingestion caller needs Monitoring Metrics Publisher on the DCR); Log Analytics Contributor, where a
+# stack grants it, belongs on the workspace alone (docs/design/identities.md).
 _DATA_PLANE_SCOPES: Mapping[str, tuple[re.Pattern[str], str]] = MappingProxyType({
     roles.MONITORING_METRICS_PUBLISHER.guid: (_DCR_ID_RE, "a data collection rule"),
     roles.LOG_ANALYTICS_CONTRIBUTOR.guid: (_WORKSPACE_ID_RE, "a Log Analytics workspace"),
@@ -690,6 +705,42 @@ def _ranges_too_wide(ranges: Sequence[Any]) -> str | None:
             return (f"allows callers from {shown}, wider than a /{bound} of IPv{version}, which is as good as any IP "
                     "address")
     return None
+
+
+SQL_SERVER_KIND = roles.SQL_SERVER_SCOPE
+
+
+def check_sql_security_manager(
+    views: Sequence[ResourceView], outputs: Mapping[str, Any] | None, ctx: PolicyContext
+) -> list[Finding]:
+    """Every SQL Security Manager grant above a resource group (the broad, acknowledged one): the role can also
+    change firewall rules and Entra-only authentication and turn off the audit it enables, so each such grant is
+    named in the plan and, when an inventory change adds one (a SQL server in another subscription), shows in the
+    diff as a new finding beside the access change. Resource-group grants (the default) are not findings; they
+    still show as access changes."""
+    found: list[Finding] = []
+
+    def broad(scope: str | None) -> bool:
+        return roles.scope_kind((scope or "").strip()) not in ("resourceGroup", SQL_SERVER_KIND)
+
+    why = ("holds SQL Security Manager at {scope}: it can also change the SQL servers' firewall rules and Entra-only "
+           "authentication and turn auditing off; narrower: customer.forwarding.sqlAudit.enabledBy: customer (the "
+           "customer enables auditing, e.g. with the built-in policy 25da7dfb-0666-4a15-a8f5-402127efd8bb)")
+    for res in views:
+        kind = base_type(res.type)
+        if kind == REGISTRATION_DEFINITION:
+            scope = _str(res.props.get("scope")) or "the delegated scope"
+            if not broad(_str(res.props.get("scope"))):
+                continue
+            for auth in (_map(a) for a in _list(_map(res.props.get("properties")).get("authorizations"))):
+                if roles.resolve(_str(auth.get("roleDefinitionId")) or "") is roles.SQL_SECURITY_MANAGER:
+                    who = _str(auth.get("principalIdDisplayName")) or _str(auth.get("principalId")) or "a principal"
+                    found.append((res.urn, f"{who} (Lighthouse) " + why.format(scope=scope)))
+        elif kind in ROLE_GRANT_TYPES:
+            rid, scope = _str(res.props.get("roleDefinitionId")), _str(res.props.get("scope"))
+            if rid and scope and _role_guid(rid) == roles.SQL_SECURITY_MANAGER.guid and broad(scope):
+                found.append((res.urn, f"role assignment {res.name!r} " + why.format(scope=scope)))
+    return found
 
 
 def check_data_plane_scope(res: ResourceView, ctx: PolicyContext) -> list[str]:
@@ -878,7 +929,7 @@ def _present(value: Any) -> bool:
 
 
 def check_dcr_region(res: ResourceView, ctx: PolicyContext) -> list[str]:
-    """A DCR lives in the region of the workspace it sends to (azure-facts.md §4)."""
+    """A DCR lives in the region of the workspace it sends to (MicrosoftDocs/azure-monitor-docs articles/azure-monitor/logs/logs-ingestion-api-overview.md)."""
     loc = _str(res.props.get("location"))
     if not loc or not ctx.workspace_location:
         return []
@@ -890,7 +941,7 @@ def check_dcr_region(res: ResourceView, ctx: PolicyContext) -> list[str]:
 # --------------------------------------------------------------------------------------------------
 # Advisory rules
 # --------------------------------------------------------------------------------------------------
-MAX_DIAGNOSTIC_SETTINGS = 5  # per resource; azure-facts.md §3
+MAX_DIAGNOSTIC_SETTINGS = 5  # per resource (mssp.azure.arm.MAX_DIAGNOSTIC_SETTINGS has the source)
 
 
 def _setting_target(res: ResourceView) -> str | None:
@@ -1015,7 +1066,8 @@ def check_table_dcr_replace(changes: Sequence[Change], ctx: PolicyContext) -> li
     return [
         (c.urn, f"plan will replace this {(c.kind or base_type(c.type)).rsplit(':', 1)[1]}{_because(c)}; data and "
          "ingestion through it are lost unless it is retained and re-pointed")
-        for c in _replace_or_delete(changes, frozenset({TABLE, DATA_COLLECTION_RULE}), frozenset({"replace"}))
+        # A customer-mode workspace too (components.workspace.sentinel): a replace starts a new, empty one.
+        for c in _replace_or_delete(changes, frozenset({TABLE, DATA_COLLECTION_RULE, WORKSPACE}), frozenset({"replace"}))
     ]
 
 
@@ -1207,6 +1259,16 @@ RULES: tuple[Rule, ...] = (
         types=frozenset({WORKFLOW}),
     ),
     Rule(
+        name="sql-security-manager-grant",
+        level="advisory",
+        kind="stack",
+        description="The plan grants SQL Security Manager above a resource group (subscription-wide, acknowledged); "
+        "it can also change SQL firewall rules and turn off the auditing it enables.",
+        remediation="Prefer customer.forwarding.sqlAudit.enabledBy: customer; else keep scope: resourceGroups (the "
+        "default); subscription scope needs acknowledgeSubscriptionScope written by a person.",
+        stack_check=check_sql_security_manager,
+    ),
+    Rule(
         name="diagnostic-settings-per-resource-limit",
         level="advisory",
         kind="stack",
@@ -1311,7 +1373,7 @@ def evaluate_exported_definition(
 def evaluate_manifest(
     manifest: Mapping[str, Any], context: PolicyContext | Mapping[str, Any] | None = None
 ) -> list[dict[str, str]]:
-    """Run every resource and stack rule over a plan manifest (design.md "Plan manifest").
+    """Run every resource and stack rule over a plan manifest (docs/manifest.md).
 
     Returns `[{"policy", "level", "urn", "message"}]` in a stable order (rules in RULES order, then by
     URN and message). Change rules need two plans: see `evaluate_changes` and `python -m mssp diff`.

@@ -34,6 +34,8 @@ from components.config.itsm import host_problem, url_problem
 from components.config.platform import PlatformConfig
 from components.config.project import apply_project_config, load_project, stack_key
 from components.facts import config_keys, data_paths, documents, strict_yaml
+from components.facts.pulumi_tokens import DIAGNOSTIC_SETTING as _DIAGNOSTIC_SETTING
+from components.facts.pulumi_tokens import SECRET as SECRET_PLACEHOLDER
 from components.forwarding.inventory import InventoryError, InventoryItem, load_inventory
 
 PROJECT = "mssp-sentinel"
@@ -45,7 +47,6 @@ KEYS: Mapping[str, type[Model] | None] = MappingProxyType(
 SECRET_KEYS: Mapping[str, str] = MappingProxyType(
     {"itsmCredential": "the ITSM credential (ServiceNow password, webhook secret or URL)"}
 )
-SECRET_PLACEHOLDER = "[secret]"
 
 __all__ = [
     "PROJECT",
@@ -180,7 +181,7 @@ def _section(values: Mapping[str, Any], key: str) -> Any:
     if isinstance(value, str) and value[:1] in "{[":
         try:
             return json.loads(value)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):  # not JSON, or nested past Python's limit: validated as text
             return value
     return value
 
@@ -271,7 +272,8 @@ def parse_platform(values: Mapping[str, Any]) -> PlatformConfig:
     if identity_issues:
         raise ConfigError(identity_issues)
     if platform.splunk is not None and platform.splunk.location not in (None, platform.location):
-        # A DCR sends only to workspaces in its own region (azure-facts §4).
+        # A DCR sends only to workspaces in its own region (MicrosoftDocs/azure-monitor-docs
+        # articles/azure-monitor/logs/logs-ingestion-api-overview.md).
         raise ConfigError([("platform.splunk.location", f"'{platform.splunk.location}' differs from the workspace's "
                             f"region platform.location '{platform.location}'; the DCR must be in the workspace's "
                             f"region; allowed: '{platform.location}', or leave it out to use that region")])
@@ -318,6 +320,13 @@ def parse_config(
                            secret_keys=frozenset(secret_keys), secret_values=secrets)
 
     customer: CustomerConfig = _validate(CustomerConfig, _section(values, "customer"), "customer")
+    reference = customer.platform_stack.split("/")
+    if len(reference) == 3 and reference[1] != PROJECT:
+        # `org/project/stack` (pulumi/pulumi sdk/go/common/tokens: a fully qualified stack name): a platform stack
+        # of another project exports other outputs (or none), and its stacks/ file here is not what it runs.
+        raise ConfigError([("customer.platformStack", f"'{customer.platform_stack}' names project '{reference[1]}'; "
+                            f"allowed: a platform stack of this project, '{reference[0]}/{PROJECT}/{reference[2]}' "
+                            f"or '{reference[2]}'")])
     if platform_values is None:
         platform_file = stack_file(project_dir, customer.platform_stack_name)
         if not file_exists(platform_file):
@@ -335,6 +344,16 @@ def parse_config(
     if customer.tenant_id == platform.tenant_id:
         issues.append(("customer.tenantId", "must differ from the MSSP tenant (Lighthouse needs two tenants; "
                        f"the platform stack's tenantId is {platform.tenant_id}); allowed: the customer's own tenant id"))
+    mssp_subscriptions = {platform.workspace.parts(platform.subscription_id)[0].lower(): "the MSSP workspace's subscription",
+                          platform.subscription_id.lower(): "the platform's subscriptionId"}
+    for i, sub in enumerate(customer.subscriptions):
+        what = mssp_subscriptions.get(sub.id.lower())
+        if what is not None:
+            # Onboarding the MSSP's own subscription as a customer's would send its logs to itself as a customer's,
+            # delegate it through Lighthouse to its own tenant, and let offboarding delete its settings.
+            issues.append((f"customer.subscriptions[{i}].id", f"'{sub.id}' is {what} in platform stack "
+                           f"{customer.platform_stack_name}: the MSSP's own subscription, not a customer's; allowed: "
+                           "the customer's subscriptions only"))
     if customer.splunk is not None and customer.splunk.enabled and platform.splunk is None:
         issues.append(("customer.splunk", "Splunk is enabled for this customer but its platform stack "
                        f"({customer.platform_stack_name}) has no platform.splunk ingestion configured; "
@@ -376,6 +395,7 @@ def parse_config(
         if rid.lower() not in {it.id.lower() for it in inventory} and not issues and file_exists(inv_path):
             issues.append((f"customer.forwarding.exclude[{i}]", f"'{rid}' is not in the inventory; allowed: ids the inventory lists "
                            "(compared case-insensitively)"))
+    issues.extend(_sql_audit_issues(customer, inventory))
     adopted, import_issue = _adopted_setting_names(project_dir, stack, customer)
     if import_issue:
         issues.append(import_issue)
@@ -391,6 +411,24 @@ def parse_config(
         inventory_path=inv_path,
         secret_keys=frozenset(secret_keys),
     )
+
+
+def _sql_audit_issues(customer: CustomerConfig, inventory: list[InventoryItem]) -> list[tuple[str, str]]:
+    """SQL auditing by the MSSP with resource-group delegations needs Pulumi to create them (deploy mode or the
+    direct model): the exported template (template mode) carries one subscription-scope delegation only."""
+    audit = customer.forwarding.sql_audit
+    template = customer.access_model == "lighthouse" and customer.lighthouse.mode == "template"
+    if not template or audit.enabled_by != "mssp" or audit.scope != "resourceGroups":
+        return []
+    from components.forwarding.diagnostics import plan_settings
+
+    if not plan_settings(inventory, customer.forwarding).audits:
+        return []
+    return [("customer.forwarding.sqlAudit", "the inventory holds SQL servers whose auditing the MSSP would enable, "
+             "but in lighthouse.mode: template the exported delegation cannot carry the per-resource-group SQL "
+             "Security Manager delegations; allowed: enabledBy: customer (the customer enables auditing, e.g. with "
+             "Microsoft's built-in policy 25da7dfb-0666-4a15-a8f5-402127efd8bb), or scope: subscription with "
+             "acknowledgeSubscriptionScope: '<who decided and why>'")]
 
 
 # The folder of a stack file planned explicitly with `mssp plan --config FILE` from outside the project:
@@ -421,7 +459,7 @@ class _Validated:
 
 # The stack `mssp plan` has just validated, for the program it runs in-process right after
 # (mssp.plan.command): validating the same values again would give the same LoadedStack (or the same
-# errors, which the CLI has already reported), so the program takes this one (docs/benchmarks.md "Scale benchmark").
+# errors, which the CLI has already reported), so the program takes this one (docs/benchmarks.md "Measurements behind the code").
 _VALIDATED: ContextVar[_Validated | None] = ContextVar("mssp_sentinel_validated_stack", default=None)
 
 
@@ -539,9 +577,11 @@ def _fleet_issues(stack: str, customer: CustomerConfig, inventory: list[Inventor
         stack=stack,
         file=file or f"stacks/Pulumi.{stack}.yaml",
         tenant_id=customer.tenant_id.lower(),
-        subscription_ids=frozenset(s.lower() for s in customer.subscription_ids),
+        subscription_ids=frozenset(s.lower() for s in customer.subscription_ids
+                                   | ({customer.workspace_subscription_id} if customer.workspace_subscription_id else set())),
         resource_ids=frozenset(it.id.lower() for it in inventory),
         workflow_name=(customer.splunk_workflow_name or "").lower() or None,
+        platform_stack=customer.platform_stack.lower(),
         display_name=fleet.display_key(customer.display_name),
         subscription_names=frozenset(fleet.display_key(s.display_name) for s in customer.subscriptions) - {""},
     )
@@ -574,7 +614,6 @@ def _fleet_issues(stack: str, customer: CustomerConfig, inventory: list[Inventor
 
 
 # The Pulumi type of the settings an import file may adopt.
-_DIAGNOSTIC_SETTING = "azure-native:monitor:DiagnosticSetting"
 
 
 def _adopted_setting_names(
@@ -645,8 +684,31 @@ def _shown_path(path: Path, project_dir: Path) -> str:
         return str(path)
 
 
+def known_stacks(project_dir: Path) -> list[str]:
+    """The stack names of project_dir/stacks/Pulumi.*.yaml."""
+    return sorted(p.name[len("Pulumi."):-len(".yaml")] for p in (project_dir / "stacks").glob("Pulumi.*.yaml"))
+
+
+def stack_name_problem(stack: str, project_dir: Path) -> str | None:
+    """Why `stack` names no stack file of the project (a path given for a name, an unknown name), listing the
+    known stacks; None when stacks/Pulumi.<stack>.yaml exists."""
+    known = ", ".join(known_stacks(project_dir)) or "none"
+    shown_name = strict_yaml.shown(stack)
+    if "/" in stack or "\\" in stack or stack.endswith((".yaml", ".yml")):
+        name = Path(stack).name.removeprefix("Pulumi.").removesuffix(".yaml").removesuffix(".yml")
+        return (f"'{shown_name}' is a file path, but STACK is a stack name (e.g. '{strict_yaml.shown(name)}' for "
+                f"stacks/Pulumi.{strict_yaml.shown(name)}.yaml); stacks: {known} (allowed: one of these; a stack file "
+                "elsewhere: --config FILE where the command has it)")
+    if not file_exists(stack_file(project_dir, stack)):
+        return f"no stack file stacks/Pulumi.{shown_name}.yaml; stacks: {known} (allowed: one of these)"
+    return None
+
+
 def load_stack(stack: str, project_dir: Path, *, require_inventory: bool = True) -> LoadedStack:
-    """Load and validate stacks/Pulumi.<stack>.yaml."""
+    """Load and validate stacks/Pulumi.<stack>.yaml (an unknown name is refused listing the known stacks)."""
+    problem = stack_name_problem(stack, project_dir)
+    if problem is not None:
+        raise ConfigError([("STACK", problem)])
     return load_stack_file(stack_file(project_dir, stack), project_dir, stack, require_inventory=require_inventory)
 
 

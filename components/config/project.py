@@ -121,8 +121,8 @@ def _cli_view(value: Any) -> Any:
     return str(value)
 
 
-# libyaml's parser when PyYAML has it (a plan reads Pulumi.yaml several times: about 1 ms each in pure
-# Python); the same safe constructor and resolver either way, as components.facts.strict_yaml uses.
+# libyaml's parser when PyYAML has it (a plan reads Pulumi.yaml several times); the same safe constructor
+# and resolver either way, as components.facts.strict_yaml uses.
 _FAST_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
@@ -224,7 +224,7 @@ def apply_project_config(
         if isinstance(value, str) and decl.type in ("object", "array") and value[:1] in "{[":
             try:
                 value = json.loads(value)
-            except json.JSONDecodeError:
+            except (json.JSONDecodeError, RecursionError):
                 pass
         if not value_has_type(decl.type, decl.items, _cli_view(value)):
             issues.append((f"{where}: {decl.key}", f"must be of type '{type_name(decl)}' (Pulumi.yaml declares it "

@@ -5,7 +5,7 @@ a diagnostic setting cannot target a resource group), and per inventoried resour
 type one `DiagnosticSetting`; storage accounts fan out to their blob/file/queue/table services
 (logs live there) plus an account-level setting when metrics are on.
 
-Rules this keeps (azure-facts §3): a setting never mixes `category` and `categoryGroup`
+Rules this keeps (docs/reference/catalog.md): a setting never mixes `category` and `categoryGroup`
 (Azure/azure-rest-api-specs#22719), never carries `enabled: false`, lists categories in the
 catalog's order and spelling (no perpetual diffs), and is named the same on every resource so
 re-runs update in place (Azure Landing Zones deny deleting diagnostic settings). Every setting goes
@@ -65,6 +65,17 @@ class ForwardingPlan:
     settings: tuple[SettingSpec, ...]
     skipped: tuple[Skipped, ...] = field(default=())
     audits: tuple[AuditSpec, ...] = field(default=())
+    # SQL servers whose auditing the customer enables (forwarding.sqlAudit.enabledBy: customer): nothing is
+    # created or granted for them; the master database's setting receives their audit once it is on.
+    customer_audits: tuple[AuditSpec, ...] = field(default=())
+
+    def audit_scopes(self) -> dict[str, tuple[str, ...]]:
+        """Resource groups (as written in the inventory, sorted case-insensitively, once each) that hold the SQL
+        servers the MSSP audits, per subscription: where SQL Security Manager is granted with scope resourceGroups."""
+        found: dict[str, dict[str, str]] = {}
+        for a in self.audits:
+            found.setdefault(a.subscription_id, {}).setdefault(a.resource_group.lower(), a.resource_group)
+        return {sub: tuple(v for _, v in sorted(groups.items())) for sub, groups in sorted(found.items())}
 
 
 def _logs(selection: str | list[str], categories: Sequence[str],
@@ -168,6 +179,8 @@ def plan_settings(
                 server_name=rid.name,
                 devops=audit_devops,
             ))
+    if forwarding.sql_audit.enabled_by == "customer":
+        return ForwardingPlan(tuple(settings), tuple(skipped), (), tuple(audits))
     return ForwardingPlan(tuple(settings), tuple(skipped), tuple(audits))
 
 

@@ -4,7 +4,8 @@ component, the customer workflow, the contract tests) reads it from here, so the
 the table cannot drift apart the way Microsoft's tool did (its stream declared `result` as string while
 the table said dynamic).
 
-Facts (azure-facts §4): custom table names end in `_CL`; a table needs `TimeGenerated` (dateTime);
+Facts (MicrosoftDocs/azure-monitor-docs articles/azure-monitor/logs/logs-ingestion-api-overview.md, "Supported
+tables", and create-custom-table.md): custom table names end in `_CL`; a table needs `TimeGenerated` (dateTime);
 column names start with a letter and hold at most 45 letters, digits or underscores; reserved names
 `_ResourceId`, `id`, `_SubscriptionId`, `TenantId`, `Type`, `UniqueId`, `Title`. Table column types use
 `dateTime` while DCR stream column types use lower-case `datetime` (Microsoft.OperationalInsights

@@ -23,7 +23,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-SECRET = "[secret]"
+from components.facts.pulumi_tokens import REGISTRATION_ASSIGNMENT, REGISTRATION_DEFINITION, SECRET
+from components.facts.pulumi_tokens import STACK as ROOT_STACK_TYPE
+
 # How a serialized property map marks a secret: {SigKey: SecretSig, "plaintext"|"ciphertext": ...}.
 # pulumi's --json display never emits it (it writes "[secret]"), but a hand-made or future document
 # might; such a value is never shown. Source: pulumi/pulumi sdk/go/common/resource/properties.go
@@ -50,10 +52,7 @@ DIFF_KINDS = frozenset({"add", "add-replace", "delete", "delete-replace", "updat
 SEVERITIES = frozenset({"debug", "info", "info#err", "warning", "error"})
 
 # Azure Lighthouse delegation types (azure-native 3.x tokens; see pulumi_azure_native/managedservices).
-DELEGATION_TYPES = frozenset(
-    {"azure-native:managedservices:RegistrationAssignment", "azure-native:managedservices:RegistrationDefinition"}
-)
-ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
+DELEGATION_TYPES = frozenset({REGISTRATION_ASSIGNMENT, REGISTRATION_DEFINITION})
 
 # Categories, in the order a report lists them (most severe first).
 CATEGORIES: tuple[str, ...] = (
@@ -412,7 +411,7 @@ def parse_property_path(path: str) -> list[str | int] | None:
         if ch == ".":
             i += 1
         elif ch == "[":
-            if i + 1 < n and path[i + 1] == '"':
+            if path.startswith('"', i + 1):
                 j, key = i + 2, []
                 while True:
                     if j >= n:
@@ -420,7 +419,7 @@ def parse_property_path(path: str) -> list[str | int] | None:
                     if path[j] == '"':
                         j += 1
                         break
-                    if path[j] == "\\" and j + 1 < n and path[j + 1] == '"':
+                    if path.startswith('\\"', j):  # an escaped quote
                         key.append('"')
                         j += 2
                     else:
@@ -460,7 +459,7 @@ def lookup(properties: Mapping[str, Any] | None, path: str) -> Any:
             value = value[element]
         else:
             return _MISSING
-    return SECRET if _is_secret(value) else redact(value)
+    return SECRET if _is_secret(value) else redact(value)  # pragma: no mutate (equivalent: redact maps a secret to SECRET too)
 
 
 def _is_secret(value: Any) -> bool:
@@ -484,7 +483,7 @@ def property_changes(step: Step, with_values: bool = True) -> tuple[PropertyChan
     """
     old_inputs = (step.old_state or {}).get("inputs") or {}
     old_outputs = (step.old_state or {}).get("outputs") or {}
-    new_inputs = (step.new_state or {}).get("inputs") if step.new_state else None
+    new_inputs = (step.new_state or {}).get("inputs")  # None: no new state (a delete), or no inputs in it
     secret_names = _secret_outputs(step.old_state, step.new_state)
     if step.detailed_diff:
         entries = [(p, d["kind"], d["inputDiff"]) for p, d in sorted(step.detailed_diff.items())]
@@ -518,11 +517,12 @@ _OP_RANK = {  # which operation names a URN when several steps touch it
     "replace": 0, "create-replacement": 1, "delete-replaced": 2, "import-replacement": 3, "discard-replaced": 4,
     "create": 5, "import": 6, "delete": 7, "update": 8, "remove-pending-replace": 9,
 }  # fmt: skip
+_UNRANKED = len(_OP_RANK)  # an operation this code does not know ranks after every known one
 
 
 def _main_op(ops: tuple[str, ...]) -> str:
     changing = [op for op in ops if op not in NO_CHANGE_OPS] or list(ops)
-    return min(changing, key=lambda op: _OP_RANK.get(op, 50))
+    return min(changing, key=lambda op: _OP_RANK.get(op, _UNRANKED))
 
 
 def _category(ops: tuple[str, ...], refreshed: bool, delegation: bool) -> str:
@@ -588,7 +588,8 @@ def classify(digest: PreviewDigest) -> Classification:
 
 def _diagnostic_text(diagnostic: Diagnostic) -> str:
     # json.go folds the prefix ("error: ", "warning: ") into the message; the report states the severity itself.
-    message = re.sub(r"^(error|warning): ", "", diagnostic.message) or "(no message)"
+    # The message was stripped, so a bare prefix has lost its trailing space: "error:" is no message either.
+    message = re.sub(r"^(error|warning):\s*", "", diagnostic.message) or "(no message)"
     parsed = parse_urn(diagnostic.urn) if diagnostic.urn else None
     if parsed is None or parsed[0] == ROOT_STACK_TYPE:
         return message

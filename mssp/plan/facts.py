@@ -20,15 +20,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from components.facts import roles
-
-SECRET = "[secret]"
-REGISTRATION_DEFINITION = "azure-native:managedservices:RegistrationDefinition"
-ROLE_DEFINITION = "azure-native:authorization:RoleDefinition"
-ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
-APP_ROLE_ASSIGNMENT = "azuread:index/appRoleAssignment:AppRoleAssignment"
-DIAGNOSTIC_SETTING = "azure-native:monitor:DiagnosticSetting"
-SUBSCRIPTION_SETTING = "azure-native:monitor:SubscriptionDiagnosticSetting"
-WORKFLOW = "azure-native:logic:Workflow"
+from components.facts.pulumi_tokens import (
+    APP_ROLE_ASSIGNMENT,
+    DIAGNOSTIC_SETTING,
+    REGISTRATION_DEFINITION,
+    ROLE_ASSIGNMENT,
+    ROLE_DEFINITION,
+    SECRET,
+    WORKFLOW,
+)
+from components.facts.pulumi_tokens import SUBSCRIPTION_DIAGNOSTIC_SETTING as SUBSCRIPTION_SETTING
 
 # Microsoft Graph app roles the program grants, by id: the reviewed table (components/facts/roles.py
 # GRAPH_APP_ROLES, with the source there); an unknown id is shown as the id.

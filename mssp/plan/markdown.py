@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from components.facts.pulumi_tokens import SECRET
 from mssp import escape
 from mssp.plan import facts
 
@@ -288,7 +289,7 @@ def _sql_audit(manifest: Mapping[str, Any]) -> list[str]:
 
 def output_value(value: Any) -> str:
     if facts.is_secret(value):
-        return "[secret]"
+        return SECRET
     s = json.dumps(value, ensure_ascii=False, sort_keys=True)
     return s if len(s) <= _MAX_CELL else s[:_MAX_CELL - 1] + "…"
 

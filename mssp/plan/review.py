@@ -18,10 +18,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-FEDERATED_CREDENTIAL = "azuread:index/applicationFederatedIdentityCredential:ApplicationFederatedIdentityCredential"
-APPLICATION = "azuread:index/application:Application"
-SERVICE_PRINCIPAL = "azuread:index/servicePrincipal:ServicePrincipal"
-CLIENT_SECRET = "azuread:index/applicationPassword:ApplicationPassword"
+from components.facts.pulumi_tokens import APP_FEDERATED_CREDENTIAL as FEDERATED_CREDENTIAL
+from components.facts.pulumi_tokens import APPLICATION, SERVICE_PRINCIPAL
+from components.facts.pulumi_tokens import APPLICATION_PASSWORD as CLIENT_SECRET
+
 _CONFIG_TYPE = {"group": "Group", "user": "User", "servicePrincipal": "ServicePrincipal"}
 
 
@@ -97,7 +97,6 @@ def config_principals(customer: Any) -> dict[str, dict[str, Any]]:
     return found
 
 
-SQL_AUDIT_POLICY = "azure-native:sql:ServerBlobAuditingPolicy"
 
 
 def review_section(loaded: Any, registrations: Sequence[Any], platform_registrations: Sequence[Any] = (),
@@ -172,8 +171,10 @@ def workspace_delegation_template(loaded: Any, platform_outputs: Mapping[str, An
 
     customer, platform = loaded.customer, loaded.platform
     reader = platform.read_only_identity
+    group = platform.offboarding_group
     template = workspace_arm_template(customer, platform.tenant_id, platform.identity.display_name,
-                                      reader.display_name if reader is not None else None)
+                                      reader.display_name if reader is not None else None,
+                                      (group.principal_id, group.display_name) if group else None)
     outputs = {PRINCIPAL_PARAMETER: "servicePrincipalObjectId", READ_ONLY_PARAMETER: "readOnlyServicePrincipalObjectId"}
     values = {p: str(platform_outputs.get(o, f"(platform output {o})")) for p, o in outputs.items()}
     props = next(r["properties"] for r in template["resources"]

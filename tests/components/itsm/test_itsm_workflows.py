@@ -29,7 +29,7 @@ from components.itsm.workflows import (
     playbook_definition,
     poller_definition,
 )
-from components.workflows.check import check_workflow
+from testing.logic_apps_check import check_workflow
 
 SERVICENOW = {"kind": "servicenow",
               "servicenow": {"instanceUrl": "https://acme.service-now.com", "userName": "svc-sync"}}

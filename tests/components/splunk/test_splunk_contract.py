@@ -15,7 +15,7 @@ from components.config.splunk import SplunkPlatformConfig
 from components.splunk import schema
 from components.splunk.ingestion import WORKSPACE_DESTINATION, dcr_properties
 from components.splunk.webhook import ingestion_uri, workflow_definition
-from components.workflows.check import check_workflow
+from testing.logic_apps_check import check_workflow
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 SAMPLE = json.loads((FIXTURES / "splunk_webhook_sample.json").read_text(encoding="utf-8"))
@@ -185,7 +185,7 @@ def test_workflow_definition_passes_the_checker_and_posts_to_the_stream() -> Non
 
 
 def test_facts_pinned() -> None:
-    # azure-facts §4 and the Microsoft.OperationalInsights 2022-10-01 / Microsoft.Insights 2023-03-11 ARM schemas.
+    # create-custom-table.md (MicrosoftDocs/azure-monitor-docs) and the Microsoft.OperationalInsights 2022-10-01 / Microsoft.Insights 2023-03-11 ARM schemas.
     assert schema.RESERVED_COLUMN_NAMES == ("_ResourceId", "id", "_SubscriptionId", "TenantId", "Type", "UniqueId",
                                             "Title")
     assert schema.TABLE_TO_STREAM_TYPE["dateTime"] == "datetime"
