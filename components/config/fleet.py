@@ -42,6 +42,7 @@ class FleetMember:
     subscription_ids: frozenset[str]
     resource_ids: frozenset[str]
     workflow_name: str | None
+    platform_stack: str = ""  # as written (`mssp` or `org/project/mssp`), lower-cased
 
 
 def _lower(value: Any) -> str:
@@ -127,6 +128,10 @@ def member_from_raw(stack: str, file: str, raw: Mapping[str, Any], project_dir: 
     that stack's own plan reports its problems)."""
     try:
         subs = frozenset(_lower(s["id"]) for s in raw.get("subscriptions") or [])
+        # Customer topology: the workspace's subscription is the stack's too (it delegates a resource group there).
+        workspace = raw.get("workspace")
+        if isinstance(workspace, Mapping) and workspace.get("mode") == "customer" and workspace.get("subscriptionId"):
+            subs |= {_lower(workspace["subscriptionId"])}
         splunk = raw.get("splunk") or {}
         workflow = None
         if isinstance(splunk, Mapping) and splunk.get("enabled", True):
@@ -138,7 +143,9 @@ def member_from_raw(stack: str, file: str, raw: Mapping[str, Any], project_dir: 
                 resources = frozenset(r.lower() for r in read_inventory(project_dir / inventory))
             except Exception:
                 resources = frozenset()
-        return FleetMember(stack, file, _lower(raw.get("tenantId", "")), subs, resources, workflow)
+        platform = raw.get("platformStack")
+        return FleetMember(stack, file, _lower(raw.get("tenantId", "")), subs, resources, workflow,
+                           _lower(platform) if isinstance(platform, str) else "")
     except (AttributeError, KeyError, TypeError):
         return None
 
@@ -163,6 +170,13 @@ def conflicts(me: FleetMember, others: Iterable[FleetMember]) -> list[tuple[str,
             more = f" and {len(shared) - 1} more" if len(shared) > 1 else ""
             issues.append(("customer.forwarding.inventory", f"'{shared[0]}'{more} is also inventoried by stack "
                            f"'{other.stack}' ({both}); {why}; allowed: resources no other customer stack lists"))
+        mine, theirs = me.platform_stack.split("/"), other.platform_stack.split("/")
+        if len(mine) == 3 and len(theirs) == 3 and mine[2] == theirs[2] and mine[0] != theirs[0]:
+            # One platform stack file (stacks/Pulumi.<name>.yaml) cannot be the platform of two organizations:
+            # a StackReference to another organization's stack reads that organization's outputs.
+            issues.append(("customer.platformStack", f"'{me.platform_stack}' names organization '{mine[0]}', but stack "
+                           f"'{other.stack}' reaches the same platform stack as '{other.platform_stack}' ({both}); "
+                           f"allowed: the organization of the fleet's platform stack, '{other.platform_stack}'"))
         if me.workflow_name and me.workflow_name == other.workflow_name:
             issues.append(("customer.splunk.workflowName", f"'{me.workflow_name}' is also the Splunk webhook "
                            f"workflow of stack '{other.stack}' ({both}); {why}; allowed: a workflow name of its own"))

@@ -594,6 +594,9 @@ def plan_refs(base: str, head: str, repo: Path, *, use_cache: bool = True, jobs:
         missing = [s for s in wanted if s not in got]
         result.cached[side], result.planned[side] = len(got), len(missing)
         if missing:
+            # Progress on stderr (stdout is the comment): a fleet of plans takes a while.
+            print(f"diff: planning {len(missing)} stack(s) at {side} ({commit[:12]}; {len(got)} from the cache), "
+                  "about a second per stack", file=sys.stderr, flush=True)
             if side == "head" and source == HEAD_FROM_BASE_CODE:
                 # Same code on both sides (no code path changed), so this is HEAD's plan: cached under its key.
                 fresh = plan_overlay(scope.commits["base"], commit, repo, scope.data_paths, missing, jobs,

@@ -109,3 +109,18 @@ def test_the_fleet_in_stacks_is_unique() -> None:
     assert sorted(m.stack for m in members) == customers
     for m in members:
         assert conflicts(m, members) == [], m.stack
+
+
+def test_a_customer_workspace_in_another_customers_subscription_is_refused(tmp_path: Path, run_cli: Any) -> None:
+    # Catches: two customers' data meeting in one subscription, the customer topology's workspace included.
+    doc = _own_copy(tmp_path, name="acme")
+    doc["config"][CUSTOMER]["workspace"] = {"mode": "customer", "subscriptionId": CONTOSO_SUB.upper(),
+                                            "resourceGroup": "rg-acme-sentinel", "name": "law-acme", "location": "westeurope"}
+    code, err = _plan(run_cli, tmp_path, doc, stack="acme")
+    assert code == 2 and "stacks/Pulumi.contoso.yaml" in err and CONTOSO_SUB in err.lower()
+    # and the other way round: a central customer listing the subscription of northwind's workspace
+    doc = _own_copy(tmp_path, name="acme")
+    ws_sub = read_stack("northwind")["config"][CUSTOMER]["workspace"]["subscriptionId"]
+    doc["config"][CUSTOMER]["subscriptions"].append({"id": ws_sub, "displayName": "x"})
+    code, err = _plan(run_cli, tmp_path, doc, stack="acme")
+    assert code == 2 and "stacks/Pulumi.northwind.yaml" in err

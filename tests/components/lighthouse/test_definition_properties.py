@@ -52,6 +52,27 @@ def test_the_mssp_identity_gets_exactly_its_two_roles_and_sql_security_manager_o
     assert roles_of(with_group, group[0]) == {roles.REGISTRATION_DELETE.guid}
 
 
+def test_only_the_offboarding_group_may_remove_the_delegation():
+    # Bug caught: the Registration assignment Delete Role given to the CI identity (or to nobody).
+    assert all(a["roleDefinitionId"] != roles.REGISTRATION_DELETE.guid for a in props(customer())["authorizations"])
+    p = props(customer(), offboarding_group=(LEADS, "MSSP offboarding"))
+    holders = [a for a in p["authorizations"] if a["roleDefinitionId"] == roles.REGISTRATION_DELETE.guid]
+    assert holders == [{"principalId": LEADS, "principalIdDisplayName": "MSSP offboarding",
+                        "roleDefinitionId": roles.REGISTRATION_DELETE.guid}]
+    assert roles_of(p, MSSP_SP) == {roles.MONITORING_CONTRIBUTOR.guid, roles.READER.guid}
+
+
+@pytest.mark.parametrize("offer", ["x", "o" * 200])
+def test_a_sql_audit_delegation_grants_only_sql_security_manager_within_the_name_limit(offer):
+    p = d.sql_audit_definition_properties(customer(offerName=offer), MSSP_TENANT, "rg-" + "s" * 80, MSSP_SP, "mssp-identity")
+    assert p["authorizations"] == [{"principalId": MSSP_SP, "principalIdDisplayName": "mssp-identity",
+                                    "roleDefinitionId": roles.SQL_SECURITY_MANAGER.guid}]
+    assert p["managedByTenantId"] == MSSP_TENANT
+    name = p["registrationDefinitionName"]
+    assert name.startswith(offer[:150]) and len(name) <= 200  # registrationDefinitionName: at most 200 characters
+    assert len(name) == min(200, len(f"{offer} - SQL auditing (rg-{'s' * 80})"))
+
+
 def test_the_read_only_identity_gets_the_read_only_roles_under_its_name_or_a_default():
     p = props(customer(), read_only_principal_id=READ_ONLY_SP, read_only_principal_name="mssp-ro")
     assert roles_of(p, READ_ONLY_SP) == {r.guid for r in roles.READ_ONLY_ROLES}
