@@ -37,14 +37,19 @@ def roles_of(properties: dict[str, Any], principal: str, key: str = "authorizati
     return {a["roleDefinitionId"] for a in properties.get(key, []) if a["principalId"] == principal}
 
 
-def test_the_mssp_identity_gets_exactly_its_roles_and_sql_security_manager_only_where_it_audits():
-    # Bug caught: a role dropped from (or added to) the MSSP identity's standing access, or SQL Security
-    # Manager granted in every subscription instead of those acknowledged for it.
+def test_the_mssp_identity_gets_exactly_its_two_roles_and_sql_security_manager_only_where_it_audits():
+    # Bug caught: a role dropped from (or added to) the MSSP identity's standing access, the Registration
+    # assignment Delete Role back on the CI identity (issue 20: the offboarding group's), or SQL Security
+    # Manager granted in every subscription instead of those whose SQL servers are audited subscription-wide.
     base = {roles.MONITORING_CONTRIBUTOR.guid, roles.READER.guid}
     assert roles_of(props(customer()), MSSP_SP) == base
     assert roles_of(props(customer(), sql_audit=True), MSSP_SP) == base | {roles.SQL_SECURITY_MANAGER.guid}
     names = {a["principalIdDisplayName"] for a in props(customer())["authorizations"]}
     assert names == {"mssp-identity"}
+    group = ("3d4e5f60-7182-4a93-b4c5-d6e7f8091a2b", "offboarders")
+    with_group = props(customer(), offboarding_group=group)
+    assert roles_of(with_group, MSSP_SP) == base
+    assert roles_of(with_group, group[0]) == {roles.REGISTRATION_DELETE.guid}
 
 
 def test_only_the_offboarding_group_may_remove_the_delegation():
