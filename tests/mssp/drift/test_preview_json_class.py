@@ -347,3 +347,15 @@ def test_a_hidden_secret_output_absent_on_one_side_stays_absent():
 
 def test_the_main_operation_of_no_change_steps_is_the_first():
     assert pj._main_op(("refresh", "same")) == "refresh"
+
+
+def test_a_document_beyond_the_limits_is_refused_by_its_name():
+    deep = json.dumps({**CLEAN, "x": nested(documents.MAX_DEPTH + 5)})
+    with pytest.raises(pj.PreviewFormatError, match=rf"^saved\.json.*nested more than {documents.MAX_DEPTH} levels"):
+        pj.loads(deep, "saved.json")
+
+
+def test_a_hidden_secret_output_absent_in_the_old_state_stays_absent():
+    step = update(None, {"inputs": {"key": "v"}, "additionalSecretOutputs": ["key"]}, {"key": {"kind": "add", "inputDiff": True}})
+    (change,) = pj.property_changes(step)
+    assert change.current is pj._MISSING and change.desired == pj.SECRET
