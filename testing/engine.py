@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import urllib.error
 import shutil
 import subprocess
 from collections.abc import Iterable
@@ -40,10 +41,12 @@ def seed_local_azure(arm: FakeArm, project_dir: Path, stacks: Iterable[str]) -> 
     rows: list[dict[str, str]] = []
     groups: set[str] = set()
     subs: set[str] = set()
+    homes: dict[str, str] = {}
     for stack in stacks:
         loaded = load_stack(stack, project_dir)
         p = loaded.platform
         ws_sub, ws_rg, _ = p.workspace.parts(p.subscription_id)
+        homes |= {p.subscription_id.lower(): p.tenant_id.lower(), ws_sub.lower(): p.tenant_id.lower()}
         groups |= {f"/subscriptions/{p.subscription_id}/resourcegroups/{p.resource_group}".lower(),
                    f"/subscriptions/{ws_sub}/resourcegroups/{ws_rg}".lower()}
         rows.append({"id": p.workspace_id, "type": "Microsoft.OperationalInsights/workspaces", "subscriptionId": ws_sub})
@@ -56,15 +59,44 @@ def seed_local_azure(arm: FakeArm, project_dir: Path, stacks: Iterable[str]) -> 
             groups.add("/".join(kv.split("/")[:5]).lower())
         if loaded.customer is not None:
             subs |= {s.id for s in loaded.customer.subscriptions}
+            homes |= {s.id.lower(): loaded.customer.tenant_id.lower() for s in loaded.customer.subscriptions}
             for item in loaded.inventory:
                 rows.append({"id": item.id, "type": item.type, "subscriptionId": item.id.split("/")[2]})
                 groups.add("/".join(item.id.split("/")[:5]).lower())
+    add_resources(arm, rows)
+    arm.store.resource_groups |= groups
+    arm.readable |= {s.lower() for s in subs}
+    arm.home_tenants |= homes
+
+
+def add_resources(arm: FakeArm, rows: Iterable[dict[str, str]]) -> None:
+    """Resources that exist in Azure outside Pulumi (and their resource groups)."""
+    rows = [{**r, "subscriptionId": r.get("subscriptionId") or r["id"].split("/")[2]} for r in rows]
     known = {r["id"].lower() for r in arm.resources}
     arm.resources = sorted([*arm.resources, *(r for r in rows if r["id"].lower() not in known)],
                            key=lambda r: r["id"].lower())
-    arm.readable |= {s.lower() for s in subs}
-    arm.store.resource_groups |= groups
+    arm.store.resource_groups |= {"/".join(r["id"].split("/")[:5]).lower() for r in rows
+                                  if r["id"].lower().split("/")[3:4] == ["resourcegroups"]}
     arm.reset_targets()
+
+
+def deploy_template(arm: FakeArm, subscription: str, tenant: str, folder: Path, name: str = "mssp-lighthouse") -> Any:
+    """The customer's side of template mode: `az deployment sub create` of `mssp template`'s template.json
+    with this subscription's parameters file, signed in to the customer's tenant."""
+    import urllib.request
+
+    template = json.loads((folder / "template.json").read_text(encoding="utf-8"))
+    parameters = json.loads((folder / f"parameters.{subscription}.json").read_text(encoding="utf-8"))["parameters"]
+    body = {"location": "westeurope", "properties": {"mode": "Incremental", "template": template, "parameters": parameters}}
+    req = urllib.request.Request(
+        f"{arm.base_url}/subscriptions/{subscription}/providers/Microsoft.Resources/deployments/{name}?api-version=2024-03-01",
+        method="PUT", data=json.dumps(body).encode(),
+        headers={"Authorization": f"Bearer {arm.token};tid={tenant}", "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=60) as resp:
+            return json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        raise AssertionError(f"template deployment into {subscription} failed: {exc.code} {exc.read()!r}") from None
 
 
 @dataclass

@@ -116,10 +116,9 @@ class ArmClient:
         sep = "&" if "?" in path else "?"
         req = urllib.request.Request(f"{self.base_url}{path}{sep}api-version={api_version}", method=method,
                                      data=json.dumps(body).encode() if body is not None else None)
-        req.add_header("Authorization", f"Bearer {self.token}")
+        # The local Azure reads the signed-in tenant from the token, as ARM reads a real token's `tid` claim.
+        req.add_header("Authorization", f"Bearer {self.token};tid={self.tenant}" if self.tenant else f"Bearer {self.token}")
         req.add_header("Content-Type", "application/json")
-        if self.tenant:
-            req.add_header("x-ms-standin-tenant", self.tenant)
         try:
             with urllib.request.urlopen(req, timeout=60) as resp:
                 raw = resp.read()

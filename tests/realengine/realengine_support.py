@@ -15,12 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from testing.engine import TOKEN, EngineProject, seed_local_azure
+from testing.engine import TOKEN, EngineProject, deploy_template, seed_local_azure
 from testing.fake_arm import FakeArm
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 PLATFORM = "mssp"
 EXAMPLES = ("contoso", "fabrikam")
+TEMPLATE_MODE = "fabrikam"  # the customer deploys the exported template before the MSSP's `pulumi up`
 DIRECT = "northwind"  # a direct-model customer written from scratch (no example stack uses that model)
 
 DIRECT_STACK = """\
@@ -93,5 +94,24 @@ def deployment(engine_bin_dir: Path, local_azure: FakeArm, tmp_path_factory: pyt
     stacks = (PLATFORM, *EXAMPLES, DIRECT)
     seed_local_azure(local_azure, project.root, stacks)
     for stack in stacks:
+        if stack == TEMPLATE_MODE:
+            customer_deploys_the_template(project, stack)
         project.up(stack)
     return Deployment(project, local_azure, stacks)
+
+
+def customer_deploys_the_template(project: EngineProject, stack: str) -> None:
+    """Template mode: `mssp template` with the deployed platform's principals, then the customer's admin
+    deploys it into each subscription, signed in to the customer's tenant."""
+    from components.config import load_stack
+
+    platform = project.outputs(PLATFORM)
+    out = project.root.parent / f"template-{stack}"
+    done = project.mssp("template", stack, "--out", str(out),
+                        "--mssp-principal-id", platform["servicePrincipalObjectId"],
+                        "--read-only-principal-id", platform["readOnlyServicePrincipalObjectId"])
+    assert done.returncode == 0, done.stdout + done.stderr
+    customer = load_stack(stack, project.root).customer
+    assert customer is not None
+    for sub in customer.subscriptions:
+        deploy_template(project.arm, sub.id, customer.tenant_id, out)
