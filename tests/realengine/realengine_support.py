@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,3 +116,36 @@ def customer_deploys_the_template(project: EngineProject, stack: str) -> None:
     assert customer is not None
     for sub in customer.subscriptions:
         deploy_template(project.arm, sub.id, customer.tenant_id, out)
+
+
+@pytest.fixture
+def signed_in(deployment: Deployment, monkeypatch: pytest.MonkeyPatch) -> Callable[[str], Any]:
+    """In-process `mssp` commands signed in to the local Azure as they sign in to Azure: the read-only
+    identity in the MSSP tenant (Lighthouse customers) or in the customer's tenant (direct model); the
+    token carries the tenant (testing/fake_arm.py). Only the credential is replaced."""
+    from contextlib import contextmanager
+
+    from components.config import load_stack
+    from mssp.azure.rest import AzureRestClient
+    from mssp.discover import command as discover_cmd
+    from mssp.offboard import command as offboard_cmd
+
+    arm = deployment.arm
+    platform_tenant = load_stack(PLATFORM, deployment.project.root).platform.tenant_id
+
+    def client(tenant: str | None) -> AzureRestClient:
+        return AzureRestClient(lambda: f"{arm.token};tid={tenant or platform_tenant}", arm.base_url,
+                               sleep=lambda s: None, max_retries=1)
+
+    @contextmanager
+    def session(stack: str) -> Iterator[None]:
+        with monkeypatch.context() as m:
+            m.setattr(discover_cmd, "arm_client", lambda customer: client(
+                customer.tenant_id if customer is not None and customer.access_model == "direct" else None))
+            m.setattr(offboard_cmd, "make_arm_client", lambda endpoint, tenant: client(tenant))
+            for key, value in deployment.project.env.items():
+                m.setenv(key, value)
+            m.chdir(deployment.project.root)
+            yield
+
+    return session
