@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import urllib.error
 import shutil
 import subprocess
 from collections.abc import Iterable

@@ -10,9 +10,9 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Callable, Iterator
-from typing import Any
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
