@@ -142,3 +142,36 @@ def test_settings_changed_and_deleted_in_azure_are_reported_by_both_drift_comman
     deployment.project.pulumi("up", "--stack", "contoso", "--refresh", "--yes", "--non-interactive", "--skip-preview")
     assert _drift(deployment, "contoso")[0] == 0
     assert _settings_drift(deployment, "contoso", signed_in("contoso"))[0] == 0
+
+
+def test_a_delegation_removed_in_azure_is_reported_by_both_drift_commands_and_up_repairs_it(
+        deployment: Deployment, signed_in: Any) -> None:
+    """The customer removes the Lighthouse assignment of one subscription: the MSSP identity loses access
+    there (403 from the local Azure, as from ARM). `mssp drift` says so with its access hint and
+    `mssp drift --settings` cannot read that subscription's settings; refreshing the delegation and
+    `pulumi up` (deploy mode) re-create it, and both are clean again."""
+    sub = "4d9e1f6a-7b8c-4d0e-9f2a-3b4c5d6e7f80"
+    store = deployment.arm.store
+    assignment = next(k for k in store.resources if k.startswith(f"/subscriptions/{sub}/providers/microsoft.managedservices/registrationassignments/"))
+    del store.resources[assignment]
+
+    code, report = _drift(deployment, "contoso")
+    assert (code, report["status"]) == (1, "error"), report
+    refused = [e for e in report["errors"] if "AuthorizationFailed" in e]
+    assert refused and all(sub in e for e in refused), report["errors"]
+    assert any("Lighthouse delegation" in h for h in report["hints"]), report["hints"]
+
+    code, settings = _settings_drift(deployment, "contoso", signed_in("contoso"))
+    assert (code, settings["status"]) == (1, "error"), settings
+    unreadable = {f["target"].lower() for f in settings["findings"] if f["kind"] == "error" and "403" in f["detail"]}
+    in_sub = {k for k, v in deployment.arm.settings.items() if k.startswith(f"/subscriptions/{sub}") and v}
+    assert unreadable == in_sub, (unreadable, in_sub)
+
+    # The repair: refresh the delegation alone (the MSSP cannot read the rest), then `up` re-creates it.
+    urn = next(r["urn"] for r in deployment.project.export("contoso")["deployment"]["resources"]
+               if r["type"] == "azure-native:managedservices:RegistrationAssignment" and r["urn"].endswith(sub))
+    deployment.project.pulumi("refresh", "--stack", "contoso", "--target", urn, "--yes", "--non-interactive",
+                              "--skip-preview")
+    deployment.project.pulumi("up", "--stack", "contoso", "--yes", "--non-interactive", "--skip-preview")
+    assert _drift(deployment, "contoso")[0] == 0
+    assert _settings_drift(deployment, "contoso", signed_in("contoso"))[0] == 0
