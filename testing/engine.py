@@ -177,3 +177,18 @@ class EngineProject:
         """`python -m mssp ...` of this copy, with testing/bin/pulumi first on PATH."""
         return subprocess.run([str(PROJECT_DIR / ".venv" / "bin" / "python"), "-m", "mssp", *args], cwd=self.root,
                               env=self.env, capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def held_by_local_azure(arm: FakeArm, resource_id: str) -> bool:
+    """Whether the local Azure still holds the resource of a Pulumi state id (ARM id or Graph object path)."""
+    low = resource_id.lower()
+    if low.startswith(("/applications/", "/serviceprincipals/")):
+        oid = low.split("/")[2]
+        if "/federatedidentitycredential/" in low or "/password/" in low or "/approleassignedto/" in low:
+            return any(low.rsplit("/", 1)[-1] in str(t.applications | t.principals).lower() for t in arm.graph.tenants.values())
+        return any(oid in t.applications or oid in t.principals for t in arm.graph.tenants.values())
+    mark = "/providers/microsoft.insights/diagnosticsettings/"
+    if mark in low:
+        scope, name = low.split(mark)
+        return any(s["name"].lower() == name for s in arm.settings.get(scope, []))
+    return low in arm.store.resources
