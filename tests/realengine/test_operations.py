@@ -175,3 +175,38 @@ def test_a_delegation_removed_in_azure_is_reported_by_both_drift_commands_and_up
     deployment.project.pulumi("up", "--stack", "contoso", "--yes", "--non-interactive", "--skip-preview")
     assert _drift(deployment, "contoso")[0] == 0
     assert _settings_drift(deployment, "contoso", signed_in("contoso"))[0] == 0
+
+
+# -- health -------------------------------------------------------------------------------------------
+
+def test_health_of_what_was_deployed_is_healthy_and_a_resource_that_sends_nothing_is_silent(deployment: Deployment) -> None:
+    """The local Log Analytics receives what the settings in the local Azure send (and the Splunk alerts
+    of the deployed webhook workflows): contoso is healthy; the Key Vault that sends nothing is silent."""
+    from datetime import UTC, datetime, timedelta
+
+    from mssp.azure.loganalytics import make_client
+    from mssp.health import command as health
+    from testing.credentials import StaticTokenCredential
+    from testing.fake_loganalytics import FakeLogAnalytics, Record, records_from_settings
+
+    workspace = deployment.project.outputs(PLATFORM)["workspaceResourceId"]
+    now = datetime.now(UTC).replace(microsecond=0)
+    alerts = [Record("SplunkAlerts_CL", now - timedelta(hours=1), "", "", r["tags"]["mssp-sentinel:customer"])
+              for r in deployment.arm.store.resources.values()
+              if r["type"] == "Microsoft.Logic/workflows" and "mssp-sentinel:customer" in (r.get("tags") or {})]
+    assert alerts
+
+    def check(quiet: tuple[str, ...] = ()) -> dict[str, Any]:
+        records = records_from_settings(deployment.arm.settings, workspace, now - timedelta(hours=2), quiet) + alerts
+        with FakeLogAnalytics(records) as la:
+            return health.check("contoso", deployment.project.root, 24, endpoint=la.endpoint,
+                                credential=StaticTokenCredential(), now=now,
+                                client_factory=lambda c, e: make_client(c, e, retries=1, backoff=0.01))
+
+    report = check()
+    assert report["exitCode"] == 0 and report["silentResources"] == [], report["summary"]
+    assert report["summary"]["forwarding"] == report["summary"]["resources"] > 0
+    quiet = next(k for k in deployment.arm.settings if k.endswith("/vaults/kv-contoso-prod"))
+    report = check((quiet,))
+    assert report["exitCode"] != 0
+    assert [r.lower() for r in report["silentResources"]] == [quiet], report["silentResources"]
