@@ -4,8 +4,8 @@
 named after what it signs in as, so a reviewer sees in the plan which credentials touch what.
 
 What only one kind of stack (or only the direct access model) uses is imported where it is built:
-a Lighthouse customer creates nothing in Entra, so its plan does not import pulumi_azuread (about
-0.09 s) nor the platform's components (docs/benchmarks.md "Scale benchmark"; tests/mssp/plan/test_plan_fixed_cost.py).
+a Lighthouse customer creates nothing in Entra, so its plan does not import pulumi_azuread nor the
+platform's components (docs/benchmarks.md "Measurements behind the code"; tests/mssp/plan/test_plan_fixed_cost.py).
 """
 
 from __future__ import annotations
@@ -131,7 +131,10 @@ def build_itsm_sync(loaded: LoadedStack, arm: azure_native.Provider, entra: azur
             workspace_provider=ws_provider,
         ),
     )
-    outputs: dict[str, Any] = {"itsmKind": p.itsm.kind, "itsmPlaybookId": sync.playbook_id}
+    # Where the ITSM credential may be sent (the endpoint's host and platform.itsm.allowedHosts): every plan diff
+    # shows a change here as an access change (mssp/plan/facts.py access_rows).
+    outputs: dict[str, Any] = {"itsmKind": p.itsm.kind, "itsmPlaybookId": sync.playbook_id,
+                               "itsmCredentialHosts": p.itsm.credential_hosts()}
     if sync.poller_id is not None:
         outputs["itsmPollerId"] = sync.poller_id
     return outputs
@@ -209,15 +212,17 @@ def build_customer(loaded: LoadedStack) -> dict[str, Any]:
         )
         for s in customer.subscriptions
     }
+    # Where the logs go: the customer's own workspace (customer mode), or the deployed platform's workspace (its
+    # output, not the file's: a platform change reaches customers once it is deployed; the offline plan reads
+    # the same value from the platform plan).
+    own = build_customer_workspace(loaded, admin, sp_object_id, reader_id) if customer.workspace.customer_mode else None
     forwarding = DiagnosticForwarding(
         f"{customer.name}-forwarding",
         DiagnosticForwardingArgs(
             subscription_ids=[s.id for s in customer.subscriptions],
             inventory=loaded.inventory,
             forwarding=customer.forwarding,
-            # The deployed platform's workspace (its output), not the file's: a platform change reaches
-            # customers once it is deployed. The offline plan reads the same value from the platform plan.
-            workspace_id=ref.require_output("workspaceResourceId"),
+            workspace_id=own.workspace_id if own is not None else ref.require_output("workspaceResourceId"),
             providers=forward,
             depends_on=depends_on,
             adopted_setting_names=loaded.adopted_setting_names,
@@ -266,7 +271,9 @@ def build_customer(loaded: LoadedStack) -> dict[str, Any]:
         | ({f"{platform.identity.display_name} / {roles.SQL_SECURITY_MANAGER.name}":
              "enables auditing with the Azure Monitor target on the inventoried SQL servers of "
              f"{len(sql_audit_subs)} subscription(s)"}
-           if sql_audit_subs and lighthouse else {}),
+           if sql_audit_subs and lighthouse else {})
+        # Customer mode: the deploy identity's Log Analytics Contributor on the workspace's own resource group.
+        | workspace_acknowledgements(loaded),
         "diagnosticSettings": len(forwarding.plan.settings),
         # What the plan changes on the customer's own resources (docs/reference/catalog.md, "SQL audit"): each server's
         # auditing is enabled with the Azure Monitor target (and DevOps audit when forwarded).
@@ -276,4 +283,67 @@ def build_customer(loaded: LoadedStack) -> dict[str, Any]:
             for a in forwarding.plan.audits
         ],
         "skippedResources": [{"id": s.resource_id, "reason": s.reason} for s in forwarding.plan.skipped],
-    }
+    } | log_storage_outputs(loaded, ref)
+
+
+def build_customer_workspace(loaded: LoadedStack, admin: dict[str, azure_native.Provider], sp_object_id: pulumi.Output[Any],
+                             reader_id: pulumi.Output[Any] | None) -> Any:
+    """Customer mode: the customer's own workspace with Sentinel, through its own resource-group delegation."""
+    from components.workspace.sentinel import CustomerWorkspace, CustomerWorkspaceArgs
+
+    customer, platform = loaded.customer, loaded.platform
+    assert customer is not None and customer.workspace.subscription_id is not None
+    ws_sub = customer.workspace.subscription_id
+    admin_provider = None
+    if admin:
+        # Lighthouse deploy mode: the customer-tenant Owner creates the group and delegates it, like the subscriptions.
+        admin_provider = azure_native.Provider(f"customer-admin-{ws_sub}", tenant_id=customer.tenant_id,
+                                               subscription_id=ws_sub)
+    reader = platform.read_only_identity
+    return CustomerWorkspace(
+        f"{customer.name}-workspace",
+        CustomerWorkspaceArgs(
+            customer=customer,
+            managing_tenant_id=platform.tenant_id,
+            mssp_principal_id=sp_object_id,
+            mssp_principal_name=platform.identity.display_name,
+            # The MSSP identity through the workspace group's delegation (MSSP tenant), like the forwarding providers.
+            mssp_provider=azure_native.Provider(f"forward-{ws_sub}", subscription_id=ws_sub, tenant_id=platform.tenant_id),
+            admin_provider=admin_provider,
+            read_only_principal_id=reader_id,
+            read_only_principal_name=reader.display_name if reader is not None else None,
+        ),
+    )
+
+
+def log_storage_outputs(loaded: LoadedStack, ref: pulumi.StackReference) -> dict[str, Any]:
+    """Where this customer's logs are stored, and where they may be (only when the config says either: a central
+    customer without dataResidency plans exactly as before the topologies existed)."""
+    customer = loaded.customer
+    assert customer is not None
+    ws = customer.workspace
+    allowed = list(customer.data_residency.allowed_regions) if customer.data_residency is not None else None
+    if ws.customer_mode:
+        storage: dict[str, Any] = {"topology": "customer", "workspaceResourceId": ws.resource_id, "region": ws.location,
+                                   "tenantId": customer.tenant_id, "retentionInDays": ws.retention,
+                                   "dailyQuotaGb": ws.daily_quota_gb, "onOffboard": ws.on_offboard}
+        if ws.delete_decision is not None:
+            storage["deleteDecision"] = ws.delete_decision
+    elif allowed is not None:
+        storage = {"topology": "central", "workspaceResourceId": ref.require_output("workspaceResourceId"),
+                   "region": ref.get_output("workspaceLocation"), "tenantId": loaded.platform.tenant_id}
+    else:
+        return {}
+    return {"logStorage": storage | {"allowedRegions": allowed}, "workspaceTopology": ws.mode}
+
+
+def workspace_acknowledgements(loaded: LoadedStack) -> dict[str, str]:
+    """The project's own broad grant in customer mode, named so the guardrail lighthouse-least-privilege and every
+    diff show it (components.workspace.sentinel.WORKSPACE_DEPLOY_ROLES)."""
+    customer = loaded.customer
+    if customer is None or not customer.workspace.customer_mode:
+        return {}
+    from components.workspace.sentinel import deploy_role_acknowledgement
+
+    return {f"{loaded.platform.identity.display_name} / {roles.LOG_ANALYTICS_CONTRIBUTOR.name}":
+            deploy_role_acknowledgement(customer)}

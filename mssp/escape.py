@@ -28,6 +28,7 @@ import unicodedata
 from typing import Any
 
 MAX_TEXT = 600  # characters of one outside text shown by default; the JSON reports keep it whole
+MAX_TERMINAL = 4000  # characters of one error line printed to a terminal or CI log
 REPLACEMENT = "\ufffd"
 ZWSP = "\u200b"  # breaks @mentions and #references (GitHub matches them in rendered text)
 _HIDDEN = frozenset({"Cc", "Cf", "Cs"})  # controls, format characters (bidi, zero-width), surrogates

@@ -39,11 +39,28 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 from components.facts import roles, trust
+from components.facts.pulumi_tokens import (
+    APP_FEDERATED_CREDENTIAL,
+    APP_FLEXIBLE_FEDERATED_CREDENTIAL,
+    APP_ROLE_ASSIGNMENT,
+    DATA_COLLECTION_RULE,
+    DIAGNOSTIC_SETTING,
+    GENERIC_RESOURCE,
+    MANAGED_IDENTITY_FEDERATED_CREDENTIAL,
+    REGISTRATION_DEFINITION,
+    ROLE_ASSIGNMENT,
+    ROLE_DEFINITION,
+    SECRET,
+    STACK,
+    SUBSCRIPTION_DIAGNOSTIC_SETTING,
+    TABLE,
+    WORKFLOW,
+    WORKSPACE,
+)
 
 Level = Literal["mandatory", "advisory"]
 Kind = Literal["resource", "stack", "change"]
 
-SECRET = "[secret]"  # how manifests write a secret value (design.md: secrets never in plain text)
 
 
 class _Unknown(Enum):
@@ -73,32 +90,14 @@ def is_unknown(value: Any) -> bool:
 
 
 # --------------------------------------------------------------------------------------------------
-# Resource type tokens (azure-native 3.x; checked against pulumi_azure_native 3.29: the token passed to
-# CustomResource.__init__ in each module, and the @pulumi.getter(name=...) engine names of the inputs).
+# Resource type tokens: components/facts/pulumi_tokens.py (with the source); the sets the rules use here.
+# Input names are the @pulumi.getter(name=...) engine names of pulumi_azure_native 3.29.
 # --------------------------------------------------------------------------------------------------
-REGISTRATION_DEFINITION = "azure-native:managedservices:RegistrationDefinition"
-REGISTRATION_ASSIGNMENT = "azure-native:managedservices:RegistrationAssignment"
-DIAGNOSTIC_SETTING = "azure-native:monitor:DiagnosticSetting"
-SUBSCRIPTION_DIAGNOSTIC_SETTING = "azure-native:monitor:SubscriptionDiagnosticSetting"
-TABLE = "azure-native:operationalinsights:Table"
-DATA_COLLECTION_RULE = "azure-native:monitor:DataCollectionRule"
 # azure-native's generic ARM resource; the program creates the Splunk DCR with it at an API version whose
 # spec documents kind Direct's endpoints (components/splunk/ingestion.py), so it is known by its ARM type.
-GENERIC_RESOURCE = "azure-native:resources:Resource"
 _GENERIC_KINDS: Mapping[tuple[str, str], str] = MappingProxyType({
     ("microsoft.insights", "datacollectionrules"): DATA_COLLECTION_RULE,
 })
-WORKFLOW = "azure-native:logic:Workflow"
-ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
-STACK = "pulumi:pulumi:Stack"
-# Workload identity federation: an application's federated credential (pulumi-azuread), its flexible
-# (claimsMatchingExpression) variant, and a user-assigned managed identity's (azure-native managedidentity).
-APP_FEDERATED_CREDENTIAL = "azuread:index/applicationFederatedIdentityCredential:ApplicationFederatedIdentityCredential"
-APP_FLEXIBLE_FEDERATED_CREDENTIAL = (
-    "azuread:index/applicationFlexibleFederatedIdentityCredential:ApplicationFlexibleFederatedIdentityCredential"
-)
-MANAGED_IDENTITY_FEDERATED_CREDENTIAL = "azure-native:managedidentity:FederatedIdentityCredential"
-ROLE_DEFINITION = "azure-native:authorization:RoleDefinition"
 # Everything that grants an Azure role outside Lighthouse: a role assignment, and PIM's assignment and
 # eligibility schedule requests (azure-native authorization RoleAssignmentScheduleRequest /
 # RoleEligibilityScheduleRequest: roleDefinitionId, principalId, scope, like a role assignment).
@@ -107,7 +106,6 @@ ROLE_GRANT_TYPES = frozenset({
     "azure-native:authorization:RoleAssignmentScheduleRequest",
     "azure-native:authorization:RoleEligibilityScheduleRequest",
 })
-APP_ROLE_ASSIGNMENT = "azuread:index/appRoleAssignment:AppRoleAssignment"
 # Entra grants the reviewed table has no entry for at all: directory roles (e.g. Global Administrator) and
 # delegated permission grants (admin consent to scopes on behalf of every user).
 ENTRA_GRANT_TYPES_NEVER = frozenset({
@@ -115,6 +113,8 @@ ENTRA_GRANT_TYPES_NEVER = frozenset({
     "azuread:index/directoryRoleEligibilityScheduleRequest:DirectoryRoleEligibilityScheduleRequest",
     "azuread:index/servicePrincipalDelegatedPermissionGrant:ServicePrincipalDelegatedPermissionGrant",
 })
+# Workload identity federation: an application's federated credential (pulumi-azuread), its flexible
+# (claimsMatchingExpression) variant, and a user-assigned managed identity's (azure-native managedidentity).
 FEDERATED_CREDENTIAL_TYPES = frozenset({
     APP_FEDERATED_CREDENTIAL, APP_FLEXIBLE_FEDERATED_CREDENTIAL, MANAGED_IDENTITY_FEDERATED_CREDENTIAL,
 })
@@ -150,14 +150,30 @@ class PolicyContext:
 
     workspace_resource_id: str | None = None
     workspace_location: str | None = None
+    # A customer-mode customer (components.config.topology): its own workspace, the destination of every setting.
+    customer_workspace_resource_id: str | None = None
+    # The customer's data residency (customer.dataResidency.allowedRegions); None: not declared.
+    allowed_regions: tuple[str, ...] | None = None
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any] | None) -> PolicyContext:
-        """From the pack's policy config (`workspaceResourceId`, `workspaceLocation`) or a like dict."""
+        """From the pack's policy config (`workspaceResourceId`, `workspaceLocation`, `customerWorkspaceResourceId`,
+        `allowedRegions`) or a like dict."""
         data = data or {}
         ws = data.get("workspaceResourceId") or data.get("workspace_resource_id")
         loc = data.get("workspaceLocation") or data.get("workspace_location")
-        return cls(workspace_resource_id=str(ws) if ws else None, workspace_location=str(loc) if loc else None)
+        own = data.get("customerWorkspaceResourceId") or data.get("customer_workspace_resource_id")
+        return cls(workspace_resource_id=str(ws) if ws else None, workspace_location=str(loc) if loc else None,
+                   customer_workspace_resource_id=str(own) if own else None,
+                   allowed_regions=_regions(data.get("allowedRegions", data.get("allowed_regions"))))
+
+
+def _regions(value: Any) -> tuple[str, ...] | None:
+    """Allowed regions from a list or a comma-separated string (an environment variable); None when not given."""
+    if value is None or value == "":
+        return None
+    items = value.split(",") if isinstance(value, str) else list(value) if isinstance(value, (list, tuple)) else []
+    return tuple(sorted({_norm_location(str(v)) for v in items if str(v).strip()}))
 
 
 def context_from_config(loaded: Any) -> PolicyContext:
@@ -168,9 +184,14 @@ def context_from_config(loaded: Any) -> PolicyContext:
     platform = getattr(loaded, "platform", None)
     if platform is None:
         return PolicyContext()
+    customer = getattr(loaded, "customer", None)
+    workspace = getattr(customer, "workspace", None)
+    residency = getattr(customer, "data_residency", None)
     return PolicyContext(
         workspace_resource_id=getattr(platform, "workspace_id", None),
         workspace_location=getattr(platform, "location", None),
+        customer_workspace_resource_id=getattr(workspace, "resource_id", None),
+        allowed_regions=_regions(getattr(residency, "allowed_regions", None)),
     )
 
 
@@ -179,6 +200,8 @@ def context_from_config(loaded: Any) -> PolicyContext:
 # pulumi/pulumi sdk/go/common/resource/plugin/analyzer_plugin.go constructEnv).
 ENV_WORKSPACE_RESOURCE_ID = "MSSP_WORKSPACE_RESOURCE_ID"
 ENV_WORKSPACE_LOCATION = "MSSP_WORKSPACE_LOCATION"
+ENV_CUSTOMER_WORKSPACE_RESOURCE_ID = "MSSP_CUSTOMER_WORKSPACE_RESOURCE_ID"
+ENV_ALLOWED_REGIONS = "MSSP_ALLOWED_REGIONS"  # comma-separated ARM region names
 
 
 @dataclass(frozen=True)
@@ -386,12 +409,18 @@ def check_my_customers_reader(res: ResourceView, ctx: PolicyContext) -> list[str
 
 
 def check_diagnostic_destination(res: ResourceView, ctx: PolicyContext) -> list[str]:
-    """Every diagnostic setting sends to the MSSP workspace (or at least to a Log Analytics workspace)."""
+    """Every diagnostic setting sends to the MSSP workspace, or for a customer-mode customer to its own
+    workspace (or at least to a Log Analytics workspace)."""
     ws = res.props.get("workspaceId")
     if is_unknown(ws):
         return []
     if not isinstance(ws, str) or not ws.strip():
         return ["workspaceId is not set: the setting must send to the MSSP Log Analytics workspace"]
+    if ctx.customer_workspace_resource_id:
+        if _norm_id(ws) != _norm_id(ctx.customer_workspace_resource_id):
+            return [f"workspaceId {ws} is not the customer's own workspace {ctx.customer_workspace_resource_id} "
+                    "(customer.workspace.mode customer)"]
+        return []
     if ctx.workspace_resource_id:
         if _norm_id(ws) != _norm_id(ctx.workspace_resource_id):
             return [f"workspaceId {ws} is not the MSSP workspace {ctx.workspace_resource_id}"]
@@ -527,7 +556,7 @@ def check_workflow_credentials(res: ResourceView, ctx: PolicyContext) -> list[st
     """No credential in a workflow definition; secrets reach it only as securestring parameters.
 
     Microsoft's Splunk ingestion tool pastes a client secret into the definition, readable by anyone who
-    can read the Logic App (azure-facts.md §4): this rule exists to stop that. Messages name the path,
+    can read the Logic App (Azure/Azure-Sentinel Tools/SplunkAlertIngestion): this rule exists to stop that. Messages name the path,
     never the value.
     """
     found: dict[str, str] = {}  # path -> message; one finding per path, the first reason wins
@@ -570,7 +599,8 @@ def check_workflow_credentials(res: ResourceView, ctx: PolicyContext) -> list[st
 
 def _looks_like_callback_url(value: str) -> bool:
     # Logic App trigger callback URLs: .../workflows/<name>/triggers/<trigger>/paths/invoke?...&sig=...
-    # Source: azure-facts.md §4 (the SAS-signed callback URL is the credential).
+    # Source: MicrosoftDocs azure-docs articles/connectors/connectors-native-reqres.md (the trigger URL carries a
+    # Shared Access Signature, `sig`, which is the credential).
     low = value.lower()
     return "/triggers/" in low and "sig=" in low
 
@@ -598,9 +628,9 @@ def check_webhook_outputs(
     return out
 
 
-# Data-plane roles and the only resource type their scope may be. Source: azure-facts.md §4 (the
-# Logs Ingestion caller needs Monitoring Metrics Publisher on the DCR) and design.md (the app's
-# Log Analytics Contributor assignment is on the workspace).
+# Data-plane roles and the only resource type their scope may be. Sources: MicrosoftDocs/azure-monitor-docs articles/azure-monitor/logs/logs-ingestion-api-overview.md
+# (the Logs Ingestion caller needs Monitoring Metrics Publisher on the DCR); Log Analytics Contributor, where a
+# stack grants it, belongs on the workspace alone (docs/design/identities.md).
 _DATA_PLANE_SCOPES: Mapping[str, tuple[re.Pattern[str], str]] = MappingProxyType({
     roles.MONITORING_METRICS_PUBLISHER.guid: (_DCR_ID_RE, "a data collection rule"),
     roles.LOG_ANALYTICS_CONTRIBUTOR.guid: (_WORKSPACE_ID_RE, "a Log Analytics workspace"),
@@ -616,11 +646,50 @@ def check_request_trigger_callers(res: ResourceView, ctx: PolicyContext) -> list
     ac = res.props.get("accessControl")
     if is_unknown(ac):
         return []
-    ranges = _list(_map(_map(ac).get("triggers")).get("allowedCallerIpAddresses"))
-    if ranges:
+    ranges = [_map(r).get("addressRange") for r in _list(_map(_map(ac).get("triggers")).get("allowedCallerIpAddresses"))]
+    if any(is_unknown(r) for r in ranges):
         return []
-    return [f"Request trigger {', '.join(requests)} accepts calls from any IP address: whoever holds the callback "
-            "URL can post alerts; set customer.splunk.allowedCallerIpRanges to the Splunk search heads' egress ranges"]
+    why = "accepts calls from any IP address" if not ranges else _ranges_too_wide([r for r in ranges])
+    if why is None:
+        return []
+    return [f"Request trigger {', '.join(requests)} {why}: whoever holds the callback URL can post alerts; set "
+            "customer.splunk.allowedCallerIpRanges to the Splunk search heads' egress ranges"]
+
+
+# Caller ranges wider than these count as "any address": a Splunk deployment's egress is a few addresses, and a
+# /16 of IPv4 (65,536 addresses) or a /32 of IPv6 (an ISP's whole allocation, RIPE-738) is already far beyond it.
+# The union is what counts, so 0.0.0.0/1 + 128.0.0.0/1, or many /17s, are as wide as 0.0.0.0/0.
+MAX_CALLER_PREFIX = {4: 16, 6: 32}
+_IPV4_MAPPED = __import__("ipaddress").ip_network("::ffff:0:0/96")  # RFC 4291 section 2.5.5.2
+
+
+def _ranges_too_wide(ranges: Sequence[Any]) -> str | None:
+    """Why a list of allowed caller ranges restricts nothing (None when it does restrict)."""
+    import ipaddress
+
+    networks: dict[int, list[Any]] = {4: [], 6: []}
+    for value in ranges:
+        text = value.strip() if isinstance(value, str) else ""
+        try:
+            if "-" in text:
+                first, last = (ipaddress.ip_address(p.strip()) for p in text.split("-", 1))
+                nets = list(ipaddress.summarize_address_range(first, last))  # type: ignore[arg-type]
+            else:
+                nets = [ipaddress.ip_network(text, strict=False)]
+        except (ValueError, TypeError):
+            return f"has an allowed caller range {value!r} that is not an IP range, so it restricts nothing"
+        for net in nets:
+            if net.version == 6 and net.subnet_of(_IPV4_MAPPED):  # ::ffff:a.b.c.d is an IPv4 caller
+                net = ipaddress.ip_network((int(net.network_address) & 0xFFFFFFFF, net.prefixlen - 96))
+            networks[net.version].append(net)
+    for version, nets in networks.items():
+        covered = sum(n.num_addresses for n in ipaddress.collapse_addresses(nets))  # type: ignore[arg-type]
+        bound = MAX_CALLER_PREFIX[version]
+        if covered > 2 ** ((32 if version == 4 else 128) - bound):
+            shown = ", ".join(str(n) for n in ipaddress.collapse_addresses(nets))  # type: ignore[arg-type]
+            return (f"allows callers from {shown}, wider than a /{bound} of IPv{version}, which is as good as any IP "
+                    "address")
+    return None
 
 
 def check_data_plane_scope(res: ResourceView, ctx: PolicyContext) -> list[str]:
@@ -809,7 +878,7 @@ def _present(value: Any) -> bool:
 
 
 def check_dcr_region(res: ResourceView, ctx: PolicyContext) -> list[str]:
-    """A DCR lives in the region of the workspace it sends to (azure-facts.md §4)."""
+    """A DCR lives in the region of the workspace it sends to (MicrosoftDocs/azure-monitor-docs articles/azure-monitor/logs/logs-ingestion-api-overview.md)."""
     loc = _str(res.props.get("location"))
     if not loc or not ctx.workspace_location:
         return []
@@ -821,7 +890,7 @@ def check_dcr_region(res: ResourceView, ctx: PolicyContext) -> list[str]:
 # --------------------------------------------------------------------------------------------------
 # Advisory rules
 # --------------------------------------------------------------------------------------------------
-MAX_DIAGNOSTIC_SETTINGS = 5  # per resource; azure-facts.md §3
+MAX_DIAGNOSTIC_SETTINGS = 5  # per resource (mssp.azure.arm.MAX_DIAGNOSTIC_SETTINGS has the source)
 
 
 def _setting_target(res: ResourceView) -> str | None:
@@ -856,6 +925,63 @@ def check_settings_per_resource(
                 f"{len(group)} diagnostic settings target {_setting_target(group[0])}; Azure allows at most "
                 f"{MAX_DIAGNOSTIC_SETTINGS} per resource (settings already there, e.g. setByPolicy, count too)",
             ))
+    return out
+
+
+def _workspace_suffix(res: ResourceView) -> str | None:
+    """The end of a planned workspace's ARM id (resource group and name; its subscription is the provider's)."""
+    rg, name = _str(res.props.get("resourceGroupName")), _str(res.props.get("workspaceName"))
+    if not rg or not name:
+        return None
+    return f"/resourcegroups/{rg.lower()}/providers/microsoft.operationalinsights/workspaces/{name.lower()}"
+
+
+def check_data_residency(
+    resources: Sequence[ResourceView], outputs: Mapping[str, Any] | None, ctx: PolicyContext
+) -> list[Finding]:
+    """Where the customer's logs are stored is inside customer.dataResidency.allowedRegions: every workspace the
+    stack creates (customer mode), and the workspace every diagnostic setting sends to (the MSSP's central one
+    in central mode). A destination whose region the plan cannot tell is refused too: residency is shown, not
+    assumed. Values not known yet (a preview's unknowns) are skipped."""
+    allowed = ctx.allowed_regions
+    if allowed is None:
+        return []
+    shown = ", ".join(allowed)
+    out: list[Finding] = []
+    planned: dict[str, str | None] = {}  # workspace id suffix -> region
+    for r in resources:
+        if base_type(r.type) != WORKSPACE:
+            continue
+        loc = r.props.get("location")
+        if is_unknown(loc):
+            continue
+        region = _norm_location(loc) if isinstance(loc, str) else None
+        suffix = _workspace_suffix(r)
+        if suffix:
+            planned[suffix] = region
+        if region not in allowed:
+            out.append((r.urn, f"workspace {_str(r.props.get('workspaceName')) or r.name} is in region {region or '(none)'}, "
+                        f"outside the customer's allowed regions ({shown})"))
+    central = _norm_id(ctx.workspace_resource_id) if ctx.workspace_resource_id else None
+    central_users: list[ResourceView] = []
+    for r in resources:
+        if base_type(r.type) not in DIAGNOSTIC_SETTING_TYPES:
+            continue
+        ws = r.props.get("workspaceId")
+        if is_unknown(ws):
+            continue
+        target = _norm_id(ws) if isinstance(ws, str) else ""
+        if central is not None and target == central:
+            central_users.append(r)
+        elif not any(target.endswith(suffix) for suffix in planned):
+            out.append((r.urn, f"sends to {ws or '(no workspace)'}, whose region the plan cannot tell; the customer's "
+                        f"logs must stay in {shown}"))
+    if central_users:
+        region = _norm_location(ctx.workspace_location) if ctx.workspace_location else None
+        if region not in allowed:
+            out.append((central_users[0].urn, f"{len(central_users)} diagnostic setting(s) send to the MSSP workspace "
+                        f"{ctx.workspace_resource_id} in region {region or '(unknown)'}, outside the customer's allowed "
+                        f"regions ({shown})"))
     return out
 
 
@@ -945,6 +1071,18 @@ RULES: tuple[Rule, ...] = (
         resource_check=check_diagnostic_destination,
         uses_context=True,
         types=DIAGNOSTIC_SETTING_TYPES,
+    ),
+    Rule(
+        name="data-residency",
+        level="mandatory",
+        kind="stack",
+        description="The customer's logs are stored only in its allowed regions (customer.dataResidency): the "
+        "workspace the stack creates (customer mode) and the MSSP workspace its settings send to (central mode).",
+        remediation="Put the customer's workspace in an allowed region (customer.workspace.location), or move the "
+        "customer to the customer topology, or change customer.dataResidency.allowedRegions with the customer's "
+        "written agreement.",
+        stack_check=check_data_residency,
+        uses_context=True,
     ),
     Rule(
         name="diagnostic-settings-log-entries",
@@ -1173,7 +1311,7 @@ def evaluate_exported_definition(
 def evaluate_manifest(
     manifest: Mapping[str, Any], context: PolicyContext | Mapping[str, Any] | None = None
 ) -> list[dict[str, str]]:
-    """Run every resource and stack rule over a plan manifest (design.md "Plan manifest").
+    """Run every resource and stack rule over a plan manifest (docs/manifest.md).
 
     Returns `[{"policy", "level", "urn", "message"}]` in a stable order (rules in RULES order, then by
     URN and message). Change rules need two plans: see `evaluate_changes` and `python -m mssp diff`.
@@ -1236,6 +1374,10 @@ def pack_context(config: Mapping[str, Any] | None, environ: Mapping[str, str] | 
     return PolicyContext(
         workspace_resource_id=ctx.workspace_resource_id or env.get(ENV_WORKSPACE_RESOURCE_ID) or None,
         workspace_location=ctx.workspace_location or env.get(ENV_WORKSPACE_LOCATION) or None,
+        customer_workspace_resource_id=(ctx.customer_workspace_resource_id
+                                        or env.get(ENV_CUSTOMER_WORKSPACE_RESOURCE_ID) or None),
+        allowed_regions=ctx.allowed_regions if ctx.allowed_regions is not None
+        else _regions(env.get(ENV_ALLOWED_REGIONS)),
     )
 
 
@@ -1292,6 +1434,10 @@ def build_policies() -> list[Any]:
     schema = PolicyConfigSchema(properties={
         "workspaceResourceId": {"type": "string", "description": "Resource id of the MSSP Log Analytics workspace"},
         "workspaceLocation": {"type": "string", "description": "Azure region of the MSSP workspace"},
+        "customerWorkspaceResourceId": {"type": "string", "description": "Resource id of the customer's own "
+                                        "workspace (customer.workspace.mode customer)"},
+        "allowedRegions": {"type": "array", "items": {"type": "string"},
+                           "description": "Regions the customer's logs may be stored in (customer.dataResidency)"},
     })
     policies: list[Any] = []
     for rule in RULES:

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PRODUCT = [ROOT / "__main__.py", *sorted(p for d in ("mssp", "components", "policies") for p in (ROOT / d).rglob("*.py"))]
 PACKAGES = sorted({p.parent for d in ("mssp", "components", "policies", "testing") for p in (ROOT / d).rglob("*.py")})
 # What may sit directly in mssp/: the entry points and what every command shares; commands get folders.
-MSSP_TOP_LEVEL = {"__init__.py", "__main__.py", "cli.py", "errors.py", "output.py"}
+MSSP_TOP_LEVEL = {"__init__.py", "__main__.py", "cli.py", "documents.py", "errors.py", "escape.py", "output.py"}
 
 
 def imports_of(source: str) -> set[str]:

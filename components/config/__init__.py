@@ -30,10 +30,12 @@ from pydantic import ValidationError
 from components.config import fleet
 from components.config.base import ConfigError, Model, issues_from
 from components.config.customer import CustomerConfig
-from components.config.itsm import url_problem
+from components.config.itsm import host_problem, url_problem
 from components.config.platform import PlatformConfig
 from components.config.project import apply_project_config, load_project, stack_key
 from components.facts import config_keys, data_paths, documents, strict_yaml
+from components.facts.pulumi_tokens import DIAGNOSTIC_SETTING as _DIAGNOSTIC_SETTING
+from components.facts.pulumi_tokens import SECRET as SECRET_PLACEHOLDER
 from components.forwarding.inventory import InventoryError, InventoryItem, load_inventory
 
 PROJECT = "mssp-sentinel"
@@ -45,7 +47,6 @@ KEYS: Mapping[str, type[Model] | None] = MappingProxyType(
 SECRET_KEYS: Mapping[str, str] = MappingProxyType(
     {"itsmCredential": "the ITSM credential (ServiceNow password, webhook secret or URL)"}
 )
-SECRET_PLACEHOLDER = "[secret]"
 
 __all__ = [
     "PROJECT",
@@ -250,6 +251,9 @@ def _itsm_issues(platform: PlatformConfig, values: Mapping[str, Any]) -> list[tu
         # the offline plan only has the placeholder), and never quoted.
         value = str(values.get(f"{PROJECT}:itsmCredential", ""))
         problem = None if value == SECRET_PLACEHOLDER else url_problem(value)
+        if problem is None and value != SECRET_PLACEHOLDER and host_problem(value, itsm.allowed_hosts):
+            problem = ("names a host that is neither <instance>.service-now.com nor listed in platform.itsm.allowedHosts "
+                       "(or names a port, an IP address or a punycode name)")
         if problem:
             return [("itsmCredential", f"the secret webhook URL (platform.itsm.webhook without url) {problem}; "
                                        "its value is not shown")]
@@ -268,7 +272,8 @@ def parse_platform(values: Mapping[str, Any]) -> PlatformConfig:
     if identity_issues:
         raise ConfigError(identity_issues)
     if platform.splunk is not None and platform.splunk.location not in (None, platform.location):
-        # A DCR sends only to workspaces in its own region (azure-facts §4).
+        # A DCR sends only to workspaces in its own region (MicrosoftDocs/azure-monitor-docs
+        # articles/azure-monitor/logs/logs-ingestion-api-overview.md).
         raise ConfigError([("platform.splunk.location", f"'{platform.splunk.location}' differs from the workspace's "
                             f"region platform.location '{platform.location}'; the DCR must be in the workspace's "
                             f"region; allowed: '{platform.location}', or leave it out to use that region")])
@@ -418,7 +423,7 @@ class _Validated:
 
 # The stack `mssp plan` has just validated, for the program it runs in-process right after
 # (mssp.plan.command): validating the same values again would give the same LoadedStack (or the same
-# errors, which the CLI has already reported), so the program takes this one (docs/benchmarks.md "Scale benchmark").
+# errors, which the CLI has already reported), so the program takes this one (docs/benchmarks.md "Measurements behind the code").
 _VALIDATED: ContextVar[_Validated | None] = ContextVar("mssp_sentinel_validated_stack", default=None)
 
 
@@ -569,7 +574,6 @@ def _fleet_issues(stack: str, customer: CustomerConfig, inventory: list[Inventor
 
 
 # The Pulumi type of the settings an import file may adopt.
-_DIAGNOSTIC_SETTING = "azure-native:monitor:DiagnosticSetting"
 
 
 def _adopted_setting_names(

@@ -10,6 +10,7 @@ from pydantic import Field, field_validator, model_validator
 
 from components.config.base import DisplayName, Guid, Model, ProjectPath, Slug
 from components.config.splunk import CustomerSplunkConfig
+from components.config.topology import DataResidency, WorkspaceTopology
 from components.facts import catalog, roles
 
 LogsSelection = Literal["allLogs", "audit"] | list[str]
@@ -355,6 +356,11 @@ class CustomerConfig(Model):
     """What the diagnostic settings send to the MSSP workspace."""
     splunk: CustomerSplunkConfig | None = None  # Splunk alerts via a webhook Logic App
     """The customer's Splunk webhook Logic App; off when left out."""
+    workspace: WorkspaceTopology = WorkspaceTopology()
+    """Where the logs are stored: the MSSP's central workspace (`central`, default) or a workspace with Sentinel in the
+    customer's tenant (`customer`; [topologies](../topologies.md))."""
+    data_residency: DataResidency | None = None
+    """Where the customer's logs may be stored; the mandatory guardrail `data-residency` refuses any other region."""
 
     @field_validator("platform_stack")
     @classmethod
@@ -380,6 +386,31 @@ class CustomerConfig(Model):
             raise ValueError("lighthouse.authorizations apply only when accessModel is lighthouse; allowed: "
                              "remove lighthouse.authorizations, or accessModel: lighthouse")
         return self
+
+    @model_validator(mode="after")
+    def _workspace_fits(self) -> CustomerConfig:
+        ws = self.workspace
+        if not ws.customer_mode:
+            return self
+        if self.access_model != "lighthouse":
+            raise ValueError("workspace.mode customer: the MSSP manages the customer's workspace through Azure "
+                             "Lighthouse (its SOC roles are delegated on the workspace's resource group); allowed: "
+                             "accessModel: lighthouse, or workspace.mode: central")
+        if ws.subscription_id in self.subscription_ids:
+            # Lighthouse: once a subscription is delegated, no resource group inside it can be delegated as well
+            # (MultipleRegistrationAssignmentsNotAllowed; MicrosoftDocs/azure-docs#36763, answered by the
+            # Lighthouse docs' author). The workspace's resource group is delegated on its own, with the SOC's
+            # Sentinel roles on it alone.
+            raise ValueError(f"workspace.subscriptionId {ws.subscription_id} is one of customer.subscriptions, which "
+                             "are delegated whole; Lighthouse cannot also delegate the workspace's resource group "
+                             "inside a delegated subscription (MultipleRegistrationAssignmentsNotAllowed); allowed: a "
+                             "subscription of the customer's tenant that is not in customer.subscriptions (e.g. a "
+                             "dedicated security subscription)")
+        return self
+
+    @property
+    def workspace_subscription_id(self) -> str | None:
+        return self.workspace.subscription_id if self.workspace.customer_mode else None
 
     def authorization_issues(self) -> list[tuple[str, str]]:
         return [issue for i, auth in enumerate(self.lighthouse.authorizations)

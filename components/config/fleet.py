@@ -10,8 +10,8 @@ workflow name must be its own. ARM compares ids and names case-insensitively, an
 
 Every customer plan reads every other customer's inventory, so what an inventory claims is kept by the
 sha256 of its bytes (`claimed_ids`): once per process, and across runs in the CLI's plan cache
-(`claims_cache`). Without that, a 200-resource customer's plan in a fleet with two 10,000-resource
-customers spent 0.9 s of its 2 s parsing their inventories (docs/benchmarks.md "Fleet benchmark").
+(`claims_cache`). Without that, a small customer's plan in a fleet with large customers spends most of
+its time parsing their inventories (docs/benchmarks.md "Measurements behind the code").
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ secret the workflows read at run time with their managed identity (`credential.k
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -73,6 +74,57 @@ def _https_url(value: str) -> str:
 # A ServiceNow choice value as the workflows send it: letters, digits, spaces and a few punctuation marks
 # (no quotes or `@`, which the Logic Apps expression language would read as code).
 CHOICE_VALUE = r"^[A-Za-z0-9][A-Za-z0-9 ()/_.,-]*$"
+
+
+# Where the ITSM credential may be sent. ServiceNow instances are `https://<instance>.service-now.com`
+# (ServiceNow docs, "Table API": "https://instance.service-now.com/api/now/table/{tableName}",
+# https://www.servicenow.com/docs/r/api-reference/rest-apis/c_TableAPI.html): one DNS label under this suffix
+# is accepted without listing it. Any other host (a webhook receiver, a custom ServiceNow domain) must be
+# listed in platform.itsm.allowedHosts, which the stack file's reviewers approve and every plan diff shows as an
+# access change ("ITSM credential may be sent to").
+SERVICENOW_HOST_SUFFIX = "service-now.com"
+# A host name as DNS writes it: ASCII letters, digits and hyphens, dot-separated labels, a letter in the last
+# label (so not an IP address), no trailing dot. Unicode look-alikes and punycode (xn--) labels are not
+# accepted: they are how a look-alike of a listed host is spelled.
+_HOST = re.compile(r"^(?!.*\bxn--)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+_INSTANCE_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+
+
+def host_of(url: str) -> str | None:
+    """The host of an https URL, lower-cased, when it is a plain DNS name without port or user info (else None)."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    netloc = parts.netloc
+    if port is not None or "@" in netloc or ":" in netloc or not parts.hostname:
+        return None
+    host = netloc.lower()
+    return host if _HOST.match(host) else None
+
+
+def host_problem(url: str, allowed_hosts: Sequence[str]) -> str | None:
+    """Why the ITSM credential may not be sent to this URL's host (None when it may). Never quotes the URL."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        return "is not a valid URL"
+    if parts.port is not None or (parts.netloc.rsplit("@", 1)[-1].count(":") and not parts.netloc.startswith("[")):
+        return "must not name a port (allowed: https://<host>/... on the default port 443)"
+    host = host_of(url)
+    if host is None:
+        return ("must name its host as a plain DNS name (ASCII letters, digits, hyphens; no IP address, port, user "
+                "info, trailing dot, or internationalised/punycode name)")
+    if host in {h.lower() for h in allowed_hosts}:
+        return None
+    label, dot, suffix = host.partition(".")
+    if dot and suffix == SERVICENOW_HOST_SUFFIX and _INSTANCE_LABEL.match(label):
+        return None
+    return (f"names host {host}, which is neither <instance>.{SERVICENOW_HOST_SUFFIX} nor listed in "
+            "platform.itsm.allowedHosts; the ITSM credential is sent there, so a host must be listed (and "
+            "reviewed) before it is used")
 
 
 class ServiceNowConfig(Model):
@@ -239,6 +291,34 @@ class ItsmConfig(Model):
     Application.Read.All).
     """
 
+    # Hosts the ITSM credential may be sent to besides <instance>.service-now.com (SERVICENOW_HOST_SUFFIX):
+    # a webhook receiver, a ServiceNow custom domain. Exact host names, compared case-insensitively.
+    allowed_hosts: list[str] = []
+    """Hosts the ITSM credential may be sent to besides `<instance>.service-now.com`: exact DNS names (a webhook
+    receiver, a ServiceNow custom domain). Every plan diff shows a change here as an access change.
+    """
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _hosts(cls, values: list[str]) -> list[str]:
+        out: list[str] = []
+        for i, value in enumerate(values):
+            host = value.strip().lower() if isinstance(value, str) else ""
+            if not _HOST.match(host) or host != value.strip().lower():
+                raise ValueError(f"[{i}]: '{value}' is not a host name; allowed: an exact ASCII DNS name such as "
+                                 "itsm.example.com (no scheme, port, wildcard, IP address or punycode)")
+            out.append(host)
+        return sorted(set(out))
+
+    def credential_hosts(self) -> list[str]:
+        """Where the credential may go: the configured endpoint's host and the listed hosts (for the plan's review)."""
+        url = (self.servicenow.instance_url if self.servicenow is not None
+               else self.webhook.url if self.webhook is not None else None)
+        hosts = set(self.allowed_hosts)
+        if url and (host := host_of(url)):
+            hosts.add(host)
+        return sorted(hosts)
+
     @model_validator(mode="before")
     @classmethod
     def _no_plain_credentials(cls, data: Any) -> Any:
@@ -266,5 +346,14 @@ class ItsmConfig(Model):
         other = "webhook" if self.kind == "servicenow" else "servicenow"
         if getattr(self, other) is not None:
             raise ValueError(f"a {other} section does not belong with kind {self.kind}; allowed: the {self.kind} section only")
+        return self
+
+    @model_validator(mode="after")
+    def _allowed_host(self) -> ItsmConfig:
+        for key, url in (("servicenow.instanceUrl", self.servicenow.instance_url if self.servicenow else None),
+                         ("webhook.url", self.webhook.url if self.webhook else None)):
+            problem = host_problem(url, self.allowed_hosts) if url else None
+            if problem:
+                raise ValueError(f"{key} {problem}")
         return self
 

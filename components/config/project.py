@@ -121,8 +121,8 @@ def _cli_view(value: Any) -> Any:
     return str(value)
 
 
-# libyaml's parser when PyYAML has it (a plan reads Pulumi.yaml several times: about 1 ms each in pure
-# Python); the same safe constructor and resolver either way, as components.facts.strict_yaml uses.
+# libyaml's parser when PyYAML has it (a plan reads Pulumi.yaml several times); the same safe constructor
+# and resolver either way, as components.facts.strict_yaml uses.
 _FAST_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 

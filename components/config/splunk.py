@@ -46,9 +46,9 @@ def _check_column_name(name: str) -> str:
     if not schema.COLUMN_NAME_RE.match(name):
         raise ValueError(f"'{name}' is not a valid column name: start with a letter, then letters, digits or "
                          "underscores, at most 45 characters (allowed: e.g. Host, Urgency)")
-    reserved = {r.lower(): r for r in schema.RESERVED_COLUMN_NAMES}
+    reserved = {r.lower(): r for r in (*schema.RESERVED_COLUMN_NAMES, *schema.HELPER_COLUMN_NAMES)}
     if name.lower() in reserved:
-        raise ValueError(f"'{name}' is a reserved column name ({', '.join(schema.RESERVED_COLUMN_NAMES)}); "
+        raise ValueError(f"'{name}' is a reserved column name ({', '.join(reserved.values())}); "
                          "allowed: any other column name")
     return name
 

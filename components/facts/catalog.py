@@ -6,9 +6,13 @@ diagnostic-setting log categories. Main source, unless an entry says otherwise: 
 `articles/azure-monitor/essentials/resource-logs-categories.md`, 2022) and the newer per-type pages in
 MicrosoftDocs/azure-monitor-docs `articles/azure-monitor/reference/supported-logs/`.
 
-Category groups: `allLogs` exists for every type here. `audit` is offered only where the catalog says
-so; for the other types it is not verified, so a config asking for it gets an error instead of a
-setting Azure might reject.
+Category groups: a group is sent as a group only for types for which Microsoft ships the built-in policy
+"Enable logging by category group for <type>" with that group: the "Supported resources" table of
+MicrosoftDocs/azure-monitor-docs `articles/azure-monitor/platform/diagnostics-settings-policies-deployifnotexists.md`
+(copied into tests/fixtures/category-group-policies.json, which a test pins the catalog against). AKS and
+the storage services are not in that table, so for them a group selection (`allLogs`) sends their
+categories one by one (`group_categories`), and `audit` is not offered. Elsewhere `audit` is offered only
+where that table says so.
 
 WAF policies have no entry of their own on purpose: `Microsoft.Network/ApplicationGatewayWebApplication
 FirewallPolicies` and `Microsoft.Network/frontdoorWebApplicationFirewallPolicies` emit no resource logs
@@ -41,6 +45,10 @@ ACTIVITY_LOG_CATEGORIES: tuple[str, ...] = (
 )
 
 _STORAGE_SERVICE_CATEGORIES = ("StorageRead", "StorageWrite", "StorageDelete")
+_AKS_CATEGORIES = (
+    "kube-apiserver", "kube-audit", "kube-audit-admin", "kube-controller-manager",
+    "kube-scheduler", "cluster-autoscaler", "cloud-controller-manager", "guard",
+)
 
 # Log Analytics tables the data lands in. Source: the "Log table" column of the Azure Monitor reference
 # "Supported logs for <type>" pages (MicrosoftDocs/azure-monitor-docs articles/azure-monitor/reference/
@@ -105,6 +113,8 @@ class SubService:
     groups: tuple[str, ...]
     metrics: tuple[str, ...]
     tables: tuple[tuple[str, str], ...] = ()  # (category, Log Analytics table it lands in)
+    # Categories sent one by one when a category group is selected (empty: send the group itself).
+    group_categories: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -266,12 +276,11 @@ CATALOG: tuple[CatalogEntry, ...] = (
     CatalogEntry(
         type="Microsoft.ContainerService/managedClusters",
         short="aks",
-        # As of 2022; newer AKS versions add csi-* categories, which allLogs picks up by itself.
-        categories=(
-            "kube-apiserver", "kube-audit", "kube-audit-admin", "kube-controller-manager",
-            "kube-scheduler", "cluster-autoscaler", "cloud-controller-manager", "guard",
-        ),
-        groups=(ALL_LOGS, AUDIT),
+        # As of 2022 (newer AKS versions add csi-* categories: list them here to forward them).
+        categories=_AKS_CATEGORIES,
+        # No built-in category-group policy covers AKS (module docstring): allLogs sends these one by one.
+        groups=(ALL_LOGS,),
+        group_categories=_AKS_CATEGORIES,
         metrics=("AllMetrics",),
         source="resource-logs-categories.md (2022)",
     ),
@@ -289,7 +298,9 @@ CATALOG: tuple[CatalogEntry, ...] = (
                 path=f"{svc}Services/default",
                 short=f"st{svc}",
                 categories=_STORAGE_SERVICE_CATEGORIES,
-                groups=(ALL_LOGS, AUDIT),
+                # No built-in category-group policy covers storage services (module docstring).
+                groups=(ALL_LOGS,),
+                group_categories=_STORAGE_SERVICE_CATEGORIES,
                 metrics=("Transaction",),
                 # Storage logs have only resource-specific tables: StorageBlobLogs, StorageFileLogs, ...
                 tables=tuple((c, f"Storage{svc.capitalize()}Logs") for c in _STORAGE_SERVICE_CATEGORIES),
@@ -319,9 +330,11 @@ def markdown_table() -> str:
         notes = []
         if e.destination_type:
             notes.append(f"logAnalyticsDestinationType {e.destination_type}")
-        if e.group_categories:
+        if e.group_categories and e.legacy_categories:
             notes.append(f"a group selection sends {', '.join(e.group_categories)} one by one (resource-specific); "
                          f"`azureFirewallLogs: legacy` sends {', '.join(e.legacy_categories)} instead, never both")
+        elif e.group_categories:
+            notes.append("no built-in category-group policy covers this type: allLogs sends the categories one by one")
         if e.sql_audit:
             notes.append("enables the server's auditing (Azure Monitor target, DevOps audit)")
         if e.kind_services:
@@ -329,7 +342,9 @@ def markdown_table() -> str:
                 f"{kind} {'/'.join(svcs)}" for kind, svcs in e.kind_services.items()))
         if e.sub_services:
             notes.append("logs on " + ", ".join(f"`{s.path}`" for s in e.sub_services)
-                         + f" ({', '.join(e.sub_services[0].categories)}; groups {', '.join(e.sub_services[0].groups)})")
+                         + f" ({', '.join(e.sub_services[0].categories)}; groups {', '.join(e.sub_services[0].groups)}"
+                         + ("; allLogs sends the categories one by one" if e.sub_services[0].group_categories else "")
+                         + ")")
         rows.append(f"| `{e.type}` | {', '.join(e.categories) or '-'} | {', '.join(e.groups) or '-'} | "
                     f"{', '.join(e.metrics) or '-'} | {'; '.join(notes) or '-'} |")
     return "\n".join(rows)

@@ -49,6 +49,16 @@ def registration_assignment_guid(managing_tenant: str, customer_tenant: str, sub
     return stable_guid("lighthouse-assignment", managing_tenant, customer_tenant, subscription_id)
 
 
+# A customer-mode workspace's resource group is delegated on its own (components.workspace.sentinel): its
+# ids take the resource group too, as Azure Verified Modules' guid(..., subscriptionId, resourceGroup) does.
+def workspace_definition_guid(managing_tenant: str, customer_tenant: str, subscription_id: str, resource_group: str) -> str:
+    return stable_guid("lighthouse-definition", managing_tenant, customer_tenant, subscription_id, resource_group)
+
+
+def workspace_assignment_guid(managing_tenant: str, customer_tenant: str, subscription_id: str, resource_group: str) -> str:
+    return stable_guid("lighthouse-assignment", managing_tenant, customer_tenant, subscription_id, resource_group)
+
+
 # --------------------------------------------------------------------------------------------------
 # Azure's naming rules for the names a stack's config hands to Azure, as data.
 # Source: Microsoft, "Naming rules and restrictions for Azure resources" (MicrosoftDocs/azure-docs

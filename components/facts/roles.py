@@ -30,7 +30,6 @@ class Delegable(Enum):
         "User Access Administrator can be delegated only to assign roles to managed identities, "
         "with delegatedRoleDefinitionIds"
     )
-    UNVERIFIED = "this role is not on the project's verified list of delegable roles"
 
 
 @dataclass(frozen=True)
@@ -106,7 +105,6 @@ OWNER = BY_NAME["owner"]
 SENTINEL_RESPONDER = BY_NAME["microsoft sentinel responder"]
 SENTINEL_AUTOMATION_CONTRIBUTOR = BY_NAME["microsoft sentinel automation contributor"]
 
-MONITORING_READER = BY_NAME["monitoring reader"]
 # What the MSSP identity needs, besides SERVICE_PRINCIPAL_ROLES, in a subscription whose SQL servers it
 # audits: writing a server's auditing settings (Microsoft.Sql/servers/auditingSettings/write) is in no
 # monitoring role. Granted only where the inventory holds SQL servers, and named in the plan.

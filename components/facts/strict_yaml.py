@@ -27,8 +27,8 @@ import yaml
 from components.facts import documents
 from components.facts.documents import DocumentError
 
-# libyaml's parser when PyYAML was built with it (about 5x faster on a 10,000-entry inventory,
-# docs/benchmarks.md "Scale benchmark"); the same safe constructor and resolver either way.
+# libyaml's parser when PyYAML was built with it (faster on large inventories,
+# docs/benchmarks.md "Measurements behind the code"); the same safe constructor and resolver either way.
 _BASE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _BOOL_TAG = "tag:yaml.org,2002:bool"
 _INT_TAG = "tag:yaml.org,2002:int"

@@ -5,7 +5,7 @@ a diagnostic setting cannot target a resource group), and per inventoried resour
 type one `DiagnosticSetting`; storage accounts fan out to their blob/file/queue/table services
 (logs live there) plus an account-level setting when metrics are on.
 
-Rules this keeps (azure-facts §3): a setting never mixes `category` and `categoryGroup`
+Rules this keeps (docs/reference/catalog.md): a setting never mixes `category` and `categoryGroup`
 (Azure/azure-rest-api-specs#22719), never carries `enabled: false`, lists categories in the
 catalog's order and spelling (no perpetual diffs), and is named the same on every resource so
 re-runs update in place (Azure Landing Zones deny deleting diagnostic settings). Every setting goes
@@ -125,7 +125,7 @@ def plan_settings(
         if entry.legacy_categories:
             logs, destination = _firewall(entry, selection, forwarding.azure_firewall_logs == "legacy")
         else:
-            logs = _logs(selection, entry.categories) if entry.categories else ()
+            logs = _logs(selection, entry.categories, entry.group_categories) if entry.categories else ()
         metrics = _metrics(metrics_on, entry.metrics)
         if logs or metrics:
             logical = naming.resource_logical_name(f"diag-{entry.short}", item.id, rid.name)
@@ -147,7 +147,7 @@ def plan_settings(
             logical = naming.resource_logical_name(f"diag-{svc.short}", uri, rid.name)
             # The master database gets the audit categories one by one: a group there would also send
             # whatever else master logs, which is not what enabling server audit promised.
-            svc_logs = _logs(selection, svc.categories, svc.categories if entry.sql_audit else ())
+            svc_logs = _logs(selection, svc.categories, svc.categories if entry.sql_audit else svc.group_categories)
             settings.append(SettingSpec(
                 logical_name=logical,
                 resource_uri=uri,

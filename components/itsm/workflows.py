@@ -25,7 +25,8 @@ Sources: trigger, connection reference and "Update incident" shapes: Azure/Azure
 Solutions/Servicenow/Playbooks/ServiceNow-CreateAndUpdateIncident/azuredeploy.json. Graph incident
 fields (`redirectIncidentId`, `incidentWebUrl`, `severity`, `status`, `lastUpdateDateTime`):
 microsoftgraph/microsoft-graph-docs-contrib api-reference/v1.0/resources/security-incident.md; the
-$filter and paging pattern: shared/reference/azure-facts.md §5.
+$filter and paging pattern (`$filter=status eq 'redirected' and lastUpdateDateTime ge ...`, `@odata.nextLink`):
+microsoftgraph/microsoft-graph-docs-contrib api-reference/v1.0/api/security-list-incidents.md.
 ServiceNow Table API (GET /api/now/table/{tableName} with sysparm_query, sysparm_limit, sysparm_fields;
 PATCH /api/now/table/{tableName}/{sys_id}; response {"result": ...}):
 https://www.servicenow.com/docs/r/api-reference/rest-apis/c_TableAPI.html. HTTP action managed identity
@@ -41,7 +42,7 @@ from types import MappingProxyType
 from typing import Any
 
 from components.config.itsm import ItsmConfig
-from components.workflows.check import SCHEMA_URI
+from components.facts.logic_apps import SCHEMA_URI
 
 GRAPH = "https://graph.microsoft.com"
 GRAPH_INCIDENTS = f"{GRAPH}/v1.0/security/incidents"

@@ -4,7 +4,8 @@ component, the customer workflow, the contract tests) reads it from here, so the
 the table cannot drift apart the way Microsoft's tool did (its stream declared `result` as string while
 the table said dynamic).
 
-Facts (azure-facts §4): custom table names end in `_CL`; a table needs `TimeGenerated` (dateTime);
+Facts (MicrosoftDocs/azure-monitor-docs articles/azure-monitor/logs/logs-ingestion-api-overview.md, "Supported
+tables", and create-custom-table.md): custom table names end in `_CL`; a table needs `TimeGenerated` (dateTime);
 column names start with a letter and hold at most 45 letters, digits or underscores; reserved names
 `_ResourceId`, `id`, `_SubscriptionId`, `TenantId`, `Type`, `UniqueId`, `Title`. Table column types use
 `dateTime` while DCR stream column types use lower-case `datetime` (Microsoft.OperationalInsights
@@ -36,6 +37,9 @@ KQL_CONVERSION: Mapping[str, str] = MappingProxyType({
     "dateTime": "todatetime", "dynamic": "",
 })
 RESERVED_COLUMN_NAMES = ("_ResourceId", "id", "_SubscriptionId", "TenantId", "Type", "UniqueId", "Title")
+# Columns the transform (ResultFields, SplunkTime, EpochSeconds) and the analytics rule (SplunkSeverity,
+# AlertSeverity) compute along the way: an extra column of the same name would clash with them.
+HELPER_COLUMN_NAMES = ("ResultFields", "SplunkTime", "EpochSeconds", "SplunkSeverity", "AlertSeverity")
 COLUMN_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,44}$")
 TABLE_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*_CL$")
 MAX_TABLE_NAME = 63  # including the _CL suffix (Log Analytics custom table name limit)
@@ -122,6 +126,9 @@ def _kql_string(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
+PARSED_RESULT = "ResultFields"  # the transform's parse_json(Result), not a table column
+
+
 def transform_kql(extra: tuple[ExtraColumn, ...] = ()) -> str:
     """The DCR transform: stream columns through, Splunk's `_time` to AlertTime/TimeGenerated, extras.
 
@@ -131,10 +138,16 @@ def transform_kql(extra: tuple[ExtraColumn, ...] = ()) -> str:
     with datetime_add from 1970-01-01 in milliseconds, keeping sub-second precision), otherwise
     todatetime. No `_time` (or an unparseable one) -> now(), the ingestion time. Only functions the DCR
     transformation KQL subset allows are used (no unixtime_* helpers, no coalesce).
+
+    The dynamic `Result` column is read through `parse_json()` before it is indexed, the form Microsoft
+    documents for transformations ("Handling dynamic data": `extend parsed = parse_json(AdditionalContext)`,
+    azure-monitor-docs articles/azure-monitor/data-collection/data-collection-transformations-kql.md);
+    the helper column is not projected. Microsoft's Kusto parser checks the text (tests/kql_support.py).
     """
     lines = [
         "source",
-        "| extend SplunkTime = tostring(Result['_time'])",
+        f"| extend {PARSED_RESULT} = parse_json(Result)",
+        f"| extend SplunkTime = tostring({PARSED_RESULT}['_time'])",
         "| extend EpochSeconds = todouble(SplunkTime)",
         "| extend AlertTime = iif(isnotnull(EpochSeconds), "
         "datetime_add('millisecond', tolong(EpochSeconds * 1000), make_datetime(1970, 1, 1)), "
@@ -142,7 +155,7 @@ def transform_kql(extra: tuple[ExtraColumn, ...] = ()) -> str:
         "| extend TimeGenerated = iif(isnotnull(AlertTime), AlertTime, now())",
     ]
     for e in extra:
-        value = f"Result[{_kql_string(e.source_field)}]"
+        value = f"{PARSED_RESULT}[{_kql_string(e.source_field)}]"
         conv = KQL_CONVERSION[e.table_type]
         lines.append(f"| extend {e.name} = {conv}({value})" if conv else f"| extend {e.name} = {value}")
     projected = [c["name"] for c in table_columns(extra)]

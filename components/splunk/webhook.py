@@ -27,7 +27,8 @@ leaked URL can be revoked (regenerate the access keys) for one customer alone.
 Retries: Logic Apps retry policies apply to HTTP 408, 429 and 5xx and to connectivity errors; the
 exponential policy here stays well inside the two minutes Splunk's call waits for the synchronous
 response. Source: MicrosoftDocs azure-docs articles/logic-apps/error-exception-handling.md (Retry
-policies); azure-facts §4 (Logs Ingestion API limits, 429 with Retry-After).
+policies); MicrosoftDocs/azure-monitor-docs articles/azure-monitor/fundamentals/service-limits.md, "Logs
+Ingestion API" (limits, 429 with Retry-After).
 """
 
 from __future__ import annotations
@@ -41,19 +42,19 @@ import pulumi
 import pulumi_azure_native as azure_native
 
 from components.facts import naming, roles
+from components.facts.logic_apps import SCHEMA_URI
 from components.splunk import schema
-from components.workflows.check import SCHEMA_URI
 
 TRIGGER_NAME = "splunk_alert"
 LOGS_INGESTION_API_VERSION = "2023-01-01"
-# Token audience of the Logs Ingestion API (azure-facts §4).
+# Token audience of the Logs Ingestion API (MicrosoftDocs/azure-monitor-docs articles/azure-monitor/logs/logs-ingestion-api-overview.md, scope https://monitor.azure.com/.default).
 MONITOR_AUDIENCE = "https://monitor.azure.com"
 # Trigger concurrency: at most this many runs at once, further calls wait (up to MAX_WAITING_RUNS) rather
 # than start, and past that get 429. Sources: MicrosoftDocs azure-docs articles/logic-apps/
 # logic-apps-workflow-actions-triggers.md ("Change trigger concurrency", "Change waiting runs limit":
 # "Request and webhook triggers return 429 errors"; once on, concurrency control cannot be switched off)
 # and logic-apps-limits-and-config.md (runs 1-50, later 1-100; waiting runs from 10 + runs to 100). The
-# workflow checker holds these bounds (components/workflows/check.py) and checks every definition.
+# workflow checker the tests use holds these bounds (testing/logic_apps_check.py) and checks every definition.
 CONCURRENT_RUNS = 10
 MAX_WAITING_RUNS = 50
 # Request trigger "Schema Validation": a body that does not match the trigger's schema gets HTTP 400 Bad

@@ -6,6 +6,8 @@ version is one reviewed line. Each value names where it comes from.
 
 from __future__ import annotations
 
+from components.facts import pulumi_tokens
+
 # The public-cloud ARM endpoint and the token scope for it (azure-identity takes "<resource>/.default").
 ARM_ENDPOINT = "https://management.azure.com"
 ARM_SCOPE = "https://management.azure.com/.default"
@@ -39,11 +41,11 @@ DIAGNOSTIC_SETTINGS_API_VERSION = "2021-05-01-preview"
 
 # "Each resource can have up to five diagnostic settings." Source: Azure Monitor docs,
 # https://learn.microsoft.com/azure/azure-monitor/platform/diagnostic-settings#destinations
-# (also shared/reference/azure-facts.md section 3).
 MAX_DIAGNOSTIC_SETTINGS = 5
 
 # Settings made by Azure Policy (DeployIfNotExists) are named "setbypolicy" or "setByPolicy-LogAnalytics"
-# and similar: matched case-insensitively on this prefix (azure-facts.md section 3).
+# and similar (the names Azure Landing Zones' DeployIfNotExists policies give, Azure/Enterprise-Scale
+# policy definitions): matched case-insensitively on this prefix.
 POLICY_SETTING_PREFIX = "setbypolicy"
 
 # Destinations of a diagnostic setting other than a Log Analytics workspace (2021-05-01-preview
@@ -57,8 +59,8 @@ OTHER_DESTINATION_PROPERTIES = ("storageAccountId", "eventHubAuthorizationRuleId
 # May be used within a single table or between the Resources and ResourceContainers tables").
 SUBSCRIPTION_TYPE = "microsoft.resources/subscriptions"
 
-# Pulumi type token of a resource-scope diagnostic setting (pulumi-azure-native 3.x), for import files.
-PULUMI_DIAGNOSTIC_SETTING_TYPE = "azure-native:monitor:DiagnosticSetting"
+# Pulumi type token of a resource-scope diagnostic setting, for import files.
+PULUMI_DIAGNOSTIC_SETTING_TYPE = pulumi_tokens.DIAGNOSTIC_SETTING
 
 # Resource Graph throttling headers (hh:mm:ss until the user's quota resets). Source:
 # MicrosoftDocs/azure-docs articles/governance/resource-graph/concepts/guidance-for-throttled-requests.md

@@ -39,7 +39,7 @@ from typing import Any
 
 from mssp.azure import arm as arm_api
 from mssp.azure import limits
-from mssp.azure.rest import AzureRestClient, AzureRestError, parse_retry_after
+from mssp.azure.rest import AzureRestClient, AzureRestError, parse_retry_after, same_origin
 
 BATCH_URL = f"{arm_api.BATCH_PATH}?api-version={arm_api.BATCH_API_VERSION}"
 MAX_POLLS = 30  # 202 polls of one batch before giving up (bounded: no endless loop)
@@ -86,7 +86,7 @@ def parse_responses(body: Any, names: Mapping[str, str]) -> dict[str, Answer] | 
 def on_endpoint(client: AzureRestClient, url: str) -> bool:
     """Whether a URL Azure handed back (Location, nextLink) is on the client's ARM endpoint: the bearer
     token goes with every request, so it must never be sent anywhere else."""
-    return (url.startswith("/") and not url.startswith("//")) or url.lower().startswith(client.base_url.lower() + "/")
+    return (url.startswith("/") and not url.startswith("//")) or same_origin(client.base_url, url)
 
 
 class PagingError(AzureRestError):

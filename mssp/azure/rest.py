@@ -161,7 +161,14 @@ class AzureRestClient:
         self._sleep(seconds)
 
     def url(self, path: str) -> str:
-        return path if path.startswith(("https://", "http://")) else self.base_url + path
+        """The absolute URL of an ARM path. An absolute URL is taken only on this client's endpoint (same
+        scheme, host and port, no user info): every request carries the bearer token."""
+        if path.startswith("/") and not path.startswith("//"):
+            return self.base_url + path
+        if same_origin(self.base_url, path):
+            return path
+        raise AzureRestError("a request", f"refusing to send the Azure token off the endpoint {self.base_url}: "
+                             f"{endpoint_of(path)}", url=path)
 
     def get(self, path: str, *, what: str, limit: AnswerLimit = limits.ARM_READ) -> Response:
         return self.request("GET", path, what=what, limit=limit)
@@ -263,6 +270,31 @@ def _loads(raw: bytes, endpoint: str) -> Any:
         return limits.loads_bounded(raw, endpoint)
     except (ValueError, UnicodeDecodeError):
         return _MALFORMED
+
+
+def same_origin(base_url: str, url: str) -> bool:
+    """Whether `url` is on the endpoint `base_url`: same scheme, host and port, compared as RFC 3986 says
+    (scheme and host case-insensitively; the default port written or not), no user info, no control
+    characters or whitespace, and a path under the base's path. A look-alike such as
+    https://management.azure.com.evil.example/, https://management.azure.com@evil.example/ or
+    https://management.azure.com:8443/ is not."""
+    if not isinstance(url, str) or any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F or ch == "\\" for ch in url):
+        return False
+    try:
+        base, other = urllib.parse.urlsplit(base_url), urllib.parse.urlsplit(url)
+        base_port = base.port or _DEFAULT_PORTS.get(base.scheme.lower())
+        other_port = other.port or _DEFAULT_PORTS.get(other.scheme.lower())
+    except ValueError:
+        return False
+    if other.username is not None or other.password is not None or "@" in other.netloc:
+        return False
+    base_path = base.path.rstrip("/")
+    return (other.scheme.lower() == base.scheme.lower() and bool(other.hostname)
+            and other.hostname == base.hostname and other_port == base_port
+            and (other.path == base_path or other.path.startswith(base_path + "/")))
+
+
+_DEFAULT_PORTS = {"https": 443, "http": 80}
 
 
 def endpoint_of(url: str) -> str:

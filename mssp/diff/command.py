@@ -58,37 +58,50 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from components.facts.pulumi_tokens import (
+    DATA_COLLECTION_RULE,
+    DIAGNOSTIC_SETTING,
+    GENERIC_RESOURCE,
+    REGISTRATION_ASSIGNMENT,
+    REGISTRATION_DEFINITION,
+    ROLE_ASSIGNMENT,
+    SECRET,
+    SUBSCRIPTION_DIAGNOSTIC_SETTING,
+    TABLE,
+    WORKFLOW,
+)
 from mssp.diff.markdown import COMMENT_LIMIT, MARKER  # noqa: F401 (MARKER: part of this module's interface)
 from mssp.errors import UserError
 from mssp.output import write_output
 
-SECRET = "[secret]"
-_SECRET_SIG = ("4dabf18193072939515e22adb298388d", "1b47061264138c4ac30d75fd1eb44270")  # azure-facts.md §6
+# A Pulumi secret envelope: {sig key: secret sig, "value": ...} (pulumi sdk/python lib/pulumi/runtime/rpc.py,
+# _special_sig_key and _special_secret_sig).
+_SECRET_SIG = ("4dabf18193072939515e22adb298388d", "1b47061264138c4ac30d75fd1eb44270")
 
 # Inputs whose change makes Pulumi replace the resource (delete + create), per type token. azure-native
 # marks URL path parameters and create-only (x-ms-mutability: create, read) properties "forceNew", plus a
 # hand-kept list (pulumi/pulumi-azure-native provider/pkg/gen/replacement.go forceNewMap).
 FORCES_REPLACEMENT: Mapping[str, tuple[str, ...]] = MappingProxyType({
     # resourceUri and name are path parameters: moving a setting replaces it (pulumi/pulumi-azure-native#2167).
-    "azure-native:monitor:DiagnosticSetting": ("resourceUri", "name"),
-    "azure-native:monitor:SubscriptionDiagnosticSetting": ("name",),
+    DIAGNOSTIC_SETTING: ("resourceUri", "name"),
+    SUBSCRIPTION_DIAGNOSTIC_SETTING: ("name",),
     # Path parameters scope and registrationDefinitionId. A new registrationDefinitionName (the offer name)
     # replaces the definition only where the id is derived from it (ARM template samples do; this
     # project derives the id from the tenants and subscription, components/lighthouse/delegation.py).
-    "azure-native:managedservices:RegistrationDefinition": ("scope", "registrationDefinitionId"),
-    "azure-native:managedservices:RegistrationAssignment": ("scope", "registrationAssignmentId", "properties.registrationDefinitionId"),
+    REGISTRATION_DEFINITION: ("scope", "registrationDefinitionId"),
+    REGISTRATION_ASSIGNMENT: ("scope", "registrationAssignmentId", "properties.registrationDefinitionId"),
     # Path parameters of Microsoft.OperationalInsights/workspaces/tables.
-    "azure-native:operationalinsights:Table": ("tableName", "workspaceName", "resourceGroupName"),
+    TABLE: ("tableName", "workspaceName", "resourceGroupName"),
     # location is create-only for tracked resources (ARM RPC-Put-V1-14); kind cannot change once set
     # (terraform azurerm monitor_data_collection_rule docs: "changing it forces a new Data Collection Rule").
-    "azure-native:monitor:DataCollectionRule": ("location", "kind", "dataCollectionRuleName", "resourceGroupName"),
-    "azure-native:logic:Workflow": ("location", "workflowName", "resourceGroupName"),
+    DATA_COLLECTION_RULE: ("location", "kind", "dataCollectionRuleName", "resourceGroupName"),
+    WORKFLOW: ("location", "workflowName", "resourceGroupName"),
     # The generic ARM resource (the Splunk DCR, the Sentinel API connection): its URL path parameters; a
     # tracked resource's location and a DCR's kind cannot change in place (as for the typed DCR above).
-    "azure-native:resources:Resource": ("resourceProviderNamespace", "parentResourcePath", "resourceType",
-                                        "resourceName", "resourceGroupName", "location", "kind"),
+    GENERIC_RESOURCE: ("resourceProviderNamespace", "parentResourcePath", "resourceType",
+                      "resourceName", "resourceGroupName", "location", "kind"),
     # replacement.go forceNewMap: Authorization RoleAssignment principalId, scope; plus the name path parameter.
-    "azure-native:authorization:RoleAssignment": ("principalId", "scope", "roleAssignmentName"),
+    ROLE_ASSIGNMENT: ("principalId", "scope", "roleAssignmentName"),
 })
 # For other azure-native types: the name path parameters and location.
 _DEFAULT_AZURE_NATIVE = ("name", "resourceGroupName", "location")
@@ -923,8 +936,11 @@ def diff_stack(stack: str, base: Mapping[str, Any] | None, head: Mapping[str, An
     output_list = output_changes(base, head)
     if output_list:
         counts["outputs"] = len(output_list)
-    base_policies = _policies_of(base, context)
-    head_policies = [*_policies_of(head, context), *output_findings(base, head)]
+    from mssp.diff import topology
+
+    # Each side's customer topology (its own workspace, its residency) joins the platform context.
+    base_policies = _policies_of(base, topology.stack_context(context, base))
+    head_policies = [*_policies_of(head, topology.stack_context(context, head)), *output_findings(base, head)]
     before = {_policy_key(p) for p in base_policies}
     after = {_policy_key(p) for p in head_policies}
     inputs_by_urn = {r.get("urn"): r.get("inputs") or {}
@@ -936,6 +952,7 @@ def diff_stack(stack: str, base: Mapping[str, Any] | None, head: Mapping[str, An
     from mssp.plan import facts as plan_facts
 
     template_changes = exported_changes(base, head)
+    moves = topology.destination_moves(changes)
     changed = bool(changes) or bool(output_list) or bool(template_changes)
 
     access = plan_facts.access_changes(plan_facts.access_rows(base or {}), plan_facts.access_rows(head or {}))
@@ -950,6 +967,9 @@ def diff_stack(stack: str, base: Mapping[str, Any] | None, head: Mapping[str, An
         "outputChanges": output_list,
         # Lighthouse template mode: what the customer deploys changed, so the customer must deploy it again.
         "templateChanges": template_changes,
+        # Where the logs go (mssp/diff/topology.py): settings whose destination moves, a topology change.
+        "destinationMoves": moves,
+        "topologyChange": topology.topology_change(base, head, moves),
         "policies": [{**p, "new": _policy_key(p) not in before} for p in head_policies],
         "resolvedPolicies": [p for p in base_policies if _policy_key(p) not in after],
         "changeAdvisories": advisories,

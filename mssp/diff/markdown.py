@@ -360,6 +360,9 @@ def stack_section(s: Mapping[str, Any], limits: Limits, hint: str) -> list[str]:
         lines.append(f"> ⛔ **{len(blocked)} protected resource(s) would be deleted or replaced**: "
                      + ", ".join(code(c.name) for c in blocked[:20]) + (" …" if len(blocked) > 20 else ""))
         lines.append("")
+    from mssp.diff import topology
+
+    lines += topology.markdown_lines(s, None if limits.per_stack_details else 5)
     if limits.per_stack_details:
         lines += changes_section(s, limits, hint)
     else:

@@ -73,7 +73,6 @@ class StackContext:
     platform: PlatformConfig
     old_inventory: tuple[InventoryItem, ...]
     inventory_path: Path
-    inventory_exists: bool
 
 
 def load_context(stack: str, project_dir: Path) -> StackContext:
@@ -90,8 +89,7 @@ def load_context(stack: str, project_dir: Path) -> StackContext:
         raise UserError(config_errors_text(exc.issues, exc.file), 2) from None
     if loaded.customer is None or loaded.inventory_path is None:
         raise UserError(f"discover works on customer stacks; '{stack}' is the platform stack (allowed: a customer stack)", 2)
-    return StackContext(stack, loaded.customer, loaded.platform, tuple(loaded.inventory), loaded.inventory_path,
-                        loaded.inventory_path.exists())
+    return StackContext(stack, loaded.customer, loaded.platform, tuple(loaded.inventory), loaded.inventory_path)
 
 
 def make_client(ctx: StackContext) -> AzureRestClient:
@@ -195,6 +193,8 @@ def report_text(report: DiscoveryReport, ctx: StackContext, outcome: str) -> str
         ("Kept without verification", list(report.change.kept)),
         ("Excluded by config (kept in the inventory, never forwarded)", [(i, "") for i in report.excluded]),
         ("Ignored Resource Graph rows", list(report.ignored)),
+        ("Resource Graph rows whose columns disagree with their id (a broken or hostile answer: the id was used)",
+         list(report.flagged)),
     ]
     for title, entries in sections:
         if entries:

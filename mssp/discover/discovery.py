@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from components.facts import catalog
-from components.forwarding.inventory import InventoryItem, parse_resource_id
+from components.forwarding.inventory import GUID_RE, InventoryItem, parse_resource_id
 from mssp.azure import arm as arm_api
 from mssp.azure import limits
 from mssp.azure.batch import Answer, BatchReader, BatchStats, pages
@@ -82,6 +82,7 @@ class GraphResult:
     readable_subscriptions: frozenset[str]
     ignored: tuple[tuple[str, str], ...]  # (id, why) rows that were not usable
     pages: int
+    flagged: tuple[tuple[str, str], ...] = ()  # (id, why) rows whose columns disagree with their id
 
 
 def build_query(types: Sequence[str]) -> str:
@@ -153,6 +154,7 @@ def query_resources(
     found: dict[str, FoundResource] = {}
     readable: set[str] = set()
     ignored: list[tuple[str, str]] = []
+    flagged: list[tuple[str, str]] = []
     seen_tokens: set[str] = set()
     page = 0
     rows_total = 0
@@ -172,22 +174,7 @@ def query_resources(
         rows, token = _graph_rows(resp.body, page)
         rows_total += len(rows)
         for row in rows:
-            rtype = row["type"].lower()
-            sub = row["subscriptionId"].lower()
-            if rtype == arm_api.SUBSCRIPTION_TYPE:
-                readable.add(sub)
-                continue
-            entry = catalog.entry_for(rtype)
-            rid = canonical_id(row["id"])
-            if entry is None:
-                ignored.append((row["id"], f"type {row['type']} is not in the catalog"))
-            elif rid is None:
-                ignored.append((row["id"], "not an ARM resource id"))
-            elif sub not in wanted:
-                ignored.append((row["id"], f"subscription {sub} is not one of the customer's"))
-            else:
-                found.setdefault(rid.lower(), FoundResource(id=rid, type=entry.type, subscription_id=sub,
-                                                            kind=_kind_of(entry, row.get("kind"))))
+            _take_row(row, wanted, found, readable, ignored, flagged)
         progress(f"Resource Graph: page {page}, {rows_total} rows")
         if token is None:
             break
@@ -195,7 +182,59 @@ def query_resources(
             raise AzureRestError("Resource Graph query", f"page {page} repeated an earlier $skipToken; giving up")
         seen_tokens.add(token)
     resources = tuple(sorted(found.values(), key=lambda r: r.id.lower()))
-    return GraphResult(resources, frozenset(readable), tuple(ignored), page)
+    return GraphResult(resources, frozenset(readable), tuple(ignored), page, tuple(flagged))
+
+
+def _take_row(row: Mapping[str, Any], wanted: set[str], found: dict[str, FoundResource], readable: set[str],
+              ignored: list[tuple[str, str]], flagged: list[tuple[str, str]]) -> None:
+    """One Resource Graph row into `found` (or `readable` for a subscription row), `ignored` or `flagged`.
+
+    The subscription and the type are the resource id's, never the row's `subscriptionId` or `type`
+    columns: the id is what the inventory records and the program configures, and a column that disagrees
+    (a broken or hostile answer) must not place a resource of one subscription among another's. ARM
+    compares ids case-insensitively, so the comparison is too. A row whose columns disagree with its id is
+    flagged (and used by its id, when that id is the customer's)."""
+    raw_id, column_sub, column_type = row["id"], row.get("subscriptionId"), row["type"]
+    if column_type.lower() == arm_api.SUBSCRIPTION_TYPE:
+        sub = subscription_of(raw_id)
+        if sub is None:
+            ignored.append((raw_id, "a subscription row whose id is not /subscriptions/<GUID>"))
+            return
+        _flag_disagreement(raw_id, sub, column_sub, flagged)
+        readable.add(sub)
+        return
+    rid = canonical_id(raw_id)
+    parsed = parse_resource_id(rid) if rid is not None else None
+    if rid is None or parsed is None:
+        ignored.append((raw_id, "not an ARM resource id"))
+        return
+    sub = parsed.subscription_id
+    _flag_disagreement(raw_id, sub, column_sub, flagged)
+    entry = catalog.entry_for(parsed.type)
+    if parsed.type.lower() != column_type.lower():
+        flagged.append((raw_id, f"the row's type column says {column_type}, its id says {parsed.type}: the id's "
+                                "type was used"))
+    if entry is None:
+        ignored.append((raw_id, f"type {parsed.type} is not in the catalog"))
+    elif sub not in wanted:
+        ignored.append((raw_id, f"subscription {sub} is not one of the customer's"))
+    else:
+        found.setdefault(rid.lower(), FoundResource(id=rid, type=entry.type, subscription_id=sub,
+                                                    kind=_kind_of(entry, row.get("kind"))))
+
+
+def subscription_of(raw_id: str) -> str | None:
+    """The lower-case subscription GUID of `/subscriptions/<GUID>`, or None."""
+    parts = raw_id.strip().rstrip("/").split("/")
+    if len(parts) == 3 and parts[0] == "" and parts[1].lower() == "subscriptions" and GUID_RE.match(parts[2]):
+        return parts[2].lower()
+    return None
+
+
+def _flag_disagreement(raw_id: str, sub: str, column: Any, flagged: list[tuple[str, str]]) -> None:
+    if isinstance(column, str) and column.strip().lower() != sub:
+        flagged.append((raw_id, f"the row's subscriptionId column says {column}, its id says {sub}: the id's "
+                                "subscription was used"))
 
 
 def _kind_of(entry: catalog.CatalogEntry, raw: Any) -> str | None:
@@ -579,6 +618,7 @@ class DiscoveryReport:
     read_stats: BatchStats
     ignored: tuple[tuple[str, str], ...] = ()
     excluded: tuple[str, ...] = field(default=())
+    flagged: tuple[tuple[str, str], ...] = ()  # Resource Graph rows whose columns disagree with their id
 
     @property
     def adoptions(self) -> tuple[Adoption, ...]:
@@ -634,6 +674,7 @@ def discover(
         graph_pages=graph.pages,
         read_stats=stats,
         ignored=graph.ignored,
+        flagged=graph.flagged,
         excluded=tuple(r.id for r in graph.resources if r.id.lower() in excluded),
     )
 

@@ -195,8 +195,8 @@ def emit(args: argparse.Namespace, report: Mapping[str, Any], markdown: str) -> 
     if args.markdown is not None:
         write_output(args.markdown, markdown, EXIT_ERROR)
     sys.stdout.write(markdown)
-    for message in report["errors"]:
-        print(f"error: {message}", file=sys.stderr)
+    for message in report["errors"]:  # one line each, no control or bidi characters (Azure's text inside)
+        print(f"error: {escape.clean(message, escape.MAX_TERMINAL)}", file=sys.stderr)
     return int(report["exitCode"])
 
 

@@ -23,7 +23,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-SECRET = "[secret]"
+from components.facts.pulumi_tokens import REGISTRATION_ASSIGNMENT, REGISTRATION_DEFINITION, SECRET
+from components.facts.pulumi_tokens import STACK as ROOT_STACK_TYPE
+
 # How a serialized property map marks a secret: {SigKey: SecretSig, "plaintext"|"ciphertext": ...}.
 # pulumi's --json display never emits it (it writes "[secret]"), but a hand-made or future document
 # might; such a value is never shown. Source: pulumi/pulumi sdk/go/common/resource/properties.go
@@ -50,10 +52,7 @@ DIFF_KINDS = frozenset({"add", "add-replace", "delete", "delete-replace", "updat
 SEVERITIES = frozenset({"debug", "info", "info#err", "warning", "error"})
 
 # Azure Lighthouse delegation types (azure-native 3.x tokens; see pulumi_azure_native/managedservices).
-DELEGATION_TYPES = frozenset(
-    {"azure-native:managedservices:RegistrationAssignment", "azure-native:managedservices:RegistrationDefinition"}
-)
-ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
+DELEGATION_TYPES = frozenset({REGISTRATION_ASSIGNMENT, REGISTRATION_DEFINITION})
 
 # Categories, in the order a report lists them (most severe first).
 CATEGORIES: tuple[str, ...] = (

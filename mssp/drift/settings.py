@@ -34,6 +34,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from components.facts import catalog
+from components.facts.pulumi_tokens import DIAGNOSTIC_SETTING
+from components.facts.pulumi_tokens import SUBSCRIPTION_DIAGNOSTIC_SETTING as SUBSCRIPTION_SETTING
 from mssp import escape
 from mssp.azure import arm as arm_api
 from mssp.azure.batch import Answer, BatchReader, PagingError, pages
@@ -41,8 +43,6 @@ from mssp.azure.rest import AzureRestClient, AzureRestError, status_text
 from mssp.discover.discovery import ExistingSetting, parse_settings, settings_path
 
 EXIT_CLEAN, EXIT_ERROR, EXIT_DRIFT = 0, 1, 3  # the same as mssp.drift.command
-DIAGNOSTIC_SETTING = "azure-native:monitor:DiagnosticSetting"
-SUBSCRIPTION_SETTING = "azure-native:monitor:SubscriptionDiagnosticSetting"
 _GROUPS = frozenset(g.lower() for g in (catalog.ALL_LOGS, catalog.AUDIT))
 # A changed property's expected or actual value: a workspace id or destination type (None: unset), or
 # the enabled categories and destinations.

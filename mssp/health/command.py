@@ -73,7 +73,7 @@ def run(args: argparse.Namespace, credential: Any = None, now: datetime | None =
         write_output(args.markdown, markdown, EXIT_ERROR)
     sys.stdout.write(markdown)
     for message in report["errors"]:
-        print(f"error: {message}", file=sys.stderr)
+        print(f"error: {escape.clean(message, escape.MAX_TERMINAL)}", file=sys.stderr)
     return int(report["exitCode"])
 
 

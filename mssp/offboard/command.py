@@ -27,7 +27,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from mssp import PROJECT_DIR
+from mssp import PROJECT_DIR, escape
 from mssp.errors import UserError
 from mssp.offboard import runbook
 from mssp.output import write_output
@@ -161,7 +161,7 @@ def run(args: argparse.Namespace) -> int:
             elif result["counts"]["remains"]:
                 report.update(status="settings-remain", exitCode=EXIT_LEFTOVERS)
             elif result["counts"]["resource-gone"]:
-                # A setting outlives its resource (azure-facts §8): where the resource is gone, nothing
+                # A setting outlives its resource (MicrosoftDocs/azure-docs#100347): where the resource is gone, nothing
                 # was checked, so this is not "verified" (exit 0 only for what was read back): an error.
                 report["errors"].append("settings on resources that no longer exist cannot be verified: "
                                         + result["summary"])
@@ -176,5 +176,5 @@ def run(args: argparse.Namespace) -> int:
         if path is not None:
             write_output(path, text, EXIT_ERROR)
     for e in report["errors"]:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {escape.clean(e, escape.MAX_TERMINAL)}", file=sys.stderr)
     return int(report["exitCode"])

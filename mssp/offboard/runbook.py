@@ -12,18 +12,27 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from components.facts import naming
+from components.facts.pulumi_tokens import DIAGNOSTIC_SETTING as RESOURCE_SETTING
+from components.facts.pulumi_tokens import (
+    PROVIDER_PREFIX,
+    REGISTRATION_ASSIGNMENT,
+    REGISTRATION_DEFINITION,
+    ROLE_ASSIGNMENT,
+    WORKFLOW,
+)
+from components.facts.pulumi_tokens import SUBSCRIPTION_DIAGNOSTIC_SETTING as SUBSCRIPTION_SETTING
 from mssp import escape
 from mssp.azure import arm as arm_api
 
-SUBSCRIPTION_SETTING = "azure-native:monitor:SubscriptionDiagnosticSetting"
-RESOURCE_SETTING = "azure-native:monitor:DiagnosticSetting"
 # Lighthouse REST API version and paths. Source: Azure/azure-rest-api-specs specification/managedservices/
 # resource-manager/Microsoft.ManagedServices/stable/2022-10-01/managedservices.json
 # (DELETE /{scope}/providers/Microsoft.ManagedServices/registrationAssignments/{registrationAssignmentId},
 # and .../registrationDefinitions/{registrationDefinitionId}).
 MANAGED_SERVICES_API_VERSION = "2022-10-01"
 
-# Known blockers (shared/reference/azure-facts.md §3 and §8), worded for the operator and the customer.
+# Known blockers, worded for the operator and the customer. Sources: Azure Landing Zones assigns
+# DenyAction-DiagnosticLogs (Azure/Enterprise-Scale policy assignments); settings outlive their resources
+# (MicrosoftDocs/azure-docs#100347).
 BLOCKERS: tuple[dict[str, str], ...] = (
     {"id": "alz-deny-diagnostic-delete",
      "text": "Azure Landing Zones assign the policy `DenyAction-DiagnosticLogs` at the root management group: "
@@ -45,7 +54,7 @@ BLOCKERS: tuple[dict[str, str], ...] = (
 
 def _provider_subscriptions(manifest: Mapping[str, Any]) -> dict[str, str]:
     return {r["name"]: r["inputs"].get("subscriptionId", "") for r in manifest["resources"]
-            if r["type"].startswith("pulumi:providers:")}
+            if r["type"].startswith(PROVIDER_PREFIX)}
 
 
 def expected_setting_ids(manifest: Mapping[str, Any]) -> list[dict[str, str]]:
@@ -68,7 +77,7 @@ def _disposition(r: Mapping[str, Any]) -> tuple[str, str]:
     t = r["type"]
     if not r["custom"]:
         return "deleted", "component (a logical group in the Pulumi state; nothing of its own in Azure)"
-    if t.startswith("pulumi:providers:"):
+    if t.startswith(PROVIDER_PREFIX):
         return "deleted", "provider configuration in the Pulumi state; nothing in Azure"
     if t == "pulumi:pulumi:StackReference":
         return "deleted", "reads the platform stack's outputs; the platform stack itself is not touched"
@@ -83,13 +92,13 @@ def _disposition(r: Mapping[str, Any]) -> tuple[str, str]:
         return "deleted", f"diagnostic setting on {r['inputs'].get('resourceUri')}"
     if t == SUBSCRIPTION_SETTING:
         return "deleted", "the subscription's Activity log setting"
-    if t.startswith("azure-native:managedservices:RegistrationAssignment"):
+    if t.startswith(REGISTRATION_ASSIGNMENT):
         return "deleted", "Lighthouse assignment: the MSSP loses access to the subscription (needs customer Owner)"
-    if t.startswith("azure-native:managedservices:RegistrationDefinition"):
+    if t.startswith(REGISTRATION_DEFINITION):
         return "deleted", "Lighthouse definition (the offer), after its assignment"
-    if t == "azure-native:logic:Workflow":
+    if t == WORKFLOW:
         return "deleted", "the customer's Splunk webhook Logic App in the MSSP subscription: its URL stops working"
-    if t == "azure-native:authorization:RoleAssignment":
+    if t == ROLE_ASSIGNMENT:
         return "deleted", "role assignment made for this customer"
     return "deleted", "created by this stack"
 
@@ -112,7 +121,7 @@ def build_runbook(manifest: Mapping[str, Any], platform_manifest: Mapping[str, A
                    + ("; also protected and retained on delete, since losing it loses data"
                       if r["options"].get("protect") else "")}
         for r in (platform_manifest or {"resources": []})["resources"]
-        if r["custom"] and not r["type"].startswith(("pulumi:providers:", "pulumi:pulumi:"))
+        if r["custom"] and not r["type"].startswith((PROVIDER_PREFIX, "pulumi:pulumi:"))
     ]
     stays.append({"what": "logs already ingested into the MSSP workspace",
                   "reason": "they stay until the workspace's retention removes them (deleting the customer's "
@@ -150,7 +159,7 @@ def build_runbook(manifest: Mapping[str, Any], platform_manifest: Mapping[str, A
             # `pulumi stack output applicationClientId` of the platform stack.
             "note": "application id as planned offline; the deployed value is the platform stack's output "
                     "applicationClientId"})
-    if any(r["type"] == "azure-native:logic:Workflow" for r in manifest["resources"]):
+    if any(r["type"] == WORKFLOW for r in manifest["resources"]):
         steps.append({"step": "Remove the MSSP webhook alert action from your Splunk saved searches (its URL stops "
                               "working with the offboarding)", "commands": []})
     return {

@@ -102,7 +102,7 @@ class PlanSession:
     def claims_cache(self) -> Any:
         """What other customers' inventories claim (components.config.fleet), kept in the plan cache
         by their content: every customer plan compares itself with every other customer, and parsing
-        two 10,000-resource inventories took 0.9 s of a small customer's plan (docs/benchmarks.md "Fleet benchmark")."""
+        large inventories again for each plan is most of a small customer's plan (docs/benchmarks.md "Measurements behind the code")."""
         if not self.use_cache:
             return None
         from components.config.fleet import ClaimsCache
@@ -126,7 +126,7 @@ def build_manifest(
     from components.config import allow_stack_dir, outside_stack_dir
     from mssp.plan.offline import plan_gc
 
-    # All of it under the plan's GC thresholds (docs/benchmarks.md "Scale benchmark"), not only the program runs:
+    # All of it under the plan's GC thresholds (docs/benchmarks.md "Measurements behind the code"), not only the program runs:
     # building the manifest from the registrations allocates about as much again. Paths in a --config
     # file outside the project may point inside that file's folder (components.config.project_path_issue).
     extra = outside_stack_dir(config_file, project_dir) if config_file is not None else None
@@ -198,6 +198,11 @@ def evaluate_policies(manifest: dict[str, Any], loaded: Any) -> list[dict[str, A
         definition = exported_template(loaded)
         results += rules.evaluate_exported_definition(definition["resources"][0]["properties"],
                                                       f"template:{manifest['stack']}:registrationDefinition", ctx)
+        exported = (manifest.get("review") or {}).get("workspaceDelegationTemplate")
+        if exported:
+            # Customer topology: the workspace resource group's delegation, which the customer deploys too.
+            results += rules.evaluate_exported_definition(exported["properties"],
+                                                          f"template:{manifest['stack']}:workspaceRegistrationDefinition", ctx)
     return results
 
 

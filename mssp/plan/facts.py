@@ -20,15 +20,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from components.facts import roles
-
-SECRET = "[secret]"
-REGISTRATION_DEFINITION = "azure-native:managedservices:RegistrationDefinition"
-ROLE_DEFINITION = "azure-native:authorization:RoleDefinition"
-ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
-APP_ROLE_ASSIGNMENT = "azuread:index/appRoleAssignment:AppRoleAssignment"
-DIAGNOSTIC_SETTING = "azure-native:monitor:DiagnosticSetting"
-SUBSCRIPTION_SETTING = "azure-native:monitor:SubscriptionDiagnosticSetting"
-WORKFLOW = "azure-native:logic:Workflow"
+from components.facts.pulumi_tokens import (
+    APP_ROLE_ASSIGNMENT,
+    DIAGNOSTIC_SETTING,
+    REGISTRATION_DEFINITION,
+    ROLE_ASSIGNMENT,
+    ROLE_DEFINITION,
+    SECRET,
+    WORKFLOW,
+)
+from components.facts.pulumi_tokens import SUBSCRIPTION_DIAGNOSTIC_SETTING as SUBSCRIPTION_SETTING
 
 # Microsoft Graph app roles the program grants, by id: the reviewed table (components/facts/roles.py
 # GRAPH_APP_ROLES, with the source there); an unknown id is shown as the id.
@@ -217,6 +218,11 @@ def access_rows(manifest: Mapping[str, Any]) -> list[AccessRow]:
     if isinstance(template, Mapping):
         for scope in template.get("scopes") or []:
             rows += _lighthouse_rows(manifest, str(scope), template_definition(template), "Lighthouse template")
+    # Customer topology in template mode: the workspace resource group's delegation, deployed by the customer too.
+    workspace = review(manifest).get("workspaceDelegationTemplate")
+    if isinstance(workspace, Mapping):
+        for scope in workspace.get("scopes") or []:
+            rows += _lighthouse_rows(manifest, str(scope), workspace.get("properties") or {}, "Lighthouse template")
     for r in resources(manifest, ROLE_ASSIGNMENT):
         inputs = r.get("inputs") or {}
         pid = str(inputs.get("principalId"))
@@ -227,6 +233,11 @@ def access_rows(manifest: Mapping[str, Any]) -> list[AccessRow]:
             rname, rguid = custom
         rows.append(AccessRow(str(inputs.get("scope", "")), pid, pname, ptype, ident, rname, rguid,
                               via="role assignment", urn=str(r["urn"]), name=str(r.get("name", ""))))
+    # Hosts the ITSM credential (ServiceNow password, webhook secret) may be sent to: adding one is an access change.
+    hosts = (manifest.get("outputs") or {}).get("itsmCredentialHosts")
+    for host in hosts if isinstance(hosts, list) else []:
+        rows.append(AccessRow(f"https://{host}", "itsm-credential", "ITSM credential", "credential", "",
+                              "may be sent to this host", f"itsm-host:{str(host).lower()}", via="ITSM host allowlist"))
     for r in resources(manifest, APP_ROLE_ASSIGNMENT):
         inputs = r.get("inputs") or {}
         pid = str(inputs.get("principalObjectId"))

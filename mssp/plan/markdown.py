@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from components.facts.pulumi_tokens import SECRET
 from mssp import escape
 from mssp.plan import facts
 
@@ -144,6 +145,8 @@ def _header(manifest: Mapping[str, Any], custom: list[Mapping[str, Any]], provid
     subs = rv.get("subscriptions") or {}
     if subs:
         lines.append("- subscriptions: " + ", ".join(f"{text(n)} ({code(i)})" for i, n in subs.items()))
+    if kind == "customer":
+        lines.append(log_storage_line(rv, outputs))
     mandatory = sum(1 for p in manifest.get("policies") or [] if p.get("level") == "mandatory")
     advisory = len(manifest.get("policies") or []) - mandatory
     lines.append(f"- resources: {len(custom)} (plus {len(providers)} explicit providers)")
@@ -151,6 +154,24 @@ def _header(manifest: Mapping[str, Any], custom: list[Mapping[str, Any]], provid
     lines += ["", *table(("resource type", "count"),
                          ([code(t), str(n)] for t, n in sorted(Counter(r["type"] for r in custom).items())))]
     return lines
+
+
+def log_storage_line(rv: Mapping[str, Any], outputs: Mapping[str, Any]) -> str:
+    """Where the customer's logs are stored (components.config.topology): topology, workspace, region, residency."""
+    # The workspace by name: its full id is written once, in the Forwarding section.
+    storage = outputs.get("logStorage")
+    if not isinstance(storage, Mapping):
+        return f"- logs stored in: the MSSP's central workspace {code(str(rv.get('workspaceId') or '?').rsplit('/', 1)[-1])}"
+    where = ("the customer's own workspace (customer topology)" if storage.get("topology") == "customer"
+             else "the MSSP's central workspace")
+    line = (f"- logs stored in: {where} {code(str(storage.get('workspaceResourceId') or '?').rsplit('/', 1)[-1])}, "
+            f"region **{text(storage.get('region'))}**")
+    allowed = storage.get("allowedRegions")
+    if isinstance(allowed, list):
+        line += f"; allowed regions: {', '.join(text(r) for r in allowed)}"
+    if storage.get("topology") == "customer":
+        line += f"; on offboarding: **{text(storage.get('onOffboard', 'retain'))}**"
+    return line
 
 
 def _access(manifest: Mapping[str, Any]) -> list[str]:
@@ -268,7 +289,7 @@ def _sql_audit(manifest: Mapping[str, Any]) -> list[str]:
 
 def output_value(value: Any) -> str:
     if facts.is_secret(value):
-        return "[secret]"
+        return SECRET
     s = json.dumps(value, ensure_ascii=False, sort_keys=True)
     return s if len(s) <= _MAX_CELL else s[:_MAX_CELL - 1] + "…"
 

@@ -19,6 +19,22 @@ from typing import Any
 
 import pulumi
 
+from components.facts.pulumi_tokens import (
+    APP_ROLE_ASSIGNMENT,
+    APPLICATION,
+    APPLICATION_PASSWORD,
+    DATA_COLLECTION_RULE,
+    DIAGNOSTIC_SETTING,
+    REGISTRATION_ASSIGNMENT,
+    REGISTRATION_DEFINITION,
+    ROLE_ASSIGNMENT,
+    ROLE_DEFINITION,
+    SERVICE_PRINCIPAL,
+    SUBSCRIPTION_DIAGNOSTIC_SETTING,
+    TABLE,
+    WORKFLOW,
+)
+
 # Namespace for the offline GUIDs (client ids, object ids); not a real tenant's anything.
 _OFFLINE = uuid.UUID("a7e5c2f0-6b1d-5e8a-9c3f-0d4b2a1e7f60")
 
@@ -97,6 +113,17 @@ def _workspace_child(path: str, name_key: str) -> Callable[[pulumi.runtime.MockR
         return {"id": f"{ws}/{path}/{name}", "name": name}
 
     return state
+
+
+def _resource_group(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
+    name = args.inputs.get("resourceGroupName") or args.name
+    return {"id": f"/subscriptions/{_provider_subscription(args)}/resourceGroups/{name}", "name": name}
+
+
+def _workspace(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
+    # customerId: the workspace GUID queries and agents use (Workspaces.json WorkspaceProperties.customerId); offline.
+    state = _rg_child("Microsoft.OperationalInsights/workspaces", "workspaceName")(args)
+    return state | {"customerId": offline_guid("workspace", state["id"].lower())}
 
 
 def _dcr_immutable_id(name: str) -> str:
@@ -183,30 +210,35 @@ def _get_service_principal(args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
 
 
 NEW_RESOURCE: Mapping[str, Callable[[pulumi.runtime.MockResourceArgs], dict[str, Any]]] = MappingProxyType({
-    "azure-native:monitor:DiagnosticSetting": _arm_child("resourceUri", "Microsoft.Insights/diagnosticSettings", "name"),
-    "azure-native:monitor:SubscriptionDiagnosticSetting": _subscription_setting,
-    "azure-native:managedservices:RegistrationDefinition": _arm_child(
+    DIAGNOSTIC_SETTING: _arm_child("resourceUri", "Microsoft.Insights/diagnosticSettings", "name"),
+    SUBSCRIPTION_DIAGNOSTIC_SETTING: _subscription_setting,
+    REGISTRATION_DEFINITION: _arm_child(
         "scope", "Microsoft.ManagedServices/registrationDefinitions", "registrationDefinitionId"),
-    "azure-native:managedservices:RegistrationAssignment": _arm_child(
+    REGISTRATION_ASSIGNMENT: _arm_child(
         "scope", "Microsoft.ManagedServices/registrationAssignments", "registrationAssignmentId"),
-    "azure-native:authorization:RoleAssignment": _arm_child(
+    ROLE_ASSIGNMENT: _arm_child(
         "scope", "Microsoft.Authorization/roleAssignments", "roleAssignmentName"),
     # A custom role's id ends in its GUID (ARM: {scope}/providers/Microsoft.Authorization/roleDefinitions/{id}),
     # so an assignment of it names the GUID the guardrail role-assignment-allowlist matches to the definition.
-    "azure-native:authorization:RoleDefinition": _arm_child(
+    ROLE_DEFINITION: _arm_child(
         "scope", "Microsoft.Authorization/roleDefinitions", "roleDefinitionId"),
     "pulumi:providers:azure-native": _azure_provider,
-    "azure-native:operationalinsights:Table": _workspace_child("tables", "tableName"),
-    "azure-native:monitor:DataCollectionRule": _data_collection_rule,
+    TABLE: _workspace_child("tables", "tableName"),
+    DATA_COLLECTION_RULE: _data_collection_rule,
     "azure-native:securityinsights:ScheduledAlertRule": _workspace_child(
         "providers/Microsoft.SecurityInsights/alertRules", "ruleId"),
-    "azuread:index/application:Application": _entra_application,
-    "azuread:index/servicePrincipal:ServicePrincipal": _entra_service_principal,
-    "azuread:index/applicationPassword:ApplicationPassword": _entra_password,
-    "azuread:index/appRoleAssignment:AppRoleAssignment": _app_role_assignment,
-    "azure-native:logic:Workflow": _workflow,
+    APPLICATION: _entra_application,
+    SERVICE_PRINCIPAL: _entra_service_principal,
+    APPLICATION_PASSWORD: _entra_password,
+    APP_ROLE_ASSIGNMENT: _app_role_assignment,
+    WORKFLOW: _workflow,
     "azure-native:resources:Resource": _generic_resource,
     "azure-native:securityinsights:AutomationRule": _automation_rule,
+    # A customer-mode customer's own workspace (components.workspace.sentinel): ARM ids in the provider's subscription.
+    "azure-native:resources:ResourceGroup": _resource_group,
+    "azure-native:operationalinsights:Workspace": _workspace,
+    "azure-native:securityinsights:SentinelOnboardingState": _workspace_child(
+        "providers/Microsoft.SecurityInsights/onboardingStates", "sentinelOnboardingStateName"),
 })
 
 def _get_resource(args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:

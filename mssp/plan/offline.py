@@ -29,19 +29,19 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from components.facts import config_keys
+from components.facts.pulumi_tokens import SECRET, SERVICE_PRINCIPAL, STACK
 from mssp.plan.mock_azure import OfflineMocks
 
 # components.config.PROJECT and SECRET_PLACEHOLDER (tests/mssp/plan/test_offline_gc.py pins them equal). Not
 # imported: the runner stays free of pydantic and the config models, so the benchmark's SDK floor
 # (scripts/benchmark.py) can use the same monitor and mocks without paying for them.
 PROJECT = "mssp-sentinel"
-SECRET = "[secret]"
 
 # Cyclic-GC thresholds while a program runs. The SDK allocates dozens of short-lived asyncio objects
 # (tasks, futures, handles) per resource, so with CPython's defaults (700, 10, 10) the collector runs
-# thousands of times and its full collections rescan the whole growing resource graph: about 60% of
-# a 10,000-resource plan's time (docs/benchmarks.md "Scale benchmark", measured with gc.callbacks). Collecting less
-# often halves that time at the same peak memory (the garbage is mostly freed by reference counting).
+# thousands of times and its full collections rescan the whole growing resource graph. Collecting less
+# often cuts that time at the same peak memory (the garbage is mostly freed by reference counting); the
+# measurements: docs/benchmarks.md "Measurements behind the code".
 PLAN_GC_THRESHOLDS = (50_000, 20, 20)
 
 
@@ -65,7 +65,7 @@ def scrub(value: Any) -> Any:
 
 # Types whose created state is itself an Entra principal (its objectId); other resources carry one in
 # `identity.principalId` (system-assigned managed identities, Microsoft.Logic/workflows response).
-PRINCIPAL_TYPES = frozenset({"azuread:index/servicePrincipal:ServicePrincipal"})
+PRINCIPAL_TYPES = frozenset({SERVICE_PRINCIPAL})
 
 
 def principal_of(state: Mapping[str, Any]) -> str | None:
@@ -117,10 +117,10 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
     def RegisterResource(self, request: Any) -> Any:
         # The engine refuses two resources with one URN ("Duplicate resource URN"); so does the plan.
         urn = self.make_urn(request.parent, request.type, request.name)
-        if request.type != "pulumi:pulumi:Stack" and urn in self._urns:
+        if request.type != STACK and urn in self._urns:
             self.duplicate_urns.append(urn)
         response = super().RegisterResource(request)
-        if request.type != "pulumi:pulumi:Stack":
+        if request.type != STACK:
             self._urns.add(response.urn)
             inputs = scrub(rpc.deserialize_properties(request.object, keep_unknowns=True))
             principal = None
@@ -207,8 +207,8 @@ def without_source_positions() -> Iterator[None]:
     per frame: pulumi/runtime/resource.py `_get_stack_trace`, `_get_source_position`) for the
     request's `sourcePosition` and `stackTrace`, which the engine shows in its diagnostics. Under the
     offline mocks nobody reads them: RecordingMonitor records neither, and MockMonitor ignores them. So
-    the runner does not compute them; that is about 5% of a plan's instructions, more the deeper the
-    program's call stack (measured with callgrind: docs/benchmarks.md "Scale benchmark"). The SDK's functions are
+    the runner does not compute them, which saves a share of every registration that grows with the
+    program's call stack (measured: docs/benchmarks.md "Measurements behind the code"). The SDK's functions are
     put back afterwards, and tests/mssp/plan/test_offline_gc.py pins that they still exist under these
     names, so an SDK upgrade that renames them fails a test instead of silently costing the time again.
     """

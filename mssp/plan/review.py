@@ -18,10 +18,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-FEDERATED_CREDENTIAL = "azuread:index/applicationFederatedIdentityCredential:ApplicationFederatedIdentityCredential"
-APPLICATION = "azuread:index/application:Application"
-SERVICE_PRINCIPAL = "azuread:index/servicePrincipal:ServicePrincipal"
-CLIENT_SECRET = "azuread:index/applicationPassword:ApplicationPassword"
+from components.facts.pulumi_tokens import APP_FEDERATED_CREDENTIAL as FEDERATED_CREDENTIAL
+from components.facts.pulumi_tokens import APPLICATION, SERVICE_PRINCIPAL
+from components.facts.pulumi_tokens import APPLICATION_PASSWORD as CLIENT_SECRET
+
 _CONFIG_TYPE = {"group": "Group", "user": "User", "servicePrincipal": "ServicePrincipal"}
 
 
@@ -90,10 +90,13 @@ def config_principals(customer: Any) -> dict[str, dict[str, Any]]:
         for approver in (auth.just_in_time.approvers if auth.just_in_time else []):
             # Approvers are MSSP-tenant users or groups; Lighthouse does not say which.
             found.setdefault(approver.principal_id, {"displayName": approver.display_name, "type": "User or Group"})
+    # Customer topology: the SOC principals holding Sentinel roles on the customer's workspace.
+    for ws_auth in customer.workspace.authorizations:
+        found.setdefault(ws_auth.principal_id, {"displayName": ws_auth.display_name,
+                                                "type": _CONFIG_TYPE[ws_auth.principal_type]})
     return found
 
 
-SQL_AUDIT_POLICY = "azure-native:sql:ServerBlobAuditingPolicy"
 
 
 def review_section(loaded: Any, registrations: Sequence[Any], platform_registrations: Sequence[Any] = (),
@@ -124,9 +127,14 @@ def review_section(loaded: Any, registrations: Sequence[Any], platform_registrat
             "workspaceId": outputs.get("workspaceResourceId", platform.workspace_id),
             "subscriptions": {s.id: s.display_name for s in customer.subscriptions},
         }
+        if customer.workspace.customer_mode:
+            # Customer topology (components.workspace.sentinel): the settings target the customer's own workspace.
+            section["workspaceId"] = customer.workspace.resource_id
         principals = config_principals(customer) | principals
         if lighthouse and customer.lighthouse.mode == "template":
             section["delegationTemplate"] = delegation_template(loaded, outputs)
+        if lighthouse and customer.lighthouse.mode == "template" and customer.workspace.customer_mode:
+            section["workspaceDelegationTemplate"] = workspace_delegation_template(loaded, outputs)
     section["principals"] = principals
     return _sorted(section)
 
@@ -152,6 +160,27 @@ def delegation_template(loaded: Any, platform_outputs: Mapping[str, Any]) -> dic
         "parameterValues": {p: str(platform_outputs.get(outputs[p], f"(platform output {outputs[p]})"))
                             for p in principal_parameters(template)},
     }
+
+
+def workspace_delegation_template(loaded: Any, platform_outputs: Mapping[str, Any]) -> dict[str, Any]:
+    """Customer topology in template mode: the workspace resource group and its delegation, which the customer
+    deploys too, exactly as `mssp template` writes it (components.workspace.sentinel.workspace_arm_template), with
+    its authorizations' principal ids resolved to what the plan knows, for the access table and the guardrails."""
+    from components.lighthouse.template import PRINCIPAL_PARAMETER, READ_ONLY_PARAMETER
+    from components.workspace.sentinel import workspace_arm_template
+
+    customer, platform = loaded.customer, loaded.platform
+    reader = platform.read_only_identity
+    template = workspace_arm_template(customer, platform.tenant_id, platform.identity.display_name,
+                                      reader.display_name if reader is not None else None)
+    outputs = {PRINCIPAL_PARAMETER: "servicePrincipalObjectId", READ_ONLY_PARAMETER: "readOnlyServicePrincipalObjectId"}
+    values = {p: str(platform_outputs.get(o, f"(platform output {o})")) for p, o in outputs.items()}
+    props = next(r["properties"] for r in template["resources"]
+                 if r["type"] == "Microsoft.ManagedServices/registrationDefinitions")
+    resolved = {**props, "authorizations": [
+        {**a, "principalId": next((values[p] for p in values if a["principalId"] == f"[parameters('{p}')]"),
+                                  a["principalId"])} for a in props["authorizations"]]}
+    return {"scopes": [customer.workspace.resource_group_id], "template": template, "properties": resolved}
 
 
 def _sorted(value: Any) -> Any:

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from components.facts.pulumi_tokens import DIAGNOSTIC_SETTING, SUBSCRIPTION_DIAGNOSTIC_SETTING
 from mssp.errors import UserError
 
 ACTIVITY = "Activity log"
@@ -109,7 +110,7 @@ def customer_row(stack: str, project_dir: Path, health: Mapping[str, Any] | None
     configured: dict[str, str] = {}  # inventory id -> type
     settings: dict[str, int] = {}  # type -> planned settings (a storage account has up to five)
     for r in manifest["resources"]:
-        if r["type"] == "azure-native:monitor:DiagnosticSetting":
+        if r["type"] == DIAGNOSTIC_SETTING:
             owner = owner_of(r["inputs"]["resourceUri"], inventory)
             if owner is not None:
                 configured[owner] = _type_of(owner) or "?"
@@ -127,7 +128,7 @@ def customer_row(stack: str, project_dir: Path, health: Mapping[str, Any] | None
         rtype = next((t for t in columns() if t.lower() == str(rtype).lower()), str(rtype))
         cells.setdefault(rtype, dict.fromkeys(COUNT_KEYS, 0))
         cells[rtype]["notInInventory"] += 1
-    activity_subs = [r for r in manifest["resources"] if r["type"] == "azure-native:monitor:SubscriptionDiagnosticSetting"]
+    activity_subs = [r for r in manifest["resources"] if r["type"] == SUBSCRIPTION_DIAGNOSTIC_SETTING]
     silent_subs = {s.lower() for s in (health or {}).get("silentSubscriptions", [])}
     cells[ACTIVITY]["silent"] = len(silent_subs)
     cells[ACTIVITY]["forwarding"] = len(activity_subs) - len(silent_subs)
@@ -156,6 +157,7 @@ def customer_row(stack: str, project_dir: Path, health: Mapping[str, Any] | None
                            ("forwarding" if customer.forwarding.activity_log.enabled else "off")}
                           for s in customer.subscriptions],
         "authorizations": authorizations,
+        "topology": topology_of(loaded),
         "cells": cells,
         "settings": settings,
         # Totals count resources; the Activity log column counts subscriptions and stays out of them.
@@ -166,6 +168,22 @@ def customer_row(stack: str, project_dir: Path, health: Mapping[str, Any] | None
             "silentSubscriptions": len(health.get("silentSubscriptions") or []), "errors": health.get("errors") or []},
         "drift": None if drift is None else {
             "status": drift.get("status"), "summary": drift.get("summary") or {}, "errors": drift.get("errors") or []},
+    }
+
+
+def topology_of(loaded: Any) -> dict[str, Any]:
+    """Where the customer's logs are stored (components.config.topology): the MSSP's central workspace, or the
+    customer's own; its region; the regions allowed; the SOC's roles on a customer workspace."""
+    customer, platform = loaded.customer, loaded.platform
+    ws = customer.workspace
+    residency = customer.data_residency
+    return {
+        "mode": ws.mode,
+        "workspaceResourceId": ws.resource_id if ws.customer_mode else platform.workspace_id,
+        "region": ws.location if ws.customer_mode else platform.location,
+        "allowedRegions": list(residency.allowed_regions) if residency is not None else None,
+        "workspaceAuthorizations": [{"principal": a.display_name, "principalId": a.principal_id, "role": a.role_name}
+                                    for a in ws.authorizations],
     }
 
 

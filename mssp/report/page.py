@@ -69,7 +69,8 @@ def render_html(data: Mapping[str, Any], title: str = "mssp-sentinel fleet cover
     cols = data["columns"]
     head = ['<th data-numeric="false"><button type="button">Customer</button></th>',
             '<th data-numeric="true"><button type="button">Forwarding</button></th>',
-            '<th data-numeric="true"><button type="button">Silent</button></th>']
+            '<th data-numeric="true"><button type="button">Silent</button></th>',
+            '<th data-numeric="false"><button type="button">Logs stored in</button></th>']
     head += [f'<th data-numeric="true" data-type="{escape(c)}"><button type="button">{escape(short_type(c))}'
              "</button></th>" for c in cols]
     rows = []
@@ -79,7 +80,9 @@ def render_html(data: Mapping[str, Any], title: str = "mssp-sentinel fleet cover
                f"<code>{name}</code></td>",
                f'<td data-sort="{cust["totals"]["forwarding"]}" data-total="forwarding">'
                f'{cust["totals"]["forwarding"]} forwarding</td>',
-               f'<td data-sort="{cust["totals"]["silent"]}" data-total="silent">{cust["totals"]["silent"]} silent</td>']
+               f'<td data-sort="{cust["totals"]["silent"]}" data-total="silent">{cust["totals"]["silent"]} silent</td>',
+               f'<td data-sort="{escape(topology_text(cust))}" data-topology="{escape(cust["topology"]["mode"])}">'
+               f"{escape(topology_text(cust))}</td>"]
         for c in cols:
             counts = cust["cells"].get(c) or dict.fromkeys(COUNT_KEYS, 0)
             attrs = " ".join(f'data-{k.lower()}="{counts[k]}"' for k in COUNT_KEYS)
@@ -107,6 +110,14 @@ Click a column header to sort.</p>
 """
 
 
+def topology_text(c: Mapping[str, Any]) -> str:
+    """`central (westeurope)` or `customer workspace (northeurope)`, with the allowed regions when declared."""
+    t = c["topology"]
+    where = "customer workspace" if t["mode"] == "customer" else "central"
+    allowed = f"; allowed: {', '.join(t['allowedRegions'])}" if t.get("allowedRegions") else ""
+    return f"{where} ({t['region']}{allowed})"
+
+
 def _status_line(kind: str, result: Mapping[str, Any] | None) -> str:
     if result is None:
         return f"no {kind} report given"
@@ -127,9 +138,14 @@ def _details_html(c: Mapping[str, Any]) -> str:
                    for s in c["subscriptions"])
     auths = "".join(f"<li>{escape(a['principal'])} (<code>{escape(a['principalId'])}</code>): "
                     f"<strong>{escape(a['role'])}</strong>, {escape(a['kind'])}</li>" for a in c["authorizations"])
+    topo = c["topology"]
+    ws_auths = "".join(f"<li>{escape(a['principal'])} (<code>{escape(a['principalId'])}</code>): "
+                       f"<strong>{escape(a['role'])}</strong></li>" for a in topo["workspaceAuthorizations"])
     return (f'<section id="customer-{name}"><h2>{escape(c["displayName"])} (<code>{name}</code>)</h2><dl>'
             f"<dt>Stack</dt><dd><code>{escape(c['stack'])}</code></dd>"
             f"<dt>Access model</dt><dd>{access}</dd>"
+            f"<dt>Logs stored in</dt><dd>{escape(topology_text(c))}: <code>{escape(topo['workspaceResourceId'])}</code></dd>"
+            + (f"<dt>SOC roles on the customer workspace</dt><dd><ul>{ws_auths}</ul></dd>" if ws_auths else "") +
             f"<dt>Subscriptions</dt><dd><ul>{subs}</ul></dd>"
             f"<dt>Authorizations</dt><dd>{'<ul>' + auths + '</ul>' if auths else 'none (direct access model)'}</dd>"
             f"<dt>Last health check</dt><dd>{escape(_status_line('health', c['health']))}</dd>"
@@ -141,22 +157,27 @@ def render_markdown(data: Mapping[str, Any], title: str = "mssp-sentinel fleet c
     md, code = untrusted.md, untrusted.md_code
     cols = data["columns"]
     lines = [f"# {md(title)}", "", "Counts per customer and resource type: " + ", ".join(LABELS.values()) + ".", "",
-             "| customer | forwarding | silent | " + " | ".join(md(short_type(c)) for c in cols) + " |",
-             "|---" * (3 + len(cols)) + "|"]
+             "| customer | forwarding | silent | logs stored in | " + " | ".join(md(short_type(c)) for c in cols) + " |",
+             "|---" * (4 + len(cols)) + "|"]
     for cust in data["customers"]:
         cells = []
         for c in cols:
             counts = cust["cells"].get(c) or dict.fromkeys(COUNT_KEYS, 0)
             cells.append(", ".join(f"{counts[k]} {LABELS[k]}" for k in COUNT_KEYS if counts[k]) or "-")
         lines.append(f"| [{md(cust['displayName'])}](#{_anchor(cust['customer'])}) | {cust['totals']['forwarding']} | "
-                     f"{cust['totals']['silent']} | " + " | ".join(cells) + " |")
+                     f"{cust['totals']['silent']} | {md(topology_text(cust))} | " + " | ".join(cells) + " |")
     for c in data["customers"]:
         mode = f" ({md(c['lighthouseMode'])} mode)" if c["lighthouseMode"] else ""
         lines += ["", f'<a id="{escape(_anchor(c["customer"]))}"></a>', "",
                   f"## {md(c['displayName'])} ({code(c['customer'])})", "",
                   f"- stack: {code(c['stack'])}",
                   f"- access model: {md(c['accessModel'])}{mode}",
-                  "- subscriptions:"]
+                  f"- logs stored in: {md(topology_text(c))}: {code(c['topology']['workspaceResourceId'])}"]
+        topo_auths = c["topology"]["workspaceAuthorizations"]
+        if topo_auths:
+            lines.append("- SOC roles on the customer workspace:")
+            lines += [f"  - {md(a['principal'])} ({code(a['principalId'])}): **{md(a['role'])}**" for a in topo_auths]
+        lines.append("- subscriptions:")
         lines += [f"  - {code(s['id'])} {md(s['displayName'])}: Activity log {md(s['activityLog'])}"
                   for s in c["subscriptions"]]
         lines.append("- authorizations:" if c["authorizations"] else "- authorizations: none (direct access model)")

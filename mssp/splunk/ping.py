@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 
 from mssp import PROJECT_DIR
 from mssp.errors import UserError
+from mssp.escape import clean
 
 OUTPUT_NAME = "splunkWebhookUrl"
 
@@ -180,9 +181,7 @@ def run(args: argparse.Namespace) -> int:
     except Exception as exc:  # anything unforeseen: its text may quote the URL, so never re-raise it raw
         raise UserError(f"could not send the test alert: {type(exc).__name__}: {redact(str(exc))}", exit_code=1) from None
     elapsed = time.monotonic() - started
-    text = redact(body.strip())
-    if len(text) > MAX_BODY_SHOWN:
-        text = text[:MAX_BODY_SHOWN] + " ..."
+    text = clean(redact(body), MAX_BODY_SHOWN)  # one line, no control or bidi characters, cut with a marker
     if status is None:
         print(f"FAILED: could not reach the webhook: {redact(reason)} (after {elapsed:.1f} s)")
         return 1

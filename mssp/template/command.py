@@ -15,6 +15,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from mssp import PROJECT_DIR
 from mssp.errors import UserError
@@ -165,6 +166,8 @@ def run(args: argparse.Namespace) -> int:
     _dump(args.out / "createUiDefinition.json", create_ui_definition(customer, template))
     write_output(args.out / "INSTRUCTIONS.md", instructions(customer, managing, template,
                                                             [(resolved[p].flag, resolved[p].output) for p in unknown]))
+    if customer.workspace.customer_mode:
+        _write_workspace_template(args.out, loaded, values)
     print(f"wrote the Lighthouse template for {customer.display_name} ({len(customer.subscriptions)} subscription(s)) to {args.out}")
     for finding in advisories:
         print(f"advisory: {finding['policy']}: {finding['message']}")
@@ -173,3 +176,37 @@ def run(args: argparse.Namespace) -> int:
               f"'{placeholder(resolved[p].output)}'; replace it with the platform stack's {resolved[p].output} output "
               f"before the customer deploys (or run again with {resolved[p].flag})", file=sys.stderr)
     return 0
+
+
+def _write_workspace_template(out: Path, loaded: Any, values: Mapping[str, str]) -> None:
+    """Customer topology: the workspace resource group and its own delegation, deployed once in the workspace's
+    subscription (components.workspace.sentinel.workspace_arm_template; docs/topologies.md)."""
+    from components.workspace.sentinel import workspace_arm_template
+
+    customer, platform = loaded.customer, loaded.platform
+    reader = platform.read_only_identity
+    template = workspace_arm_template(customer, platform.tenant_id, platform.identity.display_name,
+                                      reader.display_name if reader is not None else None)
+    _dump(out / "workspace-template.json", template)
+    _dump(out / "workspace-parameters.json", {
+        "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentParameters.json#",
+        "contentVersion": "1.0.0.0",
+        "parameters": {name: {"value": values[name]} for name in template["parameters"]}})
+    ws = customer.workspace
+    write_output(out / "WORKSPACE.md", f"""# Microsoft Sentinel workspace for {customer.display_name}
+
+Your MSSP runs Microsoft Sentinel for you in a workspace in your own tenant, region ({ws.location}) and
+subscription (`{ws.subscription_id}`). Deploy this once, as an Owner of that subscription: it creates the
+resource group `{ws.resource_group}` and delegates it (and nothing else in that subscription) to the MSSP.
+
+```
+az account set --subscription {ws.subscription_id}
+az provider register --namespace Microsoft.ManagedServices
+az provider register --namespace Microsoft.OperationalInsights
+az provider register --namespace Microsoft.SecurityInsights
+az deployment sub create --name mssp-sentinel-workspace --location {ws.location} \\
+  --template-file workspace-template.json --parameters @workspace-parameters.json
+```
+
+The MSSP then creates the workspace `{ws.name}` and enables Microsoft Sentinel on it through this delegation.
+""")

@@ -287,3 +287,17 @@ def test_the_reported_attack_an_arm_message_in_a_saved_preview_cannot_fake_a_cle
     rendered = md_parser.render(outputs["attack"])
     assert re.findall(r"<strong>Status: \w+", rendered) == ["<strong>Status: error"]
     assert "<h2>All good" not in rendered and "<img" not in rendered and "<a " not in rendered
+
+
+def test_terminal_and_ci_log_lines_carry_no_controls_bidi_or_workflow_commands(run_cli, tmp_path):
+    """An error message printed to stderr in CI: a newline followed by `::error::` would be a GitHub Actions
+    workflow command, an escape sequence would rewrite the terminal, a bidi override would reorder it."""
+    hostile = "denied\n::error title=Drift::none found\n::add-mask::x\x1b[2J\x1b]8;;https://evil\x07\u202eevil\n"
+    doc = json.loads((REPO / "tests/fixtures/preview/failed.json").read_text())
+    doc["diagnostics"][0]["message"] = f"error: {hostile}"
+    (tmp_path / "p.json").write_text(json.dumps(doc))
+    code, out, err = run_cli(["drift", "contoso", "--from-json", str(tmp_path / "p.json")])
+    assert code == 1
+    assert re.search(r"^error: .*denied ::error title=Drift::none found", err, re.MULTILINE)
+    assert not [line for line in (out + err).splitlines() if line.lstrip().startswith("::")]
+    assert not [c for c in out + err if unicodedata.category(c) in ("Cc", "Cf") and c != "\n"]

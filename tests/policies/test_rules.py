@@ -469,6 +469,7 @@ def test_rule_metadata_is_complete_and_levels_match_the_issue():
         "custom-table-schema", "tables-and-dcrs-protected", "workflow-no-credentials", "webhook-url-secret-output",
         "data-plane-role-scope", "dcr-workspace-same-region", "lighthouse-least-privilege",
         "federated-credential-trust", "role-assignment-allowlist", "custom-role-actions", "graph-app-role-allowlist",
+        "data-residency",
     }
     assert advisory == {"diagnostic-settings-per-resource-limit", "diagnostic-settings-delete-or-replace",
                         "table-or-dcr-replace", "webhook-caller-ip-restriction", "lighthouse-my-customers-reader"}

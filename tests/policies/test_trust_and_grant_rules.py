@@ -363,3 +363,41 @@ def test_diff_fail_on_mandatory_fails_on_an_owner_grant(tmp_path):
     report = json.loads(out.read_text())
     flagged = [p for s in report["stacks"] for p in s["policies"] if p["policy"] == "role-assignment-allowlist"]
     assert flagged and flagged[0]["level"] == "mandatory" and "contoso-owner" in flagged[0]["message"]
+
+
+# --------------------------------------------------------------------------------------------------
+# webhook-caller-ip-restriction: a range that covers everything is no restriction (issue 20 item 6)
+# --------------------------------------------------------------------------------------------------
+def splunk_workflow(ranges: list[Any]) -> dict[str, Any]:
+    return {"definition": {"triggers": {"splunk_alert": {"type": "Request", "kind": "Http"}}},
+            "accessControl": {"triggers": {"allowedCallerIpAddresses": [{"addressRange": r} for r in ranges]}}}
+
+
+@pytest.mark.parametrize("ranges", [
+    ["0.0.0.0/0"], ["::/0"], ["0.0.0.0/1", "128.0.0.0/1"], ["198.51.100.0/28", "0.0.0.0/0"], ["10.0.0.0/8"],
+    ["0.0.0.0-255.255.255.255"], ["::ffff:0:0/96"], ["2000::/3"], ["10.0.0.0/17", "10.0.128.0/17", "10.1.0.0/17"],
+    ["not-a-range"], [" 0.0.0.0/0 "],
+])
+def test_ranges_that_cover_everything_count_as_none(ranges: list[str]):
+    found = both("webhook-caller-ip-restriction", rules.WORKFLOW, splunk_workflow(ranges))
+    assert len(found) == 1 and "splunk_alert" in found[0] and "allowedCallerIpRanges" in found[0], found
+
+
+@pytest.mark.parametrize("ranges", [["198.51.100.0/28"], ["203.0.113.7/32", "2001:db8::/48"], ["10.0.0.0/16"],
+                                    ["::ffff:198.51.100.0/120"]])
+def test_narrow_ranges_pass(ranges: list[str]):
+    assert both("webhook-caller-ip-restriction", rules.WORKFLOW, splunk_workflow(ranges)) == []
+
+
+def test_the_empty_list_still_raises_the_advisory():
+    found = both("webhook-caller-ip-restriction", rules.WORKFLOW, splunk_workflow([]))
+    assert len(found) == 1 and "any IP address" in found[0]
+
+
+def test_a_customer_stack_with_0_0_0_0_slash_0_gets_the_advisory(run_cli, stack_doc, write_stack):
+    doc = stack_doc("contoso")
+    doc["config"]["mssp-sentinel:customer"]["splunk"]["allowedCallerIpRanges"] = ["0.0.0.0/0"]
+    code, out, err = run_cli(["plan", "contoso", "--config", str(write_stack(doc, "contoso")), "--json",
+                              str(write_stack(doc, "x").with_suffix(".json"))])
+    assert code == 0, err
+    assert "webhook-caller-ip-restriction" in out + err

@@ -18,7 +18,8 @@ VAULT = "/subscriptions/0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d/resourceGroups/rg-k
 
 
 def webhook(doc, **webhook_section) -> None:
-    doc["config"]["mssp-sentinel:platform"]["itsm"] = {"kind": "webhook", "webhook": webhook_section}
+    doc["config"]["mssp-sentinel:platform"]["itsm"] = {"kind": "webhook", "webhook": webhook_section,
+                                                       "allowedHosts": ["itsm.example.net"]}
 
 
 @pytest.mark.parametrize("header", ["X-Api-Key", "X-Auth-Token", "Ocp-Apim-Subscription-Key", "X-Functions-Key",

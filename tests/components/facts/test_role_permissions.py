@@ -89,7 +89,7 @@ def test_includes_reader_is_what_the_published_actions_say(role: roles.Role) -> 
 def test_delegable_agrees_with_the_published_permissions(role: roles.Role) -> None:
     """Lighthouse refuses roles with DataActions and roles writing Microsoft.Authorization/*; built-in roles
     with neither (and not Owner, which holds `*`) are accepted (tenants-users-roles.md, "Role support for Azure
-    Lighthouse"; azure-facts section 2)."""
+    Lighthouse")."""
     published = _published()[role.name]
     if published["dataActions"]:
         assert role.delegable is roles.Delegable.NO_DATA_ACTIONS

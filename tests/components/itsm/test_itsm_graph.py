@@ -15,10 +15,10 @@ from conftest import ITSM_CREDENTIAL_KEY, PROJECT_DIR, by_type, example_manifest
 from components.config import load_stack, read_stack_values, stack_file
 from components.facts import roles
 from components.itsm.sync import AZURE_SECURITY_INSIGHTS_APP_ID, GRAPH_APP_ROLE_ID_OFFLINE, MICROSOFT_GRAPH_APP_ID
-from components.workflows.check import check_workflow
 from mssp.plan.command import build_manifest
 from mssp.plan.mock_azure import offline_guid
 from mssp.plan.offline import run_program
+from testing.logic_apps_check import check_workflow
 
 SPEC = PROJECT_DIR / "tests" / "fixtures" / "rest-specs" / "securityinsights_2023-02-01_AutomationRules.json"
 SPEC_EXAMPLE = PROJECT_DIR / "tests" / "fixtures" / "rest-specs" / "securityinsights_2023-02-01_examples_AutomationRules_Get.json"
@@ -339,6 +339,7 @@ def test_key_vault_credential_and_webhook(stack_doc, write_stack):
     vault = ("/subscriptions/0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d/resourceGroups/rg-kv/providers/"
              "Microsoft.KeyVault/vaults/kv-acme-mssp")
     platform["itsm"] = {"kind": "webhook", "webhook": {"url": "https://itsm.example.com/hooks/sentinel"},
+                        "allowedHosts": ["itsm.example.com"],
                         "poller": {"enabled": False},
                         "credential": {"keyVaultSecretUri": "https://kv-acme-mssp.vault.azure.net/secrets/webhook",
                                        "keyVaultId": vault}}

@@ -29,12 +29,13 @@ from components.itsm.workflows import (
     playbook_definition,
     poller_definition,
 )
-from components.workflows.check import check_workflow
+from testing.logic_apps_check import check_workflow
 
 SERVICENOW = {"kind": "servicenow",
               "servicenow": {"instanceUrl": "https://acme.service-now.com", "userName": "svc-sync"}}
-WEBHOOK = {"kind": "webhook", "webhook": {"url": "https://itsm.example.com/hooks/sentinel", "headerName": "X-Api-Key"}}
-WEBHOOK_SECRET_URL = {"kind": "webhook", "webhook": {}}
+WEBHOOK = {"kind": "webhook", "webhook": {"url": "https://itsm.example.com/hooks/sentinel", "headerName": "X-Api-Key"},
+           "allowedHosts": ["itsm.example.com"]}
+WEBHOOK_SECRET_URL = {"kind": "webhook", "webhook": {}, "allowedHosts": ["itsm.example.com"]}
 KEY_VAULT = {"keyVaultSecretUri": "https://kv-acme.vault.azure.net/secrets/itsm",
              "keyVaultId": "/subscriptions/0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d/resourceGroups/rg/providers/"
                            "Microsoft.KeyVault/vaults/kv-acme"}

@@ -15,7 +15,7 @@ from components.config.splunk import SplunkPlatformConfig
 from components.splunk import schema
 from components.splunk.ingestion import WORKSPACE_DESTINATION, dcr_properties
 from components.splunk.webhook import ingestion_uri, workflow_definition
-from components.workflows.check import check_workflow
+from testing.logic_apps_check import check_workflow
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 SAMPLE = json.loads((FIXTURES / "splunk_webhook_sample.json").read_text(encoding="utf-8"))
@@ -101,7 +101,7 @@ def test_contract_names_are_valid_and_not_reserved() -> None:
 
 _KQL_WORDS = {
     "source", "extend", "project", "iif", "isnotnull", "datetime_add", "tolong", "make_datetime", "todatetime",
-    "todouble", "tostring", "toint", "toreal", "tobool", "now", "millisecond",
+    "todouble", "tostring", "toint", "toreal", "tobool", "now", "millisecond", "parse_json",
 }
 
 
@@ -128,14 +128,16 @@ def test_transform_reads_only_stream_columns_and_writes_the_table(extras: tuple[
     assert projected == [c["name"] for c in schema.table_columns(extras)]
     assert set(projected) <= stream | defined
     # TimeGenerated from Splunk's _time (epoch seconds or ISO), else ingestion time.
-    assert "Result['_time']" in kql and "now()" in kql and "TimeGenerated =" in kql
+    assert "ResultFields['_time']" in kql and "now()" in kql and "TimeGenerated =" in kql
+    # The documented DCR form: the dynamic column goes through parse_json() before it is indexed.
+    assert "| extend ResultFields = parse_json(Result)" in kql
     assert "coalesce" not in kql and "unixtime_" not in kql  # not in the DCR transformation KQL subset
 
 
 def test_transform_converts_extras_by_type() -> None:
     kql = schema.transform_kql((schema.ExtraColumn("Count", "long", "count"), schema.ExtraColumn("Raw", "dynamic", "x'y")))
-    assert "| extend Count = tolong(Result['count'])" in kql
-    assert "| extend Raw = Result['x\\'y']" in kql
+    assert "| extend Count = tolong(ResultFields['count'])" in kql
+    assert "| extend Raw = ResultFields['x\\'y']" in kql
 
 
 def test_dcr_stream_destination_and_flow() -> None:
@@ -183,7 +185,7 @@ def test_workflow_definition_passes_the_checker_and_posts_to_the_stream() -> Non
 
 
 def test_facts_pinned() -> None:
-    # azure-facts §4 and the Microsoft.OperationalInsights 2022-10-01 / Microsoft.Insights 2023-03-11 ARM schemas.
+    # create-custom-table.md (MicrosoftDocs/azure-monitor-docs) and the Microsoft.OperationalInsights 2022-10-01 / Microsoft.Insights 2023-03-11 ARM schemas.
     assert schema.RESERVED_COLUMN_NAMES == ("_ResourceId", "id", "_SubscriptionId", "TenantId", "Type", "UniqueId",
                                             "Title")
     assert schema.TABLE_TO_STREAM_TYPE["dateTime"] == "datetime"

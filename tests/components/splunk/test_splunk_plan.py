@@ -10,8 +10,8 @@ import pytest
 from components.config import load_stack
 from components.facts import roles
 from components.splunk import schema
-from components.workflows.check import check_workflow
 from mssp.plan.command import PROJECT_DIR, build_manifest
+from testing.logic_apps_check import check_workflow
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,8 @@ import pytest
 from conftest import PROJECT_DIR, by_type, example_manifest
 
 from components.splunk import webhook as splunk_webhook
-from components.workflows.check import check_workflow
 from mssp.plan.command import build_manifest
+from testing.logic_apps_check import check_workflow
 
 WORKFLOW = "azure-native:logic:Workflow"
 

@@ -158,12 +158,12 @@ def test_a_change_to_one_customer_stack_file_plans_only_that_customer(project_re
     report = json.loads(out.read_text())
     assert [s["stack"] for s in report["stacks"]] == ["contoso"]
     assert report["affected"]["planned"] == {"contoso": ["its stack file changed"]}
-    assert set(report["affected"]["skipped"]) == {"fabrikam", "mssp"}
+    assert set(report["affected"]["skipped"]) == {"fabrikam", "mssp", "northwind"}
     assert report["cache"]["planned"] == {"base": 1, "head": 1}
     text = md.read_text()
-    assert "Planned 1 of 3 stack(s)" in text and "`contoso` (its stack file changed)" in text
-    assert "Skipped 2 stack(s), not planned on either side because no changed file is read by its plan: " \
-           "`fabrikam`, `mssp`" in text
+    assert "Planned 1 of 4 stack(s)" in text and "`contoso` (its stack file changed)" in text
+    assert "Skipped 3 stack(s), not planned on either side because no changed file is read by its plan: " \
+           "`fabrikam`, `mssp`, `northwind`" in text
     # The offer name feeds the delegation: the diff really compared two plans of contoso.
     assert report["stacks"][0]["changed"]
 
@@ -187,7 +187,7 @@ def test_a_docs_only_change_plans_nothing(project_repo: Path, run_cli, tmp_path:
 
 def test_all_stacks_plans_every_stack_in_parallel_workers(project_repo: Path, tmp_path: Path):
     sides = diff.plan_refs("base", "one-customer", project_repo, use_cache=False, jobs=2, every_stack=True)
-    assert sorted(sides.base) == sorted(sides.head) == ["contoso", "fabrikam", "mssp"]
+    assert sorted(sides.base) == sorted(sides.head) == ["contoso", "fabrikam", "mssp", "northwind"]
     stacks = {s["stack"]: s for s in diff.diff_sides(sides.base, sides.head)}
     assert stacks["contoso"]["changed"] and not stacks["fabrikam"]["changed"] and not stacks["mssp"]["changed"]
 

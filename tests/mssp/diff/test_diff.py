@@ -279,8 +279,8 @@ def test_real_planner_on_two_commits(tmp_path: Path):
     git(repo, "commit", "-q", "-am", "fabrikam stops forwarding Key Vault logs")
     sides = [diff.load_side(ref, repo) for ref in ("HEAD~1", "HEAD")]
     stacks = {s["stack"]: s for s in diff.diff_sides(*sides)}
-    assert sorted(stacks) == ["contoso", "fabrikam", "mssp"]
-    assert not stacks["mssp"]["changed"] and not stacks["contoso"]["changed"]
+    assert sorted(stacks) == ["contoso", "fabrikam", "mssp", "northwind"]
+    assert not stacks["mssp"]["changed"] and not stacks["contoso"]["changed"] and not stacks["northwind"]["changed"]
     (deleted,) = stacks["fabrikam"]["changes"]
     assert deleted["op"] == "delete" and deleted["type"] == DIAG and "-kv-" in deleted["name"]
     assert [a["policy"] for a in stacks["fabrikam"]["changeAdvisories"]] == ["diagnostic-settings-delete-or-replace"]

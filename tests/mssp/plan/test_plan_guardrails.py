@@ -61,7 +61,7 @@ def test_a_stack_config_with_a_credential_in_a_static_header_makes_plan_exit_1(r
     # in the workflow definition: the mandatory guardrail stops the plan and names itself.
     doc = stack_doc("mssp")
     doc["config"]["mssp-sentinel:platform"]["itsm"] = {
-        "kind": "webhook",
+        "kind": "webhook", "allowedHosts": ["itsm.example.net"],
         "webhook": {"url": "https://itsm.example.net/events", "extraHeaders": {"X-Source": "Bearer abcdefghijklmnopqrstuvwxyz012345"}},
     }
     code, stdout, err = run_cli(["plan", "mssp", "--config", str(write_stack(doc, "mssp")), "--quiet"])
@@ -73,7 +73,7 @@ def test_a_stack_config_with_a_credential_in_a_static_header_makes_plan_exit_1(r
 def test_harmless_static_headers_pass(run_cli, stack_doc, write_stack):
     doc = stack_doc("mssp")
     doc["config"]["mssp-sentinel:platform"]["itsm"] = {
-        "kind": "webhook",
+        "kind": "webhook", "allowedHosts": ["itsm.example.net"],
         "webhook": {"url": "https://itsm.example.net/events", "extraHeaders": {"X-Source": "mssp-sentinel"}},
     }
     code, stdout, err = run_cli(["plan", "mssp", "--config", str(write_stack(doc, "mssp")), "--quiet"])

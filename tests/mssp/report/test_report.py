@@ -16,10 +16,18 @@ WORKFLOW = PROJECT_DIR / ".github" / "workflows" / "drift.yml"
 def test_counts_and_details_from_the_plans(run_cli, tmp_path):
     code, out, err = run_cli(["report", "--out", str(tmp_path)])
     assert code == 0, err
-    assert "(2 customers)" in out
+    assert "(3 customers)" in out
     data = json.loads((tmp_path / "coverage.json").read_text())
-    assert [c["customer"] for c in data["customers"]] == ["contoso", "fabrikam"]
-    contoso, fabrikam = data["customers"]
+    assert [c["customer"] for c in data["customers"]] == ["contoso", "fabrikam", "northwind"]
+    contoso, fabrikam, northwind = data["customers"]
+    # A mixed fleet: each customer's topology, where its logs are stored and the SOC's workspace roles.
+    assert contoso["topology"]["mode"] == fabrikam["topology"]["mode"] == "central"
+    assert contoso["topology"]["region"] == "westeurope" and contoso["topology"]["workspaceAuthorizations"] == []
+    assert northwind["topology"]["mode"] == "customer" and northwind["topology"]["region"] == "northeurope"
+    assert northwind["topology"]["workspaceResourceId"].endswith("/workspaces/law-northwind-sentinel")
+    assert northwind["topology"]["allowedRegions"] == ["northeurope", "westeurope"]
+    assert ("SOC Tier 3", "Microsoft Sentinel Contributor") in {
+        (a["principal"], a["role"]) for a in northwind["topology"]["workspaceAuthorizations"]}
     assert contoso["cells"]["Microsoft.Storage/storageAccounts"]["forwarding"] == 1  # 5 settings, one account
     assert contoso["settings"]["Microsoft.Storage/storageAccounts"] == 5
     assert contoso["cells"]["Microsoft.KeyVault/vaults"]["forwarding"] == 2
@@ -34,7 +42,9 @@ def test_counts_and_details_from_the_plans(run_cli, tmp_path):
     assert all(not a["role"].count("-") == 4 for a in contoso["authorizations"])  # names, never bare GUIDs
     assert fabrikam["lighthouseMode"] == "template"
     md = (tmp_path / "coverage.md").read_text()
-    assert "| [Contoso Ltd](#customer-contoso) | 13 | 0 |" in md
+    assert "| [Contoso Ltd](#customer-contoso) | 13 | 0 | central (westeurope) |" in md
+    assert "| [Northwind Traders](#customer-northwind) | 3 | 0 | customer workspace (northeurope; allowed: northeurope, westeurope) |" in md
+    assert 'data-topology="customer"' in (tmp_path / "index.html").read_text()
     assert "**Microsoft Sentinel Reader**" in md
     assert (tmp_path / "index.html").read_text().startswith("<!DOCTYPE html>")
 

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from components.workflows.check import SCHEMA_URI, check_workflow, expressions
+from components.facts.logic_apps import SCHEMA_URI
+from testing.logic_apps_check import check_workflow, expressions
 
 
 def base() -> dict[str, Any]:

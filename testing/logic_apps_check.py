@@ -1,8 +1,8 @@
 """A static checker for Logic Apps workflow definitions (Workflow Definition Language, 2016-06-01).
 
-Used by the tests (and by guardrails) on every workflow definition this project generates, so a
-definition that Azure would reject, or that would fail at run time, or that carries a credential,
-is caught offline. `check_workflow` is pure: it returns a list of problems, each `path: message`.
+Test support: the tests run it on every workflow definition this project generates, so a definition
+that Azure would reject, or that would fail at run time, or that carries a credential, is caught
+offline. The product does not import it (the guardrail `workflow-no-credentials` has its own checks). `check_workflow` is pure: it returns a list of problems, each `path: message`.
 
 Rules:
 - `$schema` is exactly the 2016-06-01 workflow definition schema.
@@ -41,7 +41,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-SCHEMA_URI = "https://schema.management.azure.com/providers/Microsoft.Logic/schemas/2016-06-01/workflowdefinition.json#"
+from components.facts.logic_apps import SCHEMA_URI
+
 RUN_AFTER_STATUSES = frozenset({"Succeeded", "Failed", "Skipped", "TimedOut"})
 SECURE_TYPES = frozenset({"securestring", "secureobject"})
 PARAMETER_TYPES = frozenset({"int", "float", "string", "securestring", "bool", "array", "object", "secureobject"})

@@ -1,1 +1,0 @@
-"""Shared checks for Logic Apps workflow definitions (WDL); the definitions themselves live with their concern."""
