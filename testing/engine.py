@@ -25,7 +25,8 @@ from typing import Any
 from testing.fake_arm import FakeArm
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
-BIN = PROJECT_DIR / "testing" / "bin"
+BIN = PROJECT_DIR / "testing" / "bin"  # `pulumi`: the real CLI with the in-process language host
+PLUGINS = PROJECT_DIR / "testing" / "providers" / "bin"  # the stand-in provider plugins, the policy-pack launcher
 PASSPHRASE = "realengine-test-passphrase"
 FILE_BACKEND_ORG = "organization"  # how a file backend names the organization in stack references
 PROJECT_PARTS = ("Pulumi.yaml", "__main__.py", "components", "mssp", "policies", "stacks")
@@ -122,7 +123,7 @@ class EngineProject:
         keep = {k: v for k, v in os.environ.items()
                 if not k.startswith(("ARM_", "AZURE_", "PULUMI_", "GITHUB_", "ACTIONS_", "MSSP_")) and "TOKEN" not in k}
         keep.update(
-            PATH=os.pathsep.join([str(BIN), str(pulumi_bin_dir), keep.get("PATH", "")]),
+            PATH=os.pathsep.join([str(BIN), str(PLUGINS), str(pulumi_bin_dir), keep.get("PATH", "")]),
             MSSP_REAL_PULUMI=str(pulumi_bin_dir / "pulumi"),
             PULUMI_HOME=str(tmp / "home"),
             PULUMI_BACKEND_URL=(tmp / "backend").as_uri(),

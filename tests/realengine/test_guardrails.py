@@ -1,5 +1,5 @@
 """Guardrails under the real engine: `pulumi preview --policy-pack` runs the project's CrossGuard pack
-(policies/, started as a binary analyzer: testing/bin/mssp-policy-pack) and a mandatory violation blocks
+(policies/, started as a binary analyzer: testing/providers/bin/mssp-policy-pack) and a mandatory violation blocks
 the preview."""
 
 from __future__ import annotations
@@ -17,13 +17,13 @@ from realengine_support import (  # noqa: F401 (fixtures)
     local_azure,
 )
 
-from testing.engine import BIN
+from testing.engine import PLUGINS
 
 pytestmark = pytest.mark.realengine
 
 
-# policies/ started as a binary analyzer (testing/bin/mssp-policy-pack says why not as a folder).
-POLICY_PACK = BIN / "mssp-policy-pack"
+# policies/ started as a binary analyzer (testing/providers/bin/mssp-policy-pack says why not as a folder).
+POLICY_PACK = PLUGINS / "mssp-policy-pack"
 
 
 @pytest.fixture
@@ -51,7 +51,7 @@ def test_a_mandatory_violation_blocks_the_real_preview(deployment: Deployment, p
     definition: mandatory `workflow-no-credentials` blocks the real preview, as it fails the offline plan."""
     doc = yaml.safe_load(platform_file.read_text(encoding="utf-8"))
     doc["config"]["mssp-sentinel:platform"]["itsm"] = {
-        "kind": "webhook",
+        "kind": "webhook", "allowedHosts": ["itsm.example.net"],
         "webhook": {"url": "https://itsm.example.net/events",
                     "extraHeaders": {"X-Source": "Bearer abcdefghijklmnopqrstuvwxyz012345"}},
     }
