@@ -63,7 +63,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "cache-prune": ("Delete plan-cache entries not used for N days, then the least recently used beyond a size cap.",
                     "0 pruned (or nothing to prune); 1 some entries could not be deleted; "
                     "2 invalid arguments or a refused cache folder (a symlink, not yours)"),
-    "cache-keygen": ("Make the Ed25519 key pair that signs the plan cache the pull-request judge trusts.",
+    "cache-keygen": ("Make the Ed25519 key pair that signs the plan cache that the judge of pull requests trusts.",
                      "0 written; 2 the private key file exists or cannot be written"),
 }
 COMMON_EXIT_CODES = f"every command: {INTERNAL_ERROR} internal error (a bug: please report it), 130 interrupted"

@@ -94,7 +94,7 @@ def read_capped(read: Callable[[int], bytes], limit: AnswerLimit, endpoint: str,
             return bytes(body)
         body += chunk
         if len(body) > limit.max_bytes:
-            raise too_large(limit, endpoint, f"more than {len(body)} bytes sent")
+            raise too_large(limit, endpoint, f"{len(body)} bytes read and more coming")
         if clock() - started > deadline:
             raise AnswerRefused(f"the {limit.kind} from {endpoint} took longer than {deadline:.0f} s to arrive "
                                 f"({len(body)} bytes so far): refused")

@@ -14,8 +14,9 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-SETTING_TYPES = frozenset({"azure-native:monitor:DiagnosticSetting", "azure-native:monitor:SubscriptionDiagnosticSetting"})
-WORKSPACE = "azure-native:operationalinsights:Workspace"
+from components.facts.pulumi_tokens import DIAGNOSTIC_SETTING, SUBSCRIPTION_DIAGNOSTIC_SETTING, WORKSPACE
+
+SETTING_TYPES = frozenset({DIAGNOSTIC_SETTING, SUBSCRIPTION_DIAGNOSTIC_SETTING})
 
 
 def _outputs(manifest: Mapping[str, Any] | None) -> Mapping[str, Any]:

@@ -219,8 +219,11 @@ def _take_row(row: Mapping[str, Any], wanted: set[str], found: dict[str, FoundRe
     elif sub not in wanted:
         ignored.append((raw_id, f"subscription {sub} is not one of the customer's"))
     else:
-        found.setdefault(rid.lower(), FoundResource(id=rid, type=entry.type, subscription_id=sub,
-                                                    kind=_kind_of(entry, row.get("kind"))))
+        kind = _kind_of(entry, row.get("kind"))
+        if entry.kind_services is not None and kind not in entry.kind_services:
+            flagged.append((raw_id, f"the row's kind {row.get('kind')!r} is not one of {', '.join(entry.kind_services)}: "
+                                    "the inventory loader will ask for it by name"))
+        found.setdefault(rid.lower(), FoundResource(id=rid, type=entry.type, subscription_id=sub, kind=kind))
 
 
 def subscription_of(raw_id: str) -> str | None:

@@ -39,3 +39,22 @@ def test_each_build_starts_from_a_fresh_stack() -> None:
     one = build(lambda: _Probe("same", azure_native.Provider("arm", subscription_id="x")))
     two = build(lambda: _Probe("same", azure_native.Provider("arm", subscription_id="x")))
     assert len(one.graph.nodes) == len(two.graph.nodes) == 4  # no resource of the first run leaks into the second
+
+
+def test_every_component_has_a_unit_test_under_mocks() -> None:
+    # A new ComponentResource gets its own tests beside the end-to-end plan tests
+    # (tests/components/<area>/test_<component>_unit.py, built with testing/component_mocks.py).
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    components = {node.name for path in (root / "components").rglob("*.py")
+                  for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+                  if isinstance(node, ast.ClassDef)
+                  and any(ast.unparse(base) == "pulumi.ComponentResource" for base in node.bases)}
+    assert len(components) >= 8
+    unit_tests = [p.read_text(encoding="utf-8") for p in (root / "tests" / "components").rglob("test_*_unit.py")]
+    untested = sorted(c for c in components
+                      if not any(f"import {c}" in t or f" {c}," in t or f", {c}" in t for t in unit_tests
+                                 if "testing.component_mocks" in t))
+    assert untested == []

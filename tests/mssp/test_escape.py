@@ -234,6 +234,8 @@ def offboard_report(text: str) -> dict[str, Any]:
 def fleet(text: str) -> dict[str, Any]:
     customer = {"customer": "contoso", "displayName": text, "stack": text, "accessModel": text,
                 "lighthouseMode": text, "totals": {"forwarding": 1, "silent": 0}, "cells": {}, "settings": {},
+                "topology": {"mode": text, "region": text, "allowedRegions": [text], "workspaceResourceId": text,
+                             "workspaceAuthorizations": [{"principal": text, "principalId": text, "role": text}]},
                 "subscriptions": [{"id": text, "displayName": text, "activityLog": text}],
                 "authorizations": [{"principal": text, "principalId": text, "role": text, "kind": text}],
                 "health": {"status": text, "hours": 24, "end": text, "silent": 0, "silentSubscriptions": 0,

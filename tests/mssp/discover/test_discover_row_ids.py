@@ -103,3 +103,17 @@ def test_discover_never_writes_a_foreign_resource_and_names_the_row(tmp_path, mo
     assert code == 0, err
     assert foreign.lower() not in inventory.read_text().lower()
     assert "columns disagree with their id" in out and foreign in out
+
+
+@pytest.mark.parametrize("kind", [None, "", "StorageV9", "StorageV2\nmalicious: true", 42])
+def test_a_storage_account_kind_that_is_not_one_is_flagged(kind):
+    account = rid(SUB_A, SA, "stacct")
+    result = graph([subscription_row(SUB_A), subscription_row(SUB_B), {**row(account, SA), "kind": kind}])
+    assert [r.id for r in result.resources] == [account]
+    assert [i for i, _ in result.flagged] == [account] and "kind" in result.flagged[0][1]
+
+
+def test_a_known_kind_in_any_case_is_not_flagged():
+    account = rid(SUB_A, SA, "stacct")
+    result = graph([subscription_row(SUB_A), subscription_row(SUB_B), {**row(account, SA), "kind": "storagev2"}])
+    assert result.flagged == () and [r.kind for r in result.resources] == ["StorageV2"]
