@@ -16,6 +16,7 @@ import pulumi
 import pulumi_azure_native as azure_native
 
 from components.config import LoadedStack
+from components.config.customer import SQL_AUDIT_POLICY_DEFINITION_ID
 from components.facts import roles, trust
 from components.forwarding.diagnostics import DiagnosticForwarding, DiagnosticForwardingArgs, plan_settings
 from components.lighthouse.delegation import LighthouseDelegation, LighthouseDelegationArgs
@@ -163,9 +164,13 @@ def build_customer(loaded: LoadedStack) -> dict[str, Any]:
             for s in customer.subscriptions
         }
 
-    # Planned once here: which subscriptions' SQL servers get auditing decides a role of the MSSP identity.
+    # Planned once here: where SQL servers get auditing decides a role of the MSSP identity: on their resource
+    # groups (the default), or subscription-wide only with a person's acknowledgement in the stack file.
     plan = plan_settings(loaded.inventory, customer.forwarding, loaded.adopted_setting_names)
-    sql_audit_subs = frozenset(a.subscription_id for a in plan.audits)
+    sql_audit = customer.forwarding.sql_audit
+    sql_audit_subs = frozenset(a.subscription_id for a in plan.audits) if sql_audit.scope == "subscription" else frozenset()
+    sql_audit_groups = plan.audit_scopes() if sql_audit.scope == "resourceGroups" else {}
+    offboarding = platform.offboarding_group
     depends_on: dict[str, list[pulumi.Resource]] = {}
     identity = None
     if lighthouse and deploy:
@@ -180,9 +185,11 @@ def build_customer(loaded: LoadedStack) -> dict[str, Any]:
                 read_only_principal_id=reader_id,
                 read_only_principal_name=platform.read_only_identity.display_name if platform.read_only_identity else None,
                 sql_audit_subscriptions=sql_audit_subs,
+                sql_audit_resource_groups=sql_audit_groups,
+                offboarding_group=(offboarding.principal_id, offboarding.display_name) if offboarding else None,
             ),
         )
-        depends_on = {sub: [a] for sub, a in delegation.assignments.items()}
+        depends_on = {sub: [a, *delegation.sql_assignments.get(sub, [])] for sub, a in delegation.assignments.items()}
     elif not lighthouse:
         # Only the direct model needs the applications' service principals in the customer tenant (and so
         # the customer's admin consent): Lighthouse projects the MSSP-tenant principals instead.
@@ -195,7 +202,8 @@ def build_customer(loaded: LoadedStack) -> dict[str, Any]:
             CustomerTenantIdentityArgs(customer=customer, app_client_id=client_id,
                                        entra_provider=azuread.Provider("customer-entra", tenant_id=customer.tenant_id),
                                        admin_providers=admin, read_only_client_id=reader_client_id,
-                                       sql_audit_subscriptions=sql_audit_subs),
+                                       sql_audit_subscriptions=sql_audit_subs,
+                                       sql_audit_resource_groups=sql_audit_groups),
         )
         depends_on = {s.id: [identity] for s in customer.subscriptions}
 
@@ -263,17 +271,24 @@ def build_customer(loaded: LoadedStack) -> dict[str, Any]:
         "subscriptions": [s.id for s in customer.subscriptions],
         **({"adminConsentUrl": identity.consent_url} if identity is not None else {}),
         # Permanent broad authorizations accepted by name (customer.lighthouse.authorizations[].acknowledgeBroadRole):
-        # the guardrail lighthouse-least-privilege reads them here, and every diff shows a change to them.
+        # the guardrail lighthouse-least-privilege reads them here, and every diff shows a change to them. Only
+        # text a person wrote in the stack file: SQL Security Manager subscription-wide is acknowledged by
+        # customer.forwarding.sqlAudit.acknowledgeSubscriptionScope, never by this code.
         "lighthouseAcknowledgements": {a.display_name: a.acknowledge_broad_role
                                        for a in customer.lighthouse.authorizations if a.acknowledge_broad_role}
-        # The project's own broad grant, named here so the guardrail and every diff show it: SQL Security
-        # Manager for the MSSP identity where it enables SQL server auditing (roles.SQL_SECURITY_MANAGER).
-        | ({f"{platform.identity.display_name} / {roles.SQL_SECURITY_MANAGER.name}":
-             "enables auditing with the Azure Monitor target on the inventoried SQL servers of "
-             f"{len(sql_audit_subs)} subscription(s)"}
-           if sql_audit_subs and lighthouse else {})
+        | ({f"{platform.identity.display_name} / {roles.SQL_SECURITY_MANAGER.name}": sql_audit.acknowledge_subscription_scope}
+           if sql_audit_subs and lighthouse and sql_audit.acknowledge_subscription_scope else {})
         # Customer mode: the deploy identity's Log Analytics Contributor on the workspace's own resource group.
         | workspace_acknowledgements(loaded),
+        **({"sqlAuditAcknowledgement": sql_audit.acknowledge_subscription_scope}
+           if sql_audit_subs and sql_audit.acknowledge_subscription_scope else {}),
+        # SQL servers whose auditing the customer enables (sqlAudit.enabledBy: customer), and how.
+        **({"sqlAuditingByCustomer": {
+            "servers": [a.server_id for a in plan.customer_audits],
+            "policyDefinitionId": SQL_AUDIT_POLICY_DEFINITION_ID,
+            "how": "assign the built-in policy (DeployIfNotExists) with this workspace, or enable server auditing with "
+                   "the Azure Monitor (Log Analytics) target yourself; the master database's setting then forwards it"}}
+           if plan.customer_audits else {}),
         "diagnosticSettings": len(forwarding.plan.settings),
         # What the plan changes on the customer's own resources (docs/reference/catalog.md, "SQL audit"): each server's
         # auditing is enabled with the Azure Monitor target (and DevOps audit when forwarded).
@@ -312,6 +327,8 @@ def build_customer_workspace(loaded: LoadedStack, admin: dict[str, azure_native.
             admin_provider=admin_provider,
             read_only_principal_id=reader_id,
             read_only_principal_name=reader.display_name if reader is not None else None,
+            offboarding_group=((platform.offboarding_group.principal_id, platform.offboarding_group.display_name)
+                               if platform.offboarding_group else None),
         ),
     )
 

@@ -29,6 +29,7 @@ COMMAND_MODULES: dict[str, str] = {
     "splunk-ping": "mssp.splunk.ping",
     "health": "mssp.health.command",
     "report": "mssp.report.command",
+    "usage": "mssp.usage.command",
     "offboard": "mssp.offboard.command",
     "cache-prune": "mssp.cache.prune",
     "cache-keygen": "mssp.cache.keygen",
@@ -56,6 +57,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
                "2 invalid configuration or arguments"),
     "report": ("Write the fleet coverage page: one self-contained HTML file plus Markdown and JSON.",
                "0 written; 2 invalid configuration or input files"),
+    "usage": ("Billable ingestion per customer in GB per table and day (chargeback), from Log Analytics.",
+              "0 complete; 1 a query failed, was throttled or partial (never read as complete); "
+              "2 invalid configuration or arguments"),
     "offboard": ("Offboard a customer in one reviewed flow: what goes, what stays, then destroy and verify.",
                  "0 planned, or destroyed and verified; 3 settings remain after destroy; 1 error (also: a setting "
                  "that could not be read back, e.g. its resource is gone); "

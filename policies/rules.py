@@ -360,11 +360,16 @@ def check_lighthouse_least_privilege(
         if base_type(res.type) != REGISTRATION_DEFINITION:
             continue
         props = _map(res.props.get("properties"))
+        # SQL Security Manager delegated on one resource group (sqlAudit.scope: resourceGroups) is the narrow path
+        # this rule asks for: it reaches only the SQL servers there.
+        on_group = roles.scope_kind((_str(res.props.get("scope")) or "").strip()) == "resourceGroup"
         for i, auth in enumerate(_list(props.get("authorizations"))):
             auth = _map(auth)
             guid = _role_guid(_str(auth.get("roleDefinitionId")) or "")
             who = _str(auth.get("principalIdDisplayName")) or f"authorizations[{i}]"
             role = roles.resolve(guid) if guid else None
+            if on_group and role is roles.SQL_SECURITY_MANAGER:
+                continue
             # Acknowledged by principal (config: acknowledgeBroadRole), or for this one role of it
             # ("<principal> / <role>": the project's own SQL audit grant, which must not cover any other).
             if guid and roles.is_broad(guid) and not (
@@ -392,9 +397,15 @@ def check_my_customers_reader(res: ResourceView, ctx: PolicyContext) -> list[str
     principal needs Reader, or a built-in role that includes it, to see the customer there. Only permanent
     authorizations count: an eligible one grants nothing until it is activated.
     """
+    # A resource group's extra delegation (SQL auditing) is not where "My customers" visibility comes from: the
+    # principal's Reader is in the subscription's delegation, and repeating it here would tie the two delegations
+    # together (remove-delegation.md, "Important": removing one removes a principal/role pair granted by both).
+    if roles.scope_kind((_str(res.props.get("scope")) or "").strip()) == "resourceGroup":
+        return []
     props = _map(res.props.get("properties"))
     names: dict[str, str] = {}
     readers: set[str] = set()
+    only_delete: dict[str, bool] = {}
     for auth in (_map(a) for a in _list(props.get("authorizations"))):
         principal, rid = auth.get("principalId"), auth.get("roleDefinitionId")
         if not isinstance(principal, str) or is_unknown(principal) or not isinstance(rid, str) or is_unknown(rid):
@@ -404,6 +415,10 @@ def check_my_customers_reader(res: ResourceView, ctx: PolicyContext) -> list[str
         role = roles.resolve(rid)
         if role is not None and role.includes_reader:
             readers.add(key)
+        only_delete[key] = only_delete.get(key, True) and role is roles.REGISTRATION_DELETE
+    # The offboarding group holds only the Delete Role: it removes a delegation by its id (the runbook's
+    # `az managedservices assignment delete`), which needs no "My customers" listing, and gets no Reader.
+    readers |= {p for p, only in only_delete.items() if only}
     return [f"{names[p]} ({p}) holds no role that includes Reader, so it will not see this customer in "
             "\"My customers\"; add a Reader authorization for it" for p in sorted(set(names) - readers)]
 
@@ -690,6 +705,42 @@ def _ranges_too_wide(ranges: Sequence[Any]) -> str | None:
             return (f"allows callers from {shown}, wider than a /{bound} of IPv{version}, which is as good as any IP "
                     "address")
     return None
+
+
+SQL_SERVER_KIND = roles.SQL_SERVER_SCOPE
+
+
+def check_sql_security_manager(
+    views: Sequence[ResourceView], outputs: Mapping[str, Any] | None, ctx: PolicyContext
+) -> list[Finding]:
+    """Every SQL Security Manager grant above a resource group (the broad, acknowledged one): the role can also
+    change firewall rules and Entra-only authentication and turn off the audit it enables, so each such grant is
+    named in the plan and, when an inventory change adds one (a SQL server in another subscription), shows in the
+    diff as a new finding beside the access change. Resource-group grants (the default) are not findings; they
+    still show as access changes."""
+    found: list[Finding] = []
+
+    def broad(scope: str | None) -> bool:
+        return roles.scope_kind((scope or "").strip()) not in ("resourceGroup", SQL_SERVER_KIND)
+
+    why = ("holds SQL Security Manager at {scope}: it can also change the SQL servers' firewall rules and Entra-only "
+           "authentication and turn auditing off; narrower: customer.forwarding.sqlAudit.enabledBy: customer (the "
+           "customer enables auditing, e.g. with the built-in policy 25da7dfb-0666-4a15-a8f5-402127efd8bb)")
+    for res in views:
+        kind = base_type(res.type)
+        if kind == REGISTRATION_DEFINITION:
+            scope = _str(res.props.get("scope")) or "the delegated scope"
+            if not broad(_str(res.props.get("scope"))):
+                continue
+            for auth in (_map(a) for a in _list(_map(res.props.get("properties")).get("authorizations"))):
+                if roles.resolve(_str(auth.get("roleDefinitionId")) or "") is roles.SQL_SECURITY_MANAGER:
+                    who = _str(auth.get("principalIdDisplayName")) or _str(auth.get("principalId")) or "a principal"
+                    found.append((res.urn, f"{who} (Lighthouse) " + why.format(scope=scope)))
+        elif kind in ROLE_GRANT_TYPES:
+            rid, scope = _str(res.props.get("roleDefinitionId")), _str(res.props.get("scope"))
+            if rid and scope and _role_guid(rid) == roles.SQL_SECURITY_MANAGER.guid and broad(scope):
+                found.append((res.urn, f"role assignment {res.name!r} " + why.format(scope=scope)))
+    return found
 
 
 def check_data_plane_scope(res: ResourceView, ctx: PolicyContext) -> list[str]:
@@ -1015,7 +1066,8 @@ def check_table_dcr_replace(changes: Sequence[Change], ctx: PolicyContext) -> li
     return [
         (c.urn, f"plan will replace this {(c.kind or base_type(c.type)).rsplit(':', 1)[1]}{_because(c)}; data and "
          "ingestion through it are lost unless it is retained and re-pointed")
-        for c in _replace_or_delete(changes, frozenset({TABLE, DATA_COLLECTION_RULE}), frozenset({"replace"}))
+        # A customer-mode workspace too (components.workspace.sentinel): a replace starts a new, empty one.
+        for c in _replace_or_delete(changes, frozenset({TABLE, DATA_COLLECTION_RULE, WORKSPACE}), frozenset({"replace"}))
     ]
 
 
@@ -1205,6 +1257,16 @@ RULES: tuple[Rule, ...] = (
         remediation="Set customer.splunk.allowedCallerIpRanges (accessControl.triggers.allowedCallerIpAddresses).",
         resource_check=check_request_trigger_callers,
         types=frozenset({WORKFLOW}),
+    ),
+    Rule(
+        name="sql-security-manager-grant",
+        level="advisory",
+        kind="stack",
+        description="The plan grants SQL Security Manager above a resource group (subscription-wide, acknowledged); "
+        "it can also change SQL firewall rules and turn off the auditing it enables.",
+        remediation="Prefer customer.forwarding.sqlAudit.enabledBy: customer; else keep scope: resourceGroups (the "
+        "default); subscription scope needs acknowledgeSubscriptionScope written by a person.",
+        stack_check=check_sql_security_manager,
     ),
     Rule(
         name="diagnostic-settings-per-resource-limit",

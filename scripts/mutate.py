@@ -134,7 +134,16 @@ def select_tests(path: str, root: Path) -> tuple[str, ...]:
     return tuple(sorted(chosen))
 
 
-def mutmut_config(targets: Sequence[Target], sources: Sequence[str] = PRODUCT) -> str:
+def tracked_top_level(root: Path) -> list[str]:
+    """The top-level files and folders git tracks, besides the product: the tests read them too (a workflow
+    under .github/, the lock files, mkdocs.yml), so mutmut's copy of the tree must hold them."""
+    listed = subprocess.run(["git", "-C", str(root), "ls-files", "-z"], capture_output=True, check=True).stdout
+    tops = {name.split("/", 1)[0] for name in listed.decode().split("\0") if name}
+    return sorted(tops - set(PRODUCT))
+
+
+def mutmut_config(targets: Sequence[Target], sources: Sequence[str] = PRODUCT,
+                  also_copy: Sequence[str] = ()) -> str:
     """The [tool.mutmut] table for these targets (TOML, JSON-quoted strings)."""
     only = sorted({t.path if t.path.endswith(".py") else t.path.rstrip("/") + "/*" for t in targets})
     tests = sorted({test for t in targets for test in t.tests})
@@ -148,7 +157,7 @@ def mutmut_config(targets: Sequence[Target], sources: Sequence[str] = PRODUCT) -
         f"only_mutate = {toml_list(only)}",
         f"pytest_add_cli_args_test_selection = {toml_list(tests)}",
         f"pytest_add_cli_args = {toml_list(PYTEST_ARGS)}",
-        f"also_copy = {toml_list(ALSO_COPY)}",
+        f"also_copy = {toml_list(sorted({*ALSO_COPY, *also_copy}))}",
         "",
     ])
 
@@ -316,7 +325,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"mutate: copying the checkout to {work} and mutating {', '.join(paths)} "
           f"(tests: {sum(len(t.tests) for t in targets)} files or folders); mutmut shows its progress",
           file=sys.stderr)
-    prepare_work(root, work, mutmut_config(targets, [p for p in PRODUCT if (root / p).is_dir()]))
+    prepare_work(root, work, mutmut_config(targets, [p for p in PRODUCT if (root / p).is_dir()],
+                                           tracked_top_level(root)))
     run = subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", str(args.max_children)], cwd=work)
     if run.returncode not in (0, 1):
         print(f"mutate: mutmut run failed (exit {run.returncode}); its log is above", file=sys.stderr)

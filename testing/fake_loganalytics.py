@@ -11,7 +11,7 @@ both `tables` and `error.code == "PartialError"` (the SDK's LogsQueryPartialResu
 HTTP 429 with Retry-After.
 
 It does not run KQL. It holds ingested records (table, TimeGenerated, _ResourceId, SubscriptionId,
-CustomerName) and reads the few things `mssp health` puts in its query: the `let subs = dynamic([...])`
+CustomerName, _BilledSize, _IsBillable) and reads the few things `mssp health` puts in its query: the `let subs = dynamic([...])`
 list, the tables of each `let resources|activity|splunk = [union isfuzzy=true] T1, T2` and the
 `CustomerName =~ "..."` filter; the window comes from the request's timespan (ISO 8601 start/end or
 a duration). A union without isfuzzy over a table the workspace lacks fails as the service does.
@@ -38,6 +38,9 @@ class Record:
     resource_id: str = ""  # _ResourceId
     subscription_id: str = ""  # _SubscriptionId / SubscriptionId
     customer: str = ""  # CustomerName (Splunk custom table)
+    billed_size: int = 0  # _BilledSize, bytes (standard column; `mssp usage` sums it)
+    billable: bool = True  # _IsBillable
+    workspace: str = ""  # the workspace resource id it was ingested into; "" = every workspace the server answers for
 
 
 @dataclass
@@ -147,6 +150,8 @@ class FakeLogAnalytics:
         fault = self.faults.pop(number, None) or self.always
         if isinstance(fault, Fault):
             return self._send(req, fault)
+        if query.lstrip().startswith("find "):
+            return self._send(req, Fault(200, {}, self._usage(query, start, end, fault == PARTIAL, path)))
         try:
             rows = self._evaluate(query, start, end)
         except LookupError as exc:
@@ -169,6 +174,37 @@ class FakeLogAnalytics:
 
     def _send(self, req: BaseHTTPRequestHandler, answer: Fault) -> None:
         send_json(req, answer.status, answer.headers, answer.body)
+
+    # -- the one KQL shape mssp usage sends (mssp/usage/command.py build_query) -----------------
+
+    def _usage(self, query: str, start: datetime, end: datetime, partial: bool, path: str) -> dict[str, Any]:
+        """Billable bytes by Type, UTC day and lower-cased _SubscriptionId, inside the query's own
+        `TimeGenerated >= datetime(a) and TimeGenerated < datetime(b)` bounds and the request's timespan,
+        for the subscriptions of `_SubscriptionId in~ (dynamic([...]))` when the query has that filter."""
+        bounds = re.search(r"TimeGenerated >= datetime\((.*?)\) and TimeGenerated < datetime\((.*?)\)", query)
+        lo, hi = (_parse_time(bounds.group(1)), _parse_time(bounds.group(2))) if bounds else (start, end)
+        m = re.search(r"_SubscriptionId in~ \(dynamic\((\[.*?\])\)\)", query)
+        subs = {x.lower() for x in json.loads(m.group(1))} if m else None
+        groups: dict[tuple[str, str, str], int] = {}
+        for r in self.records:
+            if r.workspace and r.workspace.lower() not in path.lower():
+                continue
+            if not (r.billable and r.table != "Usage" and lo <= r.time < hi and start <= r.time <= end):
+                continue
+            if subs is not None and r.subscription_id.lower() not in subs:
+                continue
+            day = r.time.astimezone(UTC).strftime("%Y-%m-%dT00:00:00Z")
+            key = (r.table, day, r.subscription_id.lower())
+            groups[key] = groups.get(key, 0) + r.billed_size
+        rows = [[t, d, b, sub] for (t, d, sub), b in sorted(groups.items(), key=lambda kv: (kv[0][1], kv[0][0], kv[0][2]))]
+        answer: dict[str, Any] = {"tables": [{"name": "PrimaryResult", "columns": [
+            {"name": "Type", "type": "string"}, {"name": "Day", "type": "datetime"},
+            {"name": "BillableDataBytes", "type": "long"}, {"name": "_SubscriptionId", "type": "string"}],
+            "rows": rows[: len(rows) // 2] if partial else rows}]}
+        if partial:
+            answer["error"] = {"code": "PartialError", "message": "There were some errors when processing your query.",
+                               "details": [{"code": "EngineError", "message": "Partial query failure"}]}
+        return answer
 
     # -- the few KQL shapes mssp health sends -------------------------------------------------
 

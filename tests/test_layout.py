@@ -68,7 +68,7 @@ def command_folder(name: str) -> str:
 
 def test_each_command_lives_in_a_folder_named_for_it():
     found = commands()
-    assert set(found) == {"plan", "template", "diff", "discover", "drift", "splunk-ping", "health", "report", "offboard",
+    assert set(found) == {"plan", "template", "diff", "discover", "drift", "splunk-ping", "health", "report", "usage", "offboard",
                           "cache-prune", "cache-keygen"}
     for name, module in found.items():
         folder = command_folder(name)

@@ -378,6 +378,7 @@ def parse_config(
         if rid.lower() not in {it.id.lower() for it in inventory} and not issues and file_exists(inv_path):
             issues.append((f"customer.forwarding.exclude[{i}]", f"'{rid}' is not in the inventory; allowed: ids the inventory lists "
                            "(compared case-insensitively)"))
+    issues.extend(_sql_audit_issues(customer, inventory))
     adopted, import_issue = _adopted_setting_names(project_dir, stack, customer)
     if import_issue:
         issues.append(import_issue)
@@ -393,6 +394,24 @@ def parse_config(
         inventory_path=inv_path,
         secret_keys=frozenset(secret_keys),
     )
+
+
+def _sql_audit_issues(customer: CustomerConfig, inventory: list[InventoryItem]) -> list[tuple[str, str]]:
+    """SQL auditing by the MSSP with resource-group delegations needs Pulumi to create them (deploy mode or the
+    direct model): the exported template (template mode) carries one subscription-scope delegation only."""
+    audit = customer.forwarding.sql_audit
+    template = customer.access_model == "lighthouse" and customer.lighthouse.mode == "template"
+    if not template or audit.enabled_by != "mssp" or audit.scope != "resourceGroups":
+        return []
+    from components.forwarding.diagnostics import plan_settings
+
+    if not plan_settings(inventory, customer.forwarding).audits:
+        return []
+    return [("customer.forwarding.sqlAudit", "the inventory holds SQL servers whose auditing the MSSP would enable, "
+             "but in lighthouse.mode: template the exported delegation cannot carry the per-resource-group SQL "
+             "Security Manager delegations; allowed: enabledBy: customer (the customer enables auditing, e.g. with "
+             "Microsoft's built-in policy 25da7dfb-0666-4a15-a8f5-402127efd8bb), or scope: subscription with "
+             "acknowledgeSubscriptionScope: '<who decided and why>'")]
 
 
 # The folder of a stack file planned explicitly with `mssp plan --config FILE` from outside the project:

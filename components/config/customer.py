@@ -201,6 +201,48 @@ class TypeSettings(Model):
     """Send metrics for this type; default: `forwarding.metrics`."""
 
 
+# Microsoft's built-in Azure Policy "Configure SQL servers to have auditing enabled to Log Analytics workspace"
+# (DeployIfNotExists; definition id as Azure Landing Zones assign it: Azure/ALZ-Bicep
+# infra-as-code/bicep/modules/policy/assignments/alzDefaults, policy_assignment_es_deploy_azsql_db_auditing;
+# listed in MicrosoftDocs azure-sql articles/azure-sql/database/policy-reference.md).
+SQL_AUDIT_POLICY_DEFINITION_ID = "/providers/Microsoft.Authorization/policyDefinitions/25da7dfb-0666-4a15-a8f5-402127efd8bb"
+
+
+class SqlAuditConfig(Model):
+    """Who enables auditing (Azure Monitor target) on the inventoried SQL servers, and with which grant.
+
+    SQL Security Manager, the role that writes a server's auditing settings, also holds `firewallRules/*`,
+    `azureADOnlyAuthentications/*` and `auditingSettings/*` (built-in-roles.md, Databases): whoever holds it can
+    open the firewall and turn the audit off again. So the narrow paths come first.
+    """
+
+    enabled_by: Literal["mssp", "customer"] | None = None
+    """`customer`: the customer enables auditing (with the built-in Azure Policy SQL_AUDIT_POLICY_DEFINITION_ID or
+    their own template) and the MSSP gets no SQL role; `mssp`: the deploy identity enables it and holds SQL Security
+    Manager where `scope` says. Default: `customer` in lighthouse.mode template (the customer deploys the MSSP's
+    access themselves), else `mssp`."""
+    scope: Literal["resourceGroups", "subscription"] = "resourceGroups"
+    """With `enabledBy: mssp`: SQL Security Manager on the resource groups that hold inventoried SQL servers (a
+    Lighthouse delegation per resource group, or a role assignment there), or on whole subscriptions (needs
+    acknowledgeSubscriptionScope)."""
+    acknowledge_subscription_scope: Annotated[str, Field(min_length=10, max_length=300)] | None = None
+    """Required for `scope: subscription`: who decided and why (a ticket), written by a person; shown in every plan
+    and diff, and what the guardrails accept as the acknowledgement."""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SqlAuditConfig:
+        if self.enabled_by == "customer" and ("scope" in self.model_fields_set or self.acknowledge_subscription_scope):
+            raise ValueError("scope and acknowledgeSubscriptionScope apply only with enabledBy: mssp; allowed: remove "
+                             "them, or enabledBy: mssp")
+        if self.scope == "subscription" and not self.acknowledge_subscription_scope:
+            raise ValueError("scope: subscription grants SQL Security Manager (which can change firewall rules and turn "
+                             "auditing off) on whole subscriptions; allowed: scope: resourceGroups (the default), "
+                             "enabledBy: customer, or acknowledgeSubscriptionScope: '<who decided and why>'")
+        if self.scope != "subscription" and self.acknowledge_subscription_scope:
+            raise ValueError("acknowledgeSubscriptionScope applies only with scope: subscription; allowed: remove it")
+        return self
+
+
 class ForwardingConfig(Model):
     activity_log: ActivityLogConfig = ActivityLogConfig()
     """Forwarding of the subscriptions' Activity logs."""
@@ -231,6 +273,10 @@ class ForwardingConfig(Model):
     """`pulumi import` file written by `mssp discover --on-conflict adopt`; default `stacks/imports/<stack>.json` when
     it exists.
     """
+    # Auditing of inventoried SQL servers (their audit reaches the master database's setting only when enabled).
+    sql_audit: SqlAuditConfig = SqlAuditConfig()
+    """Who enables auditing on the inventoried SQL servers (the MSSP on their resource groups by default, or the
+    customer), and where SQL Security Manager is granted."""
 
     @field_validator("resource_types")
     @classmethod
@@ -379,6 +425,16 @@ class CustomerConfig(Model):
                 raise ValueError(f"subscription {sub.id} is listed twice (entry {i}); allowed: each subscription once")
             seen.add(sub.id)
         return values
+
+    @model_validator(mode="after")
+    def _sql_audit_default(self) -> CustomerConfig:
+        audit = self.forwarding.sql_audit
+        if audit.enabled_by is not None:
+            return self
+        template = self.access_model == "lighthouse" and self.lighthouse.mode == "template"
+        resolved = audit.model_copy(update={"enabled_by": "customer" if template and "scope" not in
+                                            audit.model_fields_set else "mssp"})
+        return self.model_copy(update={"forwarding": self.forwarding.model_copy(update={"sql_audit": resolved})})
 
     @model_validator(mode="after")
     def _model_fits(self) -> CustomerConfig:

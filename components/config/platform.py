@@ -173,6 +173,15 @@ def identity_issues(identity: IdentityConfig, path: str, *, deploy: bool) -> lis
     return issues
 
 
+class OffboardingGroup(Model):
+    """A small group of people in the MSSP tenant who may remove a customer's Lighthouse delegation."""
+
+    principal_id: Guid
+    """Object id of the group in the MSSP tenant."""
+    display_name: Annotated[str, Field(min_length=1, max_length=120)]
+    """Its name, as the offboarding runbook and the plan show it."""
+
+
 class PlatformConfig(Model):
     tenant_id: Guid
     """The MSSP's Entra tenant (GUID)."""
@@ -191,6 +200,14 @@ class PlatformConfig(Model):
     # resource group, the workspace's configuration (never its logs); never any write.
     read_only_identity: IdentityConfig | None = None
     """The read-only identity for pull-request previews and drift checks: Reader in customers, never any write."""
+    # Holds the Managed Services Registration assignment Delete Role in every customer's delegation (Microsoft
+    # recommends an authorization with it so the managing tenant can remove the delegation: MicrosoftDocs
+    # azure-management-docs articles/lighthouse/how-to/remove-delegation.md and concepts/tenants-users-roles.md).
+    # A small human group, not the CI deploy identity: `pulumi destroy` removes a delegation with the
+    # customer-Owner provider and never needed it (docs/security.md "Offboarding").
+    offboarding_group: OffboardingGroup | None = None
+    """The MSSP group (people) holding the Managed Services Registration assignment Delete Role in every customer's
+    delegation; the CI deploy identity never holds it."""
     itsm: ItsmConfig | None = None  # the ITSM sync for redirected incidents (docs/operations/itsm.md)
     """The ITSM sync for redirected incidents; off when left out."""
     splunk: SplunkPlatformConfig | None = None  # Splunk alert ingestion (table, DCR, analytics rule)

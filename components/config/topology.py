@@ -94,7 +94,7 @@ class WorkspaceTopology(Model):
     authorizations: list[WorkspaceAuthorization] = []
     """Customer mode: the SOC's roles on the workspace's resource group (and nowhere else)."""
     on_offboard: Literal["retain", "delete"] = "retain"
-    """Customer mode: `retain` keeps the workspace and its data when the customer leaves (protected, retained on
+    """Customer mode: `retain` keeps the workspace and its data when the customer leaves (retained on
     delete); `delete` needs `deleteDecision`."""
     delete_decision: Annotated[str, Field(min_length=10, max_length=300)] | None = None
     """With `onOffboard: delete`: who decided, when, which ticket; shown in every plan."""

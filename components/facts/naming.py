@@ -149,3 +149,17 @@ def check_name(rule: str) -> Callable[[str], str]:
             raise ValueError(problem)
         return value
     return _check
+
+
+def sql_audit_definition_guid(managing_tenant_id: str, customer_tenant_id: str, subscription_id: str,
+                              resource_group: str) -> str:
+    """The registration definition of a resource group's SQL-auditing delegation (resource group names compare
+    case-insensitively in ARM, so the name is lower-cased here)."""
+    return stable_guid("lighthouse-sql-audit-definition", managing_tenant_id, customer_tenant_id, subscription_id,
+                       resource_group)
+
+
+def sql_audit_assignment_guid(managing_tenant_id: str, customer_tenant_id: str, subscription_id: str,
+                              resource_group: str) -> str:
+    return stable_guid("lighthouse-sql-audit-assignment", managing_tenant_id, customer_tenant_id, subscription_id,
+                       resource_group)

@@ -65,6 +65,17 @@ class ForwardingPlan:
     settings: tuple[SettingSpec, ...]
     skipped: tuple[Skipped, ...] = field(default=())
     audits: tuple[AuditSpec, ...] = field(default=())
+    # SQL servers whose auditing the customer enables (forwarding.sqlAudit.enabledBy: customer): nothing is
+    # created or granted for them; the master database's setting receives their audit once it is on.
+    customer_audits: tuple[AuditSpec, ...] = field(default=())
+
+    def audit_scopes(self) -> dict[str, tuple[str, ...]]:
+        """Resource groups (as written in the inventory, sorted case-insensitively, once each) that hold the SQL
+        servers the MSSP audits, per subscription: where SQL Security Manager is granted with scope resourceGroups."""
+        found: dict[str, dict[str, str]] = {}
+        for a in self.audits:
+            found.setdefault(a.subscription_id, {}).setdefault(a.resource_group.lower(), a.resource_group)
+        return {sub: tuple(v for _, v in sorted(groups.items())) for sub, groups in sorted(found.items())}
 
 
 def _logs(selection: str | list[str], categories: Sequence[str],
@@ -168,6 +179,8 @@ def plan_settings(
                 server_name=rid.name,
                 devops=audit_devops,
             ))
+    if forwarding.sql_audit.enabled_by == "customer":
+        return ForwardingPlan(tuple(settings), tuple(skipped), (), tuple(audits))
     return ForwardingPlan(tuple(settings), tuple(skipped), tuple(audits))
 
 

@@ -13,7 +13,8 @@ projects the MSSP-tenant principals into the delegated subscriptions).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_azure_native as azure_native
@@ -34,8 +35,10 @@ class CustomerTenantIdentityArgs:
     entra_provider: azuread.Provider  # signed in to the customer tenant
     admin_providers: dict[str, azure_native.Provider]  # per subscription: the customer-tenant Owner's
     read_only_client_id: pulumi.Input[str] | None = None  # the read-only application, if the platform has one
-    # Subscriptions whose SQL servers the MSSP identity audits: it also holds SQL Security Manager there.
+    # Subscriptions where the MSSP identity holds SQL Security Manager subscription-wide (acknowledged in config).
     sql_audit_subscriptions: frozenset[str] = frozenset()
+    # Per subscription, the resource groups holding SQL servers the MSSP audits (sqlAudit.scope: resourceGroups).
+    sql_audit_resource_groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 class CustomerTenantIdentity(pulumi.ComponentResource):
@@ -66,7 +69,11 @@ class CustomerTenantIdentity(pulumi.ComponentResource):
                         "mssp-sentinel: write diagnostic settings to the MSSP workspace (direct model)")
             if sub.id in args.sql_audit_subscriptions:
                 self._grant(name, args, sp, sub.id, roles.SQL_SECURITY_MANAGER, "direct",
-                            "mssp-sentinel: enable SQL server auditing to Azure Monitor (direct model)")
+                            "mssp-sentinel: enable SQL server auditing to Azure Monitor (direct model; subscription-wide, "
+                            "acknowledged in the stack)")
+            for rg in args.sql_audit_resource_groups.get(sub.id, ()):
+                self._grant(name, args, sp, sub.id, roles.SQL_SECURITY_MANAGER, "direct",
+                            "mssp-sentinel: enable SQL server auditing to Azure Monitor (direct model)", resource_group=rg)
         if args.read_only_client_id is not None:
             reader = azuread.ServicePrincipal(
                 f"{name}-readonly-sp",
@@ -81,12 +88,16 @@ class CustomerTenantIdentity(pulumi.ComponentResource):
         self.register_outputs({"adminConsentUrl": self.consent_url, "servicePrincipalObjectId": self.object_id})
 
     def _grant(self, prefix: str, args: CustomerTenantIdentityArgs, sp: azuread.ServicePrincipal, subscription_id: str,
-               role: roles.Role, seed: str, description: str) -> None:
-        """`role` on the subscription for `sp`, created with the customer-tenant Owner provider (direct model)."""
+               role: roles.Role, seed: str, description: str, resource_group: str | None = None) -> None:
+        """`role` on the subscription (or one resource group of it) for `sp`, created with the customer-tenant Owner
+        provider (direct model)."""
+        scope = f"/subscriptions/{subscription_id}" + (f"/resourceGroups/{resource_group}" if resource_group else "")
+        where = f"{subscription_id}-{naming.short_hash(resource_group)}" if resource_group else subscription_id
         azure_native.authorization.RoleAssignment(
-            f"{prefix}-{role.name.lower().replace(' ', '-')}-{subscription_id}",
-            role_assignment_name=naming.stable_guid(seed, args.customer.tenant_id, subscription_id, role.guid),
-            scope=f"/subscriptions/{subscription_id}",
+            f"{prefix}-{role.name.lower().replace(' ', '-')}-{where}",
+            role_assignment_name=naming.stable_guid(seed, args.customer.tenant_id, subscription_id, role.guid,
+                                                    *((resource_group,) if resource_group else ())),
+            scope=scope,
             role_definition_id=roles.role_definition_id(subscription_id, role),
             principal_id=sp.object_id,
             principal_type="ServicePrincipal",

@@ -55,10 +55,15 @@ def exported_template(loaded: Any) -> dict[str, Any]:
 
     customer, platform = loaded.customer, loaded.platform
     reader = platform.read_only_identity
-    # As the program plans it (components/stacks.py): SQL auditing in any subscription adds SQL Security Manager.
-    sql_audit = bool(plan_settings(loaded.inventory, customer.forwarding, loaded.adopted_setting_names).audits)
+    # As the program plans it (components/stacks.py): subscription-wide SQL Security Manager only with
+    # sqlAudit.scope: subscription (acknowledged); resource-group delegations are not exported (the config refuses
+    # that combination in template mode).
+    sql_audit = customer.forwarding.sql_audit.scope == "subscription" and bool(
+        plan_settings(loaded.inventory, customer.forwarding, loaded.adopted_setting_names).audits)
+    group = platform.offboarding_group
     return arm_template(customer, platform.tenant_id, platform.identity.display_name,
-                        reader.display_name if reader else None, sql_audit)
+                        reader.display_name if reader else None, sql_audit,
+                        (group.principal_id, group.display_name) if group else None)
 
 
 def placeholder(output: str) -> str:
@@ -73,12 +78,13 @@ def principal_parameters(template: dict[str, Any]) -> tuple[str, ...]:
 
 
 def arm_template(customer: CustomerConfig, managing_tenant_id: str, mssp_principal_name: str,
-                 read_only_principal_name: str | None = None, sql_audit: bool = False) -> dict[str, Any]:
+                 read_only_principal_name: str | None = None, sql_audit: bool = False,
+                 offboarding_group: tuple[str, str] | None = None) -> dict[str, Any]:
     # The authorizations do not depend on the subscription; only the ids do (parameters).
     props = definition_properties(
         customer, managing_tenant_id, "", f"[parameters('{PRINCIPAL_PARAMETER}')]", mssp_principal_name,
         f"[parameters('{READ_ONLY_PARAMETER}')]" if read_only_principal_name else None, read_only_principal_name,
-        sql_audit,
+        sql_audit, offboarding_group,
     )
     read_only_parameter = {READ_ONLY_PARAMETER: {
         "type": "string",

@@ -11,7 +11,7 @@ its own tenant, region and bill, in a workspace the MSSP manages through Azure L
   identity through the delegation;
 - Microsoft Sentinel on it: the onboarding state `default` (securityinsights onboardingStates).
 
-The workspace and its onboarding state are protected and retained on delete unless the config records
+The resource group, the workspace and its onboarding state are retained on delete unless the config records
 a reviewed decision to delete them (workspace.onOffboard: delete, deleteDecision): offboarding a customer
 must not silently destroy its logs. Shapes: Azure/azure-rest-api-specs operationalinsights
 Workspaces.json (2023-09-01, what azure-native 3.29 sends), securityinsights OnboardingStates.json
@@ -38,11 +38,11 @@ T = TypeVar("T")
 #   it also writes VM extensions and lists storage keys, which is why the resource group holds the workspace
 #   alone and the grant is acknowledged by name in the plan (lighthouseAcknowledgements);
 # - Microsoft Sentinel Contributor: the onboarding state and the Sentinel content (Microsoft.SecurityInsights/*);
-# - Managed Services Registration assignment Delete Role: the MSSP can remove its own delegation.
+# Not the Managed Services Registration assignment Delete Role (issue 20): the platform's offboarding group (people)
+# holds it; `pulumi destroy` removes the delegation with the customer-Owner provider.
 WORKSPACE_DEPLOY_ROLES: tuple[roles.Role, ...] = (
     roles.LOG_ANALYTICS_CONTRIBUTOR,
     roles.BY_NAME["microsoft sentinel contributor"],
-    roles.REGISTRATION_DELETE,
 )
 WORKSPACE_SKU = "PerGB2018"  # the pay-as-you-go tier Microsoft Sentinel runs on
 ONBOARDING_STATE_NAME = "default"  # "Supports - default" (OnboardingStates.json, SentinelOnboardingStateName)
@@ -57,8 +57,10 @@ def deploy_role_acknowledgement(customer: CustomerConfig) -> str:
 def workspace_definition_properties(
     customer: CustomerConfig, managing_tenant_id: str, mssp_principal_id: T, mssp_principal_name: str,
     read_only_principal_id: T | None = None, read_only_principal_name: str | None = None,
+    offboarding_group: tuple[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The workspace resource group's registration definition `properties`, in ARM's camelCase."""
+    """The workspace resource group's registration definition `properties`, in ARM's camelCase. `offboarding_group`:
+    (object id, name) of the MSSP group holding the Registration assignment Delete Role (platform.offboardingGroup)."""
     ws = customer.workspace
     authorizations: list[dict[str, Any]] = [
         {"principalId": mssp_principal_id, "principalIdDisplayName": mssp_principal_name, "roleDefinitionId": role.guid}
@@ -70,6 +72,9 @@ def workspace_definition_properties(
              "roleDefinitionId": role.guid}
             for role in roles.READ_ONLY_ROLES
         ]
+    if offboarding_group is not None:
+        authorizations.append({"principalId": offboarding_group[0], "principalIdDisplayName": offboarding_group[1],
+                               "roleDefinitionId": roles.REGISTRATION_DELETE.guid})
     authorizations += [
         {"principalId": auth.principal_id, "principalIdDisplayName": auth.display_name, "roleDefinitionId": auth.role}
         for auth in ws.authorizations
@@ -101,6 +106,7 @@ class CustomerWorkspaceArgs:
     admin_provider: azure_native.Provider | None = None
     read_only_principal_id: pulumi.Input[str] | None = None
     read_only_principal_name: str | None = None
+    offboarding_group: tuple[str, str] | None = None  # platform.offboardingGroup: (object id, name)
 
 
 class CustomerWorkspace(pulumi.ComponentResource):
@@ -112,9 +118,11 @@ class CustomerWorkspace(pulumi.ComponentResource):
         customer = args.customer
         ws = customer.workspace
         assert ws.customer_mode and ws.subscription_id and ws.resource_group and ws.name and ws.location
-        keep = ws.on_offboard == "retain"
-        # The customer's logs: kept when the program stops managing them, unless deleting is the reviewed decision.
-        kept = pulumi.ResourceOptions(protect=keep, retain_on_delete=keep)
+        # The customer's logs: kept when the program stops managing them (offboarding's `pulumi destroy` forgets them,
+        # Azure keeps them, with the data, for the customer), unless deleting is the reviewed decision. Retained, not
+        # protected: a protected resource would make that destroy fail, and a replace (a new name or region) keeps
+        # the old workspace too; the diff's table-or-dcr-replace advisory names any replace of it.
+        kept = pulumi.ResourceOptions(retain_on_delete=ws.on_offboard == "retain")
         depends_on: list[pulumi.Resource] = []
         if args.admin_provider is not None:
             admin = pulumi.ResourceOptions(parent=self, provider=args.admin_provider)
@@ -132,7 +140,7 @@ class CustomerWorkspace(pulumi.ComponentResource):
                 scope=scope,
                 properties=_snake(workspace_definition_properties(
                     customer, args.managing_tenant_id, args.mssp_principal_id, args.mssp_principal_name,
-                    args.read_only_principal_id, args.read_only_principal_name)),
+                    args.read_only_principal_id, args.read_only_principal_name, args.offboarding_group)),
                 opts=pulumi.ResourceOptions.merge(admin, pulumi.ResourceOptions(depends_on=[group])),
             )
             assignment = azure_native.managedservices.RegistrationAssignment(
@@ -178,7 +186,8 @@ DEPLOYMENT_SCHEMA = "https://schema.management.azure.com/schemas/2019-04-01/depl
 
 
 def workspace_arm_template(customer: CustomerConfig, managing_tenant_id: str, mssp_principal_name: str,
-                           read_only_principal_name: str | None = None) -> dict[str, Any]:
+                           read_only_principal_name: str | None = None,
+                           offboarding_group: tuple[str, str] | None = None) -> dict[str, Any]:
     """The workspace resource group and its delegation as one template; principal ids are parameters, as in the
     subscriptions' template (components.lighthouse.template)."""
     from components.lighthouse.template import (
@@ -192,7 +201,8 @@ def workspace_arm_template(customer: CustomerConfig, managing_tenant_id: str, ms
     assert ws.customer_mode and ws.subscription_id and ws.resource_group and ws.location
     props = workspace_definition_properties(
         customer, managing_tenant_id, f"[parameters('{PRINCIPAL_PARAMETER}')]", mssp_principal_name,
-        f"[parameters('{READ_ONLY_PARAMETER}')]" if read_only_principal_name else None, read_only_principal_name)
+        f"[parameters('{READ_ONLY_PARAMETER}')]" if read_only_principal_name else None, read_only_principal_name,
+        offboarding_group)
     definition = naming.workspace_definition_guid(managing_tenant_id, customer.tenant_id, ws.subscription_id,
                                                   ws.resource_group)
     assignment = naming.workspace_assignment_guid(managing_tenant_id, customer.tenant_id, ws.subscription_id,

@@ -44,6 +44,7 @@ def _base_env(environ: Mapping[str, str]) -> dict[str, str]:
     """The caller's environment without any GIT_* variable (GIT_DIR, GIT_EXTERNAL_DIFF, GIT_CONFIG_*, ...)."""
     env = {k: v for k, v in environ.items() if not k.startswith("GIT_")}
     env.update({"GIT_ATTR_NOSYSTEM": "1", "GIT_CONFIG_NOSYSTEM": "1", "GIT_TERMINAL_PROMPT": "0",
+                "GIT_NO_REPLACE_OBJECTS": "1", "GIT_NO_LAZY_FETCH": "1",
                 "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C"})
     return env
 

@@ -411,7 +411,7 @@ def parse_property_path(path: str) -> list[str | int] | None:
         if ch == ".":
             i += 1
         elif ch == "[":
-            if i + 1 < n and path[i + 1] == '"':
+            if path.startswith('"', i + 1):
                 j, key = i + 2, []
                 while True:
                     if j >= n:
@@ -419,7 +419,7 @@ def parse_property_path(path: str) -> list[str | int] | None:
                     if path[j] == '"':
                         j += 1
                         break
-                    if path[j] == "\\" and j + 1 < n and path[j + 1] == '"':
+                    if path.startswith('\\"', j):  # an escaped quote
                         key.append('"')
                         j += 2
                     else:
@@ -459,7 +459,7 @@ def lookup(properties: Mapping[str, Any] | None, path: str) -> Any:
             value = value[element]
         else:
             return _MISSING
-    return SECRET if _is_secret(value) else redact(value)
+    return SECRET if _is_secret(value) else redact(value)  # pragma: no mutate (equivalent: redact maps a secret to SECRET too)
 
 
 def _is_secret(value: Any) -> bool:
@@ -587,7 +587,8 @@ def classify(digest: PreviewDigest) -> Classification:
 
 def _diagnostic_text(diagnostic: Diagnostic) -> str:
     # json.go folds the prefix ("error: ", "warning: ") into the message; the report states the severity itself.
-    message = re.sub(r"^(error|warning): ", "", diagnostic.message) or "(no message)"
+    # The message was stripped, so a bare prefix has lost its trailing space: "error:" is no message either.
+    message = re.sub(r"^(error|warning):\s*", "", diagnostic.message) or "(no message)"
     parsed = parse_urn(diagnostic.urn) if diagnostic.urn else None
     if parsed is None or parsed[0] == ROOT_STACK_TYPE:
         return message

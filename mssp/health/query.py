@@ -93,7 +93,11 @@ def expectations(stack: str, project_dir: Path) -> Expectations:
             by_item[item.id.lower()] = ExpectedResource(item.id, entry.type, tuple(sorted(tables)))
     sub_id, rg, name = platform.workspace.parts(platform.subscription_id)
     workspace = f"/subscriptions/{sub_id}/resourceGroups/{rg}/providers/Microsoft.OperationalInsights/workspaces/{name}"
-    splunk = customer.splunk is not None and customer.splunk.enabled and platform.splunk is not None
+    # Customer topology (docs/topologies.md): the data arrives in the customer's own workspace. The Splunk feed's
+    # table is the platform's, in the MSSP workspace, so this one query cannot see it there.
+    own = customer.workspace.resource_id
+    splunk = customer.splunk is not None and customer.splunk.enabled and platform.splunk is not None and own is None
+    workspace = own or workspace
     return Expectations(
         stack=stack,
         customer=customer.name,

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from components.facts import naming
+from components.facts import naming, roles
 from components.facts.pulumi_tokens import DIAGNOSTIC_SETTING as RESOURCE_SETTING
 from components.facts.pulumi_tokens import (
     PROVIDER_PREFIX,
@@ -103,6 +103,27 @@ def _disposition(r: Mapping[str, Any]) -> tuple[str, str]:
     return "deleted", "created by this stack"
 
 
+_DELETE_ROLE = roles.REGISTRATION_DELETE
+
+
+def delegation_removers(manifest: Mapping[str, Any]) -> list[str]:
+    """Who in the MSSP tenant may remove the delegation: the principals the customer's delegation (deployed, or
+    exported as a template) gives the Managed Services Registration assignment Delete Role (platform.offboardingGroup),
+    as "name (object id)"."""
+    found: dict[str, str] = {}
+    props = [r["inputs"].get("properties") or {} for r in manifest["resources"]
+             if r["type"].startswith("azure-native:managedservices:RegistrationDefinition")]
+    template = ((manifest.get("review") or {}).get("delegationTemplate") or {}).get("template") or {}
+    props += [res.get("properties") or {} for res in template.get("resources") or []
+              if res.get("type") == "Microsoft.ManagedServices/registrationDefinitions"]
+    for p in props:
+        for auth in p.get("authorizations") or []:
+            if str(auth.get("roleDefinitionId", "")).lower().endswith(_DELETE_ROLE.guid):
+                pid = str(auth.get("principalId"))
+                found[pid] = f"{auth.get('principalIdDisplayName') or pid} ({pid})"
+    return sorted(found.values())
+
+
 def build_runbook(manifest: Mapping[str, Any], platform_manifest: Mapping[str, Any] | None,
                   platform_tenant_id: str) -> dict[str, Any]:
     """The offboarding plan of a customer stack (a dict: the JSON report's plan part)."""
@@ -123,9 +144,23 @@ def build_runbook(manifest: Mapping[str, Any], platform_manifest: Mapping[str, A
         for r in (platform_manifest or {"resources": []})["resources"]
         if r["custom"] and not r["type"].startswith((PROVIDER_PREFIX, "pulumi:pulumi:"))
     ]
-    stays.append({"what": "logs already ingested into the MSSP workspace",
-                  "reason": "they stay until the workspace's retention removes them (deleting the customer's "
-                            "rows early needs a workspace purge, a separate decision)"})
+    storage = outputs.get("logStorage") if isinstance(outputs.get("logStorage"), Mapping) else {}
+    if storage.get("topology") == "customer":
+        # Customer topology (docs/topologies.md): the customer's own workspace, kept unless deleting it was decided.
+        if storage.get("onOffboard", "retain") == "retain":
+            # "what" and "reason" are rendered as this module's Markdown: config text goes through mssp.escape.
+            stays.append({"what": f"the customer's workspace {escape.md_code(storage.get('workspaceResourceId'))}, its "
+                                  "Microsoft Sentinel and its resource group, with every log in them",
+                          "reason": "retained on delete (customer.workspace.onOffboard: retain): Pulumi forgets them, "
+                                    "the customer keeps them; the MSSP's access ends with the delegation"})
+        else:
+            stays.append({"what": f"nothing of the customer's workspace {escape.md_code(storage.get('workspaceResourceId'))}",
+                          "reason": "deleted with its logs, as decided: " + escape.md(str(storage.get("deleteDecision") or "?"))
+                                    + " (Log Analytics keeps a deleted workspace recoverable for 14 days)"})
+    else:
+        stays.append({"what": "logs already ingested into the MSSP workspace",
+                      "reason": "they stay until the workspace's retention removes them (deleting the customer's "
+                                "rows early needs a workspace purge, a separate decision)"})
     template = outputs.get("accessModel") == "lighthouse" and outputs.get("lighthouseMode") == "template"
     consent = outputs.get("adminConsentUrl") or ""
     app_id = (parse_qs(urlsplit(consent).query).get("client_id") or [""])[0]
@@ -134,6 +169,9 @@ def build_runbook(manifest: Mapping[str, Any], platform_manifest: Mapping[str, A
     tenant_id = str((manifest.get("review") or {}).get("tenantId") or "") or (
         urlsplit(consent).path.strip("/").split("/")[0] if consent else "")
     steps: list[dict[str, Any]] = []
+    removers = delegation_removers(manifest)
+    who = (f"a member of {', '.join(removers)}, the MSSP group holding the Managed Services Registration assignment "
+           "Delete Role, or a customer Owner") if removers else "a customer Owner (no MSSP group holds the Delete Role)"
     if template:
         for sub in subscriptions:
             assignment = naming.registration_assignment_guid(platform_tenant_id, tenant_id, sub)
@@ -141,7 +179,7 @@ def build_runbook(manifest: Mapping[str, Any], platform_manifest: Mapping[str, A
             base = f"/subscriptions/{sub}/providers/Microsoft.ManagedServices"
             steps.append({
                 "step": f"Remove the Lighthouse delegation of subscription {sub} (after the MSSP confirmed the "
-                        "settings are gone; needs Owner or the Registration assignment Delete role)",
+                        f"settings are gone; done by {who})",
                 "commands": [
                     f"az managedservices assignment delete --assignment {assignment} --subscription {sub}",
                     f"az managedservices definition delete --definition {definition} --subscription {sub}",
@@ -159,6 +197,10 @@ def build_runbook(manifest: Mapping[str, Any], platform_manifest: Mapping[str, A
             # `pulumi stack output applicationClientId` of the platform stack.
             "note": "application id as planned offline; the deployed value is the platform stack's output "
                     "applicationClientId"})
+    if storage.get("topology") == "customer":
+        steps.append({"step": "If the workspace is connected to the Microsoft Defender portal, disconnect it there "
+                              "(System > Settings > Microsoft Sentinel > Workspaces); no public API does this "
+                              "(docs/topologies.md)", "commands": []})
     if any(r["type"] == WORKFLOW for r in manifest["resources"]):
         steps.append({"step": "Remove the MSSP webhook alert action from your Splunk saved searches (its URL stops "
                               "working with the offboarding)", "commands": []})
@@ -174,6 +216,9 @@ def build_runbook(manifest: Mapping[str, Any], platform_manifest: Mapping[str, A
         "stays": stays,
         "customerSteps": steps,
         "blockers": [dict(b) for b in BLOCKERS],
+        # Who can remove the delegation besides `pulumi destroy` (which does it with the customer-Owner provider in
+        # deploy mode): the platform's offboarding group. The CI deploy identity cannot.
+        "delegationRemovers": removers,
         "expectedSettings": expected_setting_ids(manifest),
     }
 
@@ -203,6 +248,13 @@ def render_markdown(report: Mapping[str, Any]) -> str:
         lines.append(f"{i}. {s['step']}")
         if s["commands"]:
             lines += ["", "   ```sh"] + [f"   {c}" for c in s["commands"]] + ["   ```", ""]
+    removers = report.get("delegationRemovers") or []
+    lines += ["", "## Who removes the Lighthouse delegation", "",
+              "- `pulumi destroy` (deploy mode) deletes the registration assignments and definitions with the "
+              "customer-Owner provider; the CI deploy identity holds no role that could.",
+              (f"- Otherwise, or if the destroy fails part-way: a member of {', '.join(removers)} (Managed Services "
+               "Registration assignment Delete Role), or a customer Owner." if removers else
+               "- Otherwise: a customer Owner (no MSSP group holds the Delete Role: set platform.offboardingGroup).")]
     lines += ["", "## Known blockers", ""] + [f"- {b['text']}" for b in report["blockers"]]
     verification = report.get("verification")
     lines += ["", "## Verification: none of our diagnostic settings remain", ""]

@@ -171,8 +171,10 @@ def workspace_delegation_template(loaded: Any, platform_outputs: Mapping[str, An
 
     customer, platform = loaded.customer, loaded.platform
     reader = platform.read_only_identity
+    group = platform.offboarding_group
     template = workspace_arm_template(customer, platform.tenant_id, platform.identity.display_name,
-                                      reader.display_name if reader is not None else None)
+                                      reader.display_name if reader is not None else None,
+                                      (group.principal_id, group.display_name) if group else None)
     outputs = {PRINCIPAL_PARAMETER: "servicePrincipalObjectId", READ_ONLY_PARAMETER: "readOnlyServicePrincipalObjectId"}
     values = {p: str(platform_outputs.get(o, f"(platform output {o})")) for p, o in outputs.items()}
     props = next(r["properties"] for r in template["resources"]

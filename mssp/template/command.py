@@ -185,8 +185,10 @@ def _write_workspace_template(out: Path, loaded: Any, values: Mapping[str, str])
 
     customer, platform = loaded.customer, loaded.platform
     reader = platform.read_only_identity
+    group = platform.offboarding_group
     template = workspace_arm_template(customer, platform.tenant_id, platform.identity.display_name,
-                                      reader.display_name if reader is not None else None)
+                                      reader.display_name if reader is not None else None,
+                                      (group.principal_id, group.display_name) if group else None)
     _dump(out / "workspace-template.json", template)
     _dump(out / "workspace-parameters.json", {
         "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentParameters.json#",

@@ -126,7 +126,10 @@ def test_every_setting_goes_through_its_subscriptions_explicit_provider():
 
 def test_contoso_lighthouse_one_definition_and_assignment_per_subscription():
     m = example_manifest("contoso")
-    definitions, assignments = by_type(m, DEFINITION), by_type(m, ASSIGNMENT)
+    # The subscriptions' delegations; a resource group's extra SQL-auditing delegation is tested in
+    # test_sql_audit_and_offboarding.py.
+    definitions = [d for d in by_type(m, DEFINITION) if "/resourceGroups/" not in d["inputs"]["scope"]]
+    assignments = [a for a in by_type(m, ASSIGNMENT) if "/resourceGroups/" not in a["inputs"]["scope"]]
     subs = customer_subs("contoso")
     assert sorted(d["inputs"]["scope"] for d in definitions) == sorted(f"/subscriptions/{s}" for s in subs)
     assert sorted(a["inputs"]["scope"] for a in assignments) == sorted(f"/subscriptions/{s}" for s in subs)
@@ -141,10 +144,10 @@ def test_contoso_lighthouse_one_definition_and_assignment_per_subscription():
             assert role.delegable in (roles.Delegable.YES, roles.Delegable.ONLY_WITH_DELEGATED_ROLES)
         sp_roles = {a["roleDefinitionId"] for a in props["authorizations"]
                     if a["principalIdDisplayName"] == platform.identity.display_name}
-        # SQL Security Manager only where the MSSP identity enables SQL server auditing (an inventoried server).
+        # Never SQL Security Manager on a whole subscription (issue 20: its resource group's own delegation), and
+        # never the Registration assignment Delete Role (the platform's offboarding group holds it).
         audits = {s["serverId"].split("/")[2] for s in m["outputs"]["auditedSqlServers"]}
-        sql = {roles.SQL_SECURITY_MANAGER.guid} if d["inputs"]["scope"].split("/")[2] in audits else set()
-        assert sp_roles == {roles.MONITORING_CONTRIBUTOR.guid, roles.READER.guid, roles.REGISTRATION_DELETE.guid} | sql
+        assert sp_roles == {roles.MONITORING_CONTRIBUTOR.guid, roles.READER.guid}
         eligible = props["eligibleAuthorizations"]
         assert eligible[0]["justInTimeAccessPolicy"]["maximumActivationDuration"] == "PT4H"
     assert audits and any(d["inputs"]["scope"].split("/")[2] not in audits for d in definitions)  # both cases seen
@@ -188,6 +191,9 @@ def test_lighthouse_read_only_identity_holds_only_reader():
     for d in by_type(m, DEFINITION):
         props = d["inputs"]["properties"]
         held = {a["roleDefinitionId"] for a in props["authorizations"] if a["principalId"] == reader}
+        if "/resourceGroups/" in d["inputs"]["scope"]:  # a SQL-auditing delegation: the deploy identity's alone
+            assert held == set()
+            continue
         # Not Monitoring Reader: it adds workspace log search and Microsoft.Support/* (roles.READ_ONLY_ROLES).
         assert held == {roles.READER.guid}
         assert all(e["principalId"] != reader for e in props.get("eligibleAuthorizations", []))
@@ -242,7 +248,8 @@ def test_direct_model(stack_doc, write_stack, tmp_path: Path):
     subs = [f"/subscriptions/{s}" for s in customer_subs("contoso")]
     # The deploy identity writes diagnostic settings (and, where it audits SQL servers, their auditing);
     # the read-only one only reads.
-    audited = {f"/subscriptions/{a['serverId'].split('/')[2]}" for a in m["outputs"]["auditedSqlServers"]}
+    # Issue 20: SQL Security Manager on the audited servers' resource groups, not their subscriptions.
+    audited = {a["serverId"].split("/providers/")[0] for a in m["outputs"]["auditedSqlServers"]}
     assert audited
     assert held["deploy"] == ({(s, roles.MONITORING_CONTRIBUTOR.guid) for s in subs}
                               | {(s, roles.SQL_SECURITY_MANAGER.guid) for s in audited})

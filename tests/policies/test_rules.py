@@ -472,6 +472,7 @@ def test_rule_metadata_is_complete_and_levels_match_the_issue():
         "data-residency",
     }
     assert advisory == {"diagnostic-settings-per-resource-limit", "diagnostic-settings-delete-or-replace",
+                        "sql-security-manager-grant",
                         "table-or-dcr-replace", "webhook-caller-ip-restriction", "lighthouse-my-customers-reader"}
     for r in rules.RULES:
         assert r.description and r.remediation and re_name(r.name)

@@ -154,3 +154,15 @@ def test_mutmut_runs_with_the_written_configuration_and_finds_the_survivor(tmp_p
     assert any("short" in name for name in report["survivors"])
     assert not any("in_range" in name for name in report["survivors"])
     assert 0 < report["kill_rate"] < 1
+
+
+def test_mutmuts_copy_holds_every_tracked_top_level_file_the_tests_read():
+    # Bug caught: a test that reads .github/workflows/*.yml (or the lock files, mkdocs.yml) failed in
+    # mutmut's copy of the tree, so "mutate" stopped before judging a single mutant.
+    tops = mutate.tracked_top_level(REPO)
+    for needed in (".github", "requirements-dev.txt", "mkdocs.yml", ".ci"):
+        assert needed in tops
+    assert not set(tops) & set(mutate.PRODUCT)
+    targets = [mutate.Target("mssp/drift/preview_json.py", ("tests/mssp/drift",))]
+    config = tomllib.loads(mutate.mutmut_config(targets, also_copy=tops))["tool"]["mutmut"]
+    assert ".github" in config["also_copy"] and "stacks" in config["also_copy"]

@@ -77,6 +77,11 @@ GOLDEN: dict[str, dict[str, str]] = {
         "contoso-lighthouse-assignment-4d9e1f6a-7b8c-4d0e-9f2a-3b4c5d6e7f80.registrationAssignmentId":
             "38717d48-2560-569b-8b2e-5d2f5c52103a",
         "contoso-splunk-dcr-publisher.roleAssignmentName": "8dce5add-bfa6-56c0-bac7-8a52af8beb4e",
+        # Issue 20: SQL Security Manager on the resource group of the inventoried SQL server only (its own delegation).
+        "contoso-lighthouse-sql-audit-definition-3c8d0e5f-6a7b-4c9d-8e1f-2a3b4c5d6e7f-baf1bace.registrationDefinitionId":
+            "cf2e7362-1be0-520b-9572-0f242ffd213d",
+        "contoso-lighthouse-sql-audit-assignment-3c8d0e5f-6a7b-4c9d-8e1f-2a3b4c5d6e7f-baf1bace.registrationAssignmentId":
+            "73dd8a33-3fea-5deb-880d-a7f67050c724",
     },
     "fabrikam": {},
 }

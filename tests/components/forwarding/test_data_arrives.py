@@ -60,11 +60,12 @@ def test_contoso_enables_its_servers_auditing_through_the_subscriptions_provider
     assert policy["provider"] == f"forward-{SUB}"
     # The customer's configuration: removing the customer must not reset or delete it.
     assert policy["options"]["retainOnDelete"] is True
-    # The identity writing it through that provider may: SQL Security Manager in that subscription only.
+    # The identity writing it through that provider may: SQL Security Manager on the server's resource group only
+    # (issue 20: never subscription-wide without a person's acknowledgement).
     sql_roles = {d["inputs"]["scope"] for d in by_type(m, "azure-native:managedservices:RegistrationDefinition")
                  if "056cd41c-7e88-42e1-933e-88ba6a50c9c3" in
                  {a["roleDefinitionId"] for a in d["inputs"]["properties"]["authorizations"]}}
-    assert sql_roles == {f"/subscriptions/{SUB}"}
+    assert sql_roles == {f"/subscriptions/{SUB}/resourceGroups/rg-prod"}
     forwarding = next(r for r in m["resources"] if r["type"] == "mssp:forwarding:DiagnosticForwarding")
     assert policy["parent"] == forwarding["urn"]
     master = [r for r in by_type(m, DIAG) if r["inputs"]["resourceUri"].endswith("/sql-contoso-prod/databases/master")]

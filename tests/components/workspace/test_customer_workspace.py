@@ -30,10 +30,9 @@ ONBOARDING_SPEC = Path(__file__).parents[2] / "fixtures" / "rest-specs" / "secur
 
 # What the deploy identity needs on the workspace's resource group, by name (issue #26: creating the workspace
 # needs workspaces/write, only in Log Analytics Contributor; Sentinel's onboarding state and content need
-# Microsoft.SecurityInsights/*; the delete role lets the MSSP remove its own delegation). Written out here, not
-# taken from the component, so a change to the component's role list fails this test.
-DEPLOY_ROLES_ON_WORKSPACE = {"Log Analytics Contributor", "Microsoft Sentinel Contributor",
-                             "Managed Services Registration assignment Delete Role"}
+# Microsoft.SecurityInsights/*). Not the delete role (issue 20): the platform's offboarding group, people, holds it.
+# Written out here, not taken from the component, so a change to the component's role list fails this test.
+DEPLOY_ROLES_ON_WORKSPACE = {"Log Analytics Contributor", "Microsoft Sentinel Contributor"}
 
 
 def customer(doc: dict[str, Any]) -> dict[str, Any]:
@@ -90,7 +89,9 @@ def test_the_roles_granted_are_exactly_what_customer_mode_needs():
     deploy = loaded.platform.identity.display_name
     reader = loaded.platform.read_only_identity.display_name
     soc = {(a.display_name, a.role_name) for a in loaded.customer.workspace.authorizations}
+    group = loaded.platform.offboarding_group.display_name
     assert grants(workspace_definition(m)) == ({(deploy, r) for r in DEPLOY_ROLES_ON_WORKSPACE} | {(reader, "Reader")}
+                                                | {(group, "Managed Services Registration assignment Delete Role")}
                                                 | soc)
     # The subscriptions' delegation is the central mode's: the workspace roles are on the workspace's group only.
     for d in by_type(m, DEFINITION):
@@ -131,11 +132,20 @@ def test_soc_roles_on_the_workspace_come_only_from_the_config(stack_doc, write_s
 
 
 def test_the_workspace_is_kept_on_offboarding_unless_a_reviewed_decision_says_delete(stack_doc, write_stack):
+    from mssp.offboard.runbook import build_runbook
+
     kept = example_manifest("northwind")
+    platform = example_manifest("mssp")
     for t in (WORKSPACE, ONBOARDING, RESOURCE_GROUP):
         [r] = by_type(kept, t)
-        assert r["options"]["protect"] is True and r["options"]["retainOnDelete"] is True, t
+        # Retained, not protected: a protected resource would make offboarding's `pulumi destroy` fail.
+        assert r["options"]["retainOnDelete"] is True and r["options"]["protect"] is False, t
     assert kept["outputs"]["logStorage"]["onOffboard"] == "retain"
+    book = build_runbook(kept, platform, platform["outputs"]["tenantId"])
+    disposition = {r["type"]: r["disposition"] for r in book["resources"]}
+    assert disposition[WORKSPACE] == disposition[ONBOARDING] == disposition[RESOURCE_GROUP] == "retained"
+    assert any("law-northwind-sentinel" in s["what"] and "retained" in s["reason"] for s in book["stays"])
+    assert any("Defender portal" in step["step"] for step in book["customerSteps"])
     doc = stack_doc("northwind")
     customer(doc)["workspace"] |= {"onOffboard": "delete", "deleteDecision": "CAB-4711: Jane Doe for Northwind, 2026-12-01"}
     deleted = plan_doc(doc, write_stack)
@@ -143,6 +153,9 @@ def test_the_workspace_is_kept_on_offboarding_unless_a_reviewed_decision_says_de
         [r] = by_type(deleted, t)
         assert r["options"]["protect"] is False and r["options"]["retainOnDelete"] is False, t
     assert deleted["outputs"]["logStorage"]["deleteDecision"].startswith("CAB-4711")
+    book = build_runbook(deleted, platform, platform["outputs"]["tenantId"])
+    assert {r["disposition"] for r in book["resources"] if r["type"] in (WORKSPACE, ONBOARDING, RESOURCE_GROUP)} == {"deleted"}
+    assert any("CAB-4711" in s["reason"] for s in book["stays"])
 
 
 def test_template_mode_creates_nothing_with_customer_credentials(stack_doc, write_stack):

@@ -81,7 +81,8 @@ def test_the_logs_are_kept_unless_deleting_is_the_reviewed_decision() -> None:
     kept = built(customer()).graph
     for kind in (WORKSPACE, ONBOARDING, GROUP):
         (node,) = kept.of_type(kind)
-        assert node.protect and node.retain_on_delete, kind
+        # Retained, not protected: a protected resource would make offboarding's `pulumi destroy` fail.
+        assert node.retain_on_delete and not node.protect, kind
     deleted = built(customer(onOffboard="delete", deleteDecision="CHG-1234: customer asked to delete its logs")).graph
     (ws,) = deleted.of_type(WORKSPACE)
     assert not ws.protect and not ws.retain_on_delete

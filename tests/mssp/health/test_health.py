@@ -270,3 +270,20 @@ def test_fake_answers_in_the_spec_shape():
         jsonschema.validate(answer, bad)
         status, answer = _post(fake, {"query": "let resources = NoSuchTable\n| take 1", "timespan": "PT1H"})
         assert status == 400 and "NoSuchTable" in answer["error"]["message"]
+
+
+def test_a_customer_mode_customer_is_checked_in_its_own_workspace():
+    # Catches: health querying the MSSP workspace for a customer whose logs go to its own (all silent, wrongly).
+    nw = hq.expectations("northwind", PROJECT_DIR)
+    assert nw.workspace_resource_id.endswith("/workspaces/law-northwind-sentinel")
+    assert nw.splunk_table is None  # the Splunk feed's table is the platform's, not in this workspace
+    records = [Record("AzureDiagnostics", NOW - timedelta(hours=1), r.id.lower(), _sub(r.id))
+               for r in nw.resources if "/storageAccounts/" not in r.id]
+    records += [Record("StorageBlobLogs", NOW - timedelta(hours=1), (r.id + "/blobServices/default").lower(), _sub(r.id))
+                for r in nw.resources if "/storageAccounts/" in r.id]
+    records.append(Record("AzureActivity", NOW - timedelta(hours=1), "", nw.all_subscriptions[0]))
+    with FakeLogAnalytics(records) as fake:
+        report = check(fake, "northwind")
+        path = fake.requests[0]["path"]
+    assert path.endswith(nw.workspace_resource_id + "/query")
+    assert report["exitCode"] == 0 and report["workspace"] == nw.workspace_resource_id

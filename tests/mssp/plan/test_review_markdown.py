@@ -91,8 +91,11 @@ def test_contoso_names_every_configured_role_principal_and_jit_policy():
         else:
             assert all("| permanent |" in line for line in found)
     # The MSSP identity's own grants, labelled with the identity that holds them.
-    for role in ("Monitoring Contributor", "Reader", "Managed Services Registration assignment Delete Role"):
+    for role in ("Monitoring Contributor", "Reader"):
         assert len(lines_with(md, "MSSP Sentinel onboarding", "mssp-identity", f"**{role}**")) == 2
+    # Issue 20: the Delete Role is the offboarding group's (people), never the CI deploy identity's.
+    assert not lines_with(md, "MSSP Sentinel onboarding", "**Managed Services Registration assignment Delete Role**")
+    assert len(lines_with(md, "MSSP Lighthouse offboarding", "**Managed Services Registration assignment Delete Role**")) == 2
     assert "MSSP Sentinel onboarding signs in from: `repo:acme-mssp/mssp-sentinel:environment:production`" in md
 
 
@@ -293,8 +296,10 @@ def test_access_changes_come_first_and_show_the_widened_role_and_the_new_jit(pr_
 
 def test_a_new_customer_shows_its_roles_principals_and_log_selections(pr_report):
     _, md = pr_report
-    for role in ("Monitoring Contributor", "Reader", "Managed Services Registration assignment Delete Role"):
+    for role in ("Monitoring Contributor", "Reader"):
         assert len(lines_with(md, "➕ added", "`northwind`", "MSSP Sentinel onboarding", f"**{role}**")) == 2
+    assert len(lines_with(md, "➕ added", "`northwind`", "MSSP Lighthouse offboarding",
+                          "**Managed Services Registration assignment Delete Role**")) == 2
     assert len(lines_with(md, "➕ added", "`northwind`", "SOC Tier 3", "max `PT4H`", "SOC Leads")) == 2
     assert "Northwind Traders" in md
     # The created settings carry their log selection, by row and by type.
@@ -408,6 +413,8 @@ def test_the_pr_workflow_uploads_the_full_report():
 def test_deploy_mode_role_widening_and_role_assignment_scope_broadening_are_access_changes():
     base, head = example_manifest("contoso"), example_manifest("contoso")
     for r in facts.resources(head, facts.REGISTRATION_DEFINITION):
+        if "/resourceGroups/" in r["inputs"]["scope"]:  # the SQL-auditing delegation holds no SOC authorization
+            continue
         props = r["inputs"]["properties"]
         soc = next(a for a in props["authorizations"] if a["principalIdDisplayName"] == "SOC Analysts")
         soc["roleDefinitionId"] = roles.BY_NAME["contributor"].guid

@@ -1,0 +1,1 @@
+"""`mssp usage`: billable ingestion per customer (chargeback)."""
