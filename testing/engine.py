@@ -60,6 +60,9 @@ def seed_local_azure(arm: FakeArm, project_dir: Path, stacks: Iterable[str]) -> 
         if loaded.customer is not None:
             subs |= {s.id for s in loaded.customer.subscriptions}
             homes |= {s.id.lower(): loaded.customer.tenant_id.lower() for s in loaded.customer.subscriptions}
+            ws = getattr(loaded.customer, "workspace", None)
+            if ws is not None and getattr(ws, "subscription_id", None):  # a workspace in the customer's tenant
+                homes[ws.subscription_id.lower()] = loaded.customer.tenant_id.lower()
             for item in loaded.inventory:
                 rows.append({"id": item.id, "type": item.type, "subscriptionId": item.id.split("/")[2]})
                 groups.add("/".join(item.id.split("/")[:5]).lower())

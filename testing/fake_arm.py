@@ -204,12 +204,15 @@ class FakeArm:
         open to its own tenant and, through Azure Lighthouse, to the managing tenant of each registration
         assignment on it (learn.microsoft.com/azure/lighthouse/overview: the delegated resources are managed
         from the managing tenant; without the delegation the managing tenant has no access)."""
-        m = re.match(r"/subscriptions/([^/?]+)", path, re.I)
+        m = re.match(r"/subscriptions/([^/?]+)(/resourcegroups/[^/?]+)?", path, re.I)
         if m is None or tenant is None:
             return None
         sub = m.group(1).lower()
         home = self.home_tenants.get(sub)
-        if home is None or home == tenant.lower() or tenant.lower() in self.store.managing_tenants(sub):
+        if home is None or home == tenant.lower() or tenant.lower() in self.store.managing_tenants(f"/subscriptions/{sub}"):
+            return None
+        # A resource group delegated on its own (Lighthouse resource-group delegation) opens only itself.
+        if m.group(2) and tenant.lower() in self.store.managing_tenants(f"/subscriptions/{sub}{m.group(2).lower()}"):
             return None
         return arm_error(403, "AuthorizationFailed",
                          f"The client of tenant '{tenant}' does not have authorization to perform this action over scope "

@@ -113,9 +113,10 @@ class ArmStore:
     graph: GraphStore | None = None
     deployments: dict[str, dict[str, Any]] = field(default_factory=dict)  # template deployments by id
 
-    def managing_tenants(self, subscription: str) -> set[str]:
-        """The managing tenants of the Lighthouse registration assignments on a subscription."""
-        prefix = f"/subscriptions/{subscription.lower()}/providers/microsoft.managedservices/registrationassignments/"
+    def managing_tenants(self, scope: str) -> set[str]:
+        """The managing tenants of the Lighthouse registration assignments on a subscription or resource group
+        (`scope` lower case: /subscriptions/s or /subscriptions/s/resourcegroups/rg)."""
+        prefix = f"{scope.lower()}/providers/microsoft.managedservices/registrationassignments/"
         with self.lock:
             definitions = [str((r.get("properties") or {}).get("registrationDefinitionId", "")).lower()
                            for rid, r in self.resources.items() if rid.startswith(prefix)]
@@ -174,6 +175,11 @@ class ArmStore:
             with self.lock:
                 gone = self.resources.pop(key, None)
                 self.writes.append(("DELETE", path))
+                if p.type == "Microsoft.Resources/resourceGroups" and gone is not None:
+                    # Deleting a resource group deletes what is in it (ResourceGroups_Delete).
+                    self.resource_groups.discard(key)
+                    for rid in [r for r in self.resources if r.startswith(key + "/")]:
+                        del self.resources[rid]
             principal = ((gone or {}).get("identity") or {}).get("principalId") if isinstance(gone, dict) else None
             if principal and self.graph is not None:
                 self.graph.remove_principal(gone["identity"].get("tenantId") or "", principal)
@@ -209,6 +215,8 @@ class ArmStore:
         with self.lock:
             self.resources[key] = stored
             self.writes.append(("PUT", path))
+            if p.type == "Microsoft.Resources/resourceGroups":
+                self.resource_groups.add(key)
         return Answer(201 if old is None else 200, contract.respond(stored, api_version))
 
     def _setting(self, method: str, p: ArmPath, body: Any, contract: contracts.Contract) -> Answer:

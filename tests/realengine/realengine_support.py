@@ -21,9 +21,17 @@ from testing.fake_arm import FakeArm
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 PLATFORM = "mssp"
-EXAMPLES = ("contoso", "fabrikam")
-TEMPLATE_MODE = "fabrikam"  # the customer deploys the exported template before the MSSP's `pulumi up`
-DIRECT = "northwind"  # a direct-model customer written from scratch (no example stack uses that model)
+
+
+def example_customers() -> tuple[str, ...]:
+    """Every customer stack file in stacks/ (a stack added there is deployed and compared too)."""
+    return tuple(sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml")
+                        for p in (PROJECT_DIR / "stacks").glob("Pulumi.*.yaml")
+                        if "mssp-sentinel:kind: customer" in p.read_text(encoding="utf-8")))
+
+
+EXAMPLES = example_customers()
+DIRECT = "adventure"  # a direct-model customer written from scratch (no example stack uses that model)
 
 DIRECT_STACK = """\
 # A direct-access-model customer, written for the real-engine tests: the MSSP identity signs in to the
@@ -31,26 +39,26 @@ DIRECT_STACK = """\
 config:
   mssp-sentinel:kind: customer
   mssp-sentinel:customer:
-    name: northwind
-    displayName: Northwind Traders
-    tenantId: 1d2e3f40-5a6b-4c7d-8e9f-a0b1c2d3e4f5
+    name: adventure
+    displayName: Adventure Works
+    tenantId: 9d8e7f60-5a4b-4c3d-8e2f-a1b2c3d4e5f6
     platformStack: organization/mssp-sentinel/mssp
     accessModel: direct
     subscriptions:
-      - id: 2e3f4a5b-6c7d-4e8f-9a0b-c1d2e3f4a5b6
-        displayName: Northwind Production
+      - id: 0e1f2a3b-4c5d-4e6f-8a7b-9c0d1e2f3a4b
+        displayName: Adventure Works Production
     forwarding:
-      inventory: stacks/inventories/northwind.yaml
+      inventory: stacks/inventories/adventure.yaml
       logs: allLogs
 """
 DIRECT_INVENTORY = """\
 resources:
-- id: /subscriptions/2e3f4a5b-6c7d-4e8f-9a0b-c1d2e3f4a5b6/resourceGroups/rg-nw/providers/Microsoft.KeyVault/vaults/kv-northwind
+- id: /subscriptions/0e1f2a3b-4c5d-4e6f-8a7b-9c0d1e2f3a4b/resourceGroups/rg-aw/providers/Microsoft.KeyVault/vaults/kv-adventure
   type: Microsoft.KeyVault/vaults
-- id: /subscriptions/2e3f4a5b-6c7d-4e8f-9a0b-c1d2e3f4a5b6/resourceGroups/rg-nw/providers/Microsoft.Storage/storageAccounts/stnorthwind
+- id: /subscriptions/0e1f2a3b-4c5d-4e6f-8a7b-9c0d1e2f3a4b/resourceGroups/rg-aw/providers/Microsoft.Storage/storageAccounts/stadventure
   type: Microsoft.Storage/storageAccounts
   kind: StorageV2
-- id: /subscriptions/2e3f4a5b-6c7d-4e8f-9a0b-c1d2e3f4a5b6/resourceGroups/rg-nw/providers/Microsoft.Network/networkSecurityGroups/nsg-northwind
+- id: /subscriptions/0e1f2a3b-4c5d-4e6f-8a7b-9c0d1e2f3a4b/resourceGroups/rg-aw/providers/Microsoft.Network/networkSecurityGroups/nsg-adventure
   type: Microsoft.Network/networkSecurityGroups
 """
 
@@ -95,10 +103,18 @@ def deployment(engine_bin_dir: Path, local_azure: FakeArm, tmp_path_factory: pyt
     stacks = (PLATFORM, *EXAMPLES, DIRECT)
     seed_local_azure(local_azure, project.root, stacks)
     for stack in stacks:
-        if stack == TEMPLATE_MODE:
+        if template_mode(project, stack):
             customer_deploys_the_template(project, stack)
         project.up(stack)
     return Deployment(project, local_azure, stacks)
+
+
+def template_mode(project: EngineProject, stack: str) -> bool:
+    """Lighthouse in template mode: the customer deploys the exported template before the MSSP's `up`."""
+    from components.config import load_stack
+
+    customer = load_stack(stack, project.root).customer
+    return customer is not None and customer.access_model == "lighthouse" and customer.lighthouse.mode == "template"
 
 
 def customer_deploys_the_template(project: EngineProject, stack: str) -> None:

@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 import pytest
+from compare import assigned_values, compare
 from realengine_support import (  # noqa: F401 (fixtures)
     Deployment,
     deployment,
@@ -61,7 +62,15 @@ def test_offboard_execute_destroys_for_real_and_leaves_only_what_is_retained_by_
     arm.readable.add(sub)
     arm.home_tenants[sub] = tenant
     project.up(customer)
-    before = [r for r in project.export(customer)["deployment"]["resources"]
+    state = project.export(customer)["deployment"]["resources"]
+    # A customer written from scratch: its state equals its offline plan too (compare.py).
+    plan_file = project.root.parent / f"{customer}.plan.json"
+    assert project.mssp("plan", customer, "--json", str(plan_file)).returncode == 0
+    platform = project.export("mssp")["deployment"]["resources"]
+    result = compare(state, json.loads(plan_file.read_text(encoding="utf-8"))["resources"],
+                     assigned_values([*state, *platform], arm.graph.object_ids()))
+    assert result.ok(), "\n".join(result.problems)
+    before = [r for r in state
               if r.get("custom") and r.get("id") and not r["type"].startswith(("pulumi:providers:", "pulumi:pulumi:"))]
     assert before and all(held_by_local_azure(arm, r["id"]) for r in before)
 
