@@ -47,7 +47,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "diff": ("Compare two offline plans (manifests or git refs) as a PR comment.",
              "0 compared; 1 HEAD breaks a mandatory guardrail (with --fail-on-mandatory); 2 bad input"),
     "discover": ("Write a customer stack's inventory from Azure Resource Graph (reads Azure, never writes it).",
-                 "0 discovery ran; 1 an Azure call failed or a subscription is unreadable; 2 invalid configuration or arguments"),
+                 "0 discovery ran; 1 an Azure call failed, a subscription is unreadable, or the answer has no resources "
+                 "(write it with --allow-empty); 2 invalid configuration or arguments"),
     "drift": ("Report drift from `pulumi preview --refresh --json`, or of diagnostic settings (--settings).",
               "0 no drift; 3 drift; 1 error (the check could not decide); 2 invalid configuration or arguments"),
     "splunk-ping": ("Send a test Splunk alert to a customer's webhook Logic App and report the result.",
@@ -133,6 +134,9 @@ def _main(argv: list[str] | None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser(argv[0] if argv and argv[0] in COMMAND_MODULES else None).parse_args(argv)
     try:
+        from mssp.output import check_outputs
+
+        check_outputs(args)  # an output path that is a file (or a folder) is a usage error, before any work
         return int(args.func(args))
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -19,6 +19,7 @@ KINDS: Mapping[str, tuple[str, str]] = {
     "settings-drift": ("a settings drift report", "`python -m mssp drift STACK --settings --json OUT`"),
     "health": ("a health report", "`python -m mssp health STACK --json OUT`"),
     "preview": ("a Pulumi preview", "`pulumi preview --refresh --json` (pulumi/pulumi sdk/go/common/display/json.go)"),
+    "usage": ("a usage report", "`python -m mssp usage ... --format json --out FILE`"),
     "coverage": ("a fleet coverage report", "`python -m mssp report` (coverage.json)"),
     "diff": ("a plan diff report", "`python -m mssp diff BASE HEAD --json OUT`"),
     "import": ("a `pulumi import` file", "`python -m mssp discover STACK --on-conflict adopt`"),
@@ -38,6 +39,8 @@ _SIGNATURES: tuple[tuple[str, Callable[[Mapping[str, Any]], bool]], ...] = (
     ("drift", lambda d: _has(d, "status", "exitCode", "summary") and ("source" in d or "coverage" in d)),
     ("preview", lambda d: _has(d, "steps") and ("changeSummary" in d or "diagnostics" in d or "config" in d)),
     ("manifest", lambda d: isinstance(d.get("resources"), list) and _has(d, "stack", "policies")),
+    ("usage", lambda d: isinstance(d.get("customers"), list) and any(
+        isinstance(c, Mapping) and "totalGB" in c for c in d["customers"][:5])),
     ("coverage", lambda d: isinstance(d.get("customers"), list)),
     ("diff", lambda d: isinstance(d.get("stacks"), list) and _has(d, "base", "head")),
     ("stack", lambda d: isinstance(d.get("config"), Mapping) and "steps" not in d),

@@ -70,6 +70,9 @@ def customer_doc(template: dict[str, Any], name: str) -> dict[str, Any]:
     doc = single.synthetic_stack(template, f"stacks/inventories/{name}.yaml", subs, tenant)
     doc["config"]["mssp-sentinel:customer"]["name"] = name
     doc["config"]["mssp-sentinel:customer"]["displayName"] = f"Fleet customer {name} (synthetic)"
+    # Display names of its own too: the fleet check refuses one client's names in another's stack.
+    for sub in doc["config"]["mssp-sentinel:customer"]["subscriptions"]:
+        sub["displayName"] = f"{name} {sub['displayName']}"
     return doc
 
 

@@ -137,6 +137,8 @@ class EngineProject:
             MSSP_STANDIN_ARM_URL=arm.base_url,
             MSSP_STANDIN_TOKEN=arm.token,
             MSSP_ARM_ENDPOINT=arm.base_url,
+            # The local Azure speaks plain HTTP on loopback (mssp/azure/endpoints.py allows that only with this).
+            MSSP_TEST_PLAIN_HTTP_LOOPBACK="1",
         )
         project = cls(root, keep, arm)
         project.point_customers_at_file_backend()

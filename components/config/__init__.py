@@ -181,7 +181,7 @@ def _section(values: Mapping[str, Any], key: str) -> Any:
     if isinstance(value, str) and value[:1] in "{[":
         try:
             return json.loads(value)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):  # not JSON, or nested past Python's limit: validated as text
             return value
     return value
 
@@ -320,6 +320,13 @@ def parse_config(
                            secret_keys=frozenset(secret_keys), secret_values=secrets)
 
     customer: CustomerConfig = _validate(CustomerConfig, _section(values, "customer"), "customer")
+    reference = customer.platform_stack.split("/")
+    if len(reference) == 3 and reference[1] != PROJECT:
+        # `org/project/stack` (pulumi/pulumi sdk/go/common/tokens: a fully qualified stack name): a platform stack
+        # of another project exports other outputs (or none), and its stacks/ file here is not what it runs.
+        raise ConfigError([("customer.platformStack", f"'{customer.platform_stack}' names project '{reference[1]}'; "
+                            f"allowed: a platform stack of this project, '{reference[0]}/{PROJECT}/{reference[2]}' "
+                            f"or '{reference[2]}'")])
     if platform_values is None:
         platform_file = stack_file(project_dir, customer.platform_stack_name)
         if not file_exists(platform_file):
@@ -337,6 +344,16 @@ def parse_config(
     if customer.tenant_id == platform.tenant_id:
         issues.append(("customer.tenantId", "must differ from the MSSP tenant (Lighthouse needs two tenants; "
                        f"the platform stack's tenantId is {platform.tenant_id}); allowed: the customer's own tenant id"))
+    mssp_subscriptions = {platform.workspace.parts(platform.subscription_id)[0].lower(): "the MSSP workspace's subscription",
+                          platform.subscription_id.lower(): "the platform's subscriptionId"}
+    for i, sub in enumerate(customer.subscriptions):
+        what = mssp_subscriptions.get(sub.id.lower())
+        if what is not None:
+            # Onboarding the MSSP's own subscription as a customer's would send its logs to itself as a customer's,
+            # delegate it through Lighthouse to its own tenant, and let offboarding delete its settings.
+            issues.append((f"customer.subscriptions[{i}].id", f"'{sub.id}' is {what} in platform stack "
+                           f"{customer.platform_stack_name}: the MSSP's own subscription, not a customer's; allowed: "
+                           "the customer's subscriptions only"))
     if customer.splunk is not None and customer.splunk.enabled and platform.splunk is None:
         issues.append(("customer.splunk", "Splunk is enabled for this customer but its platform stack "
                        f"({customer.platform_stack_name}) has no platform.splunk ingestion configured; "
@@ -560,9 +577,13 @@ def _fleet_issues(stack: str, customer: CustomerConfig, inventory: list[Inventor
         stack=stack,
         file=file or f"stacks/Pulumi.{stack}.yaml",
         tenant_id=customer.tenant_id.lower(),
-        subscription_ids=frozenset(s.lower() for s in customer.subscription_ids),
+        subscription_ids=frozenset(s.lower() for s in customer.subscription_ids
+                                   | ({customer.workspace_subscription_id} if customer.workspace_subscription_id else set())),
         resource_ids=frozenset(it.id.lower() for it in inventory),
         workflow_name=(customer.splunk_workflow_name or "").lower() or None,
+        platform_stack=customer.platform_stack.lower(),
+        display_name=fleet.display_key(customer.display_name),
+        subscription_names=frozenset(fleet.display_key(s.display_name) for s in customer.subscriptions) - {""},
     )
 
     def read_values(path: Path) -> Mapping[str, Any]:
@@ -663,8 +684,31 @@ def _shown_path(path: Path, project_dir: Path) -> str:
         return str(path)
 
 
+def known_stacks(project_dir: Path) -> list[str]:
+    """The stack names of project_dir/stacks/Pulumi.*.yaml."""
+    return sorted(p.name[len("Pulumi."):-len(".yaml")] for p in (project_dir / "stacks").glob("Pulumi.*.yaml"))
+
+
+def stack_name_problem(stack: str, project_dir: Path) -> str | None:
+    """Why `stack` names no stack file of the project (a path given for a name, an unknown name), listing the
+    known stacks; None when stacks/Pulumi.<stack>.yaml exists."""
+    known = ", ".join(known_stacks(project_dir)) or "none"
+    shown_name = strict_yaml.shown(stack)
+    if "/" in stack or "\\" in stack or stack.endswith((".yaml", ".yml")):
+        name = Path(stack).name.removeprefix("Pulumi.").removesuffix(".yaml").removesuffix(".yml")
+        return (f"'{shown_name}' is a file path, but STACK is a stack name (e.g. '{strict_yaml.shown(name)}' for "
+                f"stacks/Pulumi.{strict_yaml.shown(name)}.yaml); stacks: {known} (allowed: one of these; a stack file "
+                "elsewhere: --config FILE where the command has it)")
+    if not file_exists(stack_file(project_dir, stack)):
+        return f"no stack file stacks/Pulumi.{shown_name}.yaml; stacks: {known} (allowed: one of these)"
+    return None
+
+
 def load_stack(stack: str, project_dir: Path, *, require_inventory: bool = True) -> LoadedStack:
-    """Load and validate stacks/Pulumi.<stack>.yaml."""
+    """Load and validate stacks/Pulumi.<stack>.yaml (an unknown name is refused listing the known stacks)."""
+    problem = stack_name_problem(stack, project_dir)
+    if problem is not None:
+        raise ConfigError([("STACK", problem)])
     return load_stack_file(stack_file(project_dir, stack), project_dir, stack, require_inventory=require_inventory)
 
 

@@ -57,6 +57,20 @@ def _schema(pattern: str | None = None, *examples: str) -> Any:
 
 
 Guid = Annotated[str, AfterValidator(_guid), _schema(GUID_RE.pattern, "2b7c9d4e-5f6a-4b8c-9d0e-1f2a3b4c5d6e")]
+
+
+def _object_id(value: str) -> str:
+    from components.facts.apps import app_id_problem
+
+    problem = app_id_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+# A principal's object id in one tenant: a GUID that is not a well-known application id (components.facts.apps).
+ObjectId = Annotated[str, AfterValidator(_guid), AfterValidator(_object_id),
+                     _schema(GUID_RE.pattern, "2b7c9d4e-5f6a-4b8c-9d0e-1f2a3b4c5d6e")]
 # Names Azure checks by its naming rules (components.facts.naming.NAME_RULES, with their source).
 ResourceGroupName = Annotated[str, AfterValidator(naming.check_name("resourceGroup")), _schema(None, "rg-mssp-sentinel")]
 WorkspaceName = Annotated[str, AfterValidator(naming.check_name("workspace")), _schema(None, "law-mssp-sentinel")]

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from components.config.base import DisplayName, Guid, Model, ProjectPath, Slug
+from components.config.base import DisplayName, Guid, Model, ObjectId, ProjectPath, Slug
 from components.config.splunk import CustomerSplunkConfig
 from components.config.topology import DataResidency, WorkspaceTopology
 from components.facts import catalog, roles
@@ -29,7 +29,7 @@ class Subscription(Model):
 
 
 class Approver(Model):
-    principal_id: Guid
+    principal_id: ObjectId
     """Object id (GUID) of the MSSP-tenant principal who may approve an activation."""
     display_name: DisplayName
     """Display name of that principal, shown in plans."""
@@ -67,7 +67,7 @@ class JustInTime(Model):
 class Authorization(Model):
     """An extra Lighthouse authorization for an MSSP principal (usually a SOC security group)."""
 
-    principal_id: Guid
+    principal_id: ObjectId
     """Object id (GUID) of the MSSP-tenant group, user or service principal."""
     display_name: DisplayName
     """Display name of the principal, shown to the customer and in plans."""

@@ -42,6 +42,11 @@ class FleetMember:
     subscription_ids: frozenset[str]
     resource_ids: frozenset[str]
     workflow_name: str | None
+    platform_stack: str = ""  # as written (`mssp` or `org/project/mssp`), lower-cased
+    # Names the customer reads: a copied displayName would title one client's template instructions and
+    # plans with another client's name (compared case- and space-insensitively).
+    display_name: str = ""
+    subscription_names: frozenset[str] = frozenset()
 
 
 def _lower(value: Any) -> str:
@@ -127,6 +132,10 @@ def member_from_raw(stack: str, file: str, raw: Mapping[str, Any], project_dir: 
     that stack's own plan reports its problems)."""
     try:
         subs = frozenset(_lower(s["id"]) for s in raw.get("subscriptions") or [])
+        # Customer topology: the workspace's subscription is the stack's too (it delegates a resource group there).
+        workspace = raw.get("workspace")
+        if isinstance(workspace, Mapping) and workspace.get("mode") == "customer" and workspace.get("subscriptionId"):
+            subs |= {_lower(workspace["subscriptionId"])}
         splunk = raw.get("splunk") or {}
         workflow = None
         if isinstance(splunk, Mapping) and splunk.get("enabled", True):
@@ -138,9 +147,18 @@ def member_from_raw(stack: str, file: str, raw: Mapping[str, Any], project_dir: 
                 resources = frozenset(r.lower() for r in read_inventory(project_dir / inventory))
             except Exception:
                 resources = frozenset()
-        return FleetMember(stack, file, _lower(raw.get("tenantId", "")), subs, resources, workflow)
+        platform = raw.get("platformStack")
+        names = frozenset(display_key(s.get("displayName", "")) for s in raw.get("subscriptions") or [])
+        return FleetMember(stack, file, _lower(raw.get("tenantId", "")), subs, resources, workflow,
+                           _lower(platform) if isinstance(platform, str) else "",
+                           display_name=display_key(raw.get("displayName", "")), subscription_names=names - {""})
     except (AttributeError, KeyError, TypeError):
         return None
+
+
+def display_key(value: Any) -> str:
+    """A display name as people compare them: case-insensitive, runs of whitespace as one space."""
+    return " ".join(str(value or "").split()).lower()
 
 
 def conflicts(me: FleetMember, others: Iterable[FleetMember]) -> list[tuple[str, str]]:
@@ -163,6 +181,20 @@ def conflicts(me: FleetMember, others: Iterable[FleetMember]) -> list[tuple[str,
             more = f" and {len(shared) - 1} more" if len(shared) > 1 else ""
             issues.append(("customer.forwarding.inventory", f"'{shared[0]}'{more} is also inventoried by stack "
                            f"'{other.stack}' ({both}); {why}; allowed: resources no other customer stack lists"))
+        named = "a customer would receive instructions and plans titled with another client's name"
+        if me.display_name and me.display_name == other.display_name:
+            issues.append(("customer.displayName", f"'{me.display_name}' is also the display name of stack "
+                           f"'{other.stack}' ({both}); {named}; allowed: this customer's own name"))
+        for name in sorted(me.subscription_names & other.subscription_names):
+            issues.append(("customer.subscriptions", f"subscription display name '{name}' is also used by stack "
+                           f"'{other.stack}' ({both}); {named}; allowed: this customer's own subscription names"))
+        mine, theirs = me.platform_stack.split("/"), other.platform_stack.split("/")
+        if len(mine) == 3 and len(theirs) == 3 and mine[2] == theirs[2] and mine[0] != theirs[0]:
+            # One platform stack file (stacks/Pulumi.<name>.yaml) cannot be the platform of two organizations:
+            # a StackReference to another organization's stack reads that organization's outputs.
+            issues.append(("customer.platformStack", f"'{me.platform_stack}' names organization '{mine[0]}', but stack "
+                           f"'{other.stack}' reaches the same platform stack as '{other.platform_stack}' ({both}); "
+                           f"allowed: the organization of the fleet's platform stack, '{other.platform_stack}'"))
         if me.workflow_name and me.workflow_name == other.workflow_name:
             issues.append(("customer.splunk.workflowName", f"'{me.workflow_name}' is also the Splunk webhook "
                            f"workflow of stack '{other.stack}' ({both}); {why}; allowed: a workflow name of its own"))

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
-from components.config.base import Guid, Model
+from components.config.base import Model, ObjectId
 
 ITSM_KINDS = ("servicenow", "webhook")
 # Poll interval bounds: at least 5 minutes (Graph security API throttling and Logic Apps run cost),
@@ -286,7 +286,7 @@ class ItsmConfig(Model):
     """The ITSM credential in Key Vault, instead of the secret key `itsmCredential`."""
     # Object id of the "Azure Security Insights" service principal in the MSSP tenant; looked up by its
     # well-known application id when not given (the lookup needs Application.Read.All).
-    sentinel_service_principal_object_id: Guid | None = None
+    sentinel_service_principal_object_id: ObjectId | None = None
     """Object id of the "Azure Security Insights" service principal in the MSSP tenant; looked up when left out (needs
     Application.Read.All).
     """

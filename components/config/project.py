@@ -224,7 +224,7 @@ def apply_project_config(
         if isinstance(value, str) and decl.type in ("object", "array") and value[:1] in "{[":
             try:
                 value = json.loads(value)
-            except json.JSONDecodeError:
+            except (json.JSONDecodeError, RecursionError):
                 pass
         if not value_has_type(decl.type, decl.items, _cli_view(value)):
             issues.append((f"{where}: {decl.key}", f"must be of type '{type_name(decl)}' (Pulumi.yaml declares it "

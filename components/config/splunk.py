@@ -167,6 +167,19 @@ class SplunkPlatformConfig(Model):
                              f"(allowed: {_TOTAL_RETENTION[0]}..{_TOTAL_RETENTION[1]} or -1)")
         return value
 
+    @model_validator(mode="after")
+    def _total_covers_interactive(self) -> SplunkPlatformConfig:
+        # Total retention includes the interactive period (long-term retention is total minus interactive):
+        # a total below the interactive retention cannot be. Source: "Manage data retention in a Log Analytics
+        # workspace", https://learn.microsoft.com/azure/azure-monitor/logs/data-retention-configure.
+        total, interactive = self.total_retention_in_days, self.retention_in_days
+        if total is not None and total != -1 and interactive != -1 and total < interactive:
+            raise ValueError(f"totalRetentionInDays {total} is below retentionInDays {interactive}: the total includes "
+                             f"the interactive retention (https://learn.microsoft.com/azure/azure-monitor/logs/"
+                             f"data-retention-configure); allowed: totalRetentionInDays of at least {interactive} (or "
+                             "leave it out for the workspace default)")
+        return self
+
     @field_validator("extra_columns")
     @classmethod
     def _unique_columns(cls, values: list[ExtraColumnConfig]) -> list[ExtraColumnConfig]:

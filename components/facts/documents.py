@@ -4,7 +4,7 @@ name, and never reads as something else.
 
 Limits (docs/input-limits.md, which tests/components/test_documents.py keeps in step with these numbers):
 - size: a YAML file at most MAX_YAML_BYTES, a JSON document at most MAX_JSON_BYTES, checked before the file is
-  read (and the read itself stops one byte past the limit, so a FIFO or /dev/zero cannot exhaust memory);
+  read (only regular files: a FIFO would block, /dev/zero never ends);
 - nesting: at most MAX_DEPTH levels of mappings and lists (a stack file needs about 8, a preview about 20);
   deeper input is refused before it is built (libyaml's composer recurses in C and would crash);
 - YAML aliases: a recursive alias is refused; all aliases together may stand for at most MAX_ALIAS_NODES
@@ -17,9 +17,11 @@ A file reached through a symbolic link is named as "PATH (a symbolic link to TAR
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -70,14 +72,21 @@ def read_text(path: Path | str, limit: int, what: str = "file") -> str:
     path = Path(path)
     name = describe(path)
     try:
-        size = path.stat().st_size
+        info = path.stat()
     except FileNotFoundError as exc:
         raise FileNotFoundError(exc.errno, exc.strerror, name) from None
+    if stat.S_ISDIR(info.st_mode):
+        raise IsADirectoryError(errno.EISDIR, "is a directory", name)
+    if not stat.S_ISREG(info.st_mode):
+        # A FIFO would block until someone writes to it, a device may never end: neither is a document.
+        raise DocumentError(name, f"not a regular file (a named pipe, socket or device); allowed: a {what} saved "
+                                  "as a file")
+    size = info.st_size
     if size > limit:
         raise DocumentError(name, f"the {what} is {size:,} bytes; allowed: at most {_mib(limit)} "
                                   "(docs/input-limits.md)")
     with path.open("rb") as f:
-        data = f.read(limit + 1)  # not a regular file (a FIFO, a device): stop past the limit
+        data = f.read(limit + 1)  # a file that grew since stat(): stop past the limit
     if len(data) > limit:
         raise DocumentError(name, f"the {what} is larger than {_mib(limit)}; allowed: at most {_mib(limit)} "
                                   "(docs/input-limits.md)")

@@ -27,6 +27,9 @@ import pulumi_azuread as azuread
 
 from components.config.itsm import ItsmConfig
 from components.facts import naming, roles
+
+# Well-known application ids (the same in every tenant), with their sources.
+from components.facts.apps import AZURE_SECURITY_INSIGHTS_APP_ID, MICROSOFT_GRAPH_APP_ID
 from components.itsm.workflows import (
     CONNECTION_KEY,
     CREDENTIAL_PARAMETER,
@@ -36,13 +39,6 @@ from components.itsm.workflows import (
     poller_definition,
 )
 
-# Well-known application ids (the same in every tenant).
-# "Azure Security Insights" is Microsoft Sentinel's first-party app; automation rules run playbooks as
-# its service principal. Source: MicrosoftDocs/entra-docs (Microsoft service principal sign-in logs,
-# first-party application table): Azure Security Insights, 98785600-1bb7-4fb9-b9fa-19afe2c8a360.
-AZURE_SECURITY_INSIGHTS_APP_ID = "98785600-1bb7-4fb9-b9fa-19afe2c8a360"
-# Microsoft Graph. Source: Microsoft Graph permissions reference (resourceAppId of Graph permissions).
-MICROSOFT_GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
 # The Graph application permission the workflows need: read incidents (GET security/incidents[/{id}]).
 # Source: microsoftgraph/microsoft-graph-docs-contrib api-reference/v1.0/api/security-incident-get.md and
 # security-list-incidents.md (Application: SecurityIncident.Read.All, least privileged).

@@ -114,21 +114,28 @@ def run_query(client: Any, resource_id: str, query: str, start: datetime, end: d
     from azure.core.exceptions import AzureError, HttpResponseError
     from azure.monitor.query import LogsQueryStatus
 
+    from mssp.azure import signin
+
     kwargs: dict[str, Any] = {}
     if getattr(client, "_endpoint", "").startswith("http://"):
         # A local test server: azure-core refuses bearer tokens over plain HTTP unless told otherwise.
         kwargs["enforce_https"] = False
+    signin.quiet_credential_chain()
     try:
         response = client.query_resource(resource_id, query, timespan=(start, end), **kwargs)
-    except HttpResponseError as exc:
+    except AzureError as exc:
+        if signin.is_signin_failure(exc):  # azure-monitor-query wraps it in an HttpResponseError without a model
+            raise LogAnalyticsError(signin.failure_text(exc, "Log Analytics")) from None
+        if not isinstance(exc, HttpResponseError):  # network failures
+            raise LogAnalyticsError(f"{type(exc).__name__}: {str(exc).splitlines()[0]}") from None
         model = getattr(exc, "model", None)
-        code, message = _error_text(model) if model is not None else (None, exc.message or str(exc))
+        # The SDK may leave the model's class, not an instance, there: printed, it read "<class '...LogsQueryError'>".
+        usable = model is not None and not isinstance(model, type)
+        code, message = _error_text(model) if usable else (None, exc.message or str(exc))
         status = exc.status_code
         if status == 429:
             message = f"still throttled after {DEFAULT_RETRIES} retries: {message}"
         raise LogAnalyticsError(message.splitlines()[0], status=status, code=code) from None
-    except AzureError as exc:  # network failures, authentication (ClientAuthenticationError) ...
-        raise LogAnalyticsError(f"{type(exc).__name__}: {str(exc).splitlines()[0]}") from None
     if response.status == LogsQueryStatus.PARTIAL:
         code, message = _error_text(response.partial_error)
         tables = response.partial_data

@@ -303,6 +303,17 @@ def endpoint_of(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}{parts.path}"
 
 
+class SignInError(AzureRestError):
+    """No credential source gave a token (mssp.azure.signin says which were tried): nothing was read."""
+
+    def __init__(self, paragraph: str):
+        super().__init__("signing in", paragraph)
+        self.args = (paragraph,)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
 class CredentialTokenProvider:
     """Bearer tokens from an azure-identity credential, cached until five minutes before expiry."""
 
@@ -321,6 +332,10 @@ class CredentialTokenProvider:
                 try:
                     access = self._credential.get_token(self._scope, **kwargs)
                 except Exception as exc:  # azure-identity raises several types; all mean "cannot sign in"
+                    from mssp.azure import signin
+
+                    if signin.is_signin_failure(exc):
+                        raise SignInError(signin.failure_text(exc, "Azure", self._tenant_id)) from None
                     where = f" for tenant {self._tenant_id}" if self._tenant_id else ""
                     raise AzureRestError(f"signing in to Azure{where}", str(exc).splitlines()[0]) from None
                 self._token, self._expires_on = access.token, float(access.expires_on)
@@ -335,5 +350,8 @@ def default_token_provider(tenant_id: str | None = None, scope: str = arm_api.AR
     """
     from azure.identity import DefaultAzureCredential
 
+    from mssp.azure import signin
+
+    signin.quiet_credential_chain()
     kwargs: dict[str, Any] = {"additionally_allowed_tenants": [tenant_id]} if tenant_id else {}
     return CredentialTokenProvider(DefaultAzureCredential(**kwargs), scope=scope, tenant_id=tenant_id)

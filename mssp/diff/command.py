@@ -594,6 +594,9 @@ def plan_refs(base: str, head: str, repo: Path, *, use_cache: bool = True, jobs:
         missing = [s for s in wanted if s not in got]
         result.cached[side], result.planned[side] = len(got), len(missing)
         if missing:
+            # Progress on stderr (stdout is the comment): a fleet of plans takes a while.
+            print(f"diff: planning {len(missing)} stack(s) at {side} ({commit[:12]}; {len(got)} from the cache), "
+                  "about a second per stack", file=sys.stderr, flush=True)
             if side == "head" and source == HEAD_FROM_BASE_CODE:
                 # Same code on both sides (no code path changed), so this is HEAD's plan: cached under its key.
                 fresh = plan_overlay(scope.commits["base"], commit, repo, scope.data_paths, missing, jobs,
@@ -1160,8 +1163,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "AZURE_*, PULUMI_*, GITHUB_*/ACTIONS_* or *TOKEN*/*SECRET*/*KEY* variable) and an empty temporary HOME. "
         "With two git refs only the stacks the change can affect are planned (--all-stacks: every stack), "
         "plans come from the plan cache where they are there (--no-cache), the rest run in --jobs processes. "
-        "Exit codes: 0 compared; 1 --fail-on-mandatory and HEAD breaks a mandatory guardrail (or "
-        "--fail-on-guardrail-change and the guardrails changed); 2 a side cannot be read or planned.",
+        "Exit codes: 0 compared; 1 --fail-on-mandatory and HEAD breaks a mandatory guardrail; 2 a side cannot "
+        "be read or planned. With two git refs, a change to the guardrails themselves (policies/rules.py) is "
+        "reported in the report.",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("base", help="manifest file, directory of manifests, or git ref (planned in a temporary worktree)")
     p.add_argument("head", help="manifest file, directory of manifests, or git ref")

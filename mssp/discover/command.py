@@ -57,6 +57,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="where to write the pulumi import file (default stacks/imports/STACK.json)")
     p.add_argument("--concurrency", type=int, default=8, metavar="N",
                    help="parallel ARM calls when reading settings (default 8)")
+    p.add_argument("--allow-empty", action="store_true",
+                   help="write the inventory even when Azure answered with no in-scope resources (an empty inventory "
+                        "makes the next `pulumi up` delete every diagnostic setting of the customer)")
     p.add_argument("--project-dir", type=Path, default=PROJECT_DIR, help=argparse.SUPPRESS)
     p.set_defaults(func=run)
 
@@ -103,7 +106,11 @@ def arm_client(customer: CustomerConfig | None) -> AzureRestClient:
     from mssp.azure.rest import AzureRestClient, default_token_provider
 
     tenant = customer.tenant_id if customer is not None and customer.access_model == "direct" else None
-    endpoint = os.environ.get(ENDPOINT_ENV, arm_api.ARM_ENDPOINT).rstrip("/")
+    from mssp.azure.endpoints import checked_endpoint
+
+    endpoint = arm_api.ARM_ENDPOINT.rstrip("/")
+    if os.environ.get(ENDPOINT_ENV):
+        endpoint = checked_endpoint(os.environ[ENDPOINT_ENV], f"${ENDPOINT_ENV}", arm_api.ARM_ENDPOINT)
     # ARM's token scope is its endpoint + "/.default" (https://management.usgovcloudapi.net/.default, ...).
     return AzureRestClient(default_token_provider(tenant, scope=f"{endpoint}/.default"), endpoint)
 
@@ -286,10 +293,20 @@ def run(args: argparse.Namespace, client: AzureRestClient | None = None) -> int:
         print(report_text(report, ctx, outcome))
         return 0
 
+    current = ctx.inventory_path.read_text(encoding="utf-8") if ctx.inventory_path.exists() else None
+    if not report.change.items and current != text and not args.allow_empty:
+        # An empty answer is more often a wrong scope, a missing delegation or a Resource Graph hiccup than a
+        # customer without resources; written, the next `pulumi up` would delete every setting of the customer.
+        had = len(ctx.old_inventory or ())
+        raise UserError(f"Azure answered with no in-scope resources in the customer's {len(customer.subscriptions)} "
+                        f"subscription(s); nothing written, {inv_rel} is unchanged"
+                        + (f" ({had} resources)" if had else "") + ". Writing an empty inventory makes the next "
+                        "`pulumi up` delete every diagnostic setting of the customer: check the subscriptions and "
+                        "the delegation (`python -m mssp drift STACK`), or, if the customer really has nothing to "
+                        "forward, run again with --allow-empty", 1)
     try:
         if adoptions:
             write_atomic(import_path, import_text)
-        current = ctx.inventory_path.read_text(encoding="utf-8") if ctx.inventory_path.exists() else None
         if current == text:
             outcome = f"Inventory {inv_rel} is up to date ({len(report.change.items)} resources)."
         else:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import re
 import shutil
@@ -147,6 +148,9 @@ def run(args: argparse.Namespace) -> int:
             raise UserError("--settings reads Azure itself: it takes neither --from-json nor --discover")
         if args.concurrency < 1:
             raise UserError("--concurrency must be at least 1")
+    if not math.isfinite(args.timeout) or args.timeout <= 0:
+        raise UserError(f"--timeout {args.timeout:g}: allowed: a number of seconds above 0 (default "
+                        f"{DEFAULT_TIMEOUT_SECONDS:g})")
     # An unknown stack is a usage error (exit 2) in every mode, before pulumi runs or a file is read.
     _check_stack_file_or_exit(args.project_dir, args.stack.rsplit("/", 1)[-1])
     if args.settings:
@@ -169,6 +173,9 @@ def run(args: argparse.Namespace) -> int:
             assessment = assess(classification, None, "")
         else:
             _check_stack_file(project_dir, short_name)
+            # Progress on stderr (stdout is the report): a refresh reads every resource back from Azure.
+            print(f"drift: running `pulumi {' '.join(preview_args(stack))}` (reads every resource of the stack back "
+                  f"from Azure: a minute or more; gives up after {args.timeout:g} s)", file=sys.stderr, flush=True)
             result = run_preview(stack, project_dir, args.timeout)
             source.update(command=" ".join(["pulumi", *preview_args(stack)]), exitCode=result.exit_code)
             _echo_stderr(result.stderr)
@@ -315,16 +322,11 @@ def _echo_stderr(stderr: str) -> None:
 
 
 def _check_stack_file(project_dir: Path, stack: str) -> None:
-    from components.facts.strict_yaml import shown
+    from components.config import stack_name_problem
 
-    path = project_dir / "stacks" / f"Pulumi.{stack}.yaml"
-    try:
-        present = path.is_file()
-    except OSError:  # e.g. ENAMETOOLONG: no such stack either way
-        present = False
-    if not present:
-        known = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in path.parent.glob("Pulumi.*.yaml"))
-        raise DriftError(f"no stack file {shown(str(path))}; known stacks: {', '.join(known) or 'none'} (allowed: one of these)")
+    problem = stack_name_problem(stack, project_dir)
+    if problem is not None:
+        raise DriftError(problem)
 
 
 def _config_customer_name(text: str) -> str | None:

@@ -483,7 +483,7 @@ def property_changes(step: Step, with_values: bool = True) -> tuple[PropertyChan
     """
     old_inputs = (step.old_state or {}).get("inputs") or {}
     old_outputs = (step.old_state or {}).get("outputs") or {}
-    new_inputs = (step.new_state or {}).get("inputs") if step.new_state else None
+    new_inputs = (step.new_state or {}).get("inputs")  # None: no new state (a delete), or no inputs in it
     secret_names = _secret_outputs(step.old_state, step.new_state)
     if step.detailed_diff:
         entries = [(p, d["kind"], d["inputDiff"]) for p, d in sorted(step.detailed_diff.items())]
@@ -517,11 +517,12 @@ _OP_RANK = {  # which operation names a URN when several steps touch it
     "replace": 0, "create-replacement": 1, "delete-replaced": 2, "import-replacement": 3, "discard-replaced": 4,
     "create": 5, "import": 6, "delete": 7, "update": 8, "remove-pending-replace": 9,
 }  # fmt: skip
+_UNRANKED = len(_OP_RANK)  # an operation this code does not know ranks after every known one
 
 
 def _main_op(ops: tuple[str, ...]) -> str:
     changing = [op for op in ops if op not in NO_CHANGE_OPS] or list(ops)
-    return min(changing, key=lambda op: _OP_RANK.get(op, 50))
+    return min(changing, key=lambda op: _OP_RANK.get(op, _UNRANKED))
 
 
 def _category(ops: tuple[str, ...], refreshed: bool, delegation: bool) -> str:

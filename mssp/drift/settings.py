@@ -292,9 +292,13 @@ def render_markdown(report: Mapping[str, Any]) -> str:
     else:
         lines.append("**Status: clean** (exit 0): every expected diagnostic setting is in Azure as planned.")
     c = report["calls"]
-    lines += ["", f"{report['expectedSettings']} expected settings read with {c['batch']} ARM `/batch` call(s), "
-              f"{c['batchPolls']} poll(s), {c['single']} single GET(s) ({c['refusedItems']} refused by the batch, "
-              f"{c['pages']} further page(s)); {c['http']} HTTP requests in all, retries included."]
+    if report["errors"] and not any(f["kind"] != "error" for f in report["findings"]):
+        # Nothing was read (sign-in failed, or every read failed): never "N settings read".
+        lines += ["", f"{report['expectedSettings']} settings expected; none could be read (see the error below)."]
+    else:
+        lines += ["", f"{report['expectedSettings']} expected settings read with {c['batch']} ARM `/batch` call(s), "
+                  f"{c['batchPolls']} poll(s), {c['single']} single GET(s) ({c['refusedItems']} refused by the batch, "
+                  f"{c['pages']} further page(s)); {c['http']} HTTP requests in all, retries included."]
     for kind in ("error", "gone", "missing", "changed", "foreign"):
         rows = [f for f in report["findings"] if f["kind"] == kind]
         if not rows:

@@ -62,9 +62,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, credential: Any = None, now: datetime | None = None) -> int:
+    from mssp.azure.endpoints import checked_endpoint
+
     if not 1 <= args.hours <= MAX_HOURS:
         raise UserError(f"--hours: {args.hours} is out of range; give 1 to {MAX_HOURS}")
-    endpoint = args.endpoint or os.environ.get(ENDPOINT_ENV) or None
+    endpoint = None
+    if args.endpoint:
+        endpoint = checked_endpoint(args.endpoint, "--endpoint", "https://api.loganalytics.io")
+    elif os.environ.get(ENDPOINT_ENV):
+        endpoint = checked_endpoint(os.environ[ENDPOINT_ENV], f"${ENDPOINT_ENV}", "https://api.loganalytics.io")
     report = check(args.stack, args.project_dir, args.hours, endpoint=endpoint, credential=credential, now=now)
     markdown = render_markdown(report)
     if args.json_out is not None:
@@ -106,6 +112,9 @@ def check(
             credential = DefaultAzureCredential()
         make = client_factory or loganalytics.make_client
         client = make(credential, endpoint or loganalytics.DEFAULT_ENDPOINT)
+        # Progress on stderr (stdout is the report): sign-in and the one query take seconds.
+        print(f"health: querying the workspace for {len(expect.resources)} resource(s) of {stack} over the last "
+              f"{hours} h (one Log Analytics query)", file=sys.stderr, flush=True)
         outcome = loganalytics.run_query(client, expect.workspace_resource_id, kql, start, end)
         rows = outcome.rows
         missing = [c for c in health_query.RESULT_COLUMNS if c not in outcome.columns]

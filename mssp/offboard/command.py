@@ -110,7 +110,7 @@ def make_arm_client(endpoint: str | None, tenant_id: str | None) -> Any:
     from mssp.azure import arm as arm_api
     from mssp.azure.rest import AzureRestClient, default_token_provider
 
-    base = (endpoint or arm_api.ARM_ENDPOINT).rstrip("/")
+    base = (endpoint or arm_api.ARM_ENDPOINT).rstrip("/")  # checked by run() (mssp.azure.endpoints)
     # ARM's token scope is its endpoint + "/.default" (sovereign clouds too), as discovery's client does.
     return AzureRestClient(default_token_provider(tenant_id, scope=f"{base}/.default"), base_url=base,
                            user_agent="mssp-sentinel-offboard")
@@ -135,6 +135,13 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("--yes confirms --execute; give both to destroy the stack")
     if args.execute and args.verify_only:
         raise UserError("--verify-only and --execute exclude each other")
+    from mssp.azure import arm as arm_api
+    from mssp.azure.endpoints import checked_endpoint
+
+    endpoint = args.arm_endpoint or os.environ.get(ARM_ENDPOINT_ENV)
+    if endpoint:  # refused before anything is planned or destroyed: the token goes there
+        source = "--arm-endpoint" if args.arm_endpoint else f"${ARM_ENDPOINT_ENV}"
+        endpoint = checked_endpoint(endpoint, source, arm_api.ARM_ENDPOINT)
     report = plan(short, args.project_dir)
     report.update(status="planned", exitCode=EXIT_OK, errors=[], verification=None, executed=False)
     # The plan is shown before anything else happens.
@@ -153,7 +160,6 @@ def run(args: argparse.Namespace) -> int:
                         if "RequestDisallowedByPolicy" in stderr or "DenyAction" in stderr else "")
                 report["errors"].append(f"pulumi destroy failed with exit code {code}{hint}: {stderr}")
         if not report["errors"]:
-            endpoint = args.arm_endpoint or os.environ.get(ARM_ENDPOINT_ENV)
             result = verification(make_arm_client(endpoint, report["verifyTenant"]), report["expectedSettings"])
             report["verification"] = result
             if result["counts"]["unreadable"]:

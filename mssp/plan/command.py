@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,9 +46,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+# At most this many problems are listed one by one; the rest are counted by kind (an inventory exported with
+# an extra field on each of 100,000 entries printed 1.6 million characters of "unknown key").
+MAX_LISTED_ISSUES = 20
+
+
+def _issue_kind(message: str) -> str:
+    """A message without its quoted values: what repeated problems have in common."""
+    return re.sub(r"'[^']*'", "'...'", message)[:160]
+
+
 def config_errors_text(issues: list[tuple[str, str]], file: str | None = None) -> str:
     header = f"invalid configuration in {file}:" if file else "invalid configuration:"
-    lines = [header] + [f"  {path}: {message}" for path, message in issues]
+    lines = [header] + [f"  {path}: {message}" for path, message in issues[:MAX_LISTED_ISSUES]]
+    rest = issues[MAX_LISTED_ISSUES:]
+    if rest:
+        counts = Counter(_issue_kind(message) for _, message in rest)
+        lines.append(f"  ... and {len(rest):,} more problems (the first {MAX_LISTED_ISSUES} are listed above), by kind:")
+        lines += [f"    {n:,} x {kind}" for kind, n in counts.most_common(10)]
+        if len(counts) > 10:
+            lines.append(f"    ({len(counts) - 10:,} other kinds)")
     return "\n".join(lines)
 
 
@@ -240,13 +259,11 @@ def render_markdown(manifest: dict[str, Any]) -> str:
 
 
 def _check_stack_exists(stack: str) -> None:
-    from components.config import file_exists
-    from components.facts.strict_yaml import shown
+    from components.config import stack_name_problem
 
-    if not file_exists(PROJECT_DIR / "stacks" / f"Pulumi.{stack}.yaml"):
-        known = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in (PROJECT_DIR / "stacks").glob("Pulumi.*.yaml"))
-        raise UserError(f"no stack file stacks/Pulumi.{shown(stack)}.yaml; stacks: {', '.join(known)} "
-                        "(allowed: one of these, or --config FILE)")
+    problem = stack_name_problem(stack, PROJECT_DIR)
+    if problem is not None:
+        raise UserError(problem.replace("(allowed: one of these)", "(allowed: one of these, or --config FILE)"))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -293,7 +310,9 @@ def run_many(stacks: list[str], out_dir: Path, session: PlanSession) -> int:
     Exit 2 when any stack's configuration is invalid, else 1 when any breaks a mandatory guardrail.
     """
     from components.config import ConfigError
+    from mssp.output import check_out_dir
 
+    check_out_dir(out_dir, "--out-dir")
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -34,22 +34,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="a `mssp health --json` report (repeatable)")
     p.add_argument("--drift", action="append", default=[], type=Path, metavar="FILE",
                    help="a `mssp drift --json` report (repeatable; its coverage list gives 'not in inventory')")
+    p.add_argument("--usage", type=Path, metavar="FILE",
+                   help="a `mssp usage --format json` report: its billable GB per customer become a column")
     p.add_argument("--project-dir", type=Path, default=PROJECT_DIR, help=argparse.SUPPRESS)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from mssp.output import check_out_dir
     from mssp.report import fleet, page
 
-    data = fleet.build(args.project_dir, args.stack, args.health, args.drift)
     out: Path = args.out
+    check_out_dir(out)
+    data = fleet.build(args.project_dir, args.stack, args.health, args.drift, args.usage)
     try:
         out.mkdir(parents=True, exist_ok=True)
         (out / "index.html").write_text(page.render_html(data), encoding="utf-8")
         (out / "coverage.md").write_text(page.render_markdown(data), encoding="utf-8")
         (out / "coverage.json").write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     except OSError as exc:
-        raise UserError(f"cannot write the report to {out}: {exc}", 1) from None
+        raise UserError(f"cannot write the report to {out}: {exc}", 2) from None
     print(f"wrote {out / 'index.html'}, {out / 'coverage.md'} and {out / 'coverage.json'} "
           f"({len(data['customers'])} customers)")
     return 0

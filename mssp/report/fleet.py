@@ -11,7 +11,8 @@ Counts come from each stack's offline plan (the design's manifest contract) and 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +67,10 @@ def read_reports(paths: Iterable[Path], what: str) -> dict[str, dict[str, Any]]:
         documents.expect(doc, what, f"--{what} {name}")
         if not isinstance(doc, dict) or not isinstance(doc.get("stack"), str):
             raise UserError(f"{name}: not a {what} report (no 'stack' key); write one with `mssp {what} --json`")
+        problem = _report_shape_problem(doc, what)
+        if problem:
+            raise UserError(f"--{what} {name}: {problem}; allowed: a report as `python -m mssp {what} STACK --json OUT` "
+                            "writes it")
         stack = doc["stack"].rsplit("/", 1)[-1]
         if stack in out:
             raise UserError(f"--{what} {name}: a second {what} report of stack '{shown(stack)}' (the first: "
@@ -73,6 +78,41 @@ def read_reports(paths: Iterable[Path], what: str) -> dict[str, dict[str, Any]]:
         out[stack] = doc
         origin[stack] = name
     return out
+
+
+def _is_list_of(value: Any, kind: type) -> bool:
+    return isinstance(value, list) and all(isinstance(v, kind) for v in value)
+
+
+# The keys of each report the page reads, and what each must be (absent is fine: the page shows nothing then).
+_REPORT_KEYS: dict[str, dict[str, tuple[Callable[[Any], bool], str]]] = {
+    "health": {
+        "status": (lambda v: isinstance(v, str), "a string"),
+        "silentResources": (lambda v: _is_list_of(v, str), "a list of resource ids"),
+        "silentSubscriptions": (lambda v: _is_list_of(v, str), "a list of subscription ids"),
+        "window": (lambda v: isinstance(v, dict) and isinstance(v.get("end", ""), str)
+                   and isinstance(v.get("hours", 0), int) and not isinstance(v.get("hours", 0), bool),
+                   "an object with 'end' (text) and 'hours' (a number)"),
+        "errors": (lambda v: _is_list_of(v, str), "a list of messages"),
+    },
+    "drift": {
+        "status": (lambda v: isinstance(v, str), "a string"),
+        "coverage": (lambda v: v is None or (isinstance(v, list) and all(
+            isinstance(c, dict) and isinstance(c.get("id", ""), str) and isinstance(c.get("type", ""), str)
+            for c in v)), "null or a list of {id, type, reason}"),
+        "summary": (lambda v: isinstance(v, dict) and all(isinstance(n, int) and not isinstance(n, bool)
+                                                           for n in v.values()), "an object of counts"),
+        "errors": (lambda v: _is_list_of(v, str), "a list of messages"),
+    },
+}
+
+
+def _report_shape_problem(doc: Mapping[str, Any], what: str) -> str | None:
+    """The first key of a report that has the wrong shape for the page, named with what it must be."""
+    for key, (ok, wanted) in _REPORT_KEYS[what].items():
+        if key in doc and doc[key] is not None and not ok(doc[key]):
+            return f"'{key}' must be {wanted}"
+    return None
 
 
 def customer_stacks(project_dir: Path) -> list[str]:
@@ -189,20 +229,48 @@ def topology_of(loaded: Any) -> dict[str, Any]:
 
 def _check_names(names: Sequence[str], known: Sequence[str], project_dir: Path) -> None:
     """--stack names a customer stack of this project; else list the known ones."""
+    from components.config import stack_name_problem
     from components.facts.strict_yaml import shown
 
     for name in names:
         if name not in known:
-            stack_files = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in (project_dir / "stacks").glob("Pulumi.*.yaml"))
-            what = "is a platform stack, not a customer stack" if name in stack_files else f"has no stack file stacks/Pulumi.{shown(name)}.yaml"
+            problem = stack_name_problem(name, project_dir)
+            what = "is a platform stack, not a customer stack" if problem is None else problem.split(";")[0]
             raise UserError(f"--stack {shown(name)}: {what}; customer stacks: {', '.join(known) or 'none'} "
                             "(allowed: one of these)")
 
 
+def read_usage(path: Path | None) -> dict[str, dict[str, Any]]:
+    """Billable ingestion per customer stack from a `mssp usage --format json` report (empty without one)."""
+    if path is None:
+        return {}
+    from components.facts import documents as limits
+
+    try:
+        doc = limits.load_json_file(path, "usage report")
+    except limits.DocumentError as exc:
+        raise UserError(f"--usage {exc}") from None
+    except (OSError, ValueError) as exc:
+        raise UserError(f"cannot read usage report {limits.describe(path)}: {exc}; allowed: a report written by "
+                        "`python -m mssp usage ... --format json --out FILE`") from None
+    from mssp import documents
+
+    documents.expect(doc, "usage", f"--usage {limits.describe(path)}")  # a health or drift report, named as such
+    customers = doc.get("customers") if isinstance(doc, dict) else None
+    if not isinstance(customers, list) or not all(
+            isinstance(c, dict) and isinstance(c.get("stack"), str) and isinstance(c.get("status"), str)
+            and isinstance(c.get("totalGB"), (int, float)) for c in customers):
+        raise UserError(f"--usage {limits.describe(path)}: not a usage report (a 'customers' list of stack, status, "
+                        "totalGB); write one with `mssp usage --format json`")
+    return {c["stack"]: {"from": str(doc.get("from")), "to": str(doc.get("to")), "totalGB": float(c["totalGB"]),
+                         "status": c["status"]} for c in customers}
+
+
 def build(project_dir: Path, stacks: Sequence[str] | None, health_files: Iterable[Path],
-          drift_files: Iterable[Path]) -> dict[str, Any]:
+          drift_files: Iterable[Path], usage_file: Path | None = None) -> dict[str, Any]:
     health = read_reports(health_files, "health")
     drift = read_reports(drift_files, "drift")
+    usage = read_usage(usage_file)
     known = customer_stacks(project_dir)
     names = list(stacks) if stacks else known
     if not names:
@@ -214,5 +282,9 @@ def build(project_dir: Path, stacks: Sequence[str] | None, health_files: Iterabl
             raise UserError(f"--{what}: a report of stack {', '.join(map(repr, strays))}, which is not in this report "
                             f"(customers: {', '.join(names)}); allowed: reports of these stacks only (or add the stack "
                             "with --stack)")
-    rows = [customer_row(s, project_dir, health.get(s), drift.get(s)) for s in names]
+    rows = []
+    for i, s in enumerate(names, 1):
+        # Progress on stderr (the page is written to files): each customer is planned offline, about a second each.
+        print(f"report: planning customer {i}/{len(names)}: {s}", file=sys.stderr, flush=True)
+        rows.append(customer_row(s, project_dir, health.get(s), drift.get(s)) | {"usage": usage.get(s)})
     return {"columns": columns(), "customers": sorted(rows, key=lambda r: r["customer"])}

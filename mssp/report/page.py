@@ -70,7 +70,8 @@ def render_html(data: Mapping[str, Any], title: str = "mssp-sentinel fleet cover
     head = ['<th data-numeric="false"><button type="button">Customer</button></th>',
             '<th data-numeric="true"><button type="button">Forwarding</button></th>',
             '<th data-numeric="true"><button type="button">Silent</button></th>',
-            '<th data-numeric="false"><button type="button">Logs stored in</button></th>']
+            '<th data-numeric="false"><button type="button">Logs stored in</button></th>',
+            '<th data-numeric="true"><button type="button">Billable GB</button></th>']
     head += [f'<th data-numeric="true" data-type="{escape(c)}"><button type="button">{escape(short_type(c))}'
              "</button></th>" for c in cols]
     rows = []
@@ -82,7 +83,9 @@ def render_html(data: Mapping[str, Any], title: str = "mssp-sentinel fleet cover
                f'{cust["totals"]["forwarding"]} forwarding</td>',
                f'<td data-sort="{cust["totals"]["silent"]}" data-total="silent">{cust["totals"]["silent"]} silent</td>',
                f'<td data-sort="{escape(topology_text(cust))}" data-topology="{escape(cust["topology"]["mode"])}">'
-               f"{escape(topology_text(cust))}</td>"]
+               f"{escape(topology_text(cust))}</td>",
+               f'<td data-sort="{_usage_gb(cust)}" data-usage="{escape(_usage_status(cust))}">'
+               f"{escape(usage_text(cust))}</td>"]
         for c in cols:
             counts = cust["cells"].get(c) or dict.fromkeys(COUNT_KEYS, 0)
             attrs = " ".join(f'data-{k.lower()}="{counts[k]}"' for k in COUNT_KEYS)
@@ -108,6 +111,25 @@ Click a column header to sort.</p>
 {"".join(details)}
 <script>{JS}</script></body></html>
 """
+
+
+def _usage_gb(c: Mapping[str, Any]) -> float:
+    u = c.get("usage")
+    return float(u["totalGB"]) if u else -1.0
+
+
+def _usage_status(c: Mapping[str, Any]) -> str:
+    u = c.get("usage")
+    return str(u["status"]) if u else "none"
+
+
+def usage_text(c: Mapping[str, Any]) -> str:
+    """Billable GB from `mssp usage` (with its period); an incomplete answer says so, a missing one too."""
+    u = c.get("usage")
+    if not u:
+        return "no usage report"
+    incomplete = "" if u["status"] == "complete" else f" ({u['status']}: incomplete)"
+    return f"{u['totalGB']:.3f} GB, {u['from']} to {u['to']}{incomplete}"
 
 
 def topology_text(c: Mapping[str, Any]) -> str:
@@ -157,15 +179,17 @@ def render_markdown(data: Mapping[str, Any], title: str = "mssp-sentinel fleet c
     md, code = untrusted.md, untrusted.md_code
     cols = data["columns"]
     lines = [f"# {md(title)}", "", "Counts per customer and resource type: " + ", ".join(LABELS.values()) + ".", "",
-             "| customer | forwarding | silent | logs stored in | " + " | ".join(md(short_type(c)) for c in cols) + " |",
-             "|---" * (4 + len(cols)) + "|"]
+             "| customer | forwarding | silent | logs stored in | billable GB | "
+             + " | ".join(md(short_type(c)) for c in cols) + " |",
+             "|---" * (5 + len(cols)) + "|"]
     for cust in data["customers"]:
         cells = []
         for c in cols:
             counts = cust["cells"].get(c) or dict.fromkeys(COUNT_KEYS, 0)
             cells.append(", ".join(f"{counts[k]} {LABELS[k]}" for k in COUNT_KEYS if counts[k]) or "-")
         lines.append(f"| [{md(cust['displayName'])}](#{_anchor(cust['customer'])}) | {cust['totals']['forwarding']} | "
-                     f"{cust['totals']['silent']} | {md(topology_text(cust))} | " + " | ".join(cells) + " |")
+                     f"{cust['totals']['silent']} | {md(topology_text(cust))} | {md(usage_text(cust))} | "
+                     + " | ".join(cells) + " |")
     for c in data["customers"]:
         mode = f" ({md(c['lighthouseMode'])} mode)" if c["lighthouseMode"] else ""
         lines += ["", f'<a id="{escape(_anchor(c["customer"]))}"></a>', "",

@@ -26,7 +26,7 @@ import subprocess
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from mssp import PROJECT_DIR
 from mssp.errors import UserError
@@ -49,6 +49,15 @@ _SIG = re.compile("(" + "".join(_letter(c) for c in "sig") + _letter("=") + r")[
 _LOOPBACK = re.compile(r"^(?:127(?:\.\d{1,3}){3}|localhost|::1)$", re.IGNORECASE)
 URL_ENV = "MSSP_SPLUNK_WEBHOOK_URL"
 MAX_BODY_SHOWN = 1000
+MAX_TIMEOUT = 600.0
+# Where the Azure portal is served (public, US Government, China clouds): a link there is a page, not a trigger.
+_PORTAL = re.compile(r"(^|\.)(portal\.azure\.(com|us|cn)|portal\.azure\.com\.[a-z]+)$", re.IGNORECASE)
+# How to get the URL a Logic App's Request trigger listens on ("Call, trigger, or nest logic apps by using HTTPS
+# endpoints", https://learn.microsoft.com/azure/logic-apps/logic-apps-http-endpoint: the callback URL is
+# https://<host>/workflows/<id>/triggers/<name>/paths/invoke?api-version=...&sp=...&sv=...&sig=...).
+_URL_HINT = ("allowed: the workflow's callback URL, https://...logic.azure.com/workflows/.../triggers/.../paths/"
+             "invoke?...&sig=..., from `pulumi stack output --show-secrets splunkWebhookUrl -s STACK` (or, in the "
+             "portal, the Logic App's Request trigger: 'HTTP URL')")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -87,6 +96,22 @@ def check_url(url: str) -> None:
     if parts.scheme.lower() == "http" and not _LOOPBACK.match(host):
         raise UserError(f"refusing plain http: the signature would cross the network unencrypted; use the https "
                         f"URL of the splunkWebhookUrl output: {redact(url)}")
+    if _PORTAL.search(host):
+        raise UserError(f"{redact(url)} is an Azure portal link (a page in the portal), not the workflow's trigger "
+                        f"URL; {_URL_HINT}")
+    signature = [v for k, vs in parse_qs(parts.query, keep_blank_values=True).items() if k.lower() == "sig" for v in vs]
+    if not any(signature):
+        raise UserError(f"the webhook URL {redact(url)} has no `sig` parameter: the Request trigger refuses a call "
+                        f"without its signature (it would answer 401); {_URL_HINT}")
+
+
+def check_timeout(seconds: float) -> None:
+    """A timeout is a positive, finite number of seconds, at most MAX_TIMEOUT."""
+    import math
+
+    if not math.isfinite(seconds) or not 0 < seconds <= MAX_TIMEOUT:
+        raise UserError(f"--timeout {seconds:g}: allowed: more than 0 and at most {MAX_TIMEOUT:g} seconds (the Logic "
+                        "App answers within about two minutes; the default is 150)")
 
 
 def sample_alert(now: float | None = None) -> dict[str, Any]:
@@ -166,6 +191,7 @@ def post(url: str, payload: dict[str, Any], timeout: float) -> tuple[int | None,
 
 
 def run(args: argparse.Namespace) -> int:
+    check_timeout(args.timeout)
     url = args.url or os.environ.get(URL_ENV) or url_from_stack(args.stack)
     check_url(url)
     shown = redact(url)

@@ -101,7 +101,7 @@ def _dump(path: Path, data: object) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from components.config import ConfigError, load_stack_file, stack_file
+    from components.config import ConfigError, load_stack_file, stack_file, stack_name_problem
     from components.lighthouse.template import (
         PRINCIPAL_PARAMETER,
         READ_ONLY_PARAMETER,
@@ -112,8 +112,12 @@ def run(args: argparse.Namespace) -> int:
         placeholder,
         principal_parameters,
     )
+    from mssp.output import check_out_dir
     from mssp.plan.command import config_errors_text
 
+    if args.config is None and (problem := stack_name_problem(args.stack, PROJECT_DIR)) is not None:
+        raise UserError(problem)
+    check_out_dir(args.out)
     try:
         loaded = load_stack_file(args.config or stack_file(PROJECT_DIR, args.stack), PROJECT_DIR, args.stack)
     except ConfigError as exc:

@@ -230,7 +230,13 @@ def run(args: argparse.Namespace, credential: Any = None) -> int:
     stacks = customer_stacks(args.project_dir) if args.fleet else list(dict.fromkeys(args.stack))
     if not stacks:
         raise UserError(f"no customer stack files in {args.project_dir / 'stacks'}", exit_code=2)
-    endpoint = args.endpoint or os.environ.get(ENDPOINT_ENV) or None
+    from mssp.azure.endpoints import checked_endpoint
+
+    endpoint = None  # a bearer token goes there: https only (mssp.azure.endpoints), refused before any work
+    if args.endpoint:
+        endpoint = checked_endpoint(args.endpoint, "--endpoint", "https://api.loganalytics.io")
+    elif os.environ.get(ENDPOINT_ENV):
+        endpoint = checked_endpoint(os.environ[ENDPOINT_ENV], f"${ENDPOINT_ENV}", "https://api.loganalytics.io")
     report = compute(stacks, args.project_dir, start, end, endpoint=endpoint, credential=credential)
     body = (json.dumps(report, indent=2) + "\n" if args.format == "json"
             else render_csv(report) if args.format == "csv" else render_markdown(report))

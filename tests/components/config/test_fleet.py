@@ -68,6 +68,11 @@ def test_a_copy_with_everything_changed_plans(tmp_path: Path, run_cli: Any) -> N
      "customer.subscriptions"),
     ("workflow", lambda c: c["splunk"].update(workflowName="LA-Splunk-Contoso"), "customer.splunk.workflowName"),
     ("name", lambda c: c.update(name="contoso"), "customer.name"),
+    # Bug: a copied displayName (or a subscription's) was accepted, so the customer's template instructions
+    # and plans carried another client's name, although the onboarding page said it is refused.
+    ("display name", lambda c: c.update(displayName="  contoso   LTD "), "customer.displayName"),
+    ("subscription display name", lambda c: c["subscriptions"][0].update(displayName="Contoso Production"),
+     "customer.subscriptions"),
 ])
 def test_one_shared_object_is_enough_to_refuse(tmp_path: Path, run_cli: Any, what: str,
                                                edit: Callable[[dict[str, Any]], None], key: str) -> None:
@@ -76,6 +81,8 @@ def test_one_shared_object_is_enough_to_refuse(tmp_path: Path, run_cli: Any, wha
     code, err = _plan(run_cli, tmp_path, doc)
     assert code == 2, what
     assert key in err and "Pulumi.northwind.yaml" in err
+    if what.endswith("display name"):
+        assert "another client's name" in err
     if what != "name":
         assert "stacks/Pulumi.contoso.yaml" in err
 
@@ -109,3 +116,18 @@ def test_the_fleet_in_stacks_is_unique() -> None:
     assert sorted(m.stack for m in members) == customers
     for m in members:
         assert conflicts(m, members) == [], m.stack
+
+
+def test_a_customer_workspace_in_another_customers_subscription_is_refused(tmp_path: Path, run_cli: Any) -> None:
+    # Catches: two customers' data meeting in one subscription, the customer topology's workspace included.
+    doc = _own_copy(tmp_path, name="acme")
+    doc["config"][CUSTOMER]["workspace"] = {"mode": "customer", "subscriptionId": CONTOSO_SUB.upper(),
+                                            "resourceGroup": "rg-acme-sentinel", "name": "law-acme", "location": "westeurope"}
+    code, err = _plan(run_cli, tmp_path, doc, stack="acme")
+    assert code == 2 and "stacks/Pulumi.contoso.yaml" in err and CONTOSO_SUB in err.lower()
+    # and the other way round: a central customer listing the subscription of northwind's workspace
+    doc = _own_copy(tmp_path, name="acme")
+    ws_sub = read_stack("northwind")["config"][CUSTOMER]["workspace"]["subscriptionId"]
+    doc["config"][CUSTOMER]["subscriptions"].append({"id": ws_sub, "displayName": "x"})
+    code, err = _plan(run_cli, tmp_path, doc, stack="acme")
+    assert code == 2 and "stacks/Pulumi.northwind.yaml" in err

@@ -37,14 +37,40 @@ def roles_of(properties: dict[str, Any], principal: str, key: str = "authorizati
     return {a["roleDefinitionId"] for a in properties.get(key, []) if a["principalId"] == principal}
 
 
-def test_the_mssp_identity_gets_exactly_its_three_roles_and_sql_security_manager_only_where_it_audits():
-    # Bug caught: a role dropped from (or added to) the MSSP identity's standing access, or SQL Security
-    # Manager granted in every subscription instead of those whose SQL servers are audited.
-    base = {roles.MONITORING_CONTRIBUTOR.guid, roles.READER.guid, roles.REGISTRATION_DELETE.guid}
+def test_the_mssp_identity_gets_exactly_its_two_roles_and_sql_security_manager_only_where_it_audits():
+    # Bug caught: a role dropped from (or added to) the MSSP identity's standing access, the Registration
+    # assignment Delete Role back on the CI identity (issue 20: the offboarding group's), or SQL Security
+    # Manager granted in every subscription instead of those whose SQL servers are audited subscription-wide.
+    base = {roles.MONITORING_CONTRIBUTOR.guid, roles.READER.guid}
     assert roles_of(props(customer()), MSSP_SP) == base
     assert roles_of(props(customer(), sql_audit=True), MSSP_SP) == base | {roles.SQL_SECURITY_MANAGER.guid}
     names = {a["principalIdDisplayName"] for a in props(customer())["authorizations"]}
     assert names == {"mssp-identity"}
+    group = ("3d4e5f60-7182-4a93-b4c5-d6e7f8091a2b", "offboarders")
+    with_group = props(customer(), offboarding_group=group)
+    assert roles_of(with_group, MSSP_SP) == base
+    assert roles_of(with_group, group[0]) == {roles.REGISTRATION_DELETE.guid}
+
+
+def test_only_the_offboarding_group_may_remove_the_delegation():
+    # Bug caught: the Registration assignment Delete Role given to the CI identity (or to nobody).
+    assert all(a["roleDefinitionId"] != roles.REGISTRATION_DELETE.guid for a in props(customer())["authorizations"])
+    p = props(customer(), offboarding_group=(LEADS, "MSSP offboarding"))
+    holders = [a for a in p["authorizations"] if a["roleDefinitionId"] == roles.REGISTRATION_DELETE.guid]
+    assert holders == [{"principalId": LEADS, "principalIdDisplayName": "MSSP offboarding",
+                        "roleDefinitionId": roles.REGISTRATION_DELETE.guid}]
+    assert roles_of(p, MSSP_SP) == {roles.MONITORING_CONTRIBUTOR.guid, roles.READER.guid}
+
+
+@pytest.mark.parametrize("offer", ["x", "o" * 200])
+def test_a_sql_audit_delegation_grants_only_sql_security_manager_within_the_name_limit(offer):
+    p = d.sql_audit_definition_properties(customer(offerName=offer), MSSP_TENANT, "rg-" + "s" * 80, MSSP_SP, "mssp-identity")
+    assert p["authorizations"] == [{"principalId": MSSP_SP, "principalIdDisplayName": "mssp-identity",
+                                    "roleDefinitionId": roles.SQL_SECURITY_MANAGER.guid}]
+    assert p["managedByTenantId"] == MSSP_TENANT
+    name = p["registrationDefinitionName"]
+    assert name.startswith(offer[:150]) and len(name) <= 200  # registrationDefinitionName: at most 200 characters
+    assert len(name) == min(200, len(f"{offer} - SQL auditing (rg-{'s' * 80})"))
 
 
 def test_the_read_only_identity_gets_the_read_only_roles_under_its_name_or_a_default():

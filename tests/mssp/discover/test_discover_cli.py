@@ -278,3 +278,17 @@ def test_the_client_signs_in_for_the_access_model(project: Path, monkeypatch: py
     # Lighthouse: the MSSP identity's home tenant; direct: the customer tenant.
     assert seen == [(None, "https://management.usgovcloudapi.net/.default"),
                     (ctx.customer.tenant_id, "https://management.usgovcloudapi.net/.default")]
+
+
+def test_an_empty_answer_writes_nothing_without_allow_empty(cli: Any, project: Path) -> None:
+    # Bug (issue #23): an answer with no resources (a wrong scope, a removed delegation, a Resource Graph hiccup)
+    # wrote an empty inventory, and the next `pulumi up` deleted every diagnostic setting of the customer.
+    before = inventory_path(project).read_bytes()
+    with FakeArm([], readable_subscriptions=[SUB_A, SUB_B]) as empty:
+        code, _, err, _ = cli(empty)
+        assert code == 1 and "no in-scope resources" in err and "--allow-empty" in err, err
+        assert "nothing written" in err and f"({len(old_items(project))} resources)" in err
+        assert inventory_path(project).read_bytes() == before
+        code, _, err, _ = cli(empty, "--allow-empty")
+    assert code == 0, err
+    assert yaml.safe_load(inventory_path(project).read_text()) == {"resources": []}

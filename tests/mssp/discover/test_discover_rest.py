@@ -130,8 +130,16 @@ def test_credential_tokens_are_cached_and_failures_are_clear() -> None:
         def get_token(self, scope: str, **kw: str) -> SimpleNamespace:
             raise RuntimeError("DefaultAzureCredential failed to retrieve a token\nmore lines")
 
-    with pytest.raises(AzureRestError, match="signing in to Azure: DefaultAzureCredential failed"):
+    # One paragraph naming the sources tried (issue #23), still an AzureRestError for every caller.
+    with pytest.raises(AzureRestError, match=r"^signing in to Azure failed: no credential source gave a token"):
         CredentialTokenProvider(Broken())()
+
+    class Unreachable:
+        def get_token(self, scope: str, **kw: str) -> SimpleNamespace:
+            raise RuntimeError("connection refused by login.microsoftonline.com\nmore lines")
+
+    with pytest.raises(AzureRestError, match=r"^signing in to Azure: connection refused by login\.microsoftonline\.com$"):
+        CredentialTokenProvider(Unreachable())()
 
 
 def test_a_redirect_never_carries_the_bearer_token_to_another_host() -> None:

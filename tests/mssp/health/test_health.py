@@ -32,6 +32,15 @@ CONTOSO = hq.expectations("contoso", PROJECT_DIR)
 SUB1, SUB2 = CONTOSO.all_subscriptions
 
 
+
+@pytest.fixture(autouse=True)
+def _plain_http_to_the_local_fake(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests query the local fake Log Analytics over plain HTTP on 127.0.0.1: allowed only with
+    mssp.azure.endpoints.PLAIN_HTTP_LOOPBACK_ENV (tests/mssp/test_hostile_input.py shows nothing else may)."""
+    from mssp.azure.endpoints import PLAIN_HTTP_LOOPBACK_ENV
+
+    monkeypatch.setenv(PLAIN_HTTP_LOOPBACK_ENV, "1")
+
 def _rid(fragment: str) -> str:
     return next(r.id for r in CONTOSO.resources if fragment in r.id)
 

@@ -259,6 +259,7 @@ def edited_plans(tmp_path: Path) -> dict[str, dict[str, Any]]:
            "4d9e1f6a-7b8c-4d0e-9f2a-3b4c5d6e7f80": "6f2a4b8c-9d0e-4f1a-b2c3-d4e5f6071829"}
     for sub in new["subscriptions"]:
         sub["id"] = own[sub["id"]]
+        sub["displayName"] = sub["displayName"].replace("Contoso", "Northwind")  # names of its own, too
     inventory = (PROJECT_DIR / new["forwarding"]["inventory"]).read_text(encoding="utf-8")
     for old, mine in own.items():
         inventory = inventory.replace(old, mine)

@@ -58,6 +58,7 @@ def generated_stack(seed: int, folder: Path) -> dict[str, Any]:
         new = str(uuid.UUID(int=rng.getrandbits(128), version=4))
         inventory = inventory.replace(sub["id"], new)
         sub["id"] = new
+        sub["displayName"] = f"Generated {seed} {sub['displayName']}"
     customer["subscriptions"] = subs
     kept = [r for r in yaml.safe_load(inventory)["resources"]
             if r["id"].split("/")[2] in {s["id"] for s in subs}]

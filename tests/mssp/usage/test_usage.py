@@ -24,6 +24,15 @@ SUBS = {s: sorted(x.lower() for x in load_stack(s, PROJECT_DIR).customer.subscri
         for s in ("contoso", "fabrikam", "northwind")}
 
 
+
+@pytest.fixture(autouse=True)
+def _plain_http_to_the_local_fake(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests query the local fake Log Analytics over plain HTTP on 127.0.0.1: allowed only with
+    mssp.azure.endpoints.PLAIN_HTTP_LOOPBACK_ENV (tests/mssp/test_hostile_input.py shows nothing else may)."""
+    from mssp.azure.endpoints import PLAIN_HTTP_LOOPBACK_ENV
+
+    monkeypatch.setenv(PLAIN_HTTP_LOOPBACK_ENV, "1")
+
 def estate() -> list[Record]:
     """Billable rows of three customers over five days, plus rows that must never count."""
     out = []
@@ -152,3 +161,25 @@ def test_cli_formats_and_fleet(run_cli, tmp_path, monkeypatch):
 def test_bad_input_exits_2_before_any_query(run_cli, argv, needle):
     code, out, err = run_cli(argv)
     assert code == 2 and needle in err and "Traceback" not in err + out
+
+
+def test_the_coverage_page_shows_each_customers_billable_gb(run_cli, tmp_path):
+    with FakeLogAnalytics(estate()) as fake:
+        fake.faults[2] = PARTIAL  # the second workspace queried (Northwind's own) answers only in part
+        r = report(fake)
+    (tmp_path / "usage.json").write_text(json.dumps(r))
+    code, _out, err = run_cli(["report", "--out", str(tmp_path / "site"), "--usage", str(tmp_path / "usage.json")])
+    assert code == 0, err
+    data = json.loads((tmp_path / "site" / "coverage.json").read_text())
+    by_stack = {c["stack"]: c["usage"] for c in data["customers"]}
+    assert by_stack["contoso"]["totalGB"] == pytest.approx(sum(expected(estate(), "contoso").values()) / 1e9, abs=1e-6)
+    assert by_stack["northwind"]["status"] == "partial"
+    md = (tmp_path / "site" / "coverage.md").read_text()
+    from mssp import escape
+
+    contoso_gb = escape.md(f"{by_stack['contoso']['totalGB']:.3f} GB, 2026-11-02 to 2026-11-04") + " |"
+    assert contoso_gb in md and "(partial: incomplete)" in md
+    assert 'data-usage="partial"' in (tmp_path / "site" / "index.html").read_text()
+    (tmp_path / "bad.json").write_text('{"customers": [{"stack": "contoso"}]}')
+    code, _out, err = run_cli(["report", "--out", str(tmp_path / "x"), "--usage", str(tmp_path / "bad.json")])
+    assert code == 2 and "not a usage report" in err
