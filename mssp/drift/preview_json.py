@@ -236,8 +236,8 @@ def parse(data: Any, name: str = "the document") -> PreviewDigest:
             raise PreviewFormatError("config: must be an object of strings")
     steps = tuple(_parse_step(s, f"steps[{i}]") for i, s in enumerate(_list(data, "steps")))
     summary = _parse_summary(data.get("changeSummary"))
-    maybe_corrupt = data.get("maybeCorrupt", False)
-    if maybe_corrupt is None:
+    maybe_corrupt = data.get("maybeCorrupt")
+    if maybe_corrupt is None:  # absent or null
         maybe_corrupt = False
     if not isinstance(maybe_corrupt, bool):
         raise PreviewFormatError(f"maybeCorrupt: must be true or false (got {_json_type(maybe_corrupt)})")

@@ -304,3 +304,46 @@ def test_merged_properties_keep_the_first_detailed_entry_per_path():
     assert list(by_path) == ["sku", "tier"]
     assert (by_path["sku"].kind, by_path["sku"].desired) == ("update-replace", "program")
     assert by_path["tier"].kind == "update"
+
+
+# --- second round of survivors ------------------------------------------------------------------------------
+
+def test_another_kind_of_document_is_refused_by_its_name_never_read_as_clean():
+    from mssp import documents as kinds
+
+    manifest = {"stack": "contoso", "resources": [], "outputs": {}, "policies": []}
+    assert kinds.kind_of(manifest) is not None
+    with pytest.raises(pj.PreviewFormatError, match=r"^plan\.json: this is "):
+        pj.loads(json.dumps(manifest), "plan.json")
+
+
+@pytest.mark.parametrize("duration,ok", [(None, True), (0, True), (1.5e9, True), ("1s", False), (True, False)])
+def test_a_duration_is_a_number_of_nanoseconds(duration, ok):
+    doc = {**CLEAN, "duration": duration}
+    if ok:
+        assert pj.parse(doc).steps == ()
+    else:
+        with pytest.raises(pj.PreviewFormatError, match=r"duration: must be a number of nanoseconds \(got (string|boolean)\)"):
+            pj.parse(doc)
+
+
+def test_bad_replace_reasons_are_named_by_their_path():
+    with pytest.raises(pj.PreviewFormatError, match=r"^steps\[0\]\.replaceReasons: must be a list of property names$"):
+        pj.parse({"steps": [{"op": "replace", "urn": WF, "replaceReasons": "name"}], "changeSummary": {}})
+
+
+@pytest.mark.parametrize("path,elements", [('["a"][0]', ["a", 0]), ('["a"]b', ["a", "b"]), ("a[0][1]", ["a", 0, 1]),
+                                           ("a[0]b", ["a", 0, "b"]), ("a[12", None)])
+def test_elements_after_a_bracket_start_right_after_it(path, elements):
+    assert pj.parse_property_path(path) == elements
+
+
+def test_a_hidden_secret_output_absent_on_one_side_stays_absent():
+    step = update({"outputs": {"key": "v"}, "additionalSecretOutputs": ["key"]}, None,
+                  {"key": {"kind": "delete", "inputDiff": False}})
+    (change,) = pj.property_changes(step)
+    assert change.current == pj.SECRET and change.desired is pj._MISSING
+
+
+def test_the_main_operation_of_no_change_steps_is_the_first():
+    assert pj._main_op(("refresh", "same")) == "refresh"
