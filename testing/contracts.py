@@ -184,6 +184,12 @@ def _workflow(stored: dict[str, Any]) -> dict[str, Any]:
     return stored
 
 
+def _workspace(stored: dict[str, Any]) -> dict[str, Any]:
+    """A workspace gets its customerId (Workspaces.json WorkspaceProperties.customerId, readOnly)."""
+    stored.setdefault("properties", {}).setdefault("customerId", _guid(stored["id"], "customerId"))
+    return _provisioned(stored)
+
+
 def _provisioned(stored: dict[str, Any]) -> dict[str, Any]:
     stored.setdefault("properties", {})["provisioningState"] = "Succeeded"
     return stored
@@ -301,6 +307,28 @@ CONTRACTS: Mapping[str, Contract] = {c.type: c for c in (
         enums={"properties.state": frozenset({"Enabled", "Disabled"})},
         ranges={"properties.retentionDays": (0, 3285)},
         check=_auditing),
+    Contract(
+        "Microsoft.Resources/resourceGroups", ("2024-03-01",),
+        SPECS + "resources/resource-manager/Microsoft.Resources/stable/2024-03-01/resources.json (ResourceGroup: "
+        "location required; properties.provisioningState readOnly)",
+        required=("location",), read_only=("properties.provisioningState",), create_only=("location",),
+        complete_with=_provisioned),
+    Contract(
+        "Microsoft.OperationalInsights/workspaces", ("2023-09-01",),
+        SPECS + "operationalinsights/resource-manager/Microsoft.OperationalInsights/stable/2023-09-01/Workspaces.json "
+        "(Workspace: TrackedResource location; WorkspaceProperties, WorkspaceSku, WorkspaceCapping)",
+        required=("location", "properties.sku.name"),
+        enums={"properties.sku.name": frozenset({"Free", "Standard", "Premium", "PerNode", "PerGB2018", "Standalone",
+                                                 "CapacityReservation", "LACluster"})},
+        ranges={"properties.retentionInDays": (-1, 730)},
+        read_only=("properties.customerId", "properties.provisioningState", "properties.createdDate",
+                   "properties.modifiedDate", "properties.privateLinkScopedResources", "properties.workspaceCapping.quotaNextResetTime",
+                   "properties.workspaceCapping.dataIngestionStatus"),
+        create_only=("location",), complete_with=lambda stored: _workspace(stored)),
+    Contract(
+        "Microsoft.SecurityInsights/onboardingStates", ("2024-09-01",),
+        SPECS + "securityinsights/resource-manager/Microsoft.SecurityInsights/stable/2024-09-01/OnboardingStates.json "
+        "(SentinelOnboardingState; the workspace is its parent)"),
     Contract(
         "Microsoft.Web/connections", ("2016-06-01",),
         SPECS + "web/resource-manager/Microsoft.Web/stable/2016-06-01/apiConnections.json (ApiConnectionDefinition, "

@@ -25,7 +25,8 @@ from typing import Any
 from testing.fake_arm import FakeArm
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
-BIN = PROJECT_DIR / "testing" / "bin"
+BIN = PROJECT_DIR / "testing" / "bin"  # `pulumi`: the real CLI with the in-process language host
+PLUGINS = PROJECT_DIR / "testing" / "providers" / "bin"  # the stand-in provider plugins, the policy-pack launcher
 PASSPHRASE = "realengine-test-passphrase"
 FILE_BACKEND_ORG = "organization"  # how a file backend names the organization in stack references
 PROJECT_PARTS = ("Pulumi.yaml", "__main__.py", "components", "mssp", "policies", "stacks")
@@ -40,10 +41,12 @@ def seed_local_azure(arm: FakeArm, project_dir: Path, stacks: Iterable[str]) -> 
     rows: list[dict[str, str]] = []
     groups: set[str] = set()
     subs: set[str] = set()
+    homes: dict[str, str] = {}
     for stack in stacks:
         loaded = load_stack(stack, project_dir)
         p = loaded.platform
         ws_sub, ws_rg, _ = p.workspace.parts(p.subscription_id)
+        homes |= {p.subscription_id.lower(): p.tenant_id.lower(), ws_sub.lower(): p.tenant_id.lower()}
         groups |= {f"/subscriptions/{p.subscription_id}/resourcegroups/{p.resource_group}".lower(),
                    f"/subscriptions/{ws_sub}/resourcegroups/{ws_rg}".lower()}
         rows.append({"id": p.workspace_id, "type": "Microsoft.OperationalInsights/workspaces", "subscriptionId": ws_sub})
@@ -56,15 +59,47 @@ def seed_local_azure(arm: FakeArm, project_dir: Path, stacks: Iterable[str]) -> 
             groups.add("/".join(kv.split("/")[:5]).lower())
         if loaded.customer is not None:
             subs |= {s.id for s in loaded.customer.subscriptions}
+            homes |= {s.id.lower(): loaded.customer.tenant_id.lower() for s in loaded.customer.subscriptions}
+            ws = getattr(loaded.customer, "workspace", None)
+            if ws is not None and getattr(ws, "subscription_id", None):  # a workspace in the customer's tenant
+                homes[ws.subscription_id.lower()] = loaded.customer.tenant_id.lower()
             for item in loaded.inventory:
                 rows.append({"id": item.id, "type": item.type, "subscriptionId": item.id.split("/")[2]})
                 groups.add("/".join(item.id.split("/")[:5]).lower())
+    add_resources(arm, rows)
+    arm.store.resource_groups |= groups
+    arm.readable |= {s.lower() for s in subs}
+    arm.home_tenants |= homes
+
+
+def add_resources(arm: FakeArm, rows: Iterable[dict[str, str]]) -> None:
+    """Resources that exist in Azure outside Pulumi (and their resource groups)."""
+    rows = [{**r, "subscriptionId": r.get("subscriptionId") or r["id"].split("/")[2]} for r in rows]
     known = {r["id"].lower() for r in arm.resources}
     arm.resources = sorted([*arm.resources, *(r for r in rows if r["id"].lower() not in known)],
                            key=lambda r: r["id"].lower())
-    arm.readable |= {s.lower() for s in subs}
-    arm.store.resource_groups |= groups
+    arm.store.resource_groups |= {"/".join(r["id"].split("/")[:5]).lower() for r in rows
+                                  if r["id"].lower().split("/")[3:4] == ["resourcegroups"]}
     arm.reset_targets()
+
+
+def deploy_template(arm: FakeArm, subscription: str, tenant: str, folder: Path, name: str = "mssp-lighthouse") -> Any:
+    """The customer's side of template mode: `az deployment sub create` of `mssp template`'s template.json
+    with this subscription's parameters file, signed in to the customer's tenant."""
+    import urllib.request
+
+    template = json.loads((folder / "template.json").read_text(encoding="utf-8"))
+    parameters = json.loads((folder / f"parameters.{subscription}.json").read_text(encoding="utf-8"))["parameters"]
+    body = {"location": "westeurope", "properties": {"mode": "Incremental", "template": template, "parameters": parameters}}
+    req = urllib.request.Request(
+        f"{arm.base_url}/subscriptions/{subscription}/providers/Microsoft.Resources/deployments/{name}?api-version=2024-03-01",
+        method="PUT", data=json.dumps(body).encode(),
+        headers={"Authorization": f"Bearer {arm.token};tid={tenant}", "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=60) as resp:
+            return json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        raise AssertionError(f"template deployment into {subscription} failed: {exc.code} {exc.read()!r}") from None
 
 
 @dataclass
@@ -91,7 +126,7 @@ class EngineProject:
         keep = {k: v for k, v in os.environ.items()
                 if not k.startswith(("ARM_", "AZURE_", "PULUMI_", "GITHUB_", "ACTIONS_", "MSSP_")) and "TOKEN" not in k}
         keep.update(
-            PATH=os.pathsep.join([str(BIN), str(pulumi_bin_dir), keep.get("PATH", "")]),
+            PATH=os.pathsep.join([str(BIN), str(PLUGINS), str(pulumi_bin_dir), keep.get("PATH", "")]),
             MSSP_REAL_PULUMI=str(pulumi_bin_dir / "pulumi"),
             PULUMI_HOME=str(tmp / "home"),
             PULUMI_BACKEND_URL=(tmp / "backend").as_uri(),
@@ -102,6 +137,8 @@ class EngineProject:
             MSSP_STANDIN_ARM_URL=arm.base_url,
             MSSP_STANDIN_TOKEN=arm.token,
             MSSP_ARM_ENDPOINT=arm.base_url,
+            # The local Azure speaks plain HTTP on loopback (mssp/azure/endpoints.py allows that only with this).
+            MSSP_TEST_PLAIN_HTTP_LOOPBACK="1",
         )
         project = cls(root, keep, arm)
         project.point_customers_at_file_backend()
@@ -146,3 +183,18 @@ class EngineProject:
         """`python -m mssp ...` of this copy, with testing/bin/pulumi first on PATH."""
         return subprocess.run([str(PROJECT_DIR / ".venv" / "bin" / "python"), "-m", "mssp", *args], cwd=self.root,
                               env=self.env, capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def held_by_local_azure(arm: FakeArm, resource_id: str) -> bool:
+    """Whether the local Azure still holds the resource of a Pulumi state id (ARM id or Graph object path)."""
+    low = resource_id.lower()
+    if low.startswith(("/applications/", "/serviceprincipals/")):
+        oid = low.split("/")[2]
+        if "/federatedidentitycredential/" in low or "/password/" in low or "/approleassignedto/" in low:
+            return any(low.rsplit("/", 1)[-1] in str(t.applications | t.principals).lower() for t in arm.graph.tenants.values())
+        return any(oid in t.applications or oid in t.principals for t in arm.graph.tenants.values())
+    mark = "/providers/microsoft.insights/diagnosticsettings/"
+    if mark in low:
+        scope, name = low.split(mark)
+        return any(s["name"].lower() == name for s in arm.settings.get(scope, []))
+    return low in arm.store.resources

@@ -172,6 +172,10 @@ class FakeArm:
         self.base_url = ""
         # The writable local Azure (testing/fake_azure.py): ARM resources and Microsoft Graph.
         self.graph = GraphStore()
+        # Subscription -> its tenant (lower case). Requests from another tenant need a Lighthouse delegation;
+        # a token without a tenant counts as default_tenant's (None: access is not checked).
+        self.home_tenants: dict[str, str] = {}
+        self.default_tenant: str | None = None
         self.store = ArmStore(settings=self.settings, seeded=self._targets, graph=self.graph)
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -184,6 +188,35 @@ class FakeArm:
 
     def __exit__(self, *exc: object) -> None:
         self._local.__exit__(*exc)
+
+    # -- who may call what -------------------------------------------------------------------
+
+    def _caller(self, authorization: str) -> str | None:
+        """The tenant a bearer token was issued for: "" for the plain token, T for "<token>;tid=T" (the
+        `tid` claim of a real Entra token); None for a wrong token."""
+        if authorization == f"Bearer {self.token}":
+            return ""
+        prefix = f"Bearer {self.token};tid="
+        return authorization[len(prefix):].lower() if authorization.startswith(prefix) else None
+
+    def _denied(self, tenant: str | None, path: str) -> Fault | None:
+        """403 AuthorizationFailed when `tenant` may not touch the subscription of `path`: a subscription is
+        open to its own tenant and, through Azure Lighthouse, to the managing tenant of each registration
+        assignment on it (learn.microsoft.com/azure/lighthouse/overview: the delegated resources are managed
+        from the managing tenant; without the delegation the managing tenant has no access)."""
+        m = re.match(r"/subscriptions/([^/?]+)(/resourcegroups/[^/?]+)?", path, re.I)
+        if m is None or tenant is None:
+            return None
+        sub = m.group(1).lower()
+        home = self.home_tenants.get(sub)
+        if home is None or home == tenant.lower() or tenant.lower() in self.store.managing_tenants(f"/subscriptions/{sub}"):
+            return None
+        # A resource group delegated on its own (Lighthouse resource-group delegation) opens only itself.
+        if m.group(2) and tenant.lower() in self.store.managing_tenants(f"/subscriptions/{sub}{m.group(2).lower()}"):
+            return None
+        return arm_error(403, "AuthorizationFailed",
+                         f"The client of tenant '{tenant}' does not have authorization to perform this action over scope "
+                         f"'/subscriptions/{sub}' or the scope is invalid (no Azure Lighthouse delegation to it).")
 
     def reset_targets(self) -> None:
         """Forget the cached target set after `resources` changed (seeding the local Azure)."""
@@ -207,8 +240,13 @@ class FakeArm:
         with self._lock:
             self.calls.append((kind, req.path))
             number = sum(1 for k, _ in self.calls if k == kind)
-        if req.headers.get("Authorization") != f"Bearer {self.token}":
+        caller = self._caller(req.headers.get("Authorization") or "")
+        if caller is None:
             return self._send(req, arm_error(401, "AuthenticationFailed", "missing or wrong bearer token"))
+        tenant = caller or self.default_tenant
+        denied = self._denied(tenant, path) if not path.startswith("/graph/") else None
+        if denied is not None:
+            return self._send(req, denied)
         try:
             body = json.loads(raw) if raw else None
         except ValueError:
@@ -220,7 +258,7 @@ class FakeArm:
             return self._send(req, fault or self._graph(body))
         if kind == "batch" and method == "POST":
             fault = self.batch_faults.pop(number, None) or self.batch_refusal
-            answer = fault or self._batch(body)
+            answer = fault or self._batch(body, tenant)
             if answer.status == 200 and self.batch_pending:
                 return self._send(req, self._accept(answer.body))
             return self._send(req, answer)
@@ -235,7 +273,7 @@ class FakeArm:
             answer = self.graph.handle(method, route[0], route[1], query, body)
             return self._send(req, Fault(answer.status, {}, answer.body))
         if "api-version=" in query and method in ("GET", "PUT", "DELETE", "POST"):
-            answer = self.store.handle(method, path, query, body, req.headers.get("x-ms-standin-tenant") or "")
+            answer = self.store.handle(method, path, query, body, tenant or "")
             return self._send(req, Fault(answer.status, {}, answer.body))
         return self._send(req, arm_error(404, "NotFound", f"no route for {method} {path}"))
 
@@ -274,7 +312,7 @@ class FakeArm:
 
     # -- batch and settings ------------------------------------------------------------------
 
-    def _batch(self, body: Any) -> Fault:
+    def _batch(self, body: Any, tenant: str | None = None) -> Fault:
         if not isinstance(body, dict) or not isinstance(body.get("requests"), list):
             return arm_error(400, "InvalidBatchRequest", "requests is required")
         requests = body["requests"]
@@ -285,8 +323,11 @@ class FakeArm:
         responses = []
         for r in requests:
             url = urlsplit(r.get("url", ""))
+            refused = self._denied(tenant, url.path)
             if r.get("httpMethod") != "GET" or SETTINGS_MARK not in url.path.lower():
                 status, content = 400, {"error": {"code": "BadRequest", "message": "unsupported request"}}
+            elif refused is not None:
+                status, content = refused.status, refused.body
             else:
                 status, content = self._settings_of(url.path + (f"?{url.query}" if url.query else ""))
                 uri = url.path[: url.path.lower().index(SETTINGS_MARK)].lower()

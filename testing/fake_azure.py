@@ -111,6 +111,17 @@ class ArmStore:
     # subscription (learn.microsoft.com/entra/identity/managed-identities-azure-resources/overview:
     # "Azure automatically creates an identity in Microsoft Entra ID that's tied to the resource").
     graph: GraphStore | None = None
+    deployments: dict[str, dict[str, Any]] = field(default_factory=dict)  # template deployments by id
+
+    def managing_tenants(self, scope: str) -> set[str]:
+        """The managing tenants of the Lighthouse registration assignments on a subscription or resource group
+        (`scope` lower case: /subscriptions/s or /subscriptions/s/resourcegroups/rg)."""
+        prefix = f"{scope.lower()}/providers/microsoft.managedservices/registrationassignments/"
+        with self.lock:
+            definitions = [str((r.get("properties") or {}).get("registrationDefinitionId", "")).lower()
+                           for rid, r in self.resources.items() if rid.startswith(prefix)]
+            return {str((self.resources[d].get("properties") or {}).get("managedByTenantId", "")).lower()
+                    for d in definitions if d in self.resources}
 
     # -- existence -------------------------------------------------------------------------------
 
@@ -138,6 +149,8 @@ class ArmStore:
         low = path.lower()
         if method == "POST" and low.endswith("/listcallbackurl"):
             return self._callback_url(path)
+        if re.fullmatch(r"/subscriptions/[^/]+/providers/microsoft\.resources/deployments/[^/]+", low):
+            return self._deployment(method, path, api_version, body, tenant)
         p = parse_id(path)
         if p is None:
             return error(400, "InvalidResourceId", f"not a resource id: {path}")
@@ -162,6 +175,11 @@ class ArmStore:
             with self.lock:
                 gone = self.resources.pop(key, None)
                 self.writes.append(("DELETE", path))
+                if p.type == "Microsoft.Resources/resourceGroups" and gone is not None:
+                    # Deleting a resource group deletes what is in it (ResourceGroups_Delete).
+                    self.resource_groups.discard(key)
+                    for rid in [r for r in self.resources if r.startswith(key + "/")]:
+                        del self.resources[rid]
             principal = ((gone or {}).get("identity") or {}).get("principalId") if isinstance(gone, dict) else None
             if principal and self.graph is not None:
                 self.graph.remove_principal(gone["identity"].get("tenantId") or "", principal)
@@ -197,6 +215,8 @@ class ArmStore:
         with self.lock:
             self.resources[key] = stored
             self.writes.append(("PUT", path))
+            if p.type == "Microsoft.Resources/resourceGroups":
+                self.resource_groups.add(key)
         return Answer(201 if old is None else 200, contract.respond(stored, api_version))
 
     def _setting(self, method: str, p: ArmPath, body: Any, contract: contracts.Contract) -> Answer:
@@ -232,6 +252,36 @@ class ArmStore:
                 current.append(setting)
             self.writes.append(("PUT", setting["id"]))
         return Answer(200, setting)
+
+    def _deployment(self, method: str, path: str, api_version: str, body: Any, tenant: str) -> Answer:
+        """A subscription-scope template deployment (testing/arm_templates.py): each resource PUT in order."""
+        from testing import arm_templates
+
+        if api_version not in arm_templates.DEPLOYMENT_API_VERSIONS:
+            return error(400, "NoRegisteredProviderFound", f"api-version {api_version!r} for deployments")
+        if method == "GET":
+            with self.lock:
+                found = self.deployments.get(path.lower())
+            return Answer(200, found) if found else error(404, "DeploymentNotFound", path)
+        if method != "PUT" or not isinstance(body, dict):
+            return error(400, "InvalidRequestContent", "PUT a deployment with a JSON body")
+        subscription = path.split("/")[2]
+        try:
+            writes = arm_templates.planned_writes(body, subscription)
+        except arm_templates.TemplateError as exc:
+            return error(400, "InvalidTemplate", str(exc))
+        for target, version, payload in writes:
+            answer = self.handle("PUT", target, f"api-version={version}", payload, tenant)
+            if answer.status not in (200, 201):
+                failed = {"properties": {"provisioningState": "Failed", "error": (answer.body or {}).get("error")}}
+                with self.lock:
+                    self.deployments[path.lower()] = {"id": path, **failed}
+                return Answer(400, {"error": {"code": "DeploymentFailed", "message": f"{target}: {answer.body}"}})
+        done = {"id": path, "name": path.rsplit("/", 1)[-1], "location": body.get("location"),
+                "properties": {"provisioningState": "Succeeded", "mode": (body.get("properties") or {}).get("mode")}}
+        with self.lock:
+            self.deployments[path.lower()] = done
+        return Answer(201, done)
 
     def _callback_url(self, path: str) -> Answer:
         m = re.match(r"(.*/providers/Microsoft\.Logic/workflows/[^/]+)/triggers/([^/]+)/listCallbackUrl$", path, re.I)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler
@@ -239,3 +239,45 @@ class FakeLogAnalytics:
                 last = max(r.time for r in recs).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
                 out.append([kind, k, last, len(recs)])
         return out
+
+
+def _resource_type(resource_id: str) -> str:
+    """Microsoft.Storage/storageAccounts for .../providers/Microsoft.Storage/storageAccounts/name[/...]."""
+    parts = resource_id.split("/")
+    i = max(j for j, p in enumerate(parts) if p.lower() == "providers")
+    return "/".join([parts[i + 1], *parts[i + 2::2]])
+
+
+def records_from_settings(settings: Mapping[str, list[dict[str, Any]]], workspace_id: str, when: datetime,
+                          quiet: Iterable[str] = ()) -> list[Record]:
+    """What a workspace receives from the diagnostic settings the local Azure holds: one record in each
+    table their log entries land in (the catalog's category -> table facts, components/facts/catalog.py),
+    AzureActivity for subscription settings; nothing from the scopes in `quiet` (resources that send nothing)."""
+    from components.facts import catalog
+
+    silent = {q.lower() for q in quiet}
+    out: list[Record] = []
+    for scope, items in settings.items():
+        if scope.lower() in silent:
+            continue
+        for s in items:
+            props = s.get("properties") or {}
+            if str(props.get("workspaceId") or "").lower() != workspace_id.lower():
+                continue
+            sub = scope.split("/")[2]
+            if scope.count("/") == 2:
+                out.append(Record("AzureActivity", when, "", sub))
+                continue
+            rtype = _resource_type(scope)
+            entry = catalog.entry_for(rtype)
+            tables: tuple[tuple[str, str], ...] = entry.tables if entry else ()
+            if entry is None:  # a sub-service scope: its parent's entry names its tables
+                parent = catalog.entry_for(rtype.rsplit("/", 1)[0])
+                service = next((v for v in parent.sub_services if scope.lower().endswith("/" + v.path.lower())), None) if parent else None
+                tables = service.tables if service else ()
+            chosen = {t for c, t in tables for e in props.get("logs") or []
+                      if e.get("enabled") and (e.get("categoryGroup") or str(e.get("category", "")).lower() == c.lower())}
+            if props.get("metrics"):
+                chosen.add("AzureMetrics")
+            out += [Record(t, when, scope.lower(), sub) for t in sorted(chosen)]
+    return out

@@ -63,7 +63,8 @@ TYPES: Mapping[str, ArmType] = {
         "2022-05-01-preview", "{scope}/providers/Microsoft.Authorization/roleDefinitions/{roleDefinitionId}",
         "roleDefinitionId", renames=(("roleType", "type"),), autoname_guid=True),
     # specification/logic/resource-manager/Microsoft.Logic/stable/2019-05-01/logic.json
-    "azure-native:logic:Workflow": ArmType("2019-05-01", _RG + "/Microsoft.Logic/workflows/{workflowName}", "workflowName"),
+    "azure-native:logic:Workflow": ArmType("2019-05-01", _RG + "/Microsoft.Logic/workflows/{workflowName}", "workflowName",
+                                           create_only=frozenset({"location"})),
     # specification/managedservices/resource-manager/Microsoft.ManagedServices/stable/2022-10-01/managedservices.json
     "azure-native:managedservices:RegistrationDefinition": ArmType(
         "2022-10-01", "{scope}/providers/Microsoft.ManagedServices/registrationDefinitions/{registrationDefinitionId}",
@@ -75,7 +76,7 @@ TYPES: Mapping[str, ArmType] = {
     # specification/monitor/resource-manager/Microsoft.Insights/stable/2022-06-01/dataCollectionRules_API.json
     "azure-native:monitor:DataCollectionRule": ArmType(
         "2022-06-01", _RG + "/Microsoft.Insights/dataCollectionRules/{dataCollectionRuleName}", "dataCollectionRuleName",
-        create_only=frozenset({"kind"})),
+        create_only=frozenset({"kind", "location"})),
     # specification/monitor/resource-manager/Microsoft.Insights/preview/2021-05-01-preview/diagnosticsSettings_API.json
     "azure-native:monitor:DiagnosticSetting": ArmType(
         "2021-05-01-preview", "{resourceUri}/providers/Microsoft.Insights/diagnosticSettings/{name}", "name"),
@@ -84,6 +85,18 @@ TYPES: Mapping[str, ArmType] = {
         "2021-05-01-preview", "/subscriptions/{subscriptionId}/providers/Microsoft.Insights/diagnosticSettings/{name}", "name"),
     # specification/operationalinsights/resource-manager/Microsoft.OperationalInsights/stable/2023-09-01/Tables.json
     "azure-native:operationalinsights:Table": ArmType("2023-09-01", _WS + "/tables/{tableName}", "tableName"),
+    # specification/resources/resource-manager/Microsoft.Resources/stable/2024-03-01/resources.json (ResourceGroups_CreateOrUpdate;
+    # location cannot change: a tracked resource's location is create-only)
+    "azure-native:resources:ResourceGroup": ArmType(
+        "2024-03-01", "/subscriptions/{subscriptionId}/resourcegroups/{resourceGroupName}", "resourceGroupName",
+        flatten=False, create_only=frozenset({"location"})),
+    # specification/operationalinsights/resource-manager/Microsoft.OperationalInsights/stable/2023-09-01/Workspaces.json
+    "azure-native:operationalinsights:Workspace": ArmType(
+        "2023-09-01", _WS, "workspaceName", create_only=frozenset({"location"})),
+    # specification/securityinsights/resource-manager/Microsoft.SecurityInsights/stable/2024-09-01/OnboardingStates.json
+    "azure-native:securityinsights:SentinelOnboardingState": ArmType(
+        "2024-09-01", _WS + "/providers/Microsoft.SecurityInsights/onboardingStates/{sentinelOnboardingStateName}",
+        "sentinelOnboardingStateName"),
     # specification/resources/resource-manager/Microsoft.Resources/stable/2024-03-01/resources.json (Resources_CreateOrUpdate)
     "azure-native:resources:Resource": ArmType(
         "2024-03-01",
@@ -116,10 +129,9 @@ class ArmClient:
         sep = "&" if "?" in path else "?"
         req = urllib.request.Request(f"{self.base_url}{path}{sep}api-version={api_version}", method=method,
                                      data=json.dumps(body).encode() if body is not None else None)
-        req.add_header("Authorization", f"Bearer {self.token}")
+        # The local Azure reads the signed-in tenant from the token, as ARM reads a real token's `tid` claim.
+        req.add_header("Authorization", f"Bearer {self.token};tid={self.tenant}" if self.tenant else f"Bearer {self.token}")
         req.add_header("Content-Type", "application/json")
-        if self.tenant:
-            req.add_header("x-ms-standin-tenant", self.tenant)
         try:
             with urllib.request.urlopen(req, timeout=60) as resp:
                 raw = resp.read()

@@ -39,6 +39,9 @@ LANGUAGE_HOST_MISSING = (
     "is not served by the Go module proxy here (403 Forbidden, 'This module version is not available'), "
     "so the program cannot run under the engine on this machine"
 )
+# Where no pulumi-language-python exists (LANGUAGE_HOST_MISSING): testing/bin/pulumi runs the real CLI with
+# the Automation API's in-process language host attached through --client (testing/engine_host.py).
+IN_PROCESS_HOST = PROJECT_DIR / "testing" / "bin"
 # Copied into each workspace: everything the program, the policy pack and `python -m mssp` read.
 PROJECT_PARTS = ("Pulumi.yaml", "__main__.py", "components", "mssp", "policies", "stacks")
 
@@ -61,20 +64,19 @@ def pulumi_bin_dir() -> Path:
     return Path(found.stdout.strip())
 
 
-def language_host_dir(bin_dir: Path) -> Path | None:
+def language_host_dir(bin_dir: Path) -> Path:
+    """The folder of pulumi-language-python next to the CLI (or in MSSP_PULUMI_LANGUAGE_HOST_DIR); without
+    one, IN_PROCESS_HOST: the real CLI with the Automation API's in-process language host (testing/bin/pulumi)."""
     for folder in (os.environ.get("MSSP_PULUMI_LANGUAGE_HOST_DIR"), str(bin_dir)):
         if folder and (Path(folder) / "pulumi-language-python").is_file():
             return Path(folder)
-    return None
+    return IN_PROCESS_HOST
 
 
 @pytest.fixture(scope="session")
 def language_host(pulumi_bin_dir: Path) -> Path:
-    """The folder of pulumi-language-python; skips (never fails: it cannot be built here) without one."""
-    found = language_host_dir(pulumi_bin_dir)
-    if found is None:
-        pytest.skip(LANGUAGE_HOST_MISSING)
-    return found
+    """The folder of the Python language host: the real one when it exists, else IN_PROCESS_HOST."""
+    return language_host_dir(pulumi_bin_dir)
 
 
 @dataclass
@@ -135,8 +137,13 @@ class Workspace:
 def clean_env(bin_dir: Path, home: Path, backend: Path, host_dir: Path | None) -> dict[str, str]:
     """The environment of a CLI run: no Azure, Pulumi Cloud or GitHub credential, no plugin downloads."""
     keep = {k: v for k, v in os.environ.items()
-            if not k.startswith(("ARM_", "AZURE_", "PULUMI_", "GITHUB_", "ACTIONS_")) and "TOKEN" not in k}
-    path = [str(bin_dir)] + ([str(host_dir)] if host_dir and host_dir != bin_dir else []) + [keep.get("PATH", "")]
+            if not k.startswith(("ARM_", "AZURE_", "PULUMI_", "GITHUB_", "ACTIONS_", "MSSP_")) and "TOKEN" not in k}
+    if host_dir == IN_PROCESS_HOST:
+        # testing/bin/pulumi first: it runs the real CLI ($MSSP_REAL_PULUMI) with the in-process host.
+        path = [str(host_dir), str(bin_dir), keep.get("PATH", "")]
+        keep["MSSP_REAL_PULUMI"] = str(bin_dir / "pulumi")
+    else:
+        path = [str(bin_dir)] + ([str(host_dir)] if host_dir and host_dir != bin_dir else []) + [keep.get("PATH", "")]
     keep.update(
         PATH=os.pathsep.join(path),
         PULUMI_HOME=str(home),

@@ -19,7 +19,7 @@ import pytest
 import yaml
 from realcli_support import (  # noqa: F401 (fixtures)
     FILE_BACKEND_ORG,
-    LANGUAGE_HOST_MISSING,
+    IN_PROCESS_HOST,
     PROJECT_DIR,
     VERSION,
     Workspace,
@@ -45,6 +45,7 @@ CLI_CONFIG_ERRORS = (
     "already defined at line",
     "must be encrypted",
 )
+POLICY_PACK_BINARY = PROJECT_DIR / "testing" / "providers" / "bin" / "mssp-policy-pack"
 LANGUAGE_HOST_STOP = "no language plugin 'pulumi-language-python'"
 PROVIDER_STOP = re.compile(r"no resource plugin 'pulumi-resource-(azure-native|azuread)'")
 # Exceptions the Python program shows when the engine cancels it after the provider failed: not bugs.
@@ -158,11 +159,9 @@ def test_preview_passes_config_validation_and_stops_at_the_first_missing_plugin(
     text = result.stdout + result.stderr
     assert result.returncode != 0  # no plugin can be had here: the run cannot complete
     assert not any(e in text for e in CLI_CONFIG_ERRORS), text
-    where = stage(result)
-    if where == "language-host":
-        pytest.skip("config validation passed; " + LANGUAGE_HOST_MISSING)
-    # The program ran under the real language host and stopped on a provider plugin, nothing else.
-    assert where == "provider", text
+    # The program ran under a Python language host (the real one, or the in-process one of
+    # realcli_support.IN_PROCESS_HOST) and stopped on a provider plugin, nothing else.
+    assert stage(result) == "provider", text
     assert "invalid configuration" not in text
     assert program_exceptions(text) == [], text
 
@@ -199,11 +198,15 @@ def test_a_customer_reads_the_platform_outputs_through_a_real_stack_reference(
 def test_the_policy_pack_starts_under_the_real_cli(workspace: Workspace, platform_outputs: dict[str, Any],
                                                    language_host: Path) -> None:
     # Bug: a PulumiPolicy.yaml or pack entry point the CLI cannot start (wrong runtime, virtualenv, shim).
-    result = preview(workspace, "mssp", "--policy-pack", "policies")
+    # The CLI 3.274 starts a pack folder only through pulumi-language-python's RunPlugin; with the in-process
+    # host the same pack starts as a binary analyzer (testing/providers/bin/mssp-policy-pack says how), whose
+    # PulumiPolicy.yaml is the pack's own (a symbolic link).
+    pack_path = "policies" if language_host != IN_PROCESS_HOST else str(POLICY_PACK_BINARY)
+    result = preview(workspace, "mssp", "--policy-pack", pack_path)
     text = result.stdout + result.stderr
     assert "Loading policy packs...: done" in text, text
     pack = yaml.safe_load((PROJECT_DIR / "policies" / "PulumiPolicy.yaml").read_text())
-    assert re.search(rf"mssp-sentinel-guardrails@v{re.escape(pack['version'])} \(local: policies\)", text), text
+    assert re.search(rf"mssp-sentinel-guardrails@v{re.escape(pack['version'])} \(local: {re.escape(pack_path)}\)", text), text
     assert stage(result) == "provider" and program_exceptions(text) == [], text
 
 
@@ -260,15 +263,27 @@ def test_the_program_receives_the_secret_decrypted_and_never_prints_it(workspace
     probe_dir = workspace.root.parent / "probe"
     probe_dir.mkdir()
     record = workspace.root.parent / "probe.txt"
+    # The real host passes config in PULUMI_CONFIG; the in-process one (IN_PROCESS_HOST) through
+    # the host's call of set_all_config (pulumi.automation._server), which the probe wraps.
     (probe_dir / "sitecustomize.py").write_text(
         "import hashlib, json, os\n"
+        "def _record(config):\n"
+        "    v = config.get('mssp-sentinel:itsmCredential')\n"
+        "    open(os.environ['MSSP_PROBE'], 'w').write(hashlib.sha256(v.encode()).hexdigest() if v else 'none')\n"
         "if 'PULUMI_CONFIG' in os.environ and 'MSSP_PROBE' in os.environ:\n"
-        "    v = json.loads(os.environ['PULUMI_CONFIG']).get('mssp-sentinel:itsmCredential')\n"
-        "    open(os.environ['MSSP_PROBE'], 'w').write(hashlib.sha256(v.encode()).hexdigest() if v else 'none')\n")
+        "    _record(json.loads(os.environ['PULUMI_CONFIG']))\n"
+        "elif 'MSSP_PROBE' in os.environ and 'MSSP_REAL_PULUMI' in os.environ:\n"
+        "    import pulumi.automation._server as _s\n"
+        "    _set = _s.set_all_config\n"
+        "    def _wrapped(config, secret_keys=None):\n"
+        "        _record(dict(config))\n"
+        "        return _set(config, secret_keys)\n"
+        "    _s.set_all_config = _wrapped\n")
     workspace.env.update(PYTHONPATH=str(probe_dir), MSSP_PROBE=str(record))
     result = preview(workspace, "mssp")
     import hashlib
 
+    assert record.exists(), result.stdout[-3000:] + result.stderr[-3000:]
     assert record.read_text() == hashlib.sha256(plaintext.encode()).hexdigest()
     assert plaintext not in result.stdout + result.stderr
     assert stage(result) == "provider", result.stdout + result.stderr

@@ -37,19 +37,19 @@ def test_customers_read_the_deployed_platform_through_real_stack_references(depl
         assert read["workspaceResourceId"] == platform["workspaceResourceId"], stack
 
 
-def test_every_planned_diagnostic_setting_is_in_the_local_azure(deployment: Deployment) -> None:
-    """What `up` wrote is what Azure holds: each setting of each plan, on its resource, to the workspace."""
-    workspace = deployment.project.outputs(PLATFORM)["workspaceResourceId"]
+def test_every_deployed_diagnostic_setting_is_in_the_local_azure(deployment: Deployment) -> None:
+    """What `up` wrote is what Azure holds: each setting in each customer's state, on its resource, sending
+    to the workspace the state says (the platform's, or the customer's own in the customer topology)."""
     for stack in deployment.stacks[1:]:
-        plan = _plan(deployment, stack)
-        settings = [r for r in plan["resources"] if r["type"].startswith("azure-native:monitor:") and "Diagnostic" in r["type"]]
+        state = _resources(deployment, stack)
+        settings = [r for r in state if r["type"] in ("azure-native:monitor:DiagnosticSetting",
+                                                       "azure-native:monitor:SubscriptionDiagnosticSetting")]
         assert settings, stack
         for r in settings:
-            scope = r["inputs"].get("resourceUri") or next(
-                f"/subscriptions/{p.split('forward-', 1)[1]}" for p in [r["provider"]])
-            held = {s["name"]: s for s in deployment.arm.settings.get(scope.lower(), [])}
-            assert r["inputs"]["name"] in held, f"{stack}: {r['name']} not in the local Azure at {scope}"
-            assert held[r["inputs"]["name"]]["properties"]["workspaceId"] == workspace
+            scope, name = r["id"].lower().split("/providers/microsoft.insights/diagnosticsettings/")
+            held = {s["name"].lower(): s for s in deployment.arm.settings.get(scope, [])}
+            assert name in held, f"{stack}: {r['urn']} not in the local Azure at {scope}"
+            assert held[name]["properties"]["workspaceId"] == r["inputs"]["workspaceId"], r["urn"]
 
 
 def test_the_engine_state_equals_the_offline_plan_for_every_stack(deployment: Deployment) -> None:
